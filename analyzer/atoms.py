@@ -1,0 +1,851 @@
+"""The atom table: every function of the language, its aliases, and its local facts, as data rows.
+
+Like CVXPY's atoms, a row states only local facts about one function applied to its arguments: where
+it kinks, where it jumps, where it is flat, where it is singular, whether its derivative is zero
+almost everywhere (JAX's `defjvp_zero`), how TensorFlow computes it, what TensorFlow's gradient is
+at the kink, and which differentiable surrogate replaces it. One function, `classify`, composes
+these facts over a whole definition; no row knows about any other.
+
+Locations are templates over the arguments' source text (`{0}`, `{1}`): the checker fills them in
+with the caller's own expressions so a finding reads `1 - y * s == 0`, not `_arg0 == 0`.
+
+The numeric facts used to confirm candidates are two functions per row:
+- `numeric(*values)` evaluates the atom on float64 arrays whose last axis is the vector axis;
+- `switch(*values)` returns the integer state of the atom's piece (which side of the kink, which
+  argument wins, which integer `floor` returns). The value is smooth while every state is fixed,
+  so the places where a state changes are the only candidates for kinks and jumps.
+
+The table is built once at import and is immutable (`MappingProxyType`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+import sympy as sp
+from sympy.logic.boolalg import BooleanFunction
+
+from . import functions as fn
+
+NO_DEFAULT: Any = object()
+
+# ------------------------------------------------------------------ row types
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    name: str
+    default: Any = NO_DEFAULT
+    keywords: tuple[str, ...] = ()
+    kind: str = "expr"  # "expr", "axis", "flag", "dtype", "int"
+
+    @property
+    def spellings(self) -> tuple[str, ...]:
+        return (self.name, *self.keywords)
+
+
+@dataclass(frozen=True, slots=True)
+class Surrogate:
+    """A differentiable stand-in: `template` over the argument texts and the temperature `t`."""
+
+    name: str
+    template: str
+    temperature: float | None = None
+
+    def render(self, args: Sequence[str]) -> str:
+        return self.template.format(*args, t=self.temperature)
+
+
+@dataclass(frozen=True, slots=True)
+class Atom:
+    name: str
+    params: tuple[Param, ...]
+    build: Callable[..., Any]
+    aliases: tuple[str, ...] = ()
+    variadic: bool = False
+    node: type | None = None  # the SymPy class whose nodes this row describes
+    summary: str = "smooth"
+    numeric: Callable[..., Any] | None = None
+    switch: Callable[..., Any] | None = None
+    kinks: tuple[str, ...] = ()
+    jumps: tuple[str, ...] = ()
+    flat: tuple[str, ...] = ()
+    singular: tuple[str, ...] = ()
+    singular_switch: Callable[..., Any] | None = None
+    singular_if: Callable[..., bool] | None = None  # for rows singular only for some arguments
+    zero_gradient: frozenset[int] = frozenset()  # argument positions with zero derivative a.e.
+    smoothness: int = 2
+    tf: str = ""
+    tf_at_kink: str = ""
+    surrogates: tuple[Surrogate, ...] = ()
+    state_surfaces: Callable[[int, int], int] | None = None  # (state, state) -> index into kinks/jumps
+    flat_states: Mapping[int, int] = field(default_factory=dict)  # state -> index into flat
+
+    @property
+    def spellings(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
+
+    @property
+    def is_zero_gradient(self) -> bool:
+        return bool(self.zero_gradient) and len(self.zero_gradient) >= self.arity_for_zero
+
+    @property
+    def arity_for_zero(self) -> int:
+        return sum(1 for p in self.params if p.kind == "expr")
+
+
+def _p(*names: str) -> tuple[Param, ...]:
+    return tuple(Param(name) for name in names)
+
+
+# ------------------------------------------------------------------ numeric helpers
+
+
+def _band(*edges: float) -> Callable[..., Any]:
+    """The state of a function with corners at fixed edges: 0 below the first, 1 after it, ..."""
+
+    def state(x: Any, *_: Any) -> Any:
+        return sum((x > edge).astype(np.int64) for edge in edges)
+
+    return state
+
+
+def _between(x: Any, lo: Any, hi: Any) -> Any:
+    return (x > lo).astype(np.int64) + (x > hi).astype(np.int64)
+
+
+def _sign(x: Any, *_: Any) -> Any:
+    return np.sign(x).astype(np.int64)
+
+
+def _positive(x: Any, *_: Any) -> Any:
+    return (x > 0).astype(np.int64)
+
+
+def _adjacent(a: int, b: int) -> int:
+    """Which corner lies between two band states (0|1 -> corner 0, 1|2 -> corner 1)."""
+    return min(a, b)
+
+
+def _sigmoid(x: Any) -> Any:
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+def _softplus(x: Any) -> Any:
+    return np.logaddexp(0.0, x)
+
+
+def _last(fn_: Callable[..., Any]) -> Callable[..., Any]:
+    def reduce(x: Any, *_: Any) -> Any:
+        return fn_(np.asarray(x, dtype=float), axis=-1, keepdims=True)
+
+    return reduce
+
+
+def _softmax(x: Any) -> Any:
+    x = np.asarray(x, dtype=float)
+    shifted = x - np.max(x, axis=-1, keepdims=True)
+    e = np.exp(shifted)
+    return e / np.sum(e, axis=-1, keepdims=True)
+
+
+def _logsumexp(x: Any) -> Any:
+    x = np.asarray(x, dtype=float)
+    peak = np.max(x, axis=-1, keepdims=True)
+    finite_peak = np.where(np.isfinite(peak), peak, 0.0)
+    return finite_peak + np.log(np.sum(np.exp(x - finite_peak), axis=-1, keepdims=True))
+
+
+def _erf(x: Any) -> Any:
+    return np.vectorize(math.erf, otypes=[float])(x)
+
+
+def _erfc(x: Any) -> Any:
+    return np.vectorize(math.erfc, otypes=[float])(x)
+
+
+def _argmax(x: Any, *_: Any) -> Any:
+    return np.argmax(np.asarray(x, dtype=float), axis=-1)[..., None]
+
+
+def _argmin(x: Any, *_: Any) -> Any:
+    return np.argmin(np.asarray(x, dtype=float), axis=-1)[..., None]
+
+
+def _permutation_code(x: Any, *_: Any) -> Any:
+    order = np.argsort(np.asarray(x, dtype=float), axis=-1, kind="stable")
+    width = order.shape[-1]
+    weights = width ** np.arange(width)
+    return np.sum(order * weights, axis=-1, keepdims=True)
+
+
+def _take(v: Any, index: Any) -> Any:
+    v = np.asarray(v, dtype=float)
+    index = np.asarray(index, dtype=float)
+    v, index = np.broadcast_arrays(v, index)
+    positions = np.clip(np.nan_to_num(index).astype(np.int64), 0, v.shape[-1] - 1)
+    return np.take_along_axis(v, positions, axis=-1)
+
+
+def _one_hot(index: Any, depth: Any) -> Any:
+    index = np.asarray(index, dtype=float)
+    width = max(index.shape[-1], 3) if index.ndim else 3
+    classes = np.arange(width)
+    return (np.asarray(index)[..., :1] == classes).astype(float) if index.shape[-1] == 1 else (
+        index == classes[: index.shape[-1]]
+    ).astype(float)
+
+
+def _in_top_k(v: Any, index: Any, k: Any) -> Any:
+    v = np.asarray(v, dtype=float)
+    k_int = int(np.max(k)) if np.ndim(k) else int(k)
+    target = _take(v, index)
+    larger = np.sum(v > target, axis=-1, keepdims=True)
+    return larger < k_int
+
+
+def _top_k(v: Any, k: Any) -> Any:
+    k_int = max(1, int(np.max(k)) if np.ndim(k) else int(k))
+    ordered = -np.sort(-np.asarray(v, dtype=float), axis=-1)
+    return ordered[..., :k_int]
+
+
+def _norm(v: Any, order: Any) -> Any:
+    v = np.asarray(v, dtype=float)
+    order = float(order)
+    if order == 1:
+        return np.sum(np.abs(v), axis=-1, keepdims=True)
+    if math.isinf(order):
+        return np.max(np.abs(v), axis=-1, keepdims=True)
+    return np.sqrt(np.sum(v * v, axis=-1, keepdims=True))
+
+
+def _norm_state(v: Any, order: Any) -> Any:
+    v = np.asarray(v, dtype=float)
+    order = float(order)
+    if order == 1:
+        return np.sign(v).astype(np.int64)
+    if math.isinf(order):
+        return np.argmax(np.abs(v), axis=-1)[..., None] * 3 + np.sign(
+            _take(v, np.argmax(np.abs(v), axis=-1)[..., None])
+        ).astype(np.int64)
+    # The 2-norm kinks only at v == 0: a line through the origin changes this sign there.
+    return np.sign(np.sum(v, axis=-1, keepdims=True)).astype(np.int64)
+
+
+def _rint(x: Any) -> Any:
+    return np.rint(x)
+
+
+def _max_state(*args: Any) -> Any:
+    stacked = np.stack(np.broadcast_arrays(*[np.asarray(a, dtype=float) for a in args]))
+    return np.argmax(stacked, axis=0)
+
+
+def _min_state(*args: Any) -> Any:
+    stacked = np.stack(np.broadcast_arrays(*[np.asarray(a, dtype=float) for a in args]))
+    return np.argmin(stacked, axis=0)
+
+
+def _maximum(*args: Any) -> Any:
+    out = np.asarray(args[0], dtype=float)
+    for arg in args[1:]:
+        out = np.maximum(out, arg)
+    return out
+
+
+def _minimum(*args: Any) -> Any:
+    out = np.asarray(args[0], dtype=float)
+    for arg in args[1:]:
+        out = np.minimum(out, arg)
+    return out
+
+
+def _gelu(x: Any, approximate: Any) -> Any:
+    if float(np.max(approximate)) != 0.0:
+        return 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))
+    return 0.5 * x * (1 + _erf(x / math.sqrt(2)))
+
+
+def _huber(x: Any, delta: Any) -> Any:
+    ax = np.abs(x)
+    return np.where(ax <= delta, 0.5 * x * x, delta * (ax - 0.5 * delta))
+
+
+def _elu(x: Any, alpha: Any) -> Any:
+    return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
+
+
+def _celu(x: Any, alpha: Any) -> Any:
+    return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0) / alpha))
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def _selu(x: Any) -> Any:
+    return _SELU_SCALE * np.where(x > 0, x, _SELU_ALPHA * np.expm1(np.minimum(x, 0)))
+
+
+def _sparse_plus(x: Any) -> Any:
+    return np.where(x <= -1, 0.0, np.where(x >= 1, x, 0.25 * (x + 1) ** 2))
+
+
+def _soft_shrink(x: Any, threshold: Any) -> Any:
+    return np.where(x > threshold, x - threshold, np.where(x < -threshold, x + threshold, 0.0))
+
+
+def _hard_shrink(x: Any, threshold: Any) -> Any:
+    return np.where(np.abs(x) > threshold, x, 0.0)
+
+
+def _divide_no_nan(a: Any, b: Any) -> Any:
+    safe = np.where(b == 0, 1.0, b)
+    return np.where(b == 0, 0.0, a / safe)
+
+
+def _xlogy(a: Any, b: Any) -> Any:
+    return np.where(a == 0, 0.0, a * np.log(np.where(a == 0, 1.0, b)))
+
+
+def _heaviside(x: Any, h0: Any) -> Any:
+    return np.where(x > 0, 1.0, np.where(x < 0, 0.0, h0))
+
+
+def _floor_mod(x: Any, m: Any) -> Any:
+    return np.mod(x, m)
+
+
+def _mish(x: Any) -> Any:
+    return x * np.tanh(_softplus(x))
+
+
+def _softsign(x: Any) -> Any:
+    return x / (1 + np.abs(x))
+
+
+def _squareplus(x: Any, b: Any) -> Any:
+    return 0.5 * (x + np.sqrt(x * x + b))
+
+
+def _range_like(x: Any) -> Any:
+    x = np.asarray(x, dtype=float)
+    return np.broadcast_to(np.arange(x.shape[-1], dtype=float), x.shape).copy() if x.ndim else 0.0
+
+
+def _size(x: Any) -> Any:
+    x = np.asarray(x, dtype=float)
+    return float(x.shape[-1]) if x.ndim else 1.0
+
+
+def _var(x: Any) -> Any:
+    return np.var(np.asarray(x, dtype=float), axis=-1, keepdims=True)
+
+
+def _dot(a: Any, b: Any) -> Any:
+    return np.sum(np.asarray(a, dtype=float) * b, axis=-1, keepdims=True)
+
+
+# ------------------------------------------------------------------ builders
+
+
+def _unary(cls: Any) -> Callable[..., Any]:
+    return lambda x: cls(x)
+
+
+def _relational(cls: Any) -> Callable[..., Any]:
+    return lambda a, b: cls(a, b)
+
+
+def _as_number(condition: Any) -> Any:
+    """A boolean used as a number: 1 where true and 0 where false (a cast, as in TensorFlow)."""
+    if condition is sp.true:
+        return sp.S.One
+    if condition is sp.false:
+        return sp.S.Zero
+    return sp.Piecewise((sp.S.One, condition), (sp.S.Zero, True))
+
+
+def _max_build(*args: Any) -> Any:
+    return fn.ReduceMax(args[0]) if len(args) == 1 else sp.Max(*args)
+
+
+def _min_build(*args: Any) -> Any:
+    return fn.ReduceMin(args[0]) if len(args) == 1 else sp.Min(*args)
+
+
+def _hard_sigmoid(x: Any) -> Any:
+    return fn.Relu6(x + 3) / 6
+
+
+def _sigmoid_ce(labels: Any, logits: Any) -> Any:
+    # TensorFlow's stable form: max(x, 0) - x * z + log(1 + exp(-abs(x)))
+    return sp.Max(logits, 0) - logits * labels + fn.Log1p(sp.exp(-sp.Abs(logits)))
+
+
+def _softmax_ce(labels: Any, logits: Any) -> Any:
+    return -fn.ReduceSum(labels * fn.LogSoftmax(logits))
+
+
+_KERAS_EPSILON = sp.Rational(1, 10**7)
+
+
+def _binary_ce(y: Any, p: Any, from_logits: Any) -> Any:
+    if from_logits != 0:
+        return fn.ReduceMean(_sigmoid_ce(y, p))
+    q = fn.Clip(p, _KERAS_EPSILON, 1 - _KERAS_EPSILON)
+    return -fn.ReduceMean(y * sp.log(q) + (1 - y) * sp.log(1 - q))
+
+
+def _categorical_ce(y: Any, p: Any, from_logits: Any) -> Any:
+    if from_logits != 0:
+        return _softmax_ce(y, p)
+    q = p / fn.ReduceSum(p)
+    return -fn.ReduceSum(y * sp.log(fn.Clip(q, _KERAS_EPSILON, 1 - _KERAS_EPSILON)))
+
+
+# ------------------------------------------------------------------ families
+
+
+def _smooth(name: str, cls: Any, numeric: Callable[..., Any], tf: str, *aliases: str,
+            params: tuple[Param, ...] = _p("x"), build: Callable[..., Any] | None = None,
+            smoothness: int = 2, switch: Callable[..., Any] | None = None) -> Atom:
+    """A smooth row; C1-only rows also name the switch where their curvature changes."""
+    return Atom(
+        name=name, aliases=aliases, params=params, build=build or _unary(cls), node=cls,
+        numeric=numeric, tf=tf, smoothness=smoothness, summary="smooth", switch=switch,
+    )
+
+
+def _rounding(name: str, cls: Any, numeric: Callable[..., Any], where: str, tf: str, *aliases: str) -> Atom:
+    """floor, ceil, round: piecewise constant, jumping where the integer they return changes."""
+    return Atom(
+        name=name, aliases=aliases, params=_p("x"), build=_unary(cls), node=cls, numeric=numeric,
+        switch=lambda x: numeric(x).astype(np.int64), jumps=(where,), zero_gradient=frozenset({0}),
+        smoothness=-1, tf=tf, tf_at_kink="0 everywhere (TensorFlow registers no gradient: None)",
+        summary="piecewise constant: its derivative is zero almost everywhere",
+        state_surfaces=lambda a, b: 0,
+        surrogates=(
+            Surrogate("straight-through", "{0} + stop_gradient(" + name + "({0}) - {0})"),
+            Surrogate("soft rounding", "{0} - sin(2 * pi * {0}) / (2 * pi)"),
+        ),
+    )
+
+
+def _comparison(name: str, cls: Any, op: str, *aliases: str) -> Atom:
+    measure_zero = op in ("==", "!=")
+    return Atom(
+        name=name, aliases=aliases, params=_p("x", "y"), build=_relational(cls), node=cls,
+        numeric=None,
+        switch=(lambda a, b: np.sign(np.asarray(a, dtype=float) - b).astype(np.int64)) if measure_zero
+        else None,
+        jumps=("{0} == {1}",), zero_gradient=frozenset({0, 1}), smoothness=-1,
+        tf=f"tf.cast({{0}} {op} {{1}}, tf.float32)",
+        tf_at_kink="no gradient (a comparison is not differentiable in TensorFlow)",
+        summary="a comparison: as a number it is 0 or 1, so its derivative is zero almost everywhere",
+        state_surfaces=lambda a, b: 0,
+        surrogates=(Surrogate("sigmoid", "sigmoid(({0} - {1}) / {t})", 0.1),),
+    )
+
+
+def _corners(name: str, cls: Any, numeric: Callable[..., Any], edges: tuple[float, ...],
+             kinks: tuple[str, ...], flat: tuple[str, ...], flat_states: dict[int, int],
+             tf: str, surrogate: Surrogate, *aliases: str, params: tuple[Param, ...] = _p("x"),
+             build: Callable[..., Any] | None = None, jumps: tuple[str, ...] = (),
+             smoothness: int = 0, at_kink: str = "") -> Atom:
+    """relu6, hard_tanh, leaky_relu, ...: fixed corners, constant pieces beyond some of them."""
+    return Atom(
+        name=name, aliases=aliases, params=params, build=build or (lambda x, *rest: cls(x, *rest)),
+        node=cls, numeric=numeric, switch=_band(*edges), kinks=kinks, jumps=jumps, flat=flat,
+        flat_states=flat_states, state_surfaces=_adjacent, smoothness=smoothness, tf=tf,
+        tf_at_kink=at_kink or "the slope of the piece on the right of each corner",
+        summary="piecewise linear or smooth, with corners" + (" and jumps" if jumps else ""),
+        surrogates=(surrogate,),
+    )
+
+
+REDUCTION_PARAMS = (
+    Param("x"),
+    Param("axis", default=-1, keywords=("dim", "reduction_indices"), kind="axis"),
+    Param("keepdims", default=False, keywords=("keep_dims", "keepdim"), kind="flag"),
+)
+
+
+def _reduction(name: str, cls: Any, numeric: Callable[..., Any], tf: str, *aliases: str, **facts: Any) -> Atom:
+    return Atom(name=name, aliases=aliases, params=REDUCTION_PARAMS, build=lambda x, axis, keepdims: cls(x),
+                node=cls, numeric=numeric, tf=tf, **facts)
+
+
+def _along_axis(name: str, cls: Any, numeric: Callable[..., Any], tf: str, *aliases: str, **facts: Any) -> Atom:
+    params = (Param("x"), Param("axis", default=-1, keywords=("dim",), kind="axis"))
+    return Atom(name=name, aliases=aliases, params=params, build=lambda x, axis: cls(x), node=cls,
+                numeric=numeric, tf=tf, **facts)
+
+
+# ------------------------------------------------------------------ the rows
+
+_ROWS: tuple[Atom, ...] = (
+    # smooth elementwise
+    _smooth("exp", sp.exp, np.exp, "tf.exp({0})"),
+    _smooth("expm1", fn.Expm1, np.expm1, "tf.math.expm1({0})"),
+    _smooth("square", None, np.square, "tf.square({0})", build=lambda x: x**2),
+    _smooth("sin", sp.sin, np.sin, "tf.sin({0})"),
+    _smooth("cos", sp.cos, np.cos, "tf.cos({0})"),
+    _smooth("tanh", sp.tanh, np.tanh, "tf.tanh({0})"),
+    _smooth("sinh", sp.sinh, np.sinh, "tf.sinh({0})"),
+    _smooth("cosh", sp.cosh, np.cosh, "tf.cosh({0})"),
+    _smooth("atan", sp.atan, np.arctan, "tf.atan({0})", "arctan"),
+    _smooth("erf", sp.erf, _erf, "tf.math.erf({0})"),
+    _smooth("erfc", sp.erfc, _erfc, "tf.math.erfc({0})"),
+    _smooth("sigmoid", fn.Sigmoid, _sigmoid, "tf.sigmoid({0})", "expit"),
+    _smooth("softplus", fn.Softplus, _softplus, "tf.nn.softplus({0})"),
+    _smooth("log_sigmoid", fn.LogSigmoid, lambda x: -_softplus(-x), "tf.math.log_sigmoid({0})", "logsigmoid"),
+    _smooth("silu", fn.Silu, lambda x: x * _sigmoid(x), "tf.nn.silu({0})", "swish"),
+    _smooth("gelu", fn.Gelu, _gelu, "tf.nn.gelu({0}, approximate={1})",
+            params=(Param("x"), Param("approximate", default=False, kind="flag")),
+            build=lambda x, approximate: fn.Gelu(x, approximate)),
+    _smooth("mish", fn.Mish, _mish, "{0} * tf.tanh(tf.nn.softplus({0}))"),
+    _smooth("softsign", fn.Softsign, _softsign, "tf.nn.softsign({0})", smoothness=1, switch=_positive),
+    _smooth("squareplus", fn.Squareplus, _squareplus, "0.5 * ({0} + tf.sqrt(tf.square({0}) + {1}))",
+            params=(Param("x"), Param("b", default=4)), build=lambda x, b: fn.Squareplus(x, b)),
+    _smooth("squared_difference", None, lambda a, b: (a - b) ** 2, "tf.math.squared_difference({0}, {1})",
+            params=_p("x", "y"), build=lambda a, b: (a - b) ** 2),
+    _smooth("ones_like", None, np.ones_like, "tf.ones_like({0})", build=lambda x: sp.S.One),
+    _smooth("zeros_like", None, np.zeros_like, "tf.zeros_like({0})", build=lambda x: sp.S.Zero),
+    _smooth("range_like", fn.RangeLike, _range_like, "tf.cast(tf.range(tf.shape({0})[-1]), {0}.dtype)"),
+    _smooth("size", fn.Size, _size, "tf.cast(tf.size({0}), tf.float32)"),
+    _smooth("huber", fn.Huber, _huber, "tf.keras.losses.Huber(delta={1})",
+            params=(Param("x"), Param("delta", default=1)), build=lambda x, delta: fn.Huber(x, delta),
+            smoothness=1, switch=lambda x, delta: _between(x, -delta, delta)),
+    _smooth("celu", fn.Celu, _celu, "tf.where({0} > 0, {0}, {1} * tf.math.expm1({0} / {1}))",
+            params=(Param("x"), Param("alpha", default=1)), build=lambda x, alpha: fn.Celu(x, alpha),
+            smoothness=1, switch=_positive),
+    # reductions and vector functions (last axis)
+    _reduction("sum", fn.ReduceSum, _last(np.sum), "tf.reduce_sum({0}, axis=-1)", "reduce_sum"),
+    _reduction("mean", fn.ReduceMean, _last(np.mean), "tf.reduce_mean({0}, axis=-1)", "reduce_mean", "average"),
+    _reduction("prod", fn.ReduceProd, _last(np.prod), "tf.reduce_prod({0}, axis=-1)", "reduce_prod", "product"),
+    _reduction("var", fn.ReduceVar, _var, "tf.math.reduce_variance({0}, axis=-1)", "reduce_variance", "variance"),
+    Atom(name="std", aliases=("reduce_std",), params=REDUCTION_PARAMS,
+         build=lambda x, axis, keepdims: sp.sqrt(fn.ReduceVar(x)), tf="tf.math.reduce_std({0}, axis=-1)",
+         summary="the square root of the variance: see sqrt"),
+    _reduction("logsumexp", fn.LogSumExp, _logsumexp, "tf.reduce_logsumexp({0}, axis=-1)", "reduce_logsumexp"),
+    _reduction(
+        "reduce_max", fn.ReduceMax, _last(np.max), "tf.reduce_max({0}, axis=-1)", "amax",
+        switch=_argmax, kinks=("ties among the largest entries of {0}",), state_surfaces=lambda a, b: 0,
+        smoothness=0, summary="the largest entry: piecewise linear, with kinks at ties",
+        tf_at_kink="the gradient is split evenly among the tied entries",
+        surrogates=(Surrogate("logsumexp", "{t} * logsumexp({0} / {t})", 0.1),)),
+    _reduction(
+        "reduce_min", fn.ReduceMin, _last(np.min), "tf.reduce_min({0}, axis=-1)", "amin",
+        switch=_argmin, kinks=("ties among the smallest entries of {0}",), state_surfaces=lambda a, b: 0,
+        smoothness=0, summary="the smallest entry: piecewise linear, with kinks at ties",
+        tf_at_kink="the gradient is split evenly among the tied entries",
+        surrogates=(Surrogate("soft minimum", "-{t} * logsumexp(-{0} / {t})", 0.1),)),
+    _along_axis("softmax", fn.Softmax, _softmax, "tf.nn.softmax({0}, axis=-1)"),
+    _along_axis("log_softmax", fn.LogSoftmax, lambda x: np.log(_softmax(x)), "tf.nn.log_softmax({0}, axis=-1)"),
+    _along_axis("cumsum", fn.CumSum, lambda x: np.cumsum(np.asarray(x, dtype=float), axis=-1),
+                "tf.math.cumsum({0}, axis=-1)"),
+    _along_axis(
+        "sort", fn.Sort, lambda x: np.sort(np.asarray(x, dtype=float), axis=-1), "tf.sort({0}, axis=-1)",
+        switch=_permutation_code, kinks=("ties among the entries of {0}",), state_surfaces=lambda a, b: 0,
+        smoothness=0, summary="a permutation of its input: piecewise linear, with kinks at ties",
+        surrogates=(Surrogate("soft sort", "softsort({0}, {t})", 0.1),)),
+    Atom(name="top_k_values", params=(Param("v"), Param("k", default=1, kind="int")),
+         build=lambda v, k: fn.TopKValues(v, k), node=fn.TopKValues, numeric=_top_k,
+         switch=lambda v, k: _permutation_code(v), kinks=("ties among the largest entries of {0}",),
+         state_surfaces=lambda a, b: 0, smoothness=0, tf="tf.math.top_k({0}, k={1}).values",
+         summary="the k largest entries: piecewise linear, with kinks at ties"),
+    Atom(name="norm", aliases=("euclidean_norm",),
+         params=(Param("v"), Param("ord", default=2, keywords=("p",)),
+                 Param("axis", default=-1, keywords=("dim",), kind="axis"),
+                 Param("keepdims", default=False, keywords=("keep_dims", "keepdim"), kind="flag")),
+         build=lambda v, order, axis, keepdims: fn.Norm(v, order), node=fn.Norm, numeric=_norm,
+         switch=_norm_state, kinks=("{0} == 0",), state_surfaces=lambda a, b: 0, smoothness=0,
+         tf="tf.norm({0}, ord={1}, axis=-1)", tf_at_kink="NaN for ord 2 at v == 0 (sqrt of 0 in the backward pass)",
+         summary="a norm: kinks where the entries involved vanish",
+         surrogates=(Surrogate("smoothed norm", "sqrt(sum({0}^2) + {t})", 1e-6),)),
+    Atom(name="dot", aliases=("tensordot", "inner"), params=_p("x", "y"), build=lambda a, b: fn.Dot(a, b),
+         node=fn.Dot, numeric=_dot, tf="tf.reduce_sum({0} * {1}, axis=-1)"),
+    # singular on part of their domain
+    Atom(name="log", aliases=("ln",), params=_p("x"), build=_unary(sp.log), node=sp.log, numeric=np.log,
+         singular=("{0} == 0",), singular_switch=_sign, tf="tf.math.log({0})",
+         summary="smooth for a positive argument; -inf at 0", surrogates=(Surrogate("clamped", "log(max({0}, 1e-7))"),)),
+    Atom(name="log1p", params=_p("x"), build=_unary(fn.Log1p), node=fn.Log1p, numeric=np.log1p,
+         singular=("{0} == -1",), singular_switch=lambda x: _sign(x + 1), tf="tf.math.log1p({0})",
+         summary="smooth above -1; -inf at -1"),
+    Atom(name="sqrt", params=_p("x"), build=_unary(sp.sqrt), tf="tf.sqrt({0})",
+         summary="smooth for a positive argument; infinite slope at 0",
+         surrogates=(Surrogate("epsilon", "sqrt({0} + {t})", 1e-12),)),
+    Atom(name="rsqrt", params=_p("x"), build=lambda x: 1 / sp.sqrt(x), tf="tf.math.rsqrt({0})",
+         summary="1 / sqrt(x): infinite at 0"),
+    Atom(name="reciprocal", aliases=("inv",), params=_p("x"), build=lambda x: 1 / x,
+         tf="tf.math.reciprocal({0})", summary="1 / x: infinite at 0"),
+    Atom(name="divide", aliases=("div", "truediv", "true_divide"), params=_p("x", "y"), build=lambda a, b: a / b,
+         tf="{0} / {1}", summary="a quotient: infinite where the divisor is 0"),
+    Atom(name="pow", aliases=("power",), params=_p("x", "y"), build=lambda a, b: a**b, node=sp.Pow,
+         numeric=np.power, singular=("{0} == 0",), singular_switch=_sign, tf="tf.pow({0}, {1})",
+         singular_if=lambda base, exponent: not (exponent.is_Integer and exponent >= 0),
+         summary="a power: smooth, but infinite (negative exponent) or with an infinite slope "
+         "(exponent between 0 and 1) where the base is 0"),
+    Atom(name="xlogy", params=_p("x", "y"), build=lambda a, b: fn.Xlogy(a, b), node=fn.Xlogy, numeric=_xlogy,
+         singular=("{1} == 0",), singular_switch=lambda a, b: _sign(b), tf="tf.math.xlogy({0}, {1})",
+         summary="x * log(y), 0 where x == 0: -inf slope where y == 0"),
+    Atom(name="tan", params=_p("x"), build=_unary(sp.tan), node=sp.tan, numeric=np.tan,
+         singular=("cos({0}) == 0",), singular_switch=lambda x: _sign(np.cos(x)), tf="tf.tan({0})",
+         summary="smooth between its poles, infinite at odd multiples of pi / 2"),
+    Atom(name="divide_no_nan", params=_p("x", "y"), build=lambda a, b: fn.DivideNoNan(a, b), node=fn.DivideNoNan,
+         numeric=_divide_no_nan, switch=lambda a, b: _sign(b), jumps=("{1} == 0",), smoothness=-1,
+         state_surfaces=lambda a, b: 0, tf="tf.math.divide_no_nan({0}, {1})",
+         tf_at_kink="0 where the divisor is 0", summary="a / b, and 0 where b == 0: it jumps there",
+         surrogates=(Surrogate("epsilon", "{0} / ({1} + {t})", 1e-7),)),
+    # kinks
+    Atom(name="abs", aliases=("absolute", "fabs"), params=_p("x"), build=_unary(sp.Abs), node=sp.Abs,
+         numeric=np.abs, switch=_sign, kinks=("{0} == 0",), state_surfaces=lambda a, b: 0, smoothness=0,
+         tf="tf.abs({0})", tf_at_kink="0 at x == 0 (the sign of 0)", summary="piecewise linear, with a kink at 0",
+         surrogates=(Surrogate("huber", "huber({0}, {t})", 1.0),
+                     Surrogate("smoothed", "sqrt(({0})^2 + {t})", 1e-6))),
+    Atom(name="relu", params=_p("x"), build=_unary(fn.Relu), node=fn.Relu, numeric=lambda x: np.maximum(x, 0.0),
+         switch=_positive, kinks=("{0} == 0",), flat=("{0} < 0",), flat_states={0: 0},
+         state_surfaces=lambda a, b: 0, smoothness=0, tf="tf.nn.relu({0})", tf_at_kink="0 at x == 0",
+         summary="0 below 0 and x above: a kink at 0 and a constant piece below it",
+         surrogates=(Surrogate("softplus", "{t} * softplus(({0}) / {t})", 0.1),
+                     Surrogate("leaky", "leaky_relu({0}, alpha=0.01)"))),
+    _corners("relu6", fn.Relu6, lambda x: np.clip(x, 0.0, 6.0), (0.0, 6.0), ("{0} == 0", "{0} == 6"),
+             ("{0} < 0", "{0} > 6"), {0: 0, 2: 1}, "tf.nn.relu6({0})",
+             Surrogate("softplus", "softplus({0}) - softplus({0} - 6)")),
+    _corners("hard_tanh", fn.HardTanh, lambda x: np.clip(x, -1.0, 1.0), (-1.0, 1.0), ("{0} == -1", "{0} == 1"),
+             ("{0} < -1", "{0} > 1"), {0: 0, 2: 1}, "tf.clip_by_value({0}, -1.0, 1.0)",
+             Surrogate("tanh", "tanh({0})")),
+    Atom(name="hard_sigmoid", params=_p("x"), build=_hard_sigmoid, tf="tf.nn.relu6({0} + 3.0) / 6.0",
+         summary="relu6(x + 3) / 6 (Keras 3)"),
+    Atom(name="hard_silu", aliases=("hard_swish",), params=_p("x"), build=lambda x: x * _hard_sigmoid(x),
+         tf="{0} * tf.nn.relu6({0} + 3.0) / 6.0", summary="x * hard_sigmoid(x)"),
+    Atom(name="clip", aliases=("clip_by_value", "clamp"),
+         params=(Param("x", keywords=("t",)), Param("lo", keywords=("clip_value_min", "a_min", "min", "x_min")),
+                 Param("hi", keywords=("clip_value_max", "a_max", "max", "x_max"))),
+         build=lambda x, lo, hi: fn.Clip(x, lo, hi), node=fn.Clip, numeric=lambda x, lo, hi: np.minimum(np.maximum(x, lo), hi),
+         switch=_between, kinks=("{0} == {1}", "{0} == {2}"), flat=("{0} < {1}", "{0} > {2}"),
+         flat_states={0: 0, 2: 1}, state_surfaces=_adjacent, smoothness=0,
+         tf="tf.clip_by_value({0}, {1}, {2})", tf_at_kink="1 at the corners (the inside slope)",
+         summary="clamps to [lo, hi]: kinks at the corners, constant pieces beyond them",
+         surrogates=(Surrogate("sigmoid", "{1} + ({2} - {1}) * sigmoid((2 * {0} - {1} - {2}) / ({2} - {1}) * 4)"),)),
+    _corners("leaky_relu", fn.LeakyRelu, lambda x, a: np.where(x > 0, x, a * x), (0.0,), ("{0} == 0",), (), {},
+             "tf.nn.leaky_relu({0}, alpha={1})", Surrogate("softplus", "{1} * {0} + (1 - {1}) * softplus({0})"),
+             params=(Param("x"), Param("alpha", default=sp.Rational(1, 5), keywords=("negative_slope",))),
+             at_kink="alpha at x == 0"),
+    Atom(name="elu", params=(Param("x"), Param("alpha", default=1)), build=lambda x, alpha: fn.Elu(x, alpha),
+         node=fn.Elu, numeric=_elu, switch=_positive, kinks=("{0} == 0",), state_surfaces=lambda a, b: 0,
+         smoothness=0, tf="tf.nn.elu({0})", tf_at_kink="alpha * exp(0) = alpha at x == 0",
+         summary="x above 0, alpha * (exp(x) - 1) below: C1 only when alpha == 1",
+         surrogates=(Surrogate("celu", "celu({0}, {1})"),)),
+    _corners("selu", fn.Selu, _selu, (0.0,), ("{0} == 0",), (), {}, "tf.nn.selu({0})",
+             Surrogate("celu", "celu({0}, 1.6733)"),
+             at_kink="1.0507 at x == 0 (the slope on the right)"),
+    _corners("sparse_plus", fn.SparsePlus, _sparse_plus, (-1.0, 1.0), ("{0} == -1", "{0} == 1"), ("{0} < -1",),
+             {0: 0}, "keras.activations.sparse_plus({0})", Surrogate("softplus", "softplus({0})")),
+    _corners("soft_shrink", fn.SoftShrink, _soft_shrink, (), ("abs({0}) == {1}",), ("abs({0}) < {1}",), {1: 0},
+             "keras.activations.soft_shrink({0}, {1})", Surrogate("smooth shrink", "{0} - {1} * tanh({0} / {1})"),
+             params=(Param("x"), Param("threshold", default=sp.Rational(1, 2), keywords=("lambd", "lambda_"))),
+             build=lambda x, threshold: fn.SoftShrink(x, threshold)),
+    _corners("hard_shrink", fn.HardShrink, _hard_shrink, (), (), ("abs({0}) < {1}",), {1: 0},
+             "keras.activations.hard_shrink({0}, {1})", Surrogate("soft shrink", "soft_shrink({0}, {1})"),
+             params=(Param("x"), Param("threshold", default=sp.Rational(1, 2), keywords=("lambd", "lambda_"))),
+             build=lambda x, threshold: fn.HardShrink(x, threshold), jumps=("abs({0}) == {1}",), smoothness=-1),
+    Atom(name="max", aliases=("maximum", "fmax"), params=_p("x"), variadic=True, build=_max_build, node=sp.Max,
+         numeric=_maximum, switch=_max_state, kinks=("{a} == {b}",), flat=("{other} < {winner}",),
+         state_surfaces=lambda a, b: 0, smoothness=0, tf="tf.maximum({0}, {1})",
+         tf_at_kink="all of the gradient to the first argument of tf.maximum on a tie",
+         summary="the larger argument: kinks where the arguments tie",
+         surrogates=(Surrogate("logsumexp", "{t} * logsumexp(({0}, {1}) / {t})", 0.1),
+                     Surrogate("softplus", "{1} + {t} * softplus(({0} - {1}) / {t})", 0.1))),
+    Atom(name="min", aliases=("minimum", "fmin"), params=_p("x"), variadic=True, build=_min_build, node=sp.Min,
+         numeric=_minimum, switch=_min_state, kinks=("{a} == {b}",), flat=("{other} > {winner}",),
+         state_surfaces=lambda a, b: 0, smoothness=0, tf="tf.minimum({0}, {1})",
+         tf_at_kink="all of the gradient to the first argument of tf.minimum on a tie",
+         summary="the smaller argument: kinks where the arguments tie",
+         surrogates=(Surrogate("soft minimum", "{1} - {t} * softplus(({1} - {0}) / {t})", 0.1),)),
+    # jumps
+    Atom(name="mod", aliases=("floormod", "floor_mod", "remainder", "fmod"), params=_p("x", "m"),
+         build=lambda x, m: sp.Mod(x, m), node=sp.Mod, numeric=_floor_mod,
+         switch=lambda x, m: np.floor(x / m).astype(np.int64), jumps=("{0} / {1} is an integer",),
+         state_surfaces=lambda a, b: 0, smoothness=-1, tf="tf.math.floormod({0}, {1})",
+         tf_at_kink="1 in x (TensorFlow ignores the jump)", summary="x - m * floor(x / m): slope 1, jumps where x / m is an integer",
+         surrogates=(Surrogate("periodic", "sin(2 * pi * {0} / {1})"),)),
+    _rounding("floor", sp.floor, np.floor, "{0} is an integer", "tf.floor({0})"),
+    _rounding("ceil", sp.ceiling, np.ceil, "{0} is an integer", "tf.math.ceil({0})", "ceiling"),
+    _rounding("round", fn.Round, _rint, "{0} is a half-integer", "tf.round({0})", "rint"),
+    Atom(name="sign", params=_p("x"), build=_unary(sp.sign), node=sp.sign, numeric=np.sign, switch=_sign,
+         jumps=("{0} == 0",), zero_gradient=frozenset({0}), state_surfaces=lambda a, b: 0, smoothness=-1,
+         tf="tf.sign({0})", tf_at_kink="0 everywhere", summary="-1, 0 or 1: piecewise constant, jumping at 0",
+         surrogates=(Surrogate("tanh", "tanh({0} / {t})", 0.1),
+                     Surrogate("straight-through", "{0} + stop_gradient(sign({0}) - {0})"))),
+    Atom(name="heaviside", aliases=("step",), params=(Param("x"), Param("h0", default=sp.Rational(1, 2), keywords=("values",))),
+         build=lambda x, h0: sp.Heaviside(x, h0), node=sp.Heaviside, numeric=_heaviside,
+         switch=lambda x, h0: _sign(x), jumps=("{0} == 0",), zero_gradient=frozenset({0}),
+         state_surfaces=lambda a, b: 0, smoothness=-1, tf="tf.where({0} > 0, 1.0, tf.where({0} < 0, 0.0, {1}))",
+         tf_at_kink="0 everywhere", summary="0 below 0, 1 above: piecewise constant, jumping at 0",
+         surrogates=(Surrogate("sigmoid", "sigmoid({0} / {t})", 0.1),)),
+    Atom(name="argmax", params=(Param("v"), Param("axis", default=-1, keywords=("dim",), kind="axis")),
+         build=lambda v, axis: fn.ArgMax(v), node=fn.ArgMax, numeric=lambda v: _argmax(v).astype(float),
+         switch=_argmax, jumps=("ties among the largest entries of {0}",), zero_gradient=frozenset({0}),
+         state_surfaces=lambda a, b: 0, smoothness=-1, tf="tf.cast(tf.argmax({0}, axis=-1), tf.float32)",
+         tf_at_kink="no gradient (argmax is not differentiable in TensorFlow)",
+         summary="an index: piecewise constant, jumping where the largest entries tie",
+         surrogates=(Surrogate("softargmax", "sum(softmax({0} / {t}) * range_like({0}))", 0.1),
+                     Surrogate("softmax", "softmax({0} / {t})", 0.1))),
+    Atom(name="argmin", params=(Param("v"), Param("axis", default=-1, keywords=("dim",), kind="axis")),
+         build=lambda v, axis: fn.ArgMin(v), node=fn.ArgMin, numeric=lambda v: _argmin(v).astype(float),
+         switch=_argmin, jumps=("ties among the smallest entries of {0}",), zero_gradient=frozenset({0}),
+         state_surfaces=lambda a, b: 0, smoothness=-1, tf="tf.cast(tf.argmin({0}, axis=-1), tf.float32)",
+         tf_at_kink="no gradient", summary="an index: piecewise constant, jumping where the smallest entries tie",
+         surrogates=(Surrogate("softargmin", "sum(softmax(-{0} / {t}) * range_like({0}))", 0.1),)),
+    Atom(name="one_hot", params=(Param("i"), Param("n", keywords=("depth", "num_classes"), kind="int")),
+         build=lambda i, n: fn.OneHot(i, n), node=fn.OneHot, numeric=_one_hot,
+         switch=lambda i, n: np.nan_to_num(np.asarray(i, dtype=float)).astype(np.int64),
+         jumps=("{0} changes",), zero_gradient=frozenset({0}), state_surfaces=lambda a, b: 0, smoothness=-1,
+         tf="tf.one_hot(tf.cast({0}, tf.int32), {1})", tf_at_kink="no gradient",
+         summary="a one-hot vector: piecewise constant in its index",
+         surrogates=(Surrogate("softmax", "softmax(logits / {t})", 0.1),)),
+    Atom(name="in_top_k", params=(Param("v", keywords=("predictions",)), Param("i", keywords=("targets",)),
+                                  Param("k", kind="int")),
+         build=lambda v, i, k: _as_number(fn.InTopK(v, i, k)), node=fn.InTopK, numeric=_in_top_k,
+         switch=lambda v, i, k: _in_top_k(v, i, k).astype(np.int64), jumps=("the top {2} entries of {0} change",),
+         zero_gradient=frozenset({0, 1}), state_surfaces=lambda a, b: 0, smoothness=-1,
+         tf="tf.cast(tf.math.in_top_k({1}, {0}, {2}), tf.float32)", tf_at_kink="no gradient",
+         summary="true when entry i is among the k largest: piecewise constant",
+         surrogates=(Surrogate("softmax", "take(softmax({0} / {t}), {1})", 0.1),)),
+    Atom(name="take", aliases=("gather", "take_along_axis"), params=(Param("v", keywords=("params", "arr")),
+                                                                    Param("i", keywords=("indices",)),
+                                                                    Param("axis", default=-1, kind="axis")),
+         build=lambda v, i, axis: fn.Take(v, i), node=fn.Take, numeric=_take,
+         switch=lambda v, i: np.nan_to_num(np.asarray(i, dtype=float)).astype(np.int64),
+         jumps=("{1} changes",), zero_gradient=frozenset({1}), state_surfaces=lambda a, b: 0, smoothness=-1,
+         tf="tf.gather({0}, tf.cast({1}, tf.int32), batch_dims=-1)", tf_at_kink="no gradient in the index",
+         summary="picks entries of v: linear in v, piecewise constant in the index",
+         surrogates=(Surrogate("soft selection", "sum(softmax(scores / {t}) * {0})", 0.1),)),
+    # logic and comparisons
+    _comparison("less", sp.StrictLessThan, "<"),
+    _comparison("less_equal", sp.LessThan, "<="),
+    _comparison("greater", sp.StrictGreaterThan, ">"),
+    _comparison("greater_equal", sp.GreaterThan, ">="),
+    _comparison("equal", sp.Eq, "=="),
+    _comparison("not_equal", sp.Ne, "!="),
+    Atom(name="logical_and", params=_p("x", "y"), build=lambda a, b: sp.And(a, b), node=sp.And,
+         zero_gradient=frozenset({0, 1}), smoothness=-1, tf="tf.logical_and({0}, {1})",
+         summary="a boolean: as a number, piecewise constant"),
+    Atom(name="logical_or", params=_p("x", "y"), build=lambda a, b: sp.Or(a, b), node=sp.Or,
+         zero_gradient=frozenset({0, 1}), smoothness=-1, tf="tf.logical_or({0}, {1})",
+         summary="a boolean: as a number, piecewise constant"),
+    Atom(name="logical_not", params=_p("x"), build=lambda a: sp.Not(a), node=sp.Not,
+         zero_gradient=frozenset({0}), smoothness=-1, tf="tf.logical_not({0})",
+         summary="a boolean: as a number, piecewise constant"),
+    Atom(name="all", aliases=("reduce_all",), params=REDUCTION_PARAMS, build=lambda x, axis, keepdims: fn.ReduceAll(x),
+         node=fn.ReduceAll, zero_gradient=frozenset({0}), smoothness=-1, tf="tf.reduce_all({0}, axis=-1)",
+         summary="a boolean: as a number, piecewise constant"),
+    Atom(name="any", aliases=("reduce_any",), params=REDUCTION_PARAMS, build=lambda x, axis, keepdims: fn.ReduceAny(x),
+         node=fn.ReduceAny, zero_gradient=frozenset({0}), smoothness=-1, tf="tf.reduce_any({0}, axis=-1)",
+         summary="a boolean: as a number, piecewise constant"),
+    Atom(name="isnan", aliases=("is_nan",), params=_p("x"), build=lambda x: fn.IsNan(x), node=fn.IsNan,
+         zero_gradient=frozenset({0}), smoothness=-1, tf="tf.math.is_nan({0})",
+         summary="false for every real input: constant"),
+    Atom(name="isinf", aliases=("is_inf",), params=_p("x"), build=lambda x: fn.IsInf(x), node=fn.IsInf,
+         zero_gradient=frozenset({0}), smoothness=-1, tf="tf.math.is_inf({0})",
+         summary="false for every finite input: constant"),
+    Atom(name="where", params=(Param("condition", keywords=("cond", "c")), Param("x"), Param("y")),
+         build=lambda c, a, b: sp.Piecewise((a, c), (b, True)), node=sp.Piecewise,
+         kinks=("{boundary}",), jumps=("{boundary}",), flat=("{condition}",), smoothness=-1,
+         tf="tf.where({0}, {1}, {2})", tf_at_kink="the slope of the branch that is taken",
+         summary="a choice between branches: whatever they do, plus what happens on the boundary",
+         surrogates=(Surrogate("sigmoid blend", "sigmoid(margin / {t}) * ({1}) + (1 - sigmoid(margin / {t})) * ({2})", 0.1),)),
+    # gradient control and casts
+    Atom(name="stop_gradient", aliases=("detach", "lax_stop_gradient"), params=_p("x"),
+         build=lambda x: fn.StopGradient(x), node=fn.StopGradient, numeric=lambda x: x,
+         zero_gradient=frozenset({0}), tf="tf.stop_gradient({0})",
+         summary="treated as data: constant for the gradient, and nothing inside it is a finding"),
+    Atom(name="identity", params=_p("x"), build=lambda x: x, tf="tf.identity({0})", summary="x"),
+    Atom(name="cast", params=(Param("x"), Param("dtype", kind="dtype")), build=lambda x, dtype: x,
+         tf="tf.cast({0}, {1})", summary="x for a float dtype, x != 0 for bool"),
+    Atom(name="epsilon", params=(), build=lambda: _KERAS_EPSILON, tf="1e-7", summary="Keras's epsilon, 1e-7"),
+    # composite losses, as their formulas in TensorFlow / Keras
+    Atom(name="sigmoid_cross_entropy_with_logits", params=(Param("labels"), Param("logits")),
+         build=_sigmoid_ce, tf="tf.nn.sigmoid_cross_entropy_with_logits(labels={0}, logits={1})",
+         summary="TensorFlow's stable form max(x, 0) - x * z + log(1 + exp(-abs(x)))"),
+    Atom(name="softmax_cross_entropy_with_logits", params=(Param("labels"), Param("logits")),
+         build=_softmax_ce, tf="tf.nn.softmax_cross_entropy_with_logits(labels={0}, logits={1})",
+         summary="-sum(labels * log_softmax(logits))"),
+    Atom(name="binary_crossentropy", aliases=("binary_cross_entropy",),
+         params=(Param("y", keywords=("y_true", "target")), Param("p", keywords=("y_pred", "output", "input")),
+                 Param("from_logits", default=False, kind="flag")),
+         build=_binary_ce, tf="tf.keras.losses.binary_crossentropy({0}, {1}, from_logits={2})",
+         summary="Keras's binary cross-entropy: probabilities clipped to [1e-7, 1 - 1e-7]"),
+    Atom(name="categorical_crossentropy", aliases=("categorical_cross_entropy", "cross_entropy"),
+         params=(Param("y", keywords=("y_true", "target")), Param("p", keywords=("y_pred", "output", "input")),
+                 Param("from_logits", default=False, kind="flag")),
+         build=_categorical_ce, tf="tf.keras.losses.categorical_crossentropy({0}, {1}, from_logits={2})",
+         summary="Keras's categorical cross-entropy: probabilities normalised and clipped"),
+)
+
+
+def _index(rows: tuple[Atom, ...]) -> tuple[Mapping[str, Atom], Mapping[type, Atom]]:
+    by_name: dict[str, Atom] = {}
+    by_node: dict[type, Atom] = {}
+    for row in rows:
+        for spelling in row.spellings:
+            if spelling in by_name:
+                raise ValueError(f"the atom table spells {spelling!r} twice")
+            by_name[spelling] = row
+        if row.node is not None and row.node not in by_node:
+            by_node[row.node] = row
+    return MappingProxyType(by_name), MappingProxyType(by_node)
+
+
+ATOMS: tuple[Atom, ...] = _ROWS
+ATOM_BY_NAME, ATOM_BY_NODE = _index(_ROWS)
+
+# Prefixes dropped from pasted code (LANGUAGE.md §2), longest first so `tf.math.` wins over `tf.`.
+PREFIXES = tuple(
+    sorted(
+        ("tf.", "tf.math.", "tf.nn.", "tf.keras.backend.", "K.", "np.", "jnp.", "jax.nn.", "keras.ops.",
+         "ops.", "torch.", "F.", "tf.keras.activations.", "keras.activations.", "tf.keras.losses.",
+         "keras.losses.", "jax.numpy.", "numpy.", "torch.nn.functional.", "jax.lax.", "lax."),
+        key=len,
+        reverse=True,
+    )
+)
+
+CONSTANTS: Mapping[str, Any] = MappingProxyType({"pi": sp.pi, "inf": sp.oo, "e": sp.E, "nan": sp.nan})
+FLOAT_DTYPES = frozenset({"float16", "float32", "float64", "bfloat16", "double", "float", "half"})
+BOOL_DTYPES = frozenset({"bool", "bool_"})
+INT_DTYPES = frozenset({"int32", "int64", "int8", "int16", "uint8", "int", "long"})
+
+
+def strip_prefix(name: str) -> str:
+    for prefix in PREFIXES:
+        if name.startswith(prefix):
+            return name[len(prefix):]
+    return name
+
+
+def lookup(name: str) -> Atom | None:
+    return ATOM_BY_NAME.get(strip_prefix(name))
+
+
+def row_for(node: Any) -> Atom | None:
+    """The row whose facts describe a SymPy node, by the node's class."""
+    cls = type(node)
+    row = ATOM_BY_NODE.get(cls)
+    if row is None and isinstance(node, BooleanFunction):
+        return None
+    return row
+
+
+def is_flat_atom(row: Atom) -> bool:
+    """JAX's `defjvp_zero`: the derivative is zero almost everywhere in every argument."""
+    return bool(row.zero_gradient) and all(
+        index in row.zero_gradient for index, param in enumerate(row.params) if param.kind == "expr"
+    )

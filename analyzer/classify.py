@@ -1,0 +1,394 @@
+"""Decide a definition's class and findings on the whole definition.
+
+The one function that composes the atoms' facts: the symbolic pass (compose) says which variables
+reach the value through differentiable paths; the atom table proposes candidates (every switch of
+the body); the numeric probe confirms or dismisses each candidate by what the whole definition does
+across it. Findings are then phrased from the rows' templates over the user's own expressions.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import numpy as np
+import sympy as sp
+from sympy.core.relational import Relational
+
+from . import functions as fn
+from .atoms import Atom, row_for
+from .compose import Composition, compose
+from .evaluate import EvaluationError, Program, Switch
+from .explain import LanguagePrinter, steps_for
+from .lowering import Lowered, Origin
+from .probe import BudgetExceeded, Deadline, Event, LineProbe, Probe, region_from, seed_for
+from .report import PIECEWISE, SMOOTH, UNKNOWN, ZERO_GRADIENT, Finding, Report, VariableVerdict
+from .rules import CODE_FOR_KIND
+from .syntax import Span
+
+DEFAULT_BUDGET = 2.0
+
+_KIND_OF_EVENT = {"jump": "discontinuity", "kink": "kink", "singular": "singularity"}
+
+
+@dataclass(slots=True)
+class _Candidate:
+    kind: str
+    node: Any
+    where: str
+    variables: set[str]
+    on_edge: bool = False
+
+
+class Classifier:
+    def __init__(self, lowered: Lowered, budget: float | None = None):
+        self.lowered = lowered
+        self.budget = DEFAULT_BUDGET if budget is None else budget
+        self.printer = LanguagePrinter()
+
+    # -------------------------------------------------------------- entry
+
+    def report(self, report: Report) -> Report:
+        started = time.monotonic()
+        lowered = self.lowered
+        report.expression = lowered.body
+        report.given = lowered.given
+        try:
+            self._classify(report, Deadline(self.budget))
+        except BudgetExceeded as exceeded:
+            report.classification = UNKNOWN
+            report.smoothness = None
+            report.reason = str(exceeded)
+            report.findings = [Finding("unknown", "K901", f"could not decide: {exceeded}", report.span)]
+        except EvaluationError as error:
+            report.classification = UNKNOWN
+            report.reason = str(error)
+            report.findings = [Finding("unknown", "K901", f"could not decide: {error}", report.span)]
+        report.seconds = time.monotonic() - started
+        return report
+
+    # -------------------------------------------------------------- the decision
+
+    def _classify(self, report: Report, deadline: Deadline) -> None:
+        lowered = self.lowered
+        body = lowered.body
+        composition = compose(body) if isinstance(body, sp.Basic) else Composition(frozenset(), frozenset(), {})
+        wrt = list(lowered.wrt)
+        variables = list(lowered.symbols)
+        findings: list[Finding] = []
+        for name in wrt:
+            if name not in composition.present:
+                findings.append(self._unconnected(name, report))
+        connected = [name for name in wrt if name in composition.present]
+        if not isinstance(body, sp.Basic) or not body.free_symbols:
+            connected = []
+        verdicts: dict[str, VariableVerdict] = {}
+        candidates: dict[tuple[str, Any, str], _Candidate] = {}
+        flat_candidates: dict[tuple[Any, str], _Candidate] = {}
+        zero_names: list[str] = []
+        smoothness = 2
+        reason = None
+        if connected:
+            program = Program(body)
+            condition = Program(sp.Piecewise((1, lowered.given), (0, True))) if lowered.given is not None else None
+            region = region_from(lowered.given, variables, condition)
+            seed = seed_for(body)
+            for index, name in enumerate(connected):
+                deadline.check()
+                probe = LineProbe(program, variables, region, seed + index, deadline).run([name])
+                if probe.reason:
+                    reason = probe.reason
+                verdict, order = self._verdict(name, probe, composition, program, candidates, flat_candidates)
+                verdicts[name] = verdict
+                if verdict.classification == ZERO_GRADIENT:
+                    zero_names.append(name)
+                smoothness = min(smoothness, order)
+        for name in wrt:
+            if name not in verdicts:
+                verdicts[name] = VariableVerdict(ZERO_GRADIENT, None, ("unconnected",))
+                zero_names.append(name)
+        findings += [self._finding(candidate) for candidate in candidates.values()]
+        if not all(verdicts[name].classification == ZERO_GRADIENT for name in wrt):
+            findings += [self._finding(candidate) for candidate in flat_candidates.values()]
+        live_wrt = [name for name in connected if verdicts[name].classification != ZERO_GRADIENT]
+        if reason and not live_wrt and not zero_names:
+            report.classification = UNKNOWN
+            report.reason = reason
+            findings.append(Finding("unknown", "K901", f"could not decide: {reason}", report.span))
+        elif not live_wrt:
+            report.classification = ZERO_GRADIENT
+            stuck = [name for name in zero_names if name in connected]
+            if stuck:
+                findings.insert(0, self._zero_gradient(stuck, composition, report))
+        elif any(f.kind in ("kink", "discontinuity") for f in findings):
+            report.classification = PIECEWISE
+        else:
+            report.classification = SMOOTH
+        report.smoothness = smoothness if connected else 2
+        report.by_variable = verdicts
+        report.findings = _ordered(findings)
+        report.steps = steps_for(report, lowered, composition, self.printer)
+
+    def _verdict(self, name: str, probe: Probe, composition: Composition, program: Program,
+                 candidates: dict[tuple[str, Any, str], _Candidate],
+                 flat_candidates: dict[tuple[Any, str], _Candidate]) -> tuple[VariableVerdict, int]:
+        kinds: set[str] = set()
+        order = 2
+        for event in probe.events:
+            kind = _KIND_OF_EVENT.get(event.kind)
+            if event.kind == "none" and event.curvature_jump:
+                order = min(order, 1)
+            if kind is None:
+                continue
+            if kind == "kink":
+                order = min(order, 0)
+            if kind == "discontinuity":
+                order = -1
+            for switch in self._responsible(event, program, kind):
+                where = self._where(switch, kind)
+                key = (kind, switch.node, where)
+                candidate = candidates.get(key)
+                if candidate is None:
+                    candidate = candidates[key] = _Candidate(kind, switch.node, where, set(), event.on_edge)
+                candidate.on_edge = candidate.on_edge and event.on_edge
+                candidate.variables.add(name)
+                kinds.add(kind)
+        all_flat = probe.samples > 0 and probe.flat_samples == probe.samples
+        symbolic_zero = name not in composition.live
+        if symbolic_zero or all_flat:
+            classification = ZERO_GRADIENT
+        elif any(k in ("kink", "discontinuity") for k in kinds):
+            classification = PIECEWISE
+        elif probe.samples == 0:
+            classification = UNKNOWN
+        else:
+            classification = SMOOTH
+        if classification not in (ZERO_GRADIENT, UNKNOWN):
+            for index, segment in enumerate(probe.segments):
+                if segment.flat:
+                    for switch, where in self._flat_causes(program, probe.flat_states[index], {name}):
+                        key = (switch.node, where)
+                        candidate = flat_candidates.get(key)
+                        if candidate is None:
+                            candidate = flat_candidates[key] = _Candidate("constant-piece", switch.node, where, set())
+                        candidate.variables.add(name)
+                        kinds.add("constant-piece")
+        return VariableVerdict(classification, order, tuple(sorted(kinds))), order
+
+    # -------------------------------------------------------------- attribution
+
+    def _responsible(self, event: Event, program: Program, kind: str) -> list[Switch]:
+        switches = [program.switches[i] for i in event.changed]
+        if kind == "singularity":
+            return [s for s in switches if s.singular] or switches
+        declared = [s for s in switches if _declares(s, kind)]
+        pool = declared or switches
+        return [s for s in pool if not any(o is not s and o.node != s.node and s.node.has(o.node) for o in pool)]
+
+    def _where(self, switch: Switch, kind: str) -> str:
+        node = switch.node
+        origin = self.lowered.origins.get(node)
+        row = switch.row
+        if isinstance(node, sp.Piecewise):
+            return self._boundary(node, origin)
+        if isinstance(node, Relational):
+            if origin is not None and len(origin.args) == 2:
+                left, right = origin.arg_texts()
+                return f"{left} == {right}"
+            return f"{self.printer.doprint(node.lhs)} == {self.printer.doprint(node.rhs)}"
+        texts = origin.arg_texts() if origin is not None else [self.printer.doprint(a) for a in node.args]
+        if row is None:
+            return f"{self.printer.doprint(node)} changes"
+        if kind == "singularity":
+            templates = row.singular
+            if row.name == "pow":
+                texts = [self.printer.doprint(node.args[0])] if origin is None or origin.atom != "pow" else texts
+        else:
+            templates = row.jumps if kind == "discontinuity" and row.jumps else row.kinks or row.jumps
+        if not templates:
+            return f"{self.printer.doprint(node)} changes piece"
+        template = templates[0]
+        if "{a}" in template:
+            return template.format(a=texts[0], b=texts[1] if len(texts) > 1 else texts[0])
+        try:
+            return template.format(*texts)
+        except IndexError:
+            return template.format(*[self.printer.doprint(a) for a in node.args])
+
+    def _boundary(self, node: Any, origin: Origin | None) -> str:
+        condition = node.args[0][1]
+        if origin is not None and origin.atom == "where" and origin.args:
+            tree = origin.args[0]
+            from . import syntax as ast
+
+            if isinstance(tree, ast.Compare) and len(tree.ops) == 1:
+                return f"{origin.scope.text(tree.operands[0])} == {origin.scope.text(tree.operands[1])}"
+            return f"on the boundary of {origin.scope.text(tree)}"
+        if isinstance(condition, Relational):
+            return f"{self.printer.doprint(condition.lhs)} == {self.printer.doprint(condition.rhs)}"
+        return f"on the boundary of {self.printer.doprint(condition)}"
+
+    def _flat_causes(self, program: Program, states: list[np.ndarray], names: set[str]) -> list[tuple[Switch, str]]:
+        causes: list[tuple[Switch, str]] = []
+        for switch, state in zip(program.switches, states):
+            if switch.singular:
+                continue
+            where = self._flat_where(switch, np.asarray(state).reshape(-1), names)
+            if where is not None:
+                causes.append((switch, where))
+        return [c for c in causes if not any(o is not c and o[0].node != c[0].node and c[0].node.has(o[0].node) for o in causes)] or causes
+
+    def _flat_where(self, switch: Switch, state: np.ndarray, names: set[str]) -> str | None:
+        node, row = switch.node, switch.row
+        origin = self.lowered.origins.get(node)
+        if isinstance(node, sp.Piecewise):
+            pieces = set(int(s) for s in state)
+            if len(pieces) != 1:
+                return None
+            piece = pieces.pop()
+            value = node.args[piece][0]
+            if compose(value).live & names:
+                return None
+            if origin is not None and origin.atom == "where" and origin.args:
+                condition = origin.scope.text(origin.args[0])
+                return condition if piece == 0 else f"not ({condition})"
+            condition = node.args[piece][1]
+            return self.printer.doprint(condition) if piece == 0 else f"not ({self.printer.doprint(node.args[0][1])})"
+        if row is None or not row.flat:
+            return None
+        texts = origin.arg_texts() if origin is not None else [self.printer.doprint(a) for a in node.args]
+        if row.name in ("max", "min"):
+            winners = set(int(s) for s in state)
+            if len(winners) != 1:
+                return None
+            winner = winners.pop()
+            args = node.args
+            if compose(args[winner]).live & names:
+                return None
+            winner_text = self.printer.doprint(args[winner])
+            others = [self.printer.doprint(a) for i, a in enumerate(args) if i != winner]
+            if origin is not None:
+                lowered_texts = dict(zip([self._lowered_arg(origin, i) for i in range(len(origin.args))], texts))
+                winner_text = lowered_texts.get(args[winner], winner_text)
+                others = [lowered_texts.get(a, self.printer.doprint(a)) for i, a in enumerate(args) if i != winner]
+            return " and ".join(row.flat[0].format(other=o, winner=winner_text) for o in others)
+        indices = set(row.flat_states.get(int(s), -1) for s in state)
+        if len(indices) != 1 or -1 in indices:
+            return None
+        return row.flat[indices.pop()].format(*texts)
+
+    def _lowered_arg(self, origin: Origin, index: int) -> Any:
+        from .lowering import Lowerer
+
+        try:
+            return Lowerer(_EmptyContext(), None).expr(origin.args[index], origin.scope)
+        except Exception:  # the argument was lowered once already; a failure here only loses a nicer text
+            return None
+
+    # -------------------------------------------------------------- findings
+
+    def _finding(self, candidate: _Candidate) -> Finding:
+        node = candidate.node
+        origin = self.lowered.origins.get(node)
+        row = row_for(node)
+        atom_text = origin.text() if origin is not None else self.printer.doprint(node)
+        atom_name = origin.atom if origin is not None else (row.name if row else type(node).__name__)
+        span = origin.span if origin is not None else self.lowered.definition.body.span
+        inside = f" (inside {' > '.join(origin.via)})" if origin is not None and origin.via else ""
+        where = candidate.where
+        kind = candidate.kind
+        variables = tuple(sorted(candidate.variables))
+        if kind == "kink":
+            message = f"{atom_text}{inside} has a kink where {where}; the gradient exists everywhere else"
+        elif kind == "discontinuity":
+            message = f"{atom_text}{inside} jumps where {where}: the gradient there is undefined and blind to the jump"
+        elif kind == "singularity":
+            place = "on the edge of the region, " if candidate.on_edge else ""
+            message = f"{atom_text}{inside} is singular {place}where {where}: the value or the slope is infinite there (NaN/Inf risk)"
+        else:
+            message = f"the gradient with respect to {', '.join(variables)} vanishes where {where} ({atom_text}{inside} is flat there)"
+        return Finding(
+            kind=kind, code=CODE_FOR_KIND[kind], message=message, span=span, atom=atom_name, where=where,
+            suggestion=_suggestion(row, origin, kind, atom_text), variables=variables, on_edge=candidate.on_edge,
+        )
+
+    def _unconnected(self, name: str, report: Report) -> Finding:
+        definition = self.lowered.definition
+        span = next((p.span for p in (definition.wrt or ()) if p.name == name), definition.name_span)
+        return Finding(
+            kind="unconnected", code=CODE_FOR_KIND["unconnected"], span=span, variables=(name,),
+            message=f"`{name}` is in wrt but {definition.name} does not depend on it: its gradient is identically zero",
+            suggestion=f"use `{name}` in the body, or drop it from wrt",
+        )
+
+    def _zero_gradient(self, names: list[str], composition: Composition, report: Report) -> Finding:
+        causes: list[Any] = []
+        for name in names:
+            for node in composition.cutters.get(name, []):
+                if node not in causes:
+                    causes.append(node)
+        cause = causes[0] if causes else None
+        origin = self.lowered.origins.get(cause) if cause is not None else None
+        row = row_for(cause) if cause is not None else None
+        if cause is None:
+            because = "every piece the probe visited is flat"
+            span = self.lowered.definition.body.span
+            atom = None
+            suggestion = None
+        else:
+            text = origin.text() if origin is not None else self.printer.doprint(cause)
+            why = "is treated as data" if isinstance(cause, fn.StopGradient) else "is piecewise constant"
+            because = f"{text} {why}"
+            span = origin.span if origin is not None else self.lowered.definition.body.span
+            atom = origin.atom if origin is not None else (row.name if row else None)
+            suggestion = _suggestion(row, origin, "discontinuity", text)
+        return Finding(
+            kind="zero-gradient", code="K001", span=span, atom=atom, variables=tuple(names),
+            message=f"the gradient with respect to {', '.join(names)} is zero almost everywhere: {because}, "
+            "so gradient descent cannot learn through it",
+            suggestion=suggestion,
+        )
+
+
+class _EmptyContext:
+    constants: dict = {}
+    definitions: dict = {}
+    broken: dict = {}
+    later: dict = {}
+
+
+def _declares(switch: Switch, kind: str) -> bool:
+    if isinstance(switch.node, sp.Piecewise):
+        return True
+    row = switch.row
+    if row is None:
+        return False
+    return bool(row.jumps) if kind == "discontinuity" else bool(row.kinks)
+
+
+def _suggestion(row: Atom | None, origin: Origin | None, kind: str, atom_text: str) -> str | None:
+    if row is None or not row.surrogates:
+        if kind == "singularity":
+            return "keep the argument away from the singular point, e.g. clip it or add a small epsilon"
+        return None
+    texts = origin.arg_texts() if origin is not None else []
+    surrogate = row.surrogates[0]
+    try:
+        rendered = surrogate.render(texts + [""] * 3)
+    except (IndexError, KeyError):
+        rendered = surrogate.template
+    if row.name in ("max", "min") and len(texts) >= 2:
+        rendered = rendered.replace("({0}, {1})".format(*texts[:2]), f"({texts[0]}, {texts[1]})")
+    return f"{rendered} ({surrogate.name}) if a smooth version is needed"
+
+
+_ORDER = {"zero-gradient": 0, "unconnected": 1, "discontinuity": 2, "singularity": 3, "kink": 4, "constant-piece": 5}
+
+
+def _ordered(findings: Iterable[Finding]) -> list[Finding]:
+    def key(finding: Finding) -> tuple[int, int, int, int]:
+        span = finding.span or Span(0, 0, 0, 0)
+        return (span.line, span.column, _ORDER.get(finding.kind, 9), 0)
+
+    return sorted(findings, key=key)

@@ -1,0 +1,560 @@
+"""From syntax trees to SymPy: resolve names, aliases and keywords, expand calls, keep origins.
+
+SymPy objects are built directly from the tree: numbers become exact `Rational`s, names become real
+`Symbol`s, calls go through the atom table's builders. No user text is ever handed to `eval`,
+`sympify` or `parse_expr`.
+
+Spans stay on our own nodes. While building, each atom application records an `Origin` keyed by
+the SymPy node it produced: the span in the file as written (for an expanded call, the call site),
+the atom's name, and its arguments as syntax trees with the scope to print them in.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, Iterable, Iterator, Mapping
+
+import sympy as sp
+from sympy.core.relational import Relational
+from sympy.logic.boolalg import BooleanAtom, BooleanFunction
+
+from . import atoms
+from . import syntax as ast
+from .printer import ATOM, level, render
+from .syntax import Span
+
+
+class LoweringError(Exception):
+    def __init__(self, code: str, message: str, span: Span | None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.span = span
+
+
+# ------------------------------------------------------------------ scopes
+
+
+@dataclass(frozen=True, slots=True)
+class Binding:
+    """What a name stands for: a SymPy value, and the tree to print in its place (None: the name)."""
+
+    value: Any
+    tree: ast.Expr | None = None
+    scope: "Scope | None" = None
+    kind: str = "param"  # "param", "local", "constant", "argument"
+
+
+@dataclass(slots=True)
+class Scope:
+    names: dict[str, Binding] = field(default_factory=dict)
+    via: tuple[str, ...] = ()  # the chain of expanded calls, outermost first
+    call_span: Span | None = None  # the call site in the file as written, for expanded bodies
+
+    def child(self) -> Scope:
+        return Scope(dict(self.names), self.via, self.call_span)
+
+    def render_name(self, name: ast.Name) -> tuple[str, int] | None:
+        binding = self.names.get(name.id)
+        if binding is None or binding.tree is None:
+            return None
+        inner_scope = binding.scope or Scope()
+        return render(binding.tree, inner_scope.render_name), level(binding.tree)
+
+    def text(self, tree: ast.Expr) -> str:
+        return render(tree, self.render_name)
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where an atom of the SymPy body comes from."""
+
+    atom: str
+    span: Span
+    args: tuple[ast.Expr, ...]
+    scope: Scope
+    tree: ast.Expr
+    via: tuple[str, ...] = ()
+
+    def arg_texts(self) -> list[str]:
+        return [self.scope.text(arg) for arg in self.args]
+
+    def text(self) -> str:
+        return self.scope.text(self.tree)
+
+
+@dataclass(slots=True)
+class Lowered:
+    """One definition, lowered."""
+
+    definition: ast.Definition
+    symbols: dict[str, sp.Symbol]
+    wrt: tuple[str, ...]
+    body: Any
+    given: Any
+    origins: dict[Any, Origin]
+    given_tree: ast.Expr | None = None
+
+
+@dataclass(slots=True)
+class FileContext:
+    """What a definition can see: the constants and definitions above it."""
+
+    constants: dict[str, Binding] = field(default_factory=dict)
+    definitions: dict[str, ast.Definition] = field(default_factory=dict)
+    broken: dict[str, str] = field(default_factory=dict)  # definitions above that failed: name -> why
+    later: dict[str, int] = field(default_factory=dict)  # definitions below: name -> line
+
+
+def reserved_names() -> set[str]:
+    return set(atoms.ATOM_BY_NAME) | set(atoms.CONSTANTS)
+
+
+# ------------------------------------------------------------------ the lowering
+
+
+class Lowerer:
+    """Lowers the bodies of one file; one instance per definition being lowered."""
+
+    def __init__(self, context: FileContext, current: str | None, max_nodes: int = 200_000):
+        self.context = context
+        self.current = current
+        self.origins: dict[Any, Origin] = {}
+        self.budget = max_nodes
+
+    # -- entry points
+
+    def definition(self, definition: ast.Definition) -> Lowered:
+        self._check_signature(definition)
+        symbols = {param.name: sp.Symbol(param.name, real=True) for param in definition.params}
+        scope = Scope({name: Binding(symbol) for name, symbol in symbols.items()})
+        scope.names.update(self.context.constants)
+        for name, symbol in symbols.items():
+            scope.names[name] = Binding(symbol)
+        body = self._body(definition, scope)
+        given = None
+        if definition.given is not None:
+            given = self.condition(definition.given, scope)
+        wrt = tuple(p.name for p in definition.wrt) if definition.wrt is not None else tuple(symbols)
+        return Lowered(definition, symbols, wrt, body, given, self.origins, definition.given)
+
+    def _body(self, definition: ast.Definition, scope: Scope) -> Any:
+        inner = scope.child()
+        for local in definition.locals:
+            if local.name in atoms.ATOM_BY_NAME:
+                raise LoweringError("E005", f"the local `{local.name}` reuses the name of a function", local.name_span)
+            value = self.expr(local.value, inner)
+            inner.names[local.name] = Binding(value, local.value, inner.child(), "local")
+        return self.expr(definition.body, inner)
+
+    def _check_signature(self, definition: ast.Definition) -> None:
+        seen: set[str] = set()
+        for param in definition.params:
+            if param.name in seen:
+                raise LoweringError("E005", f"the parameter `{param.name}` is repeated", param.span)
+            if param.name in atoms.ATOM_BY_NAME:
+                raise LoweringError("E005", f"the parameter `{param.name}` reuses the name of a function", param.span)
+            seen.add(param.name)
+        for name in definition.wrt or ():
+            if name.name not in seen:
+                hint = _did_you_mean(name.name, seen)
+                raise LoweringError(
+                    "E005", f"`wrt {name.name}` names no parameter of `{definition.name}`{hint}", name.span
+                )
+
+    # -- expressions
+
+    def expr(self, node: ast.Expr, scope: Scope) -> Any:
+        value = self._any(node, scope)
+        return _as_number(value) if is_condition(value) else value
+
+    def condition(self, node: ast.Expr, scope: Scope) -> Any:
+        value = self._any(node, scope)
+        return value if is_condition(value) else sp.Ne(value, 0)
+
+    def _spend(self, node: ast.Expr) -> None:
+        self.budget -= 1
+        if self.budget < 0:
+            raise LoweringError("E005", "the definition is too large to analyse (more than 200,000 nodes after expanding calls)", node.span)
+
+    def _any(self, node: ast.Expr, scope: Scope) -> Any:
+        self._spend(node)
+        method = getattr(self, "_" + type(node).__name__)
+        return method(node, scope)
+
+    def _Number(self, node: ast.Number, scope: Scope) -> Any:
+        value = Fraction(node.value)
+        return sp.Rational(value.numerator, value.denominator)
+
+    def _Boolean(self, node: ast.Boolean, scope: Scope) -> Any:
+        return sp.true if node.value else sp.false
+
+    def _Name(self, node: ast.Name, scope: Scope) -> Any:
+        name = node.id
+        binding = scope.names.get(name)
+        if binding is not None:
+            return binding.value
+        bare = atoms.strip_prefix(name)
+        if bare in atoms.CONSTANTS and "." not in bare:
+            return atoms.CONSTANTS[bare]
+        if bare in atoms.ATOM_BY_NAME or name in self.context.definitions:
+            raise LoweringError("E002", f"`{name}` is a function: call it, as in `{name}(...)`", node.span)
+        if name == self.current:
+            raise LoweringError("E004", f"`{name}` refers to the definition itself", node.span)
+        if name in self.context.later:
+            raise LoweringError(
+                "E004", f"`{name}` is defined below, on line {self.context.later[name]}: move it above this line", node.span
+            )
+        candidates = list(scope.names) + list(atoms.CONSTANTS)
+        raise LoweringError("E002", f"undefined name `{name}`{_did_you_mean(name, candidates)}", node.span)
+
+    def _TupleExpr(self, node: ast.TupleExpr, scope: Scope) -> Any:
+        raise LoweringError("E003", "a tuple is only allowed as an `axis`", node.span)
+
+    def _Unary(self, node: ast.Unary, scope: Scope) -> Any:
+        operand = self.expr(node.operand, scope)
+        return -operand if node.op == "-" else operand
+
+    def _Binary(self, node: ast.Binary, scope: Scope) -> Any:
+        left = self.expr(node.left, scope)
+        right = self.expr(node.right, scope)
+        op = node.op
+        if op == "+":
+            return left + right
+        if op == "-":
+            return left - right
+        if op == "*":
+            return left * right
+        if op == "/":
+            return left / right
+        if op == "%":
+            result = sp.Mod(left, right)
+            self._record(result, "mod", node, (node.left, node.right), scope)
+            return result
+        if op == "^":
+            return sp.Pow(left, right)
+        raise LoweringError("E001", f"unknown operator {op}", node.span)
+
+    def _Compare(self, node: ast.Compare, scope: Scope) -> Any:
+        values = [self.expr(operand, scope) for operand in node.operands]
+        parts = []
+        for index, op in enumerate(node.ops):
+            relation = _relation(op, values[index], values[index + 1])
+            self._record(relation, "comparison", node, (node.operands[index], node.operands[index + 1]), scope)
+            parts.append(relation)
+        return sp.And(*parts) if len(parts) > 1 else parts[0]
+
+    def _Membership(self, node: ast.Membership, scope: Scope) -> Any:
+        element = self.expr(node.element, scope)
+        members = [self.expr(member, scope) for member in node.members]
+        options = []
+        for tree, member in zip(node.members, members):
+            relation = sp.Eq(element, member)
+            self._record(relation, "comparison", node, (node.element, tree), scope)
+            options.append(relation)
+        return sp.Or(*options)
+
+    def _BoolOp(self, node: ast.BoolOp, scope: Scope) -> Any:
+        parts = [self.condition(operand, scope) for operand in node.operands]
+        return sp.And(*parts) if node.op == "and" else sp.Or(*parts)
+
+    def _Not(self, node: ast.Not, scope: Scope) -> Any:
+        return sp.Not(self.condition(node.operand, scope))
+
+    def _Conditional(self, node: ast.Conditional, scope: Scope) -> Any:
+        condition = self.condition(node.condition, scope)
+        then = self.expr(node.then, scope)
+        otherwise = self.expr(node.otherwise, scope)
+        result = sp.Piecewise((then, condition), (otherwise, True))
+        self._record(result, "where", node, (node.condition, node.then, node.otherwise), scope)
+        return result
+
+    def _Call(self, node: ast.Call, scope: Scope) -> Any:
+        name = node.func
+        if name in self.context.definitions:
+            return self._expand(node, self.context.definitions[name], scope)
+        if name == self.current:
+            raise LoweringError("E004", f"`{name}` calls itself: recursion is not allowed", node.func_span)
+        if name in self.context.broken:
+            raise LoweringError("E004", f"`{name}` has an error: {self.context.broken[name]}", node.func_span)
+        if name in self.context.later:
+            raise LoweringError(
+                "E004", f"`{name}` is defined below, on line {self.context.later[name]}: move it above this line",
+                node.func_span,
+            )
+        row = atoms.lookup(name)
+        if row is None:
+            if name in scope.names:
+                raise LoweringError("E003", f"`{name}` is not a function", node.func_span)
+            candidates = list(atoms.ATOM_BY_NAME) + list(self.context.definitions)
+            raise LoweringError("E002", f"undefined function `{name}`{_did_you_mean(atoms.strip_prefix(name), candidates)}", node.func_span)
+        return self._apply(row, node, scope)
+
+    # -- calls
+
+    def _apply(self, row: atoms.Atom, node: ast.Call, scope: Scope) -> Any:
+        if row.variadic:
+            return self._apply_variadic(row, node, scope)
+        bound = _bind(row, node)
+        values = []
+        for param, tree in zip(row.params, bound):
+            values.append(self._argument(row, param, tree, node, scope))
+        if row.name == "cast":
+            return self._cast(values[0], bound[1], node)
+        if row.name == "where":
+            values[0] = self.condition(bound[0], scope)  # type: ignore[arg-type]
+            values[1] = self.expr(bound[1], scope)  # type: ignore[arg-type]
+            values[2] = self.expr(bound[2], scope)  # type: ignore[arg-type]
+        try:
+            result = row.build(*values)
+        except (TypeError, ValueError) as error:
+            raise LoweringError("E003", f"{row.name}(): {error}", node.span) from None
+        expr_args = tuple(tree for param, tree in zip(row.params, bound) if param.kind in ("expr", "int") and tree is not None)
+        self._record(result, row.name, node, expr_args, scope)
+        return result
+
+    def _apply_variadic(self, row: atoms.Atom, node: ast.Call, scope: Scope) -> Any:
+        reduce_keywords = {"axis", "dim", "keepdims", "keep_dims", "keepdim"}
+        for keyword in node.keywords:
+            if keyword.name not in reduce_keywords:
+                raise LoweringError(
+                    "E003", f"{row.name}() has no keyword `{keyword.name}`{_did_you_mean(keyword.name, reduce_keywords)}",
+                    keyword.name_span,
+                )
+        if not node.args:
+            raise LoweringError("E003", f"{row.name}() needs at least one argument", node.span)
+        if len(node.args) == 1:
+            reducer = atoms.ATOM_BY_NAME["reduce_" + row.name]
+            return self._apply(reducer, node, scope)
+        if node.keywords:
+            raise LoweringError("E003", f"{row.name}() of several arguments takes no `axis`", node.keywords[0].span)
+        values = [self.expr(arg, scope) for arg in node.args]
+        result = row.build(*values)
+        self._record(result, row.name, node, tuple(node.args), scope)
+        return result
+
+    def _argument(self, row: atoms.Atom, param: atoms.Param, tree: ast.Expr | None, call: ast.Call, scope: Scope) -> Any:
+        if tree is None:
+            return _default(param.default)
+        if param.kind == "axis":
+            _check_axis(tree)
+            return None
+        if param.kind == "flag":
+            return sp.Integer(1 if _flag(tree) else 0)
+        if param.kind == "dtype":
+            return None
+        return self.expr(tree, scope)
+
+    def _cast(self, value: Any, dtype_tree: ast.Expr | None, call: ast.Call) -> Any:
+        if not isinstance(dtype_tree, ast.Name):
+            raise LoweringError("E003", "cast() needs a dtype such as tf.float32 or bool", call.span)
+        dtype = atoms.strip_prefix(dtype_tree.id).split(".")[-1]
+        if dtype in atoms.FLOAT_DTYPES:
+            return value
+        if dtype in atoms.BOOL_DTYPES:
+            return _as_number(sp.Ne(value, 0))
+        if dtype in atoms.INT_DTYPES:
+            return sp.sign(value) * sp.floor(sp.Abs(value))
+        raise LoweringError("E003", f"unknown dtype `{dtype_tree.id}`", dtype_tree.span)
+
+    def _expand(self, node: ast.Call, callee: ast.Definition, scope: Scope) -> Any:
+        params = [param.name for param in callee.params]
+        if len(node.args) > len(params):
+            raise LoweringError(
+                "E003", f"`{callee.name}` takes {len(params)} argument(s), {len(node.args)} given", node.span
+            )
+        trees: dict[str, ast.Expr] = dict(zip(params, node.args))
+        for keyword in node.keywords:
+            if keyword.name not in params:
+                raise LoweringError(
+                    "E003", f"`{callee.name}` has no parameter `{keyword.name}`{_did_you_mean(keyword.name, params)}",
+                    keyword.name_span,
+                )
+            if keyword.name in trees:
+                raise LoweringError("E003", f"`{keyword.name}` is given twice", keyword.span)
+            trees[keyword.name] = keyword.value
+        missing = [name for name in params if name not in trees]
+        if missing:
+            raise LoweringError("E003", f"`{callee.name}` is missing the argument `{missing[0]}`", node.span)
+        inner = Scope(dict(self.context.constants), scope.via + (callee.name,), scope.call_span or node.span)
+        for name in params:
+            inner.names[name] = Binding(self.expr(trees[name], scope), trees[name], scope, "argument")
+        return self._body(callee, inner)
+
+    # -- origins
+
+    def _record(self, value: Any, atom: str, node: ast.Expr, args: tuple[ast.Expr, ...], scope: Scope) -> None:
+        if value in self.origins or isinstance(value, (sp.Number, sp.logic.boolalg.BooleanAtom)):
+            return
+        span = scope.call_span or node.span
+        self.origins[value] = Origin(atom, span, args, scope, node, scope.via)
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def is_condition(value: Any) -> bool:
+    """A truth value (SymPy also counts a bare Symbol as a Boolean; we do not)."""
+    return isinstance(value, (Relational, BooleanFunction, BooleanAtom))
+
+
+def _relation(op: str, left: Any, right: Any) -> Any:
+    if op == "<":
+        return sp.Lt(left, right)
+    if op == "<=":
+        return sp.Le(left, right)
+    if op == ">":
+        return sp.Gt(left, right)
+    if op == ">=":
+        return sp.Ge(left, right)
+    if op == "==":
+        return sp.Eq(left, right)
+    return sp.Ne(left, right)
+
+
+def _as_number(condition: Any) -> Any:
+    return atoms._as_number(condition)
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, bool):
+        return sp.Integer(int(value))
+    if isinstance(value, (int, float)):
+        return sp.Rational(Fraction(value).limit_denominator(10**12)) if isinstance(value, float) else sp.Integer(value)
+    return value
+
+
+def _flag(tree: ast.Expr) -> bool:
+    if isinstance(tree, ast.Boolean):
+        return tree.value
+    if isinstance(tree, ast.Number):
+        return tree.value != 0
+    if isinstance(tree, ast.Name) and tree.id in ("True", "False"):
+        return tree.id == "True"
+    raise LoweringError("E003", "expected true or false", tree.span)
+
+
+def _check_axis(tree: ast.Expr) -> None:
+    if isinstance(tree, ast.Number) and tree.value.denominator == 1:
+        return
+    if isinstance(tree, ast.Unary) and isinstance(tree.operand, ast.Number):
+        return
+    if isinstance(tree, ast.Name) and tree.id == "None":
+        return
+    if isinstance(tree, ast.TupleExpr):
+        for item in tree.items:
+            _check_axis(item)
+        return
+    raise LoweringError("E003", "an axis is an integer, a tuple of integers, or None", tree.span)
+
+
+def _bind(row: atoms.Atom, call: ast.Call) -> list[ast.Expr | None]:
+    params = row.params
+    if len(call.args) > len(params):
+        raise LoweringError(
+            "E003", f"{row.name}() takes at most {len(params)} argument(s), {len(call.args)} given", call.span
+        )
+    bound: list[ast.Expr | None] = list(call.args) + [None] * (len(params) - len(call.args))
+    for keyword in call.keywords:
+        position = next((i for i, p in enumerate(params) if keyword.name in p.spellings), None)
+        if position is None:
+            spellings = [s for p in params for s in p.spellings]
+            expected = ", ".join(p.name for p in params) or "no arguments"
+            raise LoweringError(
+                "E003",
+                f"{row.name}() has no keyword `{keyword.name}`{_did_you_mean(keyword.name, spellings)} "
+                f"(its parameters: {expected})",
+                keyword.name_span,
+            )
+        if bound[position] is not None:
+            raise LoweringError("E003", f"{row.name}() got `{params[position].name}` twice", keyword.span)
+        bound[position] = keyword.value
+    for param, tree in zip(params, bound):
+        if tree is None and param.default is atoms.NO_DEFAULT:
+            raise LoweringError("E003", f"{row.name}() is missing the argument `{param.name}`", call.span)
+    return bound
+
+
+def _did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    matches = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.6)
+    return f"; did you mean `{matches[0]}`?" if matches else ""
+
+
+def free_names(tree: ast.Expr) -> list[str]:
+    """Names a lone expression uses as variables, in order of first appearance."""
+    found: list[str] = []
+
+    def visit(node: ast.Expr) -> Iterator[None]:
+        if isinstance(node, ast.Name):
+            bare = atoms.strip_prefix(node.id)
+            if bare not in atoms.CONSTANTS and node.id not in found and node.id != "None" and "." not in node.id:
+                found.append(node.id)
+            return
+        for child in _children(node):
+            yield from visit(child) or ()
+
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Name):
+            bare = atoms.strip_prefix(node.id)
+            if bare not in atoms.CONSTANTS and node.id not in found and node.id != "None" and "." not in node.id:
+                found.append(node.id)
+            continue
+        stack.extend(reversed(_children(node)))
+    return found
+
+
+def _children(node: ast.Expr) -> list[ast.Expr]:
+    if isinstance(node, ast.Call):
+        row = atoms.lookup(node.func)
+        kinds = {p.name: p.kind for p in row.params} if row else {}
+        out = list(node.args)
+        if row is not None and not row.variadic:
+            out = [arg for arg, param in zip(node.args, row.params) if param.kind not in ("axis", "dtype", "flag")]
+        for keyword in node.keywords:
+            param = next((p for p in (row.params if row else ()) if keyword.name in p.spellings), None)
+            if param is None or param.kind not in ("axis", "dtype", "flag"):
+                out.append(keyword.value)
+        del kinds
+        return out
+    if isinstance(node, ast.Unary):
+        return [node.operand]
+    if isinstance(node, ast.Binary):
+        return [node.left, node.right]
+    if isinstance(node, ast.Compare):
+        return list(node.operands)
+    if isinstance(node, ast.Membership):
+        return [node.element, *node.members]
+    if isinstance(node, ast.BoolOp):
+        return list(node.operands)
+    if isinstance(node, ast.Not):
+        return [node.operand]
+    if isinstance(node, ast.Conditional):
+        return [node.then, node.condition, node.otherwise]
+    if isinstance(node, ast.TupleExpr):
+        return list(node.items)
+    return []
+
+
+def lower_constant(constant: ast.Constant, context: FileContext) -> Any:
+    lowerer = Lowerer(context, constant.name)
+    scope = Scope(dict(context.constants))
+    value = lowerer.expr(constant.value, scope)
+    if value.free_symbols:
+        raise LoweringError("E002", f"the constant `{constant.name}` depends on a variable", constant.value.span)
+    return value
+
+
+def constant_binding(value: Any) -> Binding:
+    return Binding(value, None, None, "constant")
+
+
+__all__ = [
+    "Binding", "FileContext", "Lowered", "Lowerer", "LoweringError", "Origin", "Scope", "constant_binding",
+    "free_names", "lower_constant", "reserved_names",
+]
+
+_UNUSED: Mapping[str, Any] = {"ATOM": ATOM}

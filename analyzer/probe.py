@@ -1,0 +1,560 @@
+"""Numeric confirmation: walk random lines through the region and look at every change of piece.
+
+The body is smooth wherever every atom stays on one piece, so the only candidates for kinks and
+jumps are the points where some atom's state changes (the zero sets of its switching expressions,
+as in Griewank's abs-normal form). Along random lines through the region allowed by the domain and
+`given`, with vectors given a small concrete size, each change of state is located by bisection and
+then judged on the whole definition by its one-sided values, slopes and curvatures. Segments
+between changes are checked for a vanishing gradient. Region edges are checked for singularities.
+
+Randomness is seeded from the body, so the same input always gives the same verdict.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import zlib
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import sympy as sp
+
+from .evaluate import Program, Switch
+
+ENTRIES = 3  # the concrete size of every vector
+SPAN = 10.0  # lines run over t in [-SPAN, SPAN] unless a bound cuts them
+GRID = 161
+BISECTIONS = 48
+STEPS = tuple(10.0 ** -k for k in range(2, 10))  # one-sided step sizes, coarse to fine
+EPS = float(np.finfo(float).eps)
+MAX_EVENTS_PER_SWITCH = 6
+
+
+class BudgetExceeded(Exception):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Bound:
+    lo: float = -math.inf
+    hi: float = math.inf
+
+
+@dataclass(slots=True)
+class Region:
+    """Where the inputs live: bounds and finite sets from `given`, and the full condition."""
+
+    bounds: dict[str, Bound] = field(default_factory=dict)
+    choices: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    condition: Program | None = None
+
+
+@dataclass(slots=True)
+class Event:
+    """A change of state on one line, with what the whole definition does across it."""
+
+    line: int
+    t: float
+    changed: tuple[int, ...]  # indices into program.switches
+    kind: str  # "jump", "kink", "none", "singular", "edge"
+    curvature_jump: bool = False
+    on_edge: bool = False
+
+
+@dataclass(slots=True)
+class Segment:
+    line: int
+    t: float
+    flat: bool
+
+
+@dataclass(slots=True)
+class Probe:
+    """What the lines saw for one group of differentiated variables."""
+
+    events: list[Event] = field(default_factory=list)
+    segments: list[Segment] = field(default_factory=list)
+    samples: int = 0
+    flat_samples: int = 0
+    flat_states: dict[int, list[Any]] = field(default_factory=dict)  # segment index -> states
+    reason: str | None = None
+
+
+class Deadline:
+    def __init__(self, seconds: float):
+        self.end = time.monotonic() + seconds
+        self.seconds = seconds
+
+    def check(self) -> None:
+        if time.monotonic() > self.end:
+            raise BudgetExceeded(f"the analysis took longer than its budget of {self.seconds:g} s")
+
+
+class LineProbe:
+    def __init__(self, program: Program, variables: Sequence[str], region: Region, seed: int,
+                 deadline: Deadline, entries: int = ENTRIES):
+        self.program = program
+        self.variables = list(variables)
+        self.region = region
+        self.deadline = deadline
+        self.entries = entries
+        self.rng = np.random.default_rng(seed)
+        self.weights = 0.5 + self.rng.random(entries * 4)
+
+    # -------------------------------------------------------------- sampling
+
+    def _base(self, name: str, lines: int, coherent: np.ndarray) -> np.ndarray:
+        n = self.entries
+        if name in self.region.choices:
+            options = np.asarray(self.region.choices[name], dtype=float)
+            picked = self.rng.choice(options, size=(lines, n))
+            together = self.rng.choice(options, size=(lines, 1))
+            return np.where(coherent[:, None], together, picked)
+        bound = self.region.bounds.get(name, Bound())
+        shared = self._draw(bound, (lines, 1))
+        jitter = self._draw(bound, (lines, n))
+        mixed = shared + 1e-3 * (jitter - shared)
+        return np.where(coherent[:, None], mixed, jitter)
+
+    def _draw(self, bound: Bound, shape: tuple[int, ...]) -> np.ndarray:
+        lo, hi = bound.lo, bound.hi
+        if math.isfinite(lo) and math.isfinite(hi):
+            return lo + (hi - lo) * (0.02 + 0.96 * self.rng.random(shape))
+        if math.isfinite(lo):
+            return lo + self.rng.exponential(1.5, shape) + 1e-3
+        if math.isfinite(hi):
+            return hi - self.rng.exponential(1.5, shape) - 1e-3
+        return self.rng.normal(0.0, 1.5, shape)
+
+    def _lines(self, group: Sequence[str], count: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray, np.ndarray]:
+        n = self.entries
+        kinds = np.arange(count) % 4  # 0, 1: independent entries; 2: entries together; 3: through zero
+        coherent = kinds == 2
+        base = {name: self._base(name, count, coherent) for name in self.variables}
+        direction = {}
+        for name in self.variables:
+            if name in group and name not in self.region.choices:
+                d = self.rng.normal(0.0, 1.0, (count, n))
+                together = self.rng.normal(0.0, 1.0, (count, 1)) + 0.05 * d
+                direction[name] = np.where(coherent[:, None], together, d)
+            else:
+                direction[name] = np.zeros((count, n))
+        through_zero = kinds == 3
+        for name in group:
+            bound = self.region.bounds.get(name, Bound())
+            if name not in self.region.choices and bound.lo < 0 < bound.hi:
+                base[name] = np.where(through_zero[:, None], 0.0, base[name])
+        norm = np.sqrt(sum(np.sum(d * d, axis=1) for d in direction.values()))
+        norm = np.where(norm > 0, norm, 1.0)
+        for name in direction:
+            direction[name] = direction[name] / norm[:, None]
+        lo = np.full(count, -SPAN)
+        hi = np.full(count, SPAN)
+        for name in group:
+            bound = self.region.bounds.get(name, Bound())
+            d, b = direction[name], base[name]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                if math.isfinite(bound.lo):
+                    cut = (bound.lo - b) / d
+                    lo = np.maximum(lo, np.max(np.where(d > 0, cut, -np.inf), axis=1))
+                    hi = np.minimum(hi, np.min(np.where(d < 0, cut, np.inf), axis=1))
+                if math.isfinite(bound.hi):
+                    cut = (bound.hi - b) / d
+                    hi = np.minimum(hi, np.min(np.where(d > 0, cut, np.inf), axis=1))
+                    lo = np.maximum(lo, np.max(np.where(d < 0, cut, -np.inf), axis=1))
+        return base, direction, lo, hi
+
+    # -------------------------------------------------------------- evaluation
+
+    def _env(self, line_ids: np.ndarray, t: np.ndarray) -> dict[str, np.ndarray]:
+        return {name: self.base[name][line_ids] + t[:, None] * self.direction[name][line_ids] for name in self.variables}
+
+    def _frozen(self, line_ids: np.ndarray) -> dict[int, Any]:
+        return {slot: _take_rows(value, line_ids) for slot, value in self.stopped.items()}
+
+    def _scalar(self, value: Any, count: int) -> np.ndarray:
+        array = np.asarray(value, dtype=float)
+        if array.ndim == 0:
+            return np.full(count, float(array))
+        array = array.reshape(count, -1) if array.shape[0] == count else np.broadcast_to(array, (count,) + array.shape[1:]).reshape(count, -1)
+        weights = self.weights[: array.shape[1]] if array.shape[1] <= len(self.weights) else np.ones(array.shape[1])
+        return array @ weights
+
+    def evaluate(self, line_ids: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+        """Scalar value, inside-the-region flag and per-switch states at points of the lines."""
+        self.deadline.check()
+        env = self._env(line_ids, t)
+        value, states = self.program.run(env, self._frozen(line_ids))
+        count = len(t)
+        scalar = self._scalar(value, count)
+        inside = np.isfinite(scalar)
+        if self.region.condition is not None:
+            holds, _ = self.region.condition.run(env, states=False)
+            holds = np.asarray(holds, dtype=float)
+            holds = holds.reshape(count, -1) if holds.ndim and holds.shape[0] == count else np.broadcast_to(holds, (count, 1))
+            inside &= np.all(holds > 0.5, axis=1)
+        shaped = [_rows(state, count) for state in states]
+        return scalar, inside, shaped
+
+    def _signature(self, inside: np.ndarray, states: list[np.ndarray]) -> np.ndarray:
+        return np.concatenate([inside[:, None].astype(np.int64)] + states, axis=1) if states else inside[:, None].astype(np.int64)
+
+    # -------------------------------------------------------------- the probe
+
+    def run(self, group: Sequence[str], lines: int = 24) -> Probe:
+        probe = Probe()
+        self.base, self.direction, lo, hi = self._lines(group, lines)
+        usable = hi - lo > 1e-9
+        if not np.any(usable):
+            probe.reason = "no line through the region allowed by `given` could be found"
+            return probe
+        ids = np.arange(lines)
+        zero_t = np.zeros(lines)
+        stop_slots = self.program.stop_slots
+        base_env = self._env(ids, zero_t)
+        self.stopped = dict(zip(stop_slots, self.program.values_of(base_env, stop_slots))) if stop_slots else {}
+        self.stopped = {slot: _broadcast_rows(value, lines) for slot, value in self.stopped.items()}
+
+        fractions = np.linspace(0.0, 1.0, GRID)
+        t_grid = lo[:, None] + (hi - lo)[:, None] * fractions[None, :]
+        line_of = np.repeat(ids, GRID)
+        t_flat = t_grid.reshape(-1)
+        value, inside, states = self.evaluate(line_of, t_flat)
+        signature = self._signature(inside, states).reshape(lines, GRID, -1)
+        inside = inside.reshape(lines, GRID)
+        if not np.any(inside):
+            probe.reason = "the definition is undefined (NaN) or outside `given` at every point tried"
+            return probe
+
+        starts, ends = np.nonzero(np.any(signature[:, :-1] != signature[:, 1:], axis=2))
+        intervals = [(int(line), t_grid[line, k], t_grid[line, k + 1]) for line, k in zip(starts, ends) if usable[line]]
+        located = self._locate(intervals, signature.shape[2])
+        events = self._judge(located)
+        events += self._bound_edges(lo, hi, usable, group)
+        probe.events = events
+        cuts = [Event(line, 0.5 * (a + b), (), "cut") for line, a, b, _, _ in located]
+        self._segments(probe, cuts + events, lo, hi, usable, group)
+        return probe
+
+    def _sig_at(self, line_ids: np.ndarray, t: np.ndarray) -> np.ndarray:
+        _, inside, states = self.evaluate(line_ids, t)
+        return self._signature(inside, states)
+
+    def _locate(self, intervals: list[tuple[int, float, float]], width: int) -> list[tuple[int, float, float, np.ndarray, np.ndarray]]:
+        """Bisect every interval whose ends differ down to a change point; split off the rest."""
+        found: list[tuple[int, float, float, np.ndarray, np.ndarray]] = []
+        pending = intervals
+        for _round in range(4):
+            if not pending:
+                break
+            line_ids = np.array([p[0] for p in pending])
+            a = np.array([p[1] for p in pending], dtype=float)
+            b = np.array([p[2] for p in pending], dtype=float)
+            sig_a = self._sig_at(line_ids, a)
+            sig_b_end = self._sig_at(line_ids, b)
+            b_now = b.copy()
+            sig_b = sig_b_end.copy()
+            for _ in range(BISECTIONS):
+                mid = 0.5 * (a + b_now)
+                sig_mid = self._sig_at(line_ids, mid)
+                same = np.all(sig_mid == sig_a, axis=1)
+                a = np.where(same, mid, a)
+                b_now = np.where(same, b_now, mid)
+                sig_b = np.where(same[:, None], sig_b, sig_mid)
+            next_pending = []
+            for i, line in enumerate(line_ids):
+                found.append((int(line), float(a[i]), float(b_now[i]), sig_a[i], sig_b[i]))
+                if np.any(sig_b[i] != sig_b_end[i]) and b[i] - b_now[i] > 1e-9:
+                    next_pending.append((int(line), float(b_now[i]) + 1e-10, float(b[i])))
+            pending = next_pending
+        return found
+
+    def _switch_columns(self) -> list[tuple[int, int]]:
+        """For each switch, the columns its state occupies in a signature (after the region flag)."""
+        return self._columns
+
+    def _judge(self, located: list[tuple[int, float, float, np.ndarray, np.ndarray]]) -> list[Event]:
+        if not located:
+            return []
+        columns = self._state_columns()
+        per_switch: dict[tuple[int, ...], int] = {}
+        chosen = []
+        for item in located:
+            _, _, _, sig_a, sig_b = item
+            changed = tuple(i for i, (start, stop) in enumerate(columns) if np.any(sig_a[start:stop] != sig_b[start:stop]))
+            region_changed = sig_a[0] != sig_b[0]
+            key = changed + ((-1,) if region_changed else ())
+            if per_switch.get(key, 0) >= MAX_EVENTS_PER_SWITCH:
+                continue
+            per_switch[key] = per_switch.get(key, 0) + 1
+            chosen.append((item, changed, bool(region_changed)))
+        events: list[Event] = []
+        ordinary = [(item, changed) for item, changed, region in chosen if not region and not self._singular(changed)]
+        special = [(item, changed, region) for item, changed, region in chosen if region or self._singular(changed)]
+        events += self._one_sided(ordinary)
+        for (line, a, b, sig_a, sig_b), changed, region in special:
+            events.append(self._singular_event(line, a, b, sig_a, sig_b, changed, region))
+        return events
+
+    def _singular(self, changed: tuple[int, ...]) -> bool:
+        return any(self.program.switches[i].singular for i in changed)
+
+    def _state_columns(self) -> list[tuple[int, int]]:
+        _, _, states = self.evaluate(np.zeros(1, dtype=int), np.zeros(1))
+        columns = []
+        start = 1
+        for state in states:
+            columns.append((start, start + state.shape[1]))
+            start += state.shape[1]
+        return columns
+
+    def _one_sided(self, items: list[tuple[tuple[int, float, float, np.ndarray, np.ndarray], tuple[int, ...]]]) -> list[Event]:
+        """Judge each change point by one-sided values, slopes and curvatures of the whole body.
+
+        Each quantity is estimated from three points on each side at several step sizes. A real
+        jump or kink gives a difference that stays put as the step shrinks; the error of a smooth
+        but steep function shrinks with the step (like h^3, h^2, h), so only a stable difference
+        above the rounding floor counts.
+        """
+        if not items:
+            return []
+        offsets = np.array([1.0, 2.0, 3.0])
+        per_event = len(STEPS) * 6
+        rows_line = np.repeat([item[0][0] for item in items], per_event)
+        rows_t = []
+        for (line, a, b, _, _), _changed in items:
+            tau = 0.5 * (a + b)
+            for step in STEPS:
+                rows_t.extend(tau + step * offsets)
+                rows_t.extend(tau - step * offsets)
+        values, inside, states = self.evaluate(rows_line, np.array(rows_t))
+        sig = self._signature(inside, states)
+        events = []
+        for index, ((line, a, b, sig_a, sig_b), changed) in enumerate(items):
+            base = index * per_event
+            levels = []
+            for level, step in enumerate(STEPS):
+                at = base + 6 * level
+                right, left = values[at:at + 3], values[at + 3:at + 6]
+                valid = (np.all(sig[at:at + 3] == sig_b) and np.all(sig[at + 3:at + 6] == sig_a)
+                         and np.all(np.isfinite(right)) and np.all(np.isfinite(left)))
+                if not valid:
+                    levels.append(None)
+                    continue
+                levels.append(_one_sided_estimates(right, left, step))
+            kind, curvature_jump = _decide(levels)
+            if kind is not None:
+                events.append(Event(line, 0.5 * (a + b), changed, kind, curvature_jump))
+        return events
+
+    def _diverges(self, line: int, tau: float, side: float) -> bool:
+        """Do the value or the slope grow without bound as t approaches tau from `side`?"""
+        distances = np.array([1e-2, 1e-4, 1e-6, 1e-8])
+        t = np.concatenate([tau + side * distances, tau + side * 1.1 * distances])
+        values, inside, _ = self.evaluate(np.full(len(t), line), t)
+        if not np.all(inside):
+            return bool(np.any(~np.isfinite(values[2:4])))
+        near, further = values[:4], values[4:]
+        slopes = (further - near) / (0.1 * distances) * side
+        for series in (near, slopes):
+            steps = np.abs(np.diff(series))
+            scale = 1 + abs(series[1])
+            if steps[2] > 0.3 * steps[1] and steps[2] > 1e-6 * scale:
+                return True
+        return False
+
+    def _singular_event(self, line: int, a: float, b: float, sig_a: np.ndarray, sig_b: np.ndarray,
+                        changed: tuple[int, ...], region: bool) -> Event:
+        tau = 0.5 * (a + b)
+        inside_a, inside_b = bool(sig_a[0]), bool(sig_b[0])
+        singular = [i for i in changed if self.program.switches[i].singular]
+        if singular:
+            sides = [side for side, inside in ((-1.0, inside_a), (1.0, inside_b)) if inside]
+            if any(self._diverges(line, tau, side) for side in sides):
+                return Event(line, tau, tuple(singular), "singular", on_edge=region or len(sides) < 2)
+        if region:
+            return Event(line, tau, changed, "edge", on_edge=True)
+        ordinary = self._one_sided([((line, a, b, sig_a, sig_b), tuple(i for i in changed if not self.program.switches[i].singular))])
+        return ordinary[0] if ordinary else Event(line, tau, changed, "none")
+
+    def _bound_edges(self, lo: np.ndarray, hi: np.ndarray, usable: np.ndarray, group: Sequence[str]) -> list[Event]:
+        """Ends of lines cut by a bound of `given`: is a singular atom's zero sitting there?"""
+        events = []
+        singular = [i for i, s in enumerate(self.program.switches) if s.singular]
+        if not singular:
+            return events
+        columns = self._state_columns()
+        for line in np.nonzero(usable)[0]:
+            for end, inward in ((lo[line], 1.0), (hi[line], -1.0)):
+                if abs(end) >= SPAN - 1e-12:
+                    continue
+                probe_t = np.array([end + inward * 1e-9, end - inward * 1e-9])
+                _, _, states = self.evaluate(np.full(2, line), probe_t)
+                sig = self._signature(np.ones(2, dtype=bool), states)
+                crossed = tuple(i for i in singular if np.any(sig[0, columns[i][0]:columns[i][1]] != sig[1, columns[i][0]:columns[i][1]]))
+                if crossed and self._diverges(int(line), float(end), inward):
+                    events.append(Event(int(line), float(end), crossed, "singular", on_edge=True))
+        return events
+
+    # -------------------------------------------------------------- flat pieces
+
+    def _segments(self, probe: Probe, events: list[Event], lo: np.ndarray, hi: np.ndarray, usable: np.ndarray,
+                  group: Sequence[str]) -> None:
+        cuts: dict[int, list[float]] = {}
+        for event in events:
+            cuts.setdefault(event.line, []).append(event.t)
+        points_line, points_t = [], []
+        for line in np.nonzero(usable)[0]:
+            edges = [lo[line], *sorted(cuts.get(int(line), [])), hi[line]]
+            for left, right in zip(edges[:-1], edges[1:]):
+                if right - left < 1e-6:
+                    continue
+                for fraction in (0.3, 0.5, 0.7):
+                    points_line.append(int(line))
+                    points_t.append(left + fraction * (right - left))
+        if not points_t:
+            return
+        line_ids = np.array(points_line)
+        t = np.array(points_t)
+        self.deadline.check()
+        flat, valid, states = self._flat(line_ids, t, group)
+        probe.samples = int(np.sum(valid))
+        probe.flat_samples = int(np.sum(flat & valid))
+        for index in range(0, len(t), 3):
+            block = slice(index, index + 3)
+            if not np.any(valid[block]):
+                continue
+            is_flat = bool(np.all(flat[block][valid[block]]))
+            probe.segments.append(Segment(int(line_ids[index]), float(t[index + 1] if index + 1 < len(t) else t[index]), is_flat))
+            if is_flat:
+                probe.flat_states[len(probe.segments) - 1] = [state[index + 1 if index + 1 < len(t) else index] for state in states]
+
+    def _flat(self, line_ids: np.ndarray, t: np.ndarray, group: Sequence[str]) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+        """Is the full gradient (every entry of every variable of the group) zero at these points?"""
+        count = len(t)
+        env = self._env(line_ids, t)
+        frozen = self._frozen(line_ids)
+        value, states = self.program.run(env, frozen)
+        center = self._scalar(value, count)
+        center_sig = self._signature(np.isfinite(center), [_rows(s, count) for s in states])
+        valid = np.isfinite(center)
+        largest = np.zeros(count)
+        for name in group:
+            for entry in range(self.entries):
+                h = 1e-5 * (1 + np.abs(env[name][:, entry]))
+                results = []
+                for side in (1.0, -1.0):
+                    shifted = dict(env)
+                    moved = env[name].copy()
+                    moved[:, entry] += side * h
+                    shifted[name] = moved
+                    val, st = self.program.run(shifted, frozen)
+                    scalar = self._scalar(val, count)
+                    sig = self._signature(np.isfinite(scalar), [_rows(s, count) for s in st])
+                    valid &= np.all(sig == center_sig, axis=1)
+                    results.append(scalar)
+                gradient = (results[0] - results[1]) / (2 * h)
+                largest = np.maximum(largest, np.abs(np.nan_to_num(gradient, nan=np.inf)))
+        flat = largest <= 1e-7 * (1 + np.abs(center))
+        return flat, valid, [_rows(s, count) for s in states]
+
+
+def _one_sided_estimates(right: np.ndarray, left: np.ndarray, step: float) -> tuple[float, ...]:
+    """Quadratic fits through f(tau + k h) and f(tau - k h), k = 1, 2, 3, read at tau."""
+    value_r = 3 * right[0] - 3 * right[1] + right[2]
+    value_l = 3 * left[0] - 3 * left[1] + left[2]
+    slope_r = (-2.5 * right[0] + 4 * right[1] - 1.5 * right[2]) / step
+    slope_l = -(-2.5 * left[0] + 4 * left[1] - 1.5 * left[2]) / step
+    curve_r = (right[0] - 2 * right[1] + right[2]) / step**2
+    curve_l = (left[0] - 2 * left[1] + left[2]) / step**2
+    scale = 1 + float(np.max(np.abs(right))) + float(np.max(np.abs(left)))
+    return value_r - value_l, slope_r - slope_l, curve_r - curve_l, scale, step, abs(slope_r) + abs(slope_l), abs(curve_r) + abs(curve_l)
+
+
+def _stable(levels: list[tuple[float, ...] | None], which: int, floor_power: int, relative: float) -> bool:
+    """Is difference `which` the same at two consecutive step sizes, and clearly above noise?
+
+    Pairs of steps are tried from the finest; a pair whose rounding floor (which grows like
+    1 / h^floor_power) is not well below the threshold is too noisy and the next coarser is used.
+    """
+    pairs = list(zip(levels[1:], levels[:-1]))
+    for fine, coarse in reversed(pairs):
+        if fine is None or coarse is None:
+            continue
+        scale, step = fine[3], fine[4]
+        magnitude = scale if which == 0 else 1 + (fine[5] if which == 1 else fine[6])
+        threshold = relative * magnitude
+        rounding = 64 * EPS * scale / step**floor_power
+        if 10 * rounding > threshold:
+            continue
+        d_fine, d_coarse = fine[which], coarse[which]
+        return abs(d_fine) > threshold and abs(d_fine - d_coarse) <= 0.25 * abs(d_fine)
+    return False
+
+
+def _decide(levels: list[tuple[float, ...] | None]) -> tuple[str | None, bool]:
+    if all(level is None for level in levels):
+        return None, False
+    if _stable(levels, 0, 0, 1e-9):
+        return "jump", False
+    if _stable(levels, 1, 1, 1e-6):
+        return "kink", False
+    return "none", bool(_stable(levels[:4], 2, 2, 1e-4))
+
+
+def _rows(state: Any, count: int) -> np.ndarray:
+    array = np.asarray(state)
+    if array.ndim == 0:
+        return np.full((count, 1), int(array), dtype=np.int64)
+    if array.shape[0] != count:
+        array = np.broadcast_to(array, (count,) + array.shape[1:] if array.ndim > 1 else (count, array.shape[-1]))
+    return array.reshape(count, -1).astype(np.int64)
+
+
+def _broadcast_rows(value: Any, count: int) -> np.ndarray:
+    array = np.asarray(value, dtype=float)
+    if array.ndim == 0:
+        return np.full((count, 1), float(array))
+    return array
+
+
+def _take_rows(value: np.ndarray, line_ids: np.ndarray) -> np.ndarray:
+    if value.ndim and value.shape[0] > int(np.max(line_ids, initial=0)):
+        return value[line_ids]
+    return value
+
+
+def seed_for(expr: Any) -> int:
+    return zlib.crc32(sp.srepr(expr).encode()) if expr is not None else 0
+
+
+def region_from(given: Any, variables: Sequence[str], condition_program: Program | None) -> Region:
+    """Bounds and finite sets read off the simple parts of `given`; the rest is checked pointwise."""
+    region = Region(condition=condition_program)
+    if given is None:
+        return region
+    conjuncts = given.args if isinstance(given, sp.And) else (given,)
+    for part in conjuncts:
+        if isinstance(part, sp.Or) and all(isinstance(a, sp.Eq) for a in part.args):
+            names = {str(a.lhs) for a in part.args if isinstance(a.lhs, sp.Symbol)}
+            if len(names) == 1 and all(a.rhs.is_number for a in part.args):
+                region.choices[names.pop()] = tuple(float(a.rhs) for a in part.args)
+            continue
+        if isinstance(part, sp.Eq) and isinstance(part.lhs, sp.Symbol) and part.rhs.is_number:
+            region.choices[part.lhs.name] = (float(part.rhs),)
+            continue
+        if not isinstance(part, (sp.StrictLessThan, sp.LessThan, sp.StrictGreaterThan, sp.GreaterThan)):
+            continue
+        small, large = (part.lhs, part.rhs) if isinstance(part, (sp.StrictLessThan, sp.LessThan)) else (part.rhs, part.lhs)
+        if isinstance(large, sp.Symbol) and small.is_number and small.is_finite is not False:
+            bound = region.bounds.get(large.name, Bound())
+            region.bounds[large.name] = Bound(max(bound.lo, float(small)), bound.hi)
+        elif isinstance(small, sp.Symbol) and large.is_number and large.is_finite is not False:
+            bound = region.bounds.get(small.name, Bound())
+            region.bounds[small.name] = Bound(bound.lo, min(bound.hi, float(large)))
+    return region
+
+
+_UNUSED: Mapping[str, Any] = {"Switch": Switch}
