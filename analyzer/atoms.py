@@ -41,7 +41,7 @@ class Param:
     name: str
     default: Any = NO_DEFAULT
     keywords: tuple[str, ...] = ()
-    kind: str = "expr"  # "expr", "axis", "flag", "dtype", "int"
+    kind: str = "expr"  # "expr", "condition", "axis", "flag", "dtype", "int"
 
     @property
     def spellings(self) -> tuple[str, ...]:
@@ -77,6 +77,7 @@ class Atom:
     singular: tuple[str, ...] = ()
     singular_switch: Callable[..., Any] | None = None
     singular_if: Callable[..., bool] | None = None  # for rows singular only for some arguments
+    slope_infinite_if: Callable[..., bool] | None = None  # its own slope is infinite at its singular zero
     zero_gradient: frozenset[int] = frozenset()  # argument positions with zero derivative a.e.
     smoothness: int = 2
     tf: str = ""
@@ -457,11 +458,11 @@ def _corners(name: str, cls: Any, numeric: Callable[..., Any], edges: tuple[floa
              kinks: tuple[str, ...], flat: tuple[str, ...], flat_states: dict[int, int],
              tf: str, surrogate: Surrogate, *aliases: str, params: tuple[Param, ...] = _p("x"),
              build: Callable[..., Any] | None = None, jumps: tuple[str, ...] = (),
-             smoothness: int = 0, at_kink: str = "") -> Atom:
+             smoothness: int = 0, at_kink: str = "", switch: Callable[..., Any] | None = None) -> Atom:
     """relu6, hard_tanh, leaky_relu, ...: fixed corners, constant pieces beyond some of them."""
     return Atom(
         name=name, aliases=aliases, params=params, build=build or (lambda x, *rest: cls(x, *rest)),
-        node=cls, numeric=numeric, switch=_band(*edges), kinks=kinks, jumps=jumps, flat=flat,
+        node=cls, numeric=numeric, switch=switch or _band(*edges), kinks=kinks, jumps=jumps, flat=flat,
         flat_states=flat_states, state_surfaces=_adjacent, smoothness=smoothness, tf=tf,
         tf_at_kink=at_kink or "the slope of the piece on the right of each corner",
         summary="piecewise linear or smooth, with corners" + (" and jumps" if jumps else ""),
@@ -469,6 +470,11 @@ def _corners(name: str, cls: Any, numeric: Callable[..., Any], edges: tuple[floa
     )
 
 
+CONDITION_REDUCTION_PARAMS = (
+    Param("x", kind="condition"),
+    Param("axis", default=-1, keywords=("dim", "reduction_indices"), kind="axis"),
+    Param("keepdims", default=False, keywords=("keep_dims", "keepdim"), kind="flag"),
+)
 REDUCTION_PARAMS = (
     Param("x"),
     Param("axis", default=-1, keywords=("dim", "reduction_indices"), kind="axis"),
@@ -590,6 +596,7 @@ _ROWS: tuple[Atom, ...] = (
     Atom(name="pow", aliases=("power",), params=_p("x", "y"), build=lambda a, b: a**b, node=sp.Pow,
          numeric=np.power, singular=("{0} == 0",), singular_switch=_sign, tf="tf.pow({0}, {1})",
          singular_if=lambda base, exponent: not (exponent.is_Integer and exponent >= 0),
+         slope_infinite_if=lambda base, exponent: bool(exponent.is_number and 0 < exponent < 1),
          summary="a power: smooth, but infinite (negative exponent) or with an infinite slope "
          "(exponent between 0 and 1) where the base is 0"),
     Atom(name="xlogy", params=_p("x", "y"), build=lambda a, b: fn.Xlogy(a, b), node=fn.Xlogy, numeric=_xlogy,
@@ -648,14 +655,15 @@ _ROWS: tuple[Atom, ...] = (
              at_kink="1.0507 at x == 0 (the slope on the right)"),
     _corners("sparse_plus", fn.SparsePlus, _sparse_plus, (-1.0, 1.0), ("{0} == -1", "{0} == 1"), ("{0} < -1",),
              {0: 0}, "keras.activations.sparse_plus({0})", Surrogate("softplus", "softplus({0})")),
-    _corners("soft_shrink", fn.SoftShrink, _soft_shrink, (), ("abs({0}) == {1}",), ("abs({0}) < {1}",), {1: 0},
+    _corners("soft_shrink", fn.SoftShrink, _soft_shrink, (), ("{0} == -{1}", "{0} == {1}"), ("abs({0}) < {1}",), {1: 0},
              "keras.activations.soft_shrink({0}, {1})", Surrogate("smooth shrink", "{0} - {1} * tanh({0} / {1})"),
              params=(Param("x"), Param("threshold", default=sp.Rational(1, 2), keywords=("lambd", "lambda_"))),
-             build=lambda x, threshold: fn.SoftShrink(x, threshold)),
+             build=lambda x, threshold: fn.SoftShrink(x, threshold), switch=lambda x, t: _between(x, -t, t)),
     _corners("hard_shrink", fn.HardShrink, _hard_shrink, (), (), ("abs({0}) < {1}",), {1: 0},
              "keras.activations.hard_shrink({0}, {1})", Surrogate("soft shrink", "soft_shrink({0}, {1})"),
              params=(Param("x"), Param("threshold", default=sp.Rational(1, 2), keywords=("lambd", "lambda_"))),
-             build=lambda x, threshold: fn.HardShrink(x, threshold), jumps=("abs({0}) == {1}",), smoothness=-1),
+             build=lambda x, threshold: fn.HardShrink(x, threshold), jumps=("{0} == -{1}", "{0} == {1}"), smoothness=-1,
+             switch=lambda x, t: _between(x, -t, t)),
     Atom(name="max", aliases=("maximum", "fmax"), params=_p("x"), variadic=True, build=_max_build, node=sp.Max,
          numeric=_maximum, switch=_max_state, kinks=("{a} == {b}",), flat=("{other} < {winner}",),
          state_surfaces=lambda a, b: 0, smoothness=0, tf="tf.maximum({0}, {1})",
@@ -735,19 +743,19 @@ _ROWS: tuple[Atom, ...] = (
     _comparison("greater_equal", sp.GreaterThan, ">="),
     _comparison("equal", sp.Eq, "=="),
     _comparison("not_equal", sp.Ne, "!="),
-    Atom(name="logical_and", params=_p("x", "y"), build=lambda a, b: sp.And(a, b), node=sp.And,
+    Atom(name="logical_and", params=(Param("x", kind="condition"), Param("y", kind="condition")), build=lambda a, b: sp.And(a, b), node=sp.And,
          zero_gradient=frozenset({0, 1}), smoothness=-1, tf="tf.logical_and({0}, {1})",
          summary="a boolean: as a number, piecewise constant"),
-    Atom(name="logical_or", params=_p("x", "y"), build=lambda a, b: sp.Or(a, b), node=sp.Or,
+    Atom(name="logical_or", params=(Param("x", kind="condition"), Param("y", kind="condition")), build=lambda a, b: sp.Or(a, b), node=sp.Or,
          zero_gradient=frozenset({0, 1}), smoothness=-1, tf="tf.logical_or({0}, {1})",
          summary="a boolean: as a number, piecewise constant"),
-    Atom(name="logical_not", params=_p("x"), build=lambda a: sp.Not(a), node=sp.Not,
+    Atom(name="logical_not", params=(Param("x", kind="condition"),), build=lambda a: sp.Not(a), node=sp.Not,
          zero_gradient=frozenset({0}), smoothness=-1, tf="tf.logical_not({0})",
          summary="a boolean: as a number, piecewise constant"),
-    Atom(name="all", aliases=("reduce_all",), params=REDUCTION_PARAMS, build=lambda x, axis, keepdims: fn.ReduceAll(x),
+    Atom(name="all", aliases=("reduce_all",), params=CONDITION_REDUCTION_PARAMS, build=lambda x, axis, keepdims: fn.ReduceAll(x),
          node=fn.ReduceAll, zero_gradient=frozenset({0}), smoothness=-1, tf="tf.reduce_all({0}, axis=-1)",
          summary="a boolean: as a number, piecewise constant"),
-    Atom(name="any", aliases=("reduce_any",), params=REDUCTION_PARAMS, build=lambda x, axis, keepdims: fn.ReduceAny(x),
+    Atom(name="any", aliases=("reduce_any",), params=CONDITION_REDUCTION_PARAMS, build=lambda x, axis, keepdims: fn.ReduceAny(x),
          node=fn.ReduceAny, zero_gradient=frozenset({0}), smoothness=-1, tf="tf.reduce_any({0}, axis=-1)",
          summary="a boolean: as a number, piecewise constant"),
     Atom(name="isnan", aliases=("is_nan",), params=_p("x"), build=lambda x: fn.IsNan(x), node=fn.IsNan,
@@ -756,7 +764,7 @@ _ROWS: tuple[Atom, ...] = (
     Atom(name="isinf", aliases=("is_inf",), params=_p("x"), build=lambda x: fn.IsInf(x), node=fn.IsInf,
          zero_gradient=frozenset({0}), smoothness=-1, tf="tf.math.is_inf({0})",
          summary="false for every finite input: constant"),
-    Atom(name="where", params=(Param("condition", keywords=("cond", "c")), Param("x"), Param("y")),
+    Atom(name="where", params=(Param("condition", keywords=("cond", "c"), kind="condition"), Param("x"), Param("y")),
          build=lambda c, a, b: sp.Piecewise((a, c), (b, True)), node=sp.Piecewise,
          kinks=("{boundary}",), jumps=("{boundary}",), flat=("{condition}",), smoothness=-1,
          tf="tf.where({0}, {1}, {2})", tf_at_kink="the slope of the branch that is taken",
@@ -783,7 +791,7 @@ _ROWS: tuple[Atom, ...] = (
                  Param("from_logits", default=False, kind="flag")),
          build=_binary_ce, tf="tf.keras.losses.binary_crossentropy({0}, {1}, from_logits={2})",
          summary="Keras's binary cross-entropy: probabilities clipped to [1e-7, 1 - 1e-7]"),
-    Atom(name="categorical_crossentropy", aliases=("categorical_cross_entropy", "cross_entropy"),
+    Atom(name="categorical_crossentropy", aliases=("categorical_cross_entropy",),
          params=(Param("y", keywords=("y_true", "target")), Param("p", keywords=("y_pred", "output", "input")),
                  Param("from_logits", default=False, kind="flag")),
          build=_categorical_ce, tf="tf.keras.losses.categorical_crossentropy({0}, {1}, from_logits={2})",
@@ -797,7 +805,7 @@ def _index(rows: tuple[Atom, ...]) -> tuple[Mapping[str, Atom], Mapping[type, At
     for row in rows:
         for spelling in row.spellings:
             if spelling in by_name:
-                raise ValueError(f"the atom table spells {spelling!r} twice")
+                raise ValueError(f"the atom table spells {spelling!r} twice ({row.name}, {by_name[spelling].name})")
             by_name[spelling] = row
         if row.node is not None and row.node not in by_node:
             by_node[row.node] = row

@@ -81,7 +81,7 @@ class Classifier:
             if name not in composition.present:
                 findings.append(self._unconnected(name, report))
         connected = [name for name in wrt if name in composition.present]
-        if not isinstance(body, sp.Basic) or not body.free_symbols:
+        if not isinstance(body, sp.Basic):
             connected = []
         verdicts: dict[str, VariableVerdict] = {}
         candidates: dict[tuple[str, Any, str], _Candidate] = {}
@@ -96,7 +96,7 @@ class Classifier:
             seed = seed_for(body)
             for index, name in enumerate(connected):
                 deadline.check()
-                probe = LineProbe(program, variables, region, seed + index, deadline).run([name])
+                probe = LineProbe(program, variables, region, seed + index, deadline).run([name], connected)
                 if probe.reason:
                     reason = probe.reason
                 verdict, order = self._verdict(name, probe, composition, program, candidates, flat_candidates)
@@ -121,7 +121,9 @@ class Classifier:
             stuck = [name for name in zero_names if name in connected]
             if stuck:
                 findings.insert(0, self._zero_gradient(stuck, composition, report))
-        elif any(f.kind in ("kink", "discontinuity") for f in findings):
+        elif any(f.kind in ("kink", "discontinuity") for f in findings) or any(
+            verdicts[name].classification == PIECEWISE for name in live_wrt
+        ):
             report.classification = PIECEWISE
         else:
             report.classification = SMOOTH
@@ -141,12 +143,15 @@ class Classifier:
                 order = min(order, 1)
             if kind is None:
                 continue
-            if kind == "kink":
+            if kind == "kink" or event.cusp:
                 order = min(order, 0)
+                if event.cusp:
+                    kinds.add("cusp")
             if kind == "discontinuity":
                 order = -1
-            for switch in self._responsible(event, program, kind):
-                where = self._where(switch, kind)
+            for index in self._responsible(event, program, kind):
+                switch = program.switches[index]
+                where = self._where(switch, kind, event.transitions.get(index))
                 key = (kind, switch.node, where)
                 candidate = candidates.get(key)
                 if candidate is None:
@@ -158,7 +163,7 @@ class Classifier:
         symbolic_zero = name not in composition.live
         if symbolic_zero or all_flat:
             classification = ZERO_GRADIENT
-        elif any(k in ("kink", "discontinuity") for k in kinds):
+        elif any(k in ("kink", "discontinuity", "cusp") for k in kinds):
             classification = PIECEWISE
         elif probe.samples == 0:
             classification = UNKNOWN
@@ -174,19 +179,22 @@ class Classifier:
                             candidate = flat_candidates[key] = _Candidate("constant-piece", switch.node, where, set())
                         candidate.variables.add(name)
                         kinds.add("constant-piece")
+        kinds.discard("cusp")
         return VariableVerdict(classification, order, tuple(sorted(kinds))), order
 
     # -------------------------------------------------------------- attribution
 
-    def _responsible(self, event: Event, program: Program, kind: str) -> list[Switch]:
-        switches = [program.switches[i] for i in event.changed]
+    def _responsible(self, event: Event, program: Program, kind: str) -> list[int]:
+        """The switches to blame: those whose row declares this kind of finding, innermost first."""
+        changed = list(event.changed)
         if kind == "singularity":
-            return [s for s in switches if s.singular] or switches
-        declared = [s for s in switches if _declares(s, kind)]
-        pool = declared or switches
-        return [s for s in pool if not any(o is not s and o.node != s.node and s.node.has(o.node) for o in pool)]
+            return [i for i in changed if program.switches[i].singular] or changed
+        declared = [i for i in changed if _declares(program.switches[i], kind)]
+        pool = declared or changed
+        nodes = {i: program.switches[i].node for i in pool}
+        return [i for i in pool if not any(nodes[o] != nodes[i] and nodes[i].has(nodes[o]) for o in pool)]
 
-    def _where(self, switch: Switch, kind: str) -> str:
+    def _where(self, switch: Switch, kind: str, transition: tuple[int, int] | None = None) -> str:
         node = switch.node
         origin = self.lowered.origins.get(node)
         row = switch.row
@@ -206,9 +214,12 @@ class Classifier:
                 texts = [self.printer.doprint(node.args[0])] if origin is None or origin.atom != "pow" else texts
         else:
             templates = row.jumps if kind == "discontinuity" and row.jumps else row.kinks or row.jumps
+        if not templates and row.singular:
+            templates = row.singular
         if not templates:
             return f"{self.printer.doprint(node)} changes piece"
-        template = templates[0]
+        surface = row.state_surfaces(*transition) if transition and row.state_surfaces else 0
+        template = templates[min(max(surface, 0), len(templates) - 1)]
         if "{a}" in template:
             return template.format(a=texts[0], b=texts[1] if len(texts) > 1 else texts[0])
         try:

@@ -29,7 +29,7 @@ class Composition:
 
 
 def _names(node: Any) -> frozenset[str]:
-    return frozenset(symbol.name for symbol in node.free_symbols)
+    return frozenset(symbol.name for symbol in node.atoms(sp.Symbol))
 
 
 def _cuts_gradient(node: Any) -> bool:

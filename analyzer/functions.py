@@ -24,7 +24,7 @@ class RealFunction(sp.Function):
         return None
 
 
-class Predicate(BooleanFunction):
+class LossPredicate(BooleanFunction):
     """An unevaluated predicate (usable as a `Piecewise` condition)."""
 
     @classmethod
@@ -434,23 +434,23 @@ class Take(RealFunction):
         return sp.S.One if argindex == 1 else sp.S.Zero
 
 
-class InTopK(Predicate):
+class InTopK(LossPredicate):
     nargs = 3
 
 
-class ReduceAll(Predicate):
+class ReduceAll(LossPredicate):
     nargs = 1
 
 
-class ReduceAny(Predicate):
+class ReduceAny(LossPredicate):
     nargs = 1
 
 
-class IsNan(Predicate):
+class IsNan(LossPredicate):
     nargs = 1
 
 
-class IsInf(Predicate):
+class IsInf(LossPredicate):
     nargs = 1
 
 

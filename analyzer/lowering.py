@@ -303,15 +303,15 @@ class Lowerer:
             values.append(self._argument(row, param, tree, node, scope))
         if row.name == "cast":
             return self._cast(values[0], bound[1], node)
-        if row.name == "where":
-            values[0] = self.condition(bound[0], scope)  # type: ignore[arg-type]
-            values[1] = self.expr(bound[1], scope)  # type: ignore[arg-type]
-            values[2] = self.expr(bound[2], scope)  # type: ignore[arg-type]
         try:
             result = row.build(*values)
         except (TypeError, ValueError) as error:
             raise LoweringError("E003", f"{row.name}(): {error}", node.span) from None
-        expr_args = tuple(tree for param, tree in zip(row.params, bound) if param.kind in ("expr", "int") and tree is not None)
+        expr_args = tuple(
+            tree if tree is not None else _default_tree(param, node.span)
+            for param, tree in zip(row.params, bound)
+            if param.kind in ("expr", "int", "condition")
+        )
         self._record(result, row.name, node, expr_args, scope)
         return result
 
@@ -345,6 +345,8 @@ class Lowerer:
             return sp.Integer(1 if _flag(tree) else 0)
         if param.kind == "dtype":
             return None
+        if param.kind == "condition":
+            return self.condition(tree, scope)
         return self.expr(tree, scope)
 
     def _cast(self, value: Any, dtype_tree: ast.Expr | None, call: ast.Call) -> Any:
@@ -424,6 +426,13 @@ def _default(value: Any) -> Any:
     if isinstance(value, (int, float)):
         return sp.Rational(Fraction(value).limit_denominator(10**12)) if isinstance(value, float) else sp.Integer(value)
     return value
+
+
+def _default_tree(param: atoms.Param, span: Span) -> ast.Expr:
+    """A default argument as a number node, so a finding can print it (`abs(x) < 0.5`)."""
+    value = Fraction(str(param.default)) if not isinstance(param.default, bool) else Fraction(int(param.default))
+    text = str(float(value)) if value.denominator != 1 else str(value.numerator)
+    return ast.Number(value, text, span)
 
 
 def _flag(tree: ast.Expr) -> bool:
@@ -543,7 +552,7 @@ def lower_constant(constant: ast.Constant, context: FileContext) -> Any:
     lowerer = Lowerer(context, constant.name)
     scope = Scope(dict(context.constants))
     value = lowerer.expr(constant.value, scope)
-    if value.free_symbols:
+    if value.atoms(sp.Symbol):
         raise LoweringError("E002", f"the constant `{constant.name}` depends on a variable", constant.value.span)
     return value
 

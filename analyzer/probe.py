@@ -61,6 +61,8 @@ class Event:
     kind: str  # "jump", "kink", "none", "singular", "edge"
     curvature_jump: bool = False
     on_edge: bool = False
+    cusp: bool = False  # a singular slope at a point where the value is finite, inside the region
+    transitions: dict[int, tuple[int, int]] = field(default_factory=dict)  # switch -> (state before, after)
 
 
 @dataclass(slots=True)
@@ -203,8 +205,10 @@ class LineProbe:
 
     # -------------------------------------------------------------- the probe
 
-    def run(self, group: Sequence[str], lines: int = 24) -> Probe:
+    def run(self, group: Sequence[str], joint: Sequence[str] | None = None, lines: int = 24) -> Probe:
+        """Walk lines that move `group`; constant pieces are judged on the gradient in `joint`."""
         probe = Probe()
+        joint = list(joint or group)
         self.base, self.direction, lo, hi = self._lines(group, lines)
         usable = hi - lo > 1e-9
         if not np.any(usable):
@@ -235,7 +239,7 @@ class LineProbe:
         events += self._bound_edges(lo, hi, usable, group)
         probe.events = events
         cuts = [Event(line, 0.5 * (a + b), (), "cut") for line, a, b, _, _ in located]
-        self._segments(probe, cuts + events, lo, hi, usable, group)
+        self._segments(probe, cuts + events, lo, hi, usable, group, joint)
         return probe
 
     def _sig_at(self, line_ids: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -271,10 +275,6 @@ class LineProbe:
             pending = next_pending
         return found
 
-    def _switch_columns(self) -> list[tuple[int, int]]:
-        """For each switch, the columns its state occupies in a signature (after the region flag)."""
-        return self._columns
-
     def _judge(self, located: list[tuple[int, float, float, np.ndarray, np.ndarray]]) -> list[Event]:
         if not located:
             return []
@@ -283,22 +283,28 @@ class LineProbe:
         chosen = []
         for item in located:
             _, _, _, sig_a, sig_b = item
-            changed = tuple(i for i, (start, stop) in enumerate(columns) if np.any(sig_a[start:stop] != sig_b[start:stop]))
-            region_changed = sig_a[0] != sig_b[0]
-            key = changed + ((-1,) if region_changed else ())
+            transitions = {}
+            for i, (start, stop) in enumerate(columns):
+                differ = np.nonzero(sig_a[start:stop] != sig_b[start:stop])[0]
+                if len(differ):
+                    column = start + int(differ[0])
+                    transitions[i] = (int(sig_a[column]), int(sig_b[column]))
+            region_changed = bool(sig_a[0] != sig_b[0])
+            key = tuple(transitions) + ((-1,) if region_changed else ())
             if per_switch.get(key, 0) >= MAX_EVENTS_PER_SWITCH:
                 continue
             per_switch[key] = per_switch.get(key, 0) + 1
-            chosen.append((item, changed, bool(region_changed)))
+            chosen.append((item, transitions, region_changed))
         events: list[Event] = []
-        ordinary = [(item, changed) for item, changed, region in chosen if not region and not self._singular(changed)]
-        special = [(item, changed, region) for item, changed, region in chosen if region or self._singular(changed)]
+        ordinary = [(item, transitions) for item, transitions, region in chosen
+                    if not region and not self._singular(transitions)]
         events += self._one_sided(ordinary)
-        for (line, a, b, sig_a, sig_b), changed, region in special:
-            events.append(self._singular_event(line, a, b, sig_a, sig_b, changed, region))
+        for item, transitions, region in chosen:
+            if region or self._singular(transitions):
+                events += self._singular_event(item, transitions, region)
         return events
 
-    def _singular(self, changed: tuple[int, ...]) -> bool:
+    def _singular(self, changed: Mapping[int, Any]) -> bool:
         return any(self.program.switches[i].singular for i in changed)
 
     def _state_columns(self) -> list[tuple[int, int]]:
@@ -310,7 +316,7 @@ class LineProbe:
             start += state.shape[1]
         return columns
 
-    def _one_sided(self, items: list[tuple[tuple[int, float, float, np.ndarray, np.ndarray], tuple[int, ...]]]) -> list[Event]:
+    def _one_sided(self, items: list[tuple[tuple[int, float, float, np.ndarray, np.ndarray], dict[int, tuple[int, int]]]]) -> list[Event]:
         """Judge each change point by one-sided values, slopes and curvatures of the whole body.
 
         Each quantity is estimated from three points on each side at several step sizes. A real
@@ -332,7 +338,7 @@ class LineProbe:
         values, inside, states = self.evaluate(rows_line, np.array(rows_t))
         sig = self._signature(inside, states)
         events = []
-        for index, ((line, a, b, sig_a, sig_b), changed) in enumerate(items):
+        for index, ((line, a, b, sig_a, sig_b), transitions) in enumerate(items):
             base = index * per_event
             levels = []
             for level, step in enumerate(STEPS):
@@ -340,44 +346,52 @@ class LineProbe:
                 right, left = values[at:at + 3], values[at + 3:at + 6]
                 valid = (np.all(sig[at:at + 3] == sig_b) and np.all(sig[at + 3:at + 6] == sig_a)
                          and np.all(np.isfinite(right)) and np.all(np.isfinite(left)))
-                if not valid:
-                    levels.append(None)
-                    continue
-                levels.append(_one_sided_estimates(right, left, step))
+                levels.append(_one_sided_estimates(right, left, step) if valid else None)
             kind, curvature_jump = _decide(levels)
             if kind is not None:
-                events.append(Event(line, 0.5 * (a + b), changed, kind, curvature_jump))
+                events.append(Event(line, 0.5 * (a + b), tuple(transitions), kind, curvature_jump,
+                                    transitions=dict(transitions)))
         return events
 
-    def _diverges(self, line: int, tau: float, side: float) -> bool:
-        """Do the value or the slope grow without bound as t approaches tau from `side`?"""
+    def _diverges(self, line: int, tau: float, side: float) -> tuple[bool, bool]:
+        """Do the value, and the slope, grow without bound as t approaches tau from `side`?"""
         distances = np.array([1e-2, 1e-4, 1e-6, 1e-8])
         t = np.concatenate([tau + side * distances, tau + side * 1.1 * distances])
         values, inside, _ = self.evaluate(np.full(len(t), line), t)
-        if not np.all(inside):
-            return bool(np.any(~np.isfinite(values[2:4])))
+        if not np.all(np.isfinite(values)):
+            return True, True
         near, further = values[:4], values[4:]
         slopes = (further - near) / (0.1 * distances) * side
+        growing = []
         for series in (near, slopes):
             steps = np.abs(np.diff(series))
             scale = 1 + abs(series[1])
-            if steps[2] > 0.3 * steps[1] and steps[2] > 1e-6 * scale:
-                return True
-        return False
+            growing.append(bool(steps[2] > 0.3 * steps[1] and steps[2] > 1e-6 * scale))
+        return growing[0], growing[0] or growing[1]
 
-    def _singular_event(self, line: int, a: float, b: float, sig_a: np.ndarray, sig_b: np.ndarray,
-                        changed: tuple[int, ...], region: bool) -> Event:
+    def _singular_event(self, item: tuple[int, float, float, np.ndarray, np.ndarray],
+                        transitions: dict[int, tuple[int, int]], region: bool) -> list[Event]:
+        line, a, b, sig_a, sig_b = item
         tau = 0.5 * (a + b)
-        inside_a, inside_b = bool(sig_a[0]), bool(sig_b[0])
-        singular = [i for i in changed if self.program.switches[i].singular]
-        if singular:
-            sides = [side for side, inside in ((-1.0, inside_a), (1.0, inside_b)) if inside]
-            if any(self._diverges(line, tau, side) for side in sides):
-                return Event(line, tau, tuple(singular), "singular", on_edge=region or len(sides) < 2)
+        sides = [side for side, inside in ((-1.0, bool(sig_a[0])), (1.0, bool(sig_b[0]))) if inside]
+        singular = {i: t for i, t in transitions.items() if self.program.switches[i].singular}
+        if singular and sides:
+            verdicts = [self._diverges(line, tau, side) for side in sides]
+            value_diverges = any(v for v, _ in verdicts)
+            slope_diverges = any(s for _, s in verdicts)
+            if value_diverges or slope_diverges:
+                # Defined and finite at the point with both sides in the region: a cusp inside it.
+                cusp = len(sides) == 2 and not value_diverges
+                return [Event(line, tau, tuple(singular), "singular", on_edge=not cusp, cusp=cusp, transitions=singular)]
         if region:
-            return Event(line, tau, changed, "edge", on_edge=True)
-        ordinary = self._one_sided([((line, a, b, sig_a, sig_b), tuple(i for i in changed if not self.program.switches[i].singular))])
-        return ordinary[0] if ordinary else Event(line, tau, changed, "none")
+            return [Event(line, tau, tuple(transitions), "edge", on_edge=True, transitions=transitions)]
+        events = self._one_sided([(item, transitions)])
+        steep = {i: t for i, t in singular.items() if _infinite_slope_at_zero(self.program.switches[i])}
+        if steep:
+            # The atom's own derivative is infinite where its argument touches zero, even when the
+            # body stays finite: the backward pass multiplies inf by 0 there.
+            events.append(Event(line, tau, tuple(steep), "singular", on_edge=False, transitions=steep))
+        return events
 
     def _bound_edges(self, lo: np.ndarray, hi: np.ndarray, usable: np.ndarray, group: Sequence[str]) -> list[Event]:
         """Ends of lines cut by a bound of `given`: is a singular atom's zero sitting there?"""
@@ -394,14 +408,14 @@ class LineProbe:
                 _, _, states = self.evaluate(np.full(2, line), probe_t)
                 sig = self._signature(np.ones(2, dtype=bool), states)
                 crossed = tuple(i for i in singular if np.any(sig[0, columns[i][0]:columns[i][1]] != sig[1, columns[i][0]:columns[i][1]]))
-                if crossed and self._diverges(int(line), float(end), inward):
+                if crossed and any(self._diverges(int(line), float(end), inward)):
                     events.append(Event(int(line), float(end), crossed, "singular", on_edge=True))
         return events
 
     # -------------------------------------------------------------- flat pieces
 
     def _segments(self, probe: Probe, events: list[Event], lo: np.ndarray, hi: np.ndarray, usable: np.ndarray,
-                  group: Sequence[str]) -> None:
+                  group: Sequence[str], joint: Sequence[str]) -> None:
         cuts: dict[int, list[float]] = {}
         for event in events:
             cuts.setdefault(event.line, []).append(event.t)
@@ -419,20 +433,23 @@ class LineProbe:
         line_ids = np.array(points_line)
         t = np.array(points_t)
         self.deadline.check()
-        flat, valid, states = self._flat(line_ids, t, group)
+        largest, scale, valid, states = self._gradients(line_ids, t, list(dict.fromkeys([*group, *joint])))
+        threshold = 1e-7 * scale
+        flat_own = np.all([largest[name] <= threshold for name in group], axis=0)
+        flat_joint = np.all([largest[name] <= threshold for name in joint], axis=0)
         probe.samples = int(np.sum(valid))
-        probe.flat_samples = int(np.sum(flat & valid))
+        probe.flat_samples = int(np.sum(flat_own & valid))
         for index in range(0, len(t), 3):
             block = slice(index, index + 3)
             if not np.any(valid[block]):
                 continue
-            is_flat = bool(np.all(flat[block][valid[block]]))
-            probe.segments.append(Segment(int(line_ids[index]), float(t[index + 1] if index + 1 < len(t) else t[index]), is_flat))
-            if is_flat:
-                probe.flat_states[len(probe.segments) - 1] = [state[index + 1 if index + 1 < len(t) else index] for state in states]
+            middle = index + 1
+            probe.segments.append(Segment(int(line_ids[index]), float(t[middle]), bool(np.all(flat_joint[block][valid[block]]))))
+            if probe.segments[-1].flat:
+                probe.flat_states[len(probe.segments) - 1] = [state[middle] for state in states]
 
-    def _flat(self, line_ids: np.ndarray, t: np.ndarray, group: Sequence[str]) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
-        """Is the full gradient (every entry of every variable of the group) zero at these points?"""
+    def _gradients(self, line_ids: np.ndarray, t: np.ndarray, names: Sequence[str]) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, list[np.ndarray]]:
+        """The largest partial derivative over the entries of each variable, by central differences."""
         count = len(t)
         env = self._env(line_ids, t)
         frozen = self._frozen(line_ids)
@@ -440,8 +457,9 @@ class LineProbe:
         center = self._scalar(value, count)
         center_sig = self._signature(np.isfinite(center), [_rows(s, count) for s in states])
         valid = np.isfinite(center)
-        largest = np.zeros(count)
-        for name in group:
+        largest = {}
+        for name in names:
+            largest[name] = np.zeros(count)
             for entry in range(self.entries):
                 h = 1e-5 * (1 + np.abs(env[name][:, entry]))
                 results = []
@@ -456,9 +474,13 @@ class LineProbe:
                     valid &= np.all(sig == center_sig, axis=1)
                     results.append(scalar)
                 gradient = (results[0] - results[1]) / (2 * h)
-                largest = np.maximum(largest, np.abs(np.nan_to_num(gradient, nan=np.inf)))
-        flat = largest <= 1e-7 * (1 + np.abs(center))
-        return flat, valid, [_rows(s, count) for s in states]
+                largest[name] = np.maximum(largest[name], np.abs(np.nan_to_num(gradient, nan=np.inf)))
+        return largest, 1 + np.abs(center), valid, [_rows(s, count) for s in states]
+
+
+def _infinite_slope_at_zero(switch: Switch) -> bool:
+    row = switch.row
+    return bool(row is not None and row.slope_infinite_if is not None and row.slope_infinite_if(*switch.node.args))
 
 
 def _one_sided_estimates(right: np.ndarray, left: np.ndarray, step: float) -> tuple[float, ...]:
@@ -494,9 +516,20 @@ def _stable(levels: list[tuple[float, ...] | None], which: int, floor_power: int
     return False
 
 
+def _growing(levels: list[tuple[float, ...] | None]) -> bool:
+    """Do the one-sided values drift apart without bound as the step shrinks (a pole at a switch)?"""
+    usable = [level for level in levels if level is not None]
+    if len(usable) < 3:
+        return False
+    coarse, middle, fine = (abs(level[0]) for level in usable[-3:])
+    return fine > 5 * middle > 25 * coarse and fine > 1e3 * usable[-3][3]
+
+
 def _decide(levels: list[tuple[float, ...] | None]) -> tuple[str | None, bool]:
     if all(level is None for level in levels):
         return None, False
+    if _growing(levels):
+        return "jump", False
     if _stable(levels, 0, 0, 1e-9):
         return "jump", False
     if _stable(levels, 1, 1, 1e-6):
@@ -557,4 +590,3 @@ def region_from(given: Any, variables: Sequence[str], condition_program: Program
     return region
 
 
-_UNUSED: Mapping[str, Any] = {"Switch": Switch}
