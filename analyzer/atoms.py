@@ -75,7 +75,7 @@ class Atom:
     jumps: tuple[str, ...] = ()
     flat: tuple[str, ...] = ()
     singular: tuple[str, ...] = ()
-    singular_switch: Callable[..., Any] | None = None
+    singular_at: Callable[..., Any] | None = None  # the quantity whose zero is singular
     singular_if: Callable[..., bool] | None = None  # for rows singular only for some arguments
     slope_infinite_if: Callable[..., bool] | None = None  # its own slope is infinite at its singular zero
     zero_gradient: frozenset[int] = frozenset()  # argument positions with zero derivative a.e.
@@ -579,10 +579,10 @@ _ROWS: tuple[Atom, ...] = (
          node=fn.Dot, numeric=_dot, tf="tf.reduce_sum({0} * {1}, axis=-1)"),
     # singular on part of their domain
     Atom(name="log", aliases=("ln",), params=_p("x"), build=_unary(sp.log), node=sp.log, numeric=np.log,
-         singular=("{0} == 0",), singular_switch=_sign, tf="tf.math.log({0})",
+         singular=("{0} == 0",), singular_at=lambda x, *_: x, tf="tf.math.log({0})",
          summary="smooth for a positive argument; -inf at 0", surrogates=(Surrogate("clamped", "log(max({0}, 1e-7))"),)),
     Atom(name="log1p", params=_p("x"), build=_unary(fn.Log1p), node=fn.Log1p, numeric=np.log1p,
-         singular=("{0} == -1",), singular_switch=lambda x: _sign(x + 1), tf="tf.math.log1p({0})",
+         singular=("{0} == -1",), singular_at=lambda x: x + 1, tf="tf.math.log1p({0})",
          summary="smooth above -1; -inf at -1"),
     Atom(name="sqrt", params=_p("x"), build=_unary(sp.sqrt), tf="tf.sqrt({0})",
          summary="smooth for a positive argument; infinite slope at 0",
@@ -594,16 +594,16 @@ _ROWS: tuple[Atom, ...] = (
     Atom(name="divide", aliases=("div", "truediv", "true_divide"), params=_p("x", "y"), build=lambda a, b: a / b,
          tf="{0} / {1}", summary="a quotient: infinite where the divisor is 0"),
     Atom(name="pow", aliases=("power",), params=_p("x", "y"), build=lambda a, b: a**b, node=sp.Pow,
-         numeric=np.power, singular=("{0} == 0",), singular_switch=_sign, tf="tf.pow({0}, {1})",
+         numeric=np.power, singular=("{0} == 0",), singular_at=lambda base, exponent: base, tf="tf.pow({0}, {1})",
          singular_if=lambda base, exponent: not (exponent.is_Integer and exponent >= 0),
          slope_infinite_if=lambda base, exponent: bool(exponent.is_number and 0 < exponent < 1),
          summary="a power: smooth, but infinite (negative exponent) or with an infinite slope "
          "(exponent between 0 and 1) where the base is 0"),
     Atom(name="xlogy", params=_p("x", "y"), build=lambda a, b: fn.Xlogy(a, b), node=fn.Xlogy, numeric=_xlogy,
-         singular=("{1} == 0",), singular_switch=lambda a, b: _sign(b), tf="tf.math.xlogy({0}, {1})",
+         singular=("{1} == 0",), singular_at=lambda a, b: b, tf="tf.math.xlogy({0}, {1})",
          summary="x * log(y), 0 where x == 0: -inf slope where y == 0"),
     Atom(name="tan", params=_p("x"), build=_unary(sp.tan), node=sp.tan, numeric=np.tan,
-         singular=("cos({0}) == 0",), singular_switch=lambda x: _sign(np.cos(x)), tf="tf.tan({0})",
+         singular=("cos({0}) == 0",), singular_at=lambda x: np.cos(x), tf="tf.tan({0})",
          summary="smooth between its poles, infinite at odd multiples of pi / 2"),
     Atom(name="divide_no_nan", params=_p("x", "y"), build=lambda a, b: fn.DivideNoNan(a, b), node=fn.DivideNoNan,
          numeric=_divide_no_nan, switch=lambda a, b: _sign(b), jumps=("{1} == 0",), smoothness=-1,

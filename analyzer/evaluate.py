@@ -222,7 +222,7 @@ class Program:
 
     def _register_singular(self, node: Any, slot: int, stopped: bool) -> None:
         row = row_for(node)
-        if stopped or row is None or row.singular_switch is None:
+        if stopped or row is None or row.singular_at is None:
             return
         if row.singular_if is not None and not row.singular_if(*node.args):
             return
@@ -271,6 +271,22 @@ class Program:
                 values[slot] = result.value if isinstance(result, _Selected) else result
         return [values[slot] for slot in slots]
 
+    def singular_values(self, env: Mapping[str, Any], frozen: Mapping[int, Any] | None = None) -> list[Any]:
+        """For each switch, the quantity whose zero is singular (None for other switches)."""
+        slots = sorted({child for s in self.switches if s.singular for child in self.steps[s.slot][1]})
+        if not slots:
+            return [None] * len(self.switches)
+        values = dict(zip(slots, self.values_of(env, slots, frozen)))
+        out: list[Any] = []
+        for switch in self.switches:
+            if not switch.singular:
+                out.append(None)
+                continue
+            assert switch.row is not None and switch.row.singular_at is not None
+            with np.errstate(all="ignore"):
+                out.append(np.asarray(switch.row.singular_at(*[values[c] for c in self.steps[switch.slot][1]]), dtype=float))
+        return out
+
     def child_slots(self, slot: int) -> tuple[int, ...]:
         return self.steps[slot][1]
 
@@ -286,8 +302,8 @@ class Program:
         row = switch.row
         assert row is not None
         if switch.singular:
-            assert row.singular_switch is not None
-            return np.asarray(row.singular_switch(*args), dtype=np.int64)
+            assert row.singular_at is not None
+            return np.sign(np.asarray(row.singular_at(*args), dtype=float)).astype(np.int64)
         assert row.switch is not None
         return np.asarray(row.switch(*args), dtype=np.int64)
 

@@ -26,6 +26,7 @@ from .evaluate import Program, Switch
 ENTRIES = 3  # the concrete size of every vector
 SPAN = 10.0  # lines run over t in [-SPAN, SPAN] unless a bound cuts them
 GRID = 161
+GRID_OFFSET = 0.3819660112501051  # 2 - golden ratio, in grid steps
 BISECTIONS = 48
 STEPS = tuple(10.0 ** -k for k in range(2, 10))  # one-sided step sizes, coarse to fine
 EPS = float(np.finfo(float).eps)
@@ -221,7 +222,9 @@ class LineProbe:
         self.stopped = dict(zip(stop_slots, self.program.values_of(base_env, stop_slots))) if stop_slots else {}
         self.stopped = {slot: _broadcast_rows(value, lines) for slot, value in self.stopped.items()}
 
-        fractions = np.linspace(0.0, 1.0, GRID)
+        # An irrational offset keeps grid points off special values such as t == 0, where a line
+        # through the origin would sit exactly on a switch instead of crossing it.
+        fractions = np.clip(np.linspace(0.0, 1.0, GRID) + GRID_OFFSET / (GRID - 1), 0.0, 1.0)
         t_grid = lo[:, None] + (hi - lo)[:, None] * fractions[None, :]
         line_of = np.repeat(ids, GRID)
         t_flat = t_grid.reshape(-1)
@@ -267,6 +270,12 @@ class LineProbe:
                 a = np.where(same, mid, a)
                 b_now = np.where(same, b_now, mid)
                 sig_b = np.where(same[:, None], sig_b, sig_mid)
+            # Read each side a little away from the change point: exactly on it, a state can be
+            # degenerate (sign 0 where an argument is exactly zero).
+            tau = 0.5 * (a + b_now)
+            nudge = 1e-10 * (1 + np.abs(tau))
+            sig_a = self._sig_at(line_ids, tau - nudge)
+            sig_b = self._sig_at(line_ids, tau + nudge)
             next_pending = []
             for i, line in enumerate(line_ids):
                 found.append((int(line), float(a[i]), float(b_now[i]), sig_a[i], sig_b[i]))
@@ -290,11 +299,14 @@ class LineProbe:
                     column = start + int(differ[0])
                     transitions[i] = (int(sig_a[column]), int(sig_b[column]))
             region_changed = bool(sig_a[0] != sig_b[0])
+            if not sig_a[0] and not sig_b[0]:
+                continue  # outside the region on both sides
             key = tuple(transitions) + ((-1,) if region_changed else ())
             if per_switch.get(key, 0) >= MAX_EVENTS_PER_SWITCH:
                 continue
             per_switch[key] = per_switch.get(key, 0) + 1
             chosen.append((item, transitions, region_changed))
+        self._touching_zeros(chosen)
         events: list[Event] = []
         ordinary = [(item, transitions) for item, transitions, region in chosen
                     if not region and not self._singular(transitions)]
@@ -303,6 +315,22 @@ class LineProbe:
             if region or self._singular(transitions):
                 events += self._singular_event(item, transitions, region)
         return events
+
+    def _touching_zeros(self, chosen: list[tuple[Any, dict[int, tuple[int, int]], bool]]) -> None:
+        """Add singular atoms whose argument only touches zero at a change point (sqrt(abs(x)))."""
+        singular = [i for i, s in enumerate(self.program.switches) if s.singular]
+        if not singular or not chosen:
+            return
+        line_ids = np.array([item[0] for item, _, _ in chosen])
+        tau = np.array([0.5 * (item[1] + item[2]) for item, _, _ in chosen])
+        env = self._env(line_ids, tau)
+        magnitudes = self.program.singular_values(env, self._frozen(line_ids))
+        for row, (_, transitions, _) in enumerate(chosen):
+            for i in singular:
+                value = np.atleast_2d(magnitudes[i])
+                value = value[row] if value.shape[0] == len(chosen) else value[0]
+                if i not in transitions and np.min(np.abs(value)) < 1e-9:
+                    transitions[i] = (0, 0)
 
     def _singular(self, changed: Mapping[int, Any]) -> bool:
         return any(self.program.switches[i].singular for i in changed)
@@ -358,8 +386,8 @@ class LineProbe:
         distances = np.array([1e-2, 1e-4, 1e-6, 1e-8])
         t = np.concatenate([tau + side * distances, tau + side * 1.1 * distances])
         values, inside, _ = self.evaluate(np.full(len(t), line), t)
-        if not np.all(np.isfinite(values)):
-            return True, True
+        if not np.all(inside):
+            return False, False
         near, further = values[:4], values[4:]
         slopes = (further - near) / (0.1 * distances) * side
         growing = []
@@ -522,7 +550,7 @@ def _growing(levels: list[tuple[float, ...] | None]) -> bool:
     if len(usable) < 3:
         return False
     coarse, middle, fine = (abs(level[0]) for level in usable[-3:])
-    return fine > 5 * middle > 25 * coarse and fine > 1e3 * usable[-3][3]
+    return fine > 5 * middle > 25 * coarse and fine > 1e-6
 
 
 def _decide(levels: list[tuple[float, ...] | None]) -> tuple[str | None, bool]:
