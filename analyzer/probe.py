@@ -238,12 +238,53 @@ class LineProbe:
         starts, ends = np.nonzero(np.any(signature[:, :-1] != signature[:, 1:], axis=2))
         intervals = [(int(line), t_grid[line, k], t_grid[line, k + 1]) for line, k in zip(starts, ends) if usable[line]]
         located = self._locate(intervals, signature.shape[2])
+        located += self._touches(line_of, t_flat, t_grid, inside.reshape(-1))
         events = self._judge(located)
         events += self._bound_edges(lo, hi, usable, group)
         probe.events = events
         cuts = [Event(line, 0.5 * (a + b), (), "cut") for line, a, b, _, _ in located]
         self._segments(probe, cuts + events, lo, hi, usable, group, joint)
         return probe
+
+    def _magnitudes(self, line_ids: np.ndarray, t: np.ndarray, index: int) -> np.ndarray:
+        env = self._env(line_ids, t)
+        value = self.program.singular_values(env, self._frozen(line_ids))[index]
+        return np.min(np.abs(_rows_float(value, len(t))), axis=1)
+
+    def _touches(self, line_of: np.ndarray, t_flat: np.ndarray, t_grid: np.ndarray,
+                 inside: np.ndarray) -> list[tuple[int, float, float, np.ndarray, np.ndarray]]:
+        """Points where a singular atom's argument comes down to zero without changing sign
+        (log(x^2), the variance inside std): local minima of its size, refined by golden section."""
+        found: list[tuple[int, float, float, np.ndarray, np.ndarray]] = []
+        lines, grid = t_grid.shape
+        for index, switch in enumerate(self.program.switches):
+            if not switch.singular:
+                continue
+            size = self._magnitudes(line_of, t_flat, index).reshape(lines, grid)
+            size = np.where(inside.reshape(lines, grid), size, np.inf)
+            dips = (size[:, 1:-1] < size[:, :-2]) & (size[:, 1:-1] <= size[:, 2:]) & np.isfinite(size[:, 1:-1])
+            rows, columns = np.nonzero(dips)
+            if len(rows) == 0:
+                continue
+            rows, columns = rows[:64], columns[:64]
+            lo = t_grid[rows, columns]
+            hi = t_grid[rows, columns + 2]
+            ratio = 0.6180339887498949
+            for _ in range(60):
+                left = hi - ratio * (hi - lo)
+                right = lo + ratio * (hi - lo)
+                smaller_left = self._magnitudes(rows, left, index) < self._magnitudes(rows, right, index)
+                hi = np.where(smaller_left, right, hi)
+                lo = np.where(smaller_left, lo, left)
+            tau = 0.5 * (lo + hi)
+            reach = self._magnitudes(rows, tau, index)
+            scale = 1 + size[rows, columns + 1]
+            for row, point, value, norm in zip(rows, tau, reach, scale):
+                if value < 1e-9 * norm:
+                    nudge = 1e-10 * (1 + abs(point))
+                    sig = self._sig_at(np.full(2, row), np.array([point - nudge, point + nudge]))
+                    found.append((int(row), float(point), float(point), sig[0], sig[1]))
+        return found
 
     def _sig_at(self, line_ids: np.ndarray, t: np.ndarray) -> np.ndarray:
         _, inside, states = self.evaluate(line_ids, t)
@@ -376,10 +417,37 @@ class LineProbe:
                          and np.all(np.isfinite(right)) and np.all(np.isfinite(left)))
                 levels.append(_one_sided_estimates(right, left, step) if valid else None)
             kind, curvature_jump = _decide(levels)
+            if kind in ("none", "kink") and self._differs_on_surface(line, a, b, transitions):
+                kind = "jump"
             if kind is not None:
                 events.append(Event(line, 0.5 * (a + b), tuple(transitions), kind, curvature_jump,
                                     transitions=dict(transitions)))
         return events
+
+    def _differs_on_surface(self, line: int, a: float, b: float, transitions: Mapping[int, tuple[int, int]]) -> bool:
+        """A condition that holds only on a set of measure zero (`x == 0`): is the value there
+        different from the value next to it? Evaluated with the condition forced to hold."""
+        relations = [self.program.switches[i] for i in transitions
+                     if isinstance(self.program.switches[i].node, (sp.Eq, sp.Ne))]
+        if not relations:
+            return False
+        tau = 0.5 * (a + b)
+        ids = np.full(2, line)
+        t = np.array([tau, tau + 1e-9 * (1 + abs(tau))])
+        env = self._env(ids, t)
+        frozen = self._frozen(ids)
+        forced = {}
+        for switch in relations:
+            left, right = self.program.values_of(env, self.program.child_slots(switch.slot), frozen)
+            gap = np.abs(np.asarray(left, dtype=float) - right)
+            on_surface = gap <= 1e-6 * (1 + np.abs(np.asarray(right, dtype=float)))
+            holds = on_surface if isinstance(switch.node, sp.Eq) else ~on_surface
+            forced[switch.slot] = holds
+        on_value, _ = self.program.run(env, {**frozen, **forced}, states=False)
+        off_value, _ = self.program.run(env, frozen, states=False)
+        on = self._scalar(on_value, 2)[0]
+        beside = self._scalar(off_value, 2)[1]
+        return bool(np.isfinite(on) and np.isfinite(beside) and abs(on - beside) > 1e-6 * (1 + abs(beside)))
 
     def _diverges(self, line: int, tau: float, side: float) -> tuple[bool, bool]:
         """Do the value, and the slope, grow without bound as t approaches tau from `side`?"""
@@ -572,6 +640,15 @@ def _rows(state: Any, count: int) -> np.ndarray:
     if array.shape[0] != count:
         array = np.broadcast_to(array, (count,) + array.shape[1:] if array.ndim > 1 else (count, array.shape[-1]))
     return array.reshape(count, -1).astype(np.int64)
+
+
+def _rows_float(value: Any, count: int) -> np.ndarray:
+    array = np.asarray(value, dtype=float)
+    if array.ndim == 0:
+        return np.full((count, 1), float(array))
+    if array.shape[0] != count:
+        array = np.broadcast_to(array, (count,) + array.shape[1:])
+    return array.reshape(count, -1)
 
 
 def _broadcast_rows(value: Any, count: int) -> np.ndarray:

@@ -249,7 +249,8 @@ ROWS: list[Row] = [
     stepped("(x > 0) + (x > 1)", id="booleans in arithmetic"),
     stepped("1.0 * (0 < x < 1)"),
     stepped("cast(x > 0, tf.float32)", where=X0),
-    stepped("tf.cast(tf.greater(x, 0.0), tf.float32)", where=X0),
+    # The where keeps the number as the user wrote it.
+    stepped("tf.cast(tf.greater(x, 0.0), tf.float32)", where=("x==0.0",)),
     stepped("1.0 * greater_equal(x, 0)", where=X0),
     stepped("1.0 * less(x, 0)", where=X0),
     stepped("1.0 * less_equal(x, 0)", where=X0),
