@@ -21,6 +21,7 @@ The table is built once at import and is immutable (`MappingProxyType`).
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Callable, Mapping, Sequence
@@ -57,7 +58,22 @@ class Surrogate:
     temperature: float | None = None
 
     def render(self, args: Sequence[str]) -> str:
-        return self.template.format(*args, t=self.temperature)
+        return self.template.format(*[_grouped(arg) for arg in args], t=self.temperature)
+
+
+def _grouped(text: str) -> str:
+    """Parenthesise an argument's text unless it is a name, a number or a call."""
+    if re.fullmatch(r"[\w.]+", text):
+        return text
+    if re.fullmatch(r"[\w.]+\(.*\)", text):
+        depth = 0
+        for position, char in enumerate(text):
+            depth += char == "("
+            depth -= char == ")"
+            if depth == 0 and char == ")" and position != len(text) - 1:
+                return f"({text})"
+        return text
+    return f"({text})" if text else text
 
 
 @dataclass(frozen=True, slots=True)
@@ -615,12 +631,12 @@ _ROWS: tuple[Atom, ...] = (
          numeric=np.abs, switch=_sign, kinks=("{0} == 0",), state_surfaces=lambda a, b: 0, smoothness=0,
          tf="tf.abs({0})", tf_at_kink="0 at x == 0 (the sign of 0)", summary="piecewise linear, with a kink at 0",
          surrogates=(Surrogate("huber", "huber({0}, {t})", 1.0),
-                     Surrogate("smoothed", "sqrt(({0})^2 + {t})", 1e-6))),
+                     Surrogate("smoothed", "sqrt({0}^2 + {t})", 1e-6))),
     Atom(name="relu", params=_p("x"), build=_unary(fn.Relu), node=fn.Relu, numeric=lambda x: np.maximum(x, 0.0),
          switch=_positive, kinks=("{0} == 0",), flat=("{0} < 0",), flat_states={0: 0},
          state_surfaces=lambda a, b: 0, smoothness=0, tf="tf.nn.relu({0})", tf_at_kink="0 at x == 0",
          summary="0 below 0 and x above: a kink at 0 and a constant piece below it",
-         surrogates=(Surrogate("softplus", "{t} * softplus(({0}) / {t})", 0.1),
+         surrogates=(Surrogate("softplus", "{t} * softplus({0} / {t})", 0.1),
                      Surrogate("leaky", "leaky_relu({0}, alpha=0.01)"))),
     _corners("relu6", fn.Relu6, lambda x: np.clip(x, 0.0, 6.0), (0.0, 6.0), ("{0} == 0", "{0} == 6"),
              ("{0} < 0", "{0} > 6"), {0: 0, 2: 1}, "tf.nn.relu6({0})",
@@ -669,8 +685,7 @@ _ROWS: tuple[Atom, ...] = (
          state_surfaces=lambda a, b: 0, smoothness=0, tf="tf.maximum({0}, {1})",
          tf_at_kink="all of the gradient to the first argument of tf.maximum on a tie",
          summary="the larger argument: kinks where the arguments tie",
-         surrogates=(Surrogate("logsumexp", "{t} * logsumexp(({0}, {1}) / {t})", 0.1),
-                     Surrogate("softplus", "{1} + {t} * softplus(({0} - {1}) / {t})", 0.1))),
+         surrogates=(Surrogate("softplus", "{1} + {t} * softplus(({0} - {1}) / {t})", 0.1),)),
     Atom(name="min", aliases=("minimum", "fmin"), params=_p("x"), variadic=True, build=_min_build, node=sp.Min,
          numeric=_minimum, switch=_min_state, kinks=("{a} == {b}",), flat=("{other} > {winner}",),
          state_surfaces=lambda a, b: 0, smoothness=0, tf="tf.minimum({0}, {1})",
@@ -769,7 +784,7 @@ _ROWS: tuple[Atom, ...] = (
          kinks=("{boundary}",), jumps=("{boundary}",), flat=("{condition}",), smoothness=-1,
          tf="tf.where({0}, {1}, {2})", tf_at_kink="the slope of the branch that is taken",
          summary="a choice between branches: whatever they do, plus what happens on the boundary",
-         surrogates=(Surrogate("sigmoid blend", "sigmoid(margin / {t}) * ({1}) + (1 - sigmoid(margin / {t})) * ({2})", 0.1),)),
+         surrogates=(Surrogate("sigmoid blend", "s * {1} + (1 - s) * {2} with s = sigmoid(margin / {t}), margin > 0 where the condition holds", 0.1),)),
     # gradient control and casts
     Atom(name="stop_gradient", aliases=("detach", "lax_stop_gradient"), params=_p("x"),
          build=lambda x: fn.StopGradient(x), node=fn.StopGradient, numeric=lambda x: x,

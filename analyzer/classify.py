@@ -23,7 +23,7 @@ from .evaluate import EvaluationError, Program, Switch
 from .explain import LanguagePrinter, steps_for
 from .lowering import Lowered, Origin
 from .probe import BudgetExceeded, Deadline, Event, LineProbe, Probe, region_from, seed_for
-from .report import PIECEWISE, SMOOTH, UNKNOWN, ZERO_GRADIENT, Finding, Report, VariableVerdict
+from .report import PIECEWISE, SMOOTH, UNKNOWN, ZERO_GRADIENT, Finding, Report, VariableVerdict, Witness
 from .rules import CODE_FOR_KIND
 from .syntax import Span
 
@@ -39,6 +39,7 @@ class _Candidate:
     where: str
     variables: set[str]
     on_edge: bool = False
+    witness: Witness | None = None
 
 
 class Classifier:
@@ -155,7 +156,8 @@ class Classifier:
                 key = (kind, switch.node, where)
                 candidate = candidates.get(key)
                 if candidate is None:
-                    candidate = candidates[key] = _Candidate(kind, switch.node, where, set(), event.on_edge)
+                    witness = Witness(probe.point(event.line, event.t), probe.heading(event.line))
+                    candidate = candidates[key] = _Candidate(kind, switch.node, where, set(), event.on_edge, witness)
                 candidate.on_edge = candidate.on_edge and event.on_edge
                 candidate.variables.add(name)
                 kinds.add(kind)
@@ -176,7 +178,8 @@ class Classifier:
                         key = (switch.node, where)
                         candidate = flat_candidates.get(key)
                         if candidate is None:
-                            candidate = flat_candidates[key] = _Candidate("constant-piece", switch.node, where, set())
+                            witness = Witness(probe.point(segment.line, segment.t), probe.heading(segment.line))
+                            candidate = flat_candidates[key] = _Candidate("constant-piece", switch.node, where, set(), False, witness)
                         candidate.variables.add(name)
                         kinds.add("constant-piece")
         kinds.discard("cusp")
@@ -321,8 +324,14 @@ class Classifier:
             message = f"the gradient with respect to {', '.join(variables)} vanishes where {where} ({atom_text}{inside} is flat there)"
         return Finding(
             kind=kind, code=CODE_FOR_KIND[kind], message=message, span=span, atom=atom_name, where=where,
-            suggestion=_suggestion(row, origin, kind, atom_text), variables=variables, on_edge=candidate.on_edge,
+            suggestion=_suggestion(row, self._arg_texts(node, origin), kind), variables=variables, on_edge=candidate.on_edge,
+            witness=candidate.witness,
         )
+
+    def _arg_texts(self, node: Any, origin: Origin | None) -> list[str]:
+        if origin is not None and len(origin.args) >= len([a for a in node.args if not a.is_number]):
+            return origin.arg_texts()
+        return [self.printer.doprint(arg) for arg in node.args]
 
     def _unconnected(self, name: str, report: Report) -> Finding:
         definition = self.lowered.definition
@@ -353,7 +362,7 @@ class Classifier:
             because = f"{text} {why}"
             span = origin.span if origin is not None else self.lowered.definition.body.span
             atom = origin.atom if origin is not None else (row.name if row else None)
-            suggestion = _suggestion(row, origin, "discontinuity", text)
+            suggestion = _suggestion(row, self._arg_texts(cause, origin), "discontinuity")
         return Finding(
             kind="zero-gradient", code="K001", span=span, atom=atom, variables=tuple(names),
             message=f"the gradient with respect to {', '.join(names)} is zero almost everywhere: {because}, "
@@ -378,19 +387,18 @@ def _declares(switch: Switch, kind: str) -> bool:
     return bool(row.jumps) if kind == "discontinuity" else bool(row.kinks)
 
 
-def _suggestion(row: Atom | None, origin: Origin | None, kind: str, atom_text: str) -> str | None:
+def _suggestion(row: Atom | None, texts: list[str], kind: str) -> str | None:
     if row is None or not row.surrogates:
         if kind == "singularity":
-            return "keep the argument away from the singular point, e.g. clip it or add a small epsilon"
+            return "keep the argument away from the singular point: clip it, or add a small epsilon"
         return None
-    texts = origin.arg_texts() if origin is not None else []
     surrogate = row.surrogates[0]
     try:
         rendered = surrogate.render(texts + [""] * 3)
     except (IndexError, KeyError):
         rendered = surrogate.template
-    if row.name in ("max", "min") and len(texts) >= 2:
-        rendered = rendered.replace("({0}, {1})".format(*texts[:2]), f"({texts[0]}, {texts[1]})")
+    if kind == "singularity":
+        return f"{rendered} ({surrogate.name}) keeps it finite"
     return f"{rendered} ({surrogate.name}) if a smooth version is needed"
 
 

@@ -67,6 +67,9 @@ class LanguagePrinter(StrPrinter):
     def _print_Infinity(self, expr: Any) -> str:
         return "inf"
 
+    def _print_Relational(self, expr: Any) -> str:
+        return f"{self._print(expr.lhs)} {expr.rel_op} {self._print(expr.rhs)}"
+
 
 def _rule_for(node: Any, child: Any) -> str:
     """What an ancestor does to what its child brings."""
@@ -79,21 +82,28 @@ def _rule_for(node: Any, child: Any) -> str:
             return "a conditional passes on what its chosen branch does"
         return "a condition only chooses a branch: the gradient does not flow through it"
     if isinstance(node, sp.Add):
-        return "a sum keeps it"
+        return "a sum keeps that"
     if isinstance(node, sp.Mul):
-        return "a product keeps it (scaled by the other factors)"
+        return "a product keeps that (scaled by the other factors)"
     if isinstance(node, sp.Pow):
-        return "a power keeps it"
-    if isinstance(node, (fn.ReduceMean, fn.ReduceSum)):
-        return f"{_LANGUAGE_NAME[type(node)]}(...) adds up the entries: it keeps it"
+        return "a power keeps that"
+    if isinstance(node, fn.ReduceMean):
+        return "mean(...) averages the entries: it keeps that"
+    if isinstance(node, fn.ReduceSum):
+        return "sum(...) adds up the entries: it keeps that"
     row = row_for(node)
     if row is not None:
         if is_flat_atom(row):
             return f"{row.name}(...) is piecewise constant: zero gradient almost everywhere"
         if row.summary == "smooth":
-            return f"{row.name}(...) is smooth: it keeps it"
+            return f"{row.name}(...) is smooth: it keeps that"
         return f"{row.name}(...): {row.summary}"
-    return "it keeps it"
+    return "it keeps that"
+
+
+def _is_cast(node: Any) -> bool:
+    """The 1-or-0 wrapper of a boolean used as a number: the comparison's own step says it all."""
+    return isinstance(node, sp.Piecewise) and len(node.args) == 2 and node.args[0][0] == 1 and node.args[1][0] == 0
 
 
 def _path_to(root: Any, target: Any) -> list[Any]:
@@ -130,7 +140,11 @@ def steps_for(report: Report, lowered: "Lowered", composition: "Composition", pr
             if node is not None and node not in seen_atoms:
                 seen_atoms.add(node)
                 causes.append((node, finding.kind))
-    for node, what in causes[:4]:
+    unique: list[tuple[Any, str]] = []
+    for node, what in causes:
+        if all(node != other for other, _ in unique):
+            unique.append((node, what))
+    for node, what in unique[:4]:
         origin = lowered.origins.get(node)
         text = origin.text() if origin is not None else printer.doprint(node)
         row = row_for(node)
@@ -139,7 +153,8 @@ def steps_for(report: Report, lowered: "Lowered", composition: "Composition", pr
         )
         steps.append(Step(text, f"{summary}", 0))
         path = _path_to(body, node)
-        for depth, (parent, child) in enumerate(zip(reversed(path[:-1]), reversed(path[1:])), start=1):
+        chain = [(parent, child) for parent, child in zip(reversed(path[:-1]), reversed(path[1:])) if not _is_cast(parent)]
+        for depth, (parent, child) in enumerate(chain, start=1):
             parent_origin = lowered.origins.get(parent)
             parent_text = parent_origin.text() if parent_origin is not None else printer.doprint(parent)
             if len(parent_text) > 80:

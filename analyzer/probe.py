@@ -83,6 +83,15 @@ class Probe:
     flat_samples: int = 0
     flat_states: dict[int, list[Any]] = field(default_factory=dict)  # segment index -> states
     reason: str | None = None
+    base: dict[str, np.ndarray] = field(default_factory=dict)  # line -> starting point, per variable
+    direction: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def point(self, line: int, t: float) -> dict[str, list[float]]:
+        """The inputs at parameter t of a line (each variable with its concrete entries)."""
+        return {name: [float(v) for v in self.base[name][line] + t * self.direction[name][line]] for name in self.base}
+
+    def heading(self, line: int) -> dict[str, list[float]]:
+        return {name: [float(v) for v in self.direction[name][line]] for name in self.direction}
 
 
 class Deadline:
@@ -211,6 +220,7 @@ class LineProbe:
         probe = Probe()
         joint = list(joint or group)
         self.base, self.direction, lo, hi = self._lines(group, lines)
+        probe.base, probe.direction = self.base, self.direction
         usable = hi - lo > 1e-9
         if not np.any(usable):
             probe.reason = "no line through the region allowed by `given` could be found"

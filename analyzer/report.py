@@ -17,6 +17,15 @@ CLASSES = (SMOOTH, PIECEWISE, ZERO_GRADIENT, UNKNOWN, INVALID)
 
 
 @dataclass(frozen=True, slots=True)
+class Witness:
+    """Where the probe confirmed a finding: the inputs (vectors of a small concrete size) and the
+    direction of the line it crossed there. Plots and numeric checks start from it."""
+
+    point: dict[str, list[float]]
+    direction: dict[str, list[float]]
+
+
+@dataclass(frozen=True, slots=True)
 class Finding:
     kind: str
     code: str
@@ -28,6 +37,7 @@ class Finding:
     suggestion: str | None = None
     variables: tuple[str, ...] = ()
     on_edge: bool = False
+    witness: Witness | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.severity:
