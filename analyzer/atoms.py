@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import re
+import string
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Callable, Mapping, Sequence
@@ -58,7 +59,21 @@ class Surrogate:
     temperature: float | None = None
 
     def render(self, args: Sequence[str]) -> str:
-        return self.template.format(*[_grouped(arg) for arg in args], t=self.temperature)
+        """Fill the template; an argument gets parentheses unless it stands alone in a call."""
+        pieces = list(string.Formatter().parse(self.template))
+        out = []
+        for index, (literal, field, _, _) in enumerate(pieces):
+            out.append(literal)
+            if field is None:
+                continue
+            if field == "t":
+                out.append(str(self.temperature))
+                continue
+            text = args[int(field)]
+            following = pieces[index + 1][0] if index + 1 < len(pieces) else ""
+            alone = literal.rstrip().endswith(("(", ",")) and following.lstrip().startswith((")", ","))
+            out.append(text if alone else _grouped(text))
+        return "".join(out)
 
 
 def _grouped(text: str) -> str:
