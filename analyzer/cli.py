@@ -8,6 +8,7 @@ a bug in kinks).
 from __future__ import annotations
 
 import argparse
+import importlib
 import math
 import os
 import sys
@@ -41,6 +42,12 @@ class LoadedFile:
     path: str
     text: str | None
     unreadable: Report | None = None
+
+
+# Subcommands that live in modules of their own. Each module has `register(commands)`, which adds
+# its parser with `set_defaults(run=...)`; it must import nothing heavy (TensorFlow, Matplotlib) at
+# module level, so `kinks check` stays fast.
+COMMAND_MODULES: tuple[str, ...] = ()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -109,6 +116,8 @@ def _build_parser() -> argparse.ArgumentParser:
         help="time budget for the analysis of each definition (default: the analyzer's own)",
     )
     check.set_defaults(run=_run_check)
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(commands)
     return parser
 
 
