@@ -1,0 +1,61 @@
+"""The grammar lives at the top-level grammar/; an installed wheel must carry it and find it.
+
+Builds the wheel, installs it (without dependencies: they come from the running environment) into
+a fresh virtual environment, and analyzes an expression from a directory outside the checkout.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import venv
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--wheel-dir", str(out), str(ROOT)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    (built,) = out.glob("kinks-*.whl")
+    return built
+
+
+def test_the_wheel_carries_the_grammar(wheel: Path):
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        assert "analyzer/_grammar/loss.lark" in names
+        packaged = archive.read("analyzer/_grammar/loss.lark")
+    assert packaged == (ROOT / "grammar" / "loss.lark").read_bytes()
+    assert "analyzer/py.typed" in names
+
+
+def test_an_installed_wheel_finds_its_grammar(wheel: Path, tmp_path: Path):
+    environment = tmp_path / "venv"
+    # The fresh environment sees the running one's packages (sympy, lark, numpy) but not the
+    # checkout: kinks itself comes only from the wheel.
+    venv.EnvBuilder(system_site_packages=True, with_pip=True).create(environment)
+    python = environment / "bin" / "python"
+    install = subprocess.run(
+        [str(python), "-m", "pip", "install", "--no-deps", "--force-reinstall", "--quiet", str(wheel)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert install.returncode == 0, install.stderr
+    probe = (
+        "import analyzer, analyzer.grammar as g; "
+        "print(analyzer.__file__); print(g.grammar_text()[:1] != ''); "
+        "print(analyzer.analyze('abs(x)').classification)"
+    )
+    run = subprocess.run([str(python), "-c", probe], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert run.returncode == 0, run.stderr
+    location, found, verdict = run.stdout.split()
+    assert str(environment) in location, f"imported {location}, not the installed wheel"
+    assert found == "True" and verdict == "piecewise-differentiable"
