@@ -12,4 +12,4 @@ from .report import Finding, Report, VariableVerdict
 
 __version__ = "0.1.0"
 
-__all__ = ["Finding", "Report", "VariableVerdict", "analyze", "analyze_file", "analyze_text", "__version__"]
+__all__ = ["Finding", "Report", "VariableVerdict", "__version__", "analyze", "analyze_file", "analyze_text"]

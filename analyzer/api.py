@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import traceback
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from . import syntax as ast
 from .classify import Classifier
-from .lowering import FileContext, Lowered, Lowerer, LoweringError, constant_binding, free_names, lower_constant, reserved_names
+from .lowering import (
+    FileContext,
+    Lowered,
+    Lowerer,
+    LoweringError,
+    constant_binding,
+    free_names,
+    lower_constant,
+    reserved_names,
+)
 from .parser import LossSyntaxError, parse_condition, parse_expression, parse_source
 from .report import INVALID, Finding, Report
 from .syntax import Span
@@ -102,7 +111,7 @@ def _analyze_definition(definition: ast.Definition, context: FileContext, path: 
         return report
     try:
         return Classifier(lowered, budget).report(report)
-    except Exception:  # one definition's failure must not cost the others their reports
+    except Exception:  # noqa: BLE001 - one definition's failure must not cost the others their reports
         report.classification = INVALID
         detail = traceback.format_exc(limit=-1).strip().splitlines()[-1]
         report.findings = [Finding("error", "E999", f"internal error ({detail}); {BUG_HINT}", definition.span)]

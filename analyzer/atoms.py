@@ -23,9 +23,10 @@ from __future__ import annotations
 import math
 import re
 import string
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import sympy as sp
@@ -62,14 +63,14 @@ class Surrogate:
         """Fill the template; an argument gets parentheses unless it stands alone in a call."""
         pieces = list(string.Formatter().parse(self.template))
         out = []
-        for index, (literal, field, _, _) in enumerate(pieces):
+        for index, (literal, name, _, _) in enumerate(pieces):
             out.append(literal)
-            if field is None:
+            if name is None:
                 continue
-            if field == "t":
+            if name == "t":
                 out.append(str(self.temperature))
                 continue
-            text = args[int(field)]
+            text = args[int(name)]
             following = pieces[index + 1][0] if index + 1 < len(pieces) else ""
             alone = literal.rstrip().endswith(("(", ",")) and following.lstrip().startswith((")", ","))
             out.append(text if alone else _grouped(text))

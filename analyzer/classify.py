@@ -9,8 +9,9 @@ across it. Findings are then phrased from the rows' templates over the user's ow
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import sympy as sp
@@ -282,8 +283,8 @@ class Classifier:
                 return None
             winner_text = self.printer.doprint(args[winner])
             others = [self.printer.doprint(a) for i, a in enumerate(args) if i != winner]
-            if origin is not None:
-                lowered_texts = dict(zip([self._lowered_arg(origin, i) for i in range(len(origin.args))], texts))
+            if origin is not None and origin.values:
+                lowered_texts = dict(zip(origin.values, texts))
                 winner_text = lowered_texts.get(args[winner], winner_text)
                 others = [lowered_texts.get(a, self.printer.doprint(a)) for i, a in enumerate(args) if i != winner]
             return " and ".join(row.flat[0].format(other=o, winner=winner_text) for o in others)
@@ -291,14 +292,6 @@ class Classifier:
         if len(indices) != 1 or -1 in indices:
             return None
         return row.flat[indices.pop()].format(*texts)
-
-    def _lowered_arg(self, origin: Origin, index: int) -> Any:
-        from .lowering import Lowerer
-
-        try:
-            return Lowerer(_EmptyContext(), None).expr(origin.args[index], origin.scope)
-        except Exception:  # the argument was lowered once already; a failure here only loses a nicer text
-            return None
 
     # -------------------------------------------------------------- findings
 
@@ -369,13 +362,6 @@ class Classifier:
             "so gradient descent cannot learn through it",
             suggestion=suggestion,
         )
-
-
-class _EmptyContext:
-    constants: dict = {}
-    definitions: dict = {}
-    broken: dict = {}
-    later: dict = {}
 
 
 def _declares(switch: Switch, kind: str) -> bool:

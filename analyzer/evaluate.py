@@ -10,8 +10,9 @@ nothing is sent to `lambdify`: the program is built from the tree, never from te
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import sympy as sp
@@ -241,8 +242,6 @@ class Program:
                 if slot in frozen:
                     values[slot] = frozen[slot]
                     continue
-                if op is _PIECEWISE_MARK:
-                    continue
                 args = [values[child] for child in children]
                 result = op(env, *args)
                 if isinstance(result, _Selected):
@@ -309,14 +308,11 @@ class Program:
 
 
 class _Selected:
-    __slots__ = ("value", "piece")
+    __slots__ = ("piece", "value")
 
     def __init__(self, value: Any, piece: Any):
         self.value = value
         self.piece = piece
-
-
-_PIECEWISE_MARK = object()
 
 
 def _piecewise_op(pairs: int) -> Callable[..., Any]:

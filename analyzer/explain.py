@@ -122,7 +122,7 @@ def _path_to(root: Any, target: Any) -> list[Any]:
     return []
 
 
-def steps_for(report: Report, lowered: "Lowered", composition: "Composition", printer: LanguagePrinter) -> list[Step]:
+def steps_for(report: Report, lowered: Lowered, composition: Composition, printer: LanguagePrinter) -> list[Step]:
     steps: list[Step] = []
     body = lowered.body
     name = report.name or "the expression"

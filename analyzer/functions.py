@@ -20,7 +20,7 @@ class RealFunction(sp.Function):
         return True
 
     @classmethod
-    def eval(cls, *args):  # noqa: D102 - never auto-evaluate: the atom must survive
+    def eval(cls, *args):
         return None
 
 

@@ -12,9 +12,10 @@ the atom's name, and its arguments as syntax trees with the scope to print them 
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any
 
 import sympy as sp
 from sympy.core.relational import Relational
@@ -22,7 +23,7 @@ from sympy.logic.boolalg import BooleanAtom, BooleanFunction
 
 from . import atoms
 from . import syntax as ast
-from .printer import ATOM, level, render
+from .printer import level, render
 from .syntax import Span
 
 
@@ -43,7 +44,7 @@ class Binding:
 
     value: Any
     tree: ast.Expr | None = None
-    scope: "Scope | None" = None
+    scope: Scope | None = None
     kind: str = "param"  # "param", "local", "constant", "argument"
 
 
@@ -77,6 +78,7 @@ class Origin:
     scope: Scope
     tree: ast.Expr
     via: tuple[str, ...] = ()
+    values: tuple[Any, ...] = ()  # the arguments as lowered, in the order of `args` where known
 
     def arg_texts(self) -> list[str]:
         return [self.scope.text(arg) for arg in self.args]
@@ -332,7 +334,7 @@ class Lowerer:
             raise LoweringError("E003", f"{row.name}() of several arguments takes no `axis`", node.keywords[0].span)
         values = [self.expr(arg, scope) for arg in node.args]
         result = row.build(*values)
-        self._record(result, row.name, node, tuple(node.args), scope)
+        self._record(result, row.name, node, tuple(node.args), scope, tuple(values))
         return result
 
     def _argument(self, row: atoms.Atom, param: atoms.Param, tree: ast.Expr | None, call: ast.Call, scope: Scope) -> Any:
@@ -387,11 +389,12 @@ class Lowerer:
 
     # -- origins
 
-    def _record(self, value: Any, atom: str, node: ast.Expr, args: tuple[ast.Expr, ...], scope: Scope) -> None:
+    def _record(self, value: Any, atom: str, node: ast.Expr, args: tuple[ast.Expr, ...], scope: Scope,
+                values: tuple[Any, ...] = ()) -> None:
         if value in self.origins or isinstance(value, (sp.Number, sp.logic.boolalg.BooleanAtom)):
             return
         span = scope.call_span or node.span
-        self.origins[value] = Origin(atom, span, args, scope, node, scope.via)
+        self.origins[value] = Origin(atom, span, args, scope, node, scope.via, values)
 
 
 # ------------------------------------------------------------------ helpers
@@ -494,16 +497,6 @@ def _did_you_mean(name: str, candidates: Iterable[str]) -> str:
 def free_names(tree: ast.Expr) -> list[str]:
     """Names a lone expression uses as variables, in order of first appearance."""
     found: list[str] = []
-
-    def visit(node: ast.Expr) -> Iterator[None]:
-        if isinstance(node, ast.Name):
-            bare = atoms.strip_prefix(node.id)
-            if bare not in atoms.CONSTANTS and node.id not in found and node.id != "None" and "." not in node.id:
-                found.append(node.id)
-            return
-        for child in _children(node):
-            yield from visit(child) or ()
-
     stack = [tree]
     while stack:
         node = stack.pop()
@@ -519,7 +512,6 @@ def free_names(tree: ast.Expr) -> list[str]:
 def _children(node: ast.Expr) -> list[ast.Expr]:
     if isinstance(node, ast.Call):
         row = atoms.lookup(node.func)
-        kinds = {p.name: p.kind for p in row.params} if row else {}
         out = list(node.args)
         if row is not None and not row.variadic:
             out = [arg for arg, param in zip(node.args, row.params) if param.kind not in ("axis", "dtype", "flag")]
@@ -527,7 +519,6 @@ def _children(node: ast.Expr) -> list[ast.Expr]:
             param = next((p for p in (row.params if row else ()) if keyword.name in p.spellings), None)
             if param is None or param.kind not in ("axis", "dtype", "flag"):
                 out.append(keyword.value)
-        del kinds
         return out
     if isinstance(node, ast.Unary):
         return [node.operand]
@@ -565,5 +556,3 @@ __all__ = [
     "Binding", "FileContext", "Lowered", "Lowerer", "LoweringError", "Origin", "Scope", "constant_binding",
     "free_names", "lower_constant", "reserved_names",
 ]
-
-_UNUSED: Mapping[str, Any] = {"ATOM": ATOM}

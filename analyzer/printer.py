@@ -7,7 +7,7 @@ constants. Names are resolved through a `render_name` callback supplied by the l
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from . import syntax as ast
 

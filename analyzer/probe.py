@@ -15,8 +15,9 @@ from __future__ import annotations
 import math
 import time
 import zlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import sympy as sp
@@ -160,8 +161,7 @@ class LineProbe:
                 base[name] = np.where(through_zero[:, None], 0.0, base[name])
         norm = np.sqrt(sum(np.sum(d * d, axis=1) for d in direction.values()))
         norm = np.where(norm > 0, norm, 1.0)
-        for name in direction:
-            direction[name] = direction[name] / norm[:, None]
+        direction = {name: d / norm[:, None] for name, d in direction.items()}
         lo = np.full(count, -SPAN)
         hi = np.full(count, SPAN)
         for name in group:
@@ -238,7 +238,7 @@ class LineProbe:
         t_grid = lo[:, None] + (hi - lo)[:, None] * fractions[None, :]
         line_of = np.repeat(ids, GRID)
         t_flat = t_grid.reshape(-1)
-        value, inside, states = self.evaluate(line_of, t_flat)
+        _, inside, states = self.evaluate(line_of, t_flat)
         signature = self._signature(inside, states).reshape(lines, GRID, -1)
         inside = inside.reshape(lines, GRID)
         if not np.any(inside):

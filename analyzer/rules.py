@@ -7,9 +7,9 @@ The examples are `.loss` text and are executed by the test suite.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Mapping
 
 ERROR = "error"
 WARNING = "warning"

@@ -141,7 +141,7 @@ class TupleExpr:
     span: Span
 
 
-Expr = Union[
+Expr = Union[  # noqa: UP007 - a runtime alias, also read by isinstance-free dispatch
     Number, Boolean, Name, Call, Unary, Binary, Compare, Membership, BoolOp, Not, Conditional, TupleExpr
 ]
 
@@ -210,7 +210,7 @@ class SyntaxProblem:
     noqa: Noqa | None = None
 
 
-Statement = Union[Constant, Definition, SyntaxProblem]
+Statement = Union[Constant, Definition, SyntaxProblem]  # noqa: UP007
 
 
 @dataclass(frozen=True, slots=True)
