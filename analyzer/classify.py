@@ -267,7 +267,7 @@ class Classifier:
                 return None
             if origin is not None and origin.atom == "where" and origin.args:
                 condition = origin.scope.text(origin.args[0])
-                return condition if piece == 0 else f"not ({condition})"
+                return condition if piece == 0 else _negated(origin.args[0], origin.scope.text)
             condition = node.args[piece][1]
             return self.printer.doprint(condition) if piece == 0 else f"not ({self.printer.doprint(node.args[0][1])})"
         if row is None or not row.flat:
@@ -362,6 +362,19 @@ class Classifier:
             "so gradient descent cannot learn through it",
             suggestion=suggestion,
         )
+
+
+_OPPOSITE = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "==": "!=", "!=": "=="}
+
+
+def _negated(condition: Any, text: Any) -> str:
+    """`not (x > 0)` read as `x <= 0` where the condition is a single comparison."""
+    from . import syntax as ast
+
+    if isinstance(condition, ast.Compare) and len(condition.ops) == 1:
+        left, right = (text(operand) for operand in condition.operands)
+        return f"{left} {_OPPOSITE[condition.ops[0]]} {right}"
+    return f"not ({text(condition)})"
 
 
 def _declares(switch: Switch, kind: str) -> bool:

@@ -67,6 +67,14 @@ class LanguagePrinter(StrPrinter):
     def _print_Infinity(self, expr: Any) -> str:
         return "inf"
 
+    def _print_Rational(self, expr: Any) -> str:
+        # A decimal the user could have written (1e-07, 0.9999999) reads better than 1/10000000.
+        denominator = int(expr.q)
+        for factor in (2, 5):
+            while denominator % factor == 0:
+                denominator //= factor
+        return repr(float(expr)) if denominator == 1 and expr.q != 1 else super()._print_Rational(expr)
+
     def _print_Relational(self, expr: Any) -> str:
         return f"{self._print(expr.lhs)} {expr.rel_op} {self._print(expr.rhs)}"
 

@@ -261,6 +261,13 @@ class LineProbe:
         value = self.program.singular_values(env, self._frozen(line_ids))[index]
         return np.min(np.abs(_rows_float(value, len(t))), axis=1)
 
+    def _reaches_zero(self, line: int, tau: float, index: int) -> bool:
+        """Does the singular quantity of switch `index` come to zero at tau (and not pass through
+        infinity, as log(y / p) does where p changes sign)?"""
+        t = np.array([tau - 1e-9 * (1 + abs(tau)), tau + 1e-9 * (1 + abs(tau))])
+        sizes = self._magnitudes(np.full(2, line), t, index)
+        return bool(np.min(sizes) < 1e-6)
+
     def _touches(self, line_of: np.ndarray, t_flat: np.ndarray, t_grid: np.ndarray,
                  inside: np.ndarray) -> list[tuple[int, float, float, np.ndarray, np.ndarray]]:
         """Points where a singular atom's argument comes down to zero without changing sign
@@ -480,7 +487,8 @@ class LineProbe:
         line, a, b, sig_a, sig_b = item
         tau = 0.5 * (a + b)
         sides = [side for side, inside in ((-1.0, bool(sig_a[0])), (1.0, bool(sig_b[0]))) if inside]
-        singular = {i: t for i, t in transitions.items() if self.program.switches[i].singular}
+        singular = {i: t for i, t in transitions.items()
+                    if self.program.switches[i].singular and self._reaches_zero(line, tau, i)}
         if singular and sides:
             verdicts = [self._diverges(line, tau, side) for side in sides]
             value_diverges = any(v for v, _ in verdicts)
@@ -513,7 +521,11 @@ class LineProbe:
                 probe_t = np.array([end + inward * 1e-9, end - inward * 1e-9])
                 _, _, states = self.evaluate(np.full(2, line), probe_t)
                 sig = self._signature(np.ones(2, dtype=bool), states)
-                crossed = tuple(i for i in singular if np.any(sig[0, columns[i][0]:columns[i][1]] != sig[1, columns[i][0]:columns[i][1]]))
+                crossed = tuple(
+                    i for i in singular
+                    if np.any(sig[0, columns[i][0]:columns[i][1]] != sig[1, columns[i][0]:columns[i][1]])
+                    and self._reaches_zero(int(line), float(end), i)
+                )
                 if crossed and any(self._diverges(int(line), float(end), inward)):
                     events.append(Event(int(line), float(end), crossed, "singular", on_edge=True))
         return events
