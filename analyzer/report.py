@@ -127,6 +127,19 @@ class Report:
 
         return render(self)
 
+    def plot(self, wrt: str | list[str] | None = None, **options: Any) -> Any:
+        """A Matplotlib Figure of the value and its derivative with the findings marked (needs the
+        `plot` extra); options as `analyzer.plotting.plot_report` (at, along, limits, heatmap, axes)."""
+        from .plotting import plot_report
+
+        return plot_report(self, wrt, **options)
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the class, a table of the findings and, with Matplotlib, the plot."""
+        from .plotting.notebook import report_html
+
+        return report_html(self)
+
     def __repr__(self) -> str:
         kinds = ", ".join(sorted(self.kinds)) or "no findings"
         return f"<Report {self.name or '?'}: {self.classification} ({kinds})>"

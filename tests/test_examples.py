@@ -37,7 +37,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "hinge_loss": PIECEWISE,
         "squared_hinge_loss": SMOOTH,  # C1: the square meets the flat side to first order
         "focal_loss": SMOOTH,
-        "argmax_accuracy": ZERO,
+        "accuracy": ZERO,
         "threshold_accuracy": ZERO,
         "soft_accuracy": SMOOTH,
     },
