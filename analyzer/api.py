@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
+import threading
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from . import syntax as ast
@@ -18,7 +21,7 @@ from .lowering import (
     lower_constant,
     reserved_names,
 )
-from .parser import LossSyntaxError, parse_condition, parse_expression, parse_source
+from .parser import INTERNAL_ERROR, LossSyntaxError, parse_condition, parse_expression, parse_source
 from .report import INVALID, Finding, Report
 from .syntax import Span
 
@@ -34,6 +37,8 @@ def analyze(text: str, wrt: Sequence[str] | None = None, given: str | None = Non
     except LossSyntaxError as error:
         problem = error.problem
         return _invalid(None, problem.span.line, None, Finding("error", "E001", problem.message, problem.span))
+    except Exception as error:  # noqa: BLE001 - a bug in the parser is a diagnostic, never a traceback
+        return _invalid(None, 1, None, _internal_error(error, Span(1, 1, 1, 2)))
     names = free_names(tree)
     if condition is not None:
         names += [name for name in free_names(condition) if name not in names]
@@ -58,7 +63,10 @@ def analyze_text(text: str, path: str = "<string>", *, budget: float | None = No
     reserved = reserved_names()
     for statement in source.statements:
         if isinstance(statement, ast.SyntaxProblem):
-            finding = Finding("error", "E001", _syntax_message(statement), statement.span)
+            if statement.message.startswith(INTERNAL_ERROR):
+                finding = Finding("error", "E999", f"{statement.message}; {BUG_HINT}", statement.span)
+            else:
+                finding = Finding("error", "E001", _syntax_message(statement), statement.span)
             reports.append(_invalid(statement.name, statement.statement_line or statement.span.line, path, finding))
             continue
         name = statement.name
@@ -69,9 +77,17 @@ def analyze_text(text: str, path: str = "<string>", *, budget: float | None = No
             try:
                 if clash:
                     raise LoweringError("E005", clash, statement.name_span)
-                context.constants[name] = constant_binding(lower_constant(statement, context))
+                with deep_stack():
+                    context.constants[name] = constant_binding(lower_constant(statement, context))
             except LoweringError as error:
-                reports.append(_invalid(name, statement.span.line, path, Finding("error", error.code, error.message, error.span or statement.span)))
+                finding = Finding("error", error.code, error.message, error.span or statement.span)
+            except Exception as error:  # noqa: BLE001 - one statement's failure must not cost the others
+                finding = _internal_error(error, statement.span)
+            else:
+                continue
+            reports.append(_invalid(name, statement.span.line, path, finding))
+            if not clash:
+                context.broken[name] = _cause(finding)
             continue
         if clash:
             report = _invalid(name, statement.span.line, path, Finding("error", "E005", clash, statement.name_span))
@@ -80,16 +96,22 @@ def analyze_text(text: str, path: str = "<string>", *, budget: float | None = No
         _apply_noqa(report, statement.noqa)
         reports.append(report)
         if report.classification == INVALID:
-            context.broken[name] = report.findings[0].message if report.findings else "it is invalid"
+            context.broken[name] = _cause(report.findings[0]) if report.findings else "it is invalid"
         else:
             context.definitions[name] = statement
     return reports
 
 
 def analyze_file(path: str | Path, *, budget: float | None = None) -> list[Report]:
-    """Read a `.loss` file (UTF-8) and analyze it."""
-    text = Path(path).read_text(encoding="utf-8")
-    return analyze_text(text, str(path), budget=budget)
+    """Read a `.loss` file (UTF-8) and analyze it. A file that cannot be read, or is not UTF-8 text,
+    gives one E006 report, as in `kinks check`."""
+    from .files import load
+
+    loaded = load(str(path))
+    if loaded.unreadable is not None:
+        return [loaded.unreadable]
+    assert loaded.text is not None
+    return analyze_text(loaded.text, str(path), budget=budget)
 
 
 # ------------------------------------------------------------------ internals
@@ -101,21 +123,74 @@ def _analyze_definition(definition: ast.Definition, context: FileContext, path: 
                     line=definition.span.line, file=path, span=definition.span)
     report.params = tuple(p.name for p in definition.params)
     report.wrt = tuple(p.name for p in definition.wrt) if definition.wrt is not None else report.params
+    with deep_stack():
+        try:
+            lowered: Lowered = Lowerer(context, definition.name).definition(definition)
+        except LoweringError as error:
+            report.findings = [Finding("error", error.code, error.message, error.span or definition.span)]
+            return report
+        except RecursionError:
+            report.findings = [Finding("error", "E005", "the definition is nested too deeply to analyse", definition.span)]
+            return report
+        except Exception as error:  # noqa: BLE001 - one definition's failure must not cost the others their reports
+            report.findings = [_internal_error(error, definition.span)]
+            return report
+        try:
+            return Classifier(lowered, budget).report(report)
+        except Exception as error:  # noqa: BLE001 - one definition's failure must not cost the others their reports
+            report.classification = INVALID
+            report.findings = [_internal_error(error, definition.span)]
+            return report
+
+
+def _internal_error(error: BaseException, span: Span) -> Finding:
+    detail = "".join(traceback.format_exception_only(type(error), error)).strip().splitlines()[-1][:300]
+    return Finding("error", "E999", f"internal error ({detail}); {BUG_HINT}", span)
+
+
+def _cause(finding: Finding) -> str:
+    """Why a statement failed, for the statements that use it. A failure that is itself caused by
+    another (`f` has an error: `g` has an error: ...) is not repeated down a chain of calls."""
+    if finding.code == "E004" and finding.message.startswith("`") and "` has an error: " in finding.message:
+        used = finding.message[1 : finding.message.index("` has an error: ")]
+        return f"it uses `{used}`, which has an error"
+    return finding.message
+
+
+# Room on Python's stack for the recursive passes over a body (lowering, SymPy's printers and
+# rewrites) on bodies as deep as lowering allows (MAX_EXPANDED_DEPTH), whatever the depth of the
+# caller's own stack: the same text then gets the same report from any caller. Raised for the
+# analysis only, and shared by threads analysing at the same time.
+STACK_HEADROOM = 6000
+_stack_lock = threading.Lock()
+_stack_users = 0
+_saved_limit = 0
+
+
+@contextlib.contextmanager
+def deep_stack() -> Iterator[None]:
+    global _stack_users, _saved_limit
+    with _stack_lock:
+        if _stack_users == 0:
+            _saved_limit = sys.getrecursionlimit()
+        needed = _frame_depth() + STACK_HEADROOM
+        if needed > sys.getrecursionlimit():
+            sys.setrecursionlimit(needed)
+        _stack_users += 1
     try:
-        lowered: Lowered = Lowerer(context, definition.name).definition(definition)
-    except LoweringError as error:
-        report.findings = [Finding("error", error.code, error.message, error.span or definition.span)]
-        return report
-    except RecursionError:
-        report.findings = [Finding("error", "E005", "the definition is nested too deeply to analyse", definition.span)]
-        return report
-    try:
-        return Classifier(lowered, budget).report(report)
-    except Exception:  # noqa: BLE001 - one definition's failure must not cost the others their reports
-        report.classification = INVALID
-        detail = traceback.format_exc(limit=-1).strip().splitlines()[-1]
-        report.findings = [Finding("error", "E999", f"internal error ({detail}); {BUG_HINT}", definition.span)]
-        return report
+        yield
+    finally:
+        with _stack_lock:
+            _stack_users -= 1
+            if _stack_users == 0:
+                sys.setrecursionlimit(_saved_limit)
+
+
+def _frame_depth() -> int:
+    depth, frame = 0, sys._getframe()
+    while frame is not None:
+        depth, frame = depth + 1, frame.f_back
+    return depth
 
 
 def _invalid(name: str | None, line: int, path: str | None, finding: Finding) -> Report:
@@ -138,14 +213,51 @@ def _name_clash(statement: ast.Constant | ast.Definition, context: FileContext, 
 
 
 def _apply_noqa(report: Report, noqa: ast.Noqa | None) -> None:
+    """Remove the findings the statement's `# noqa` silences; the class is unchanged.
+
+    A bare `# noqa` silences everything but the errors (E codes); `# noqa: K201, K301` only those
+    codes. A `noqa` that silences nothing, or codes in its list that silence nothing, become one
+    K902 finding at the comment (ruff's unused-noqa), unless the list names K902 itself. A
+    statement whose analysis did not finish (invalid, unknown) cannot tell, so it is never flagged.
+    """
+    from .report import UNKNOWN
+    from .rules import RULES, UNUSED_NOQA
+
     if noqa is None:
         return
     kept = []
+    used: set[str] = set()
     for finding in report.findings:
         silenced = noqa.codes is None or finding.code in noqa.codes
         if not silenced or finding.kind == "error" and noqa.codes is None and finding.code.startswith("E"):
             kept.append(finding)
+        else:
+            used.add(finding.code)
     report.findings = kept
+    if report.classification in (INVALID, UNKNOWN) or noqa.codes is not None and UNUSED_NOQA in noqa.codes:
+        return
+    if noqa.codes is None:
+        if not used:
+            message = "unused `# noqa`: this statement has no diagnostic to silence"
+            report.findings.append(Finding("unused-noqa", UNUSED_NOQA, message, noqa.span,
+                                           suggestion="remove the `# noqa` comment"))
+        return
+    unknown = sorted(code for code in noqa.codes if code not in RULES)
+    unmatched = sorted(code for code in noqa.codes if code in RULES and code not in used)
+    if not unknown and not unmatched:
+        return
+    problems = []
+    if unmatched:
+        problems.append(f"{', '.join(unmatched)} {'is' if len(unmatched) == 1 else 'are'} not reported on this statement")
+    if unknown:
+        problems.append(f"{', '.join(unknown)} {'is not a kinks code' if len(unknown) == 1 else 'are not kinks codes'}")
+    stale = unknown + unmatched
+    if len(stale) == len(noqa.codes):
+        suggestion = "remove the `# noqa` comment"
+    else:
+        suggestion = f"remove {', '.join(sorted(stale))} from the `# noqa` list"
+    message = f"unused `# noqa` code{'s' if len(stale) > 1 else ''}: {'; '.join(problems)}"
+    report.findings.append(Finding("unused-noqa", UNUSED_NOQA, message, noqa.span, suggestion=suggestion))
 
 
 def _span_of(tree: ast.Expr) -> Span:

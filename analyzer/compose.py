@@ -10,12 +10,14 @@ innermost atoms that cut each variable off.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import sympy as sp
 from sympy.core.relational import Relational
 from sympy.logic.boolalg import BooleanFunction
+from sympy.utilities.iterables import iterable
 
 from . import functions as fn
 from .atoms import is_flat_atom, row_for
@@ -29,7 +31,38 @@ class Composition:
 
 
 def _names(node: Any) -> frozenset[str]:
-    return frozenset(symbol.name for symbol in node.atoms(sp.Symbol))
+    """The names of the symbols in `node`, as `node.atoms(Symbol)` finds them, by a walk that
+    visits a shared sub-expression once and keeps its own stack (SymPy's walk nests a generator
+    per level, which costs size x depth on a deep body)."""
+    names: set[str] = set()
+    seen: set[int] = set()
+    pending = [node]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, sp.Symbol):
+            names.add(item.name)
+        elif isinstance(item, sp.Basic):
+            if id(item) not in seen:
+                seen.add(id(item))
+                pending.extend(item.args)
+        elif iterable(item):
+            pending.extend(item)
+    return frozenset(names)
+
+
+def _preorder(expr: Any) -> Iterator[Any]:
+    """The nodes of `expr` in the order of `sympy.preorder_traversal(expr)`, with an explicit stack."""
+    pending = [expr]
+    while pending:
+        node = pending.pop()
+        yield node
+        if isinstance(node, sp.Basic):
+            children = list(node._argset) if hasattr(node, "_argset") else list(node.args)
+        elif iterable(node):
+            children = list(node)
+        else:
+            continue
+        pending.extend(reversed(children))
 
 
 def _cuts_gradient(node: Any) -> bool:
@@ -79,16 +112,14 @@ def compose(expr: Any) -> Composition:
 
 
 def _innermost_cutters(expr: Any, name: str) -> list[Any]:
+    # Compare by equality, never identity: SymPy's cache may or may not hand back the same object
+    # for two equal sub-expressions, and the verdict must not depend on what was analysed before.
     found: list[Any] = []
-    for node in sp.preorder_traversal(expr):
-        if _cuts_gradient(node) and name in _names(node) and not isinstance(node, (sp.And, sp.Or, sp.Not)):
+    for node in _preorder(expr):
+        if (_cuts_gradient(node) and name in _names(node) and not isinstance(node, (sp.And, sp.Or, sp.Not))
+                and node not in found):
             found.append(node)
-    innermost = [node for node in found if not any(other is not node and node.has(other) for other in found)]
-    unique: list[Any] = []
-    for node in innermost:
-        if node not in unique:
-            unique.append(node)
-    return unique
+    return [node for node in found if not any(other != node and node.has(other) for other in found)]
 
 
 def depends(expr: Any, names: frozenset[str] | set[str]) -> bool:

@@ -2,7 +2,13 @@
 
 The table is the single source for codes; the checker, the reporters, `kinks rule` and the tests
 read it. Each doc follows ruff's form: what it does, why it is bad, an example, what to use instead.
-The examples are `.loss` text and are executed by the test suite.
+The examples are `.loss` text, and the test suite runs each one through `kinks check`: the example
+must produce its rule's code and the "use instead" text must not.
+
+Codes are stable: a code is never reused for another meaning. `K0xx` is the verdict, `K1xx`
+problems for training (jumps, NaN risks), `K2xx` information about shape (kinks, flat pieces),
+`K3xx` the definition's parameters, `K9xx` about the check itself, `E` statements that cannot be
+analysed at all (always reported, whatever the selection).
 """
 
 from __future__ import annotations
@@ -16,6 +22,10 @@ WARNING = "warning"
 INFO = "info"
 SEVERITY_ORDER = {INFO: 0, WARNING: 1, ERROR: 2}
 
+# The prefix of the codes that mean "this statement could not be analysed". They cannot be
+# deselected: a file with a syntax error must never pass silently.
+ERROR_PREFIX = "E"
+
 
 @dataclass(frozen=True, slots=True)
 class Rule:
@@ -25,18 +35,32 @@ class Rule:
     severity: str
     what: str
     why: str
-    example: str
-    instead: str
+    # `.loss` text that produces the diagnostic, and text that does not; None only for a rule no
+    # input can trigger on purpose (E999, a bug).
+    example: str | None
+    instead: str | None
+    # How the example must be run to show the diagnostic, when plain `kinks check` does not.
+    example_budget: float | None = None
+    example_encoding: str = "utf-8"
+    example_note: str = ""
+    # The settings that change what the rule reports (shown as ruff's "Options" section).
+    options: tuple[str, ...] = ()
 
     def doc(self) -> str:
-        return (
-            f"# {self.name} ({self.code})\n\n"
-            f"Default severity: {self.severity}\n\n"
-            f"## What it does\n{self.what}\n\n"
-            f"## Why is this bad?\n{self.why}\n\n"
-            f"## Example\n```\n{self.example}\n```\n\n"
-            f"## Use instead\n```\n{self.instead}\n```\n"
-        )
+        parts = [
+            f"# {self.name} ({self.code})\n",
+            f"Default severity: {self.severity}\n",
+            f"## What it does\n{self.what}\n",
+            f"## Why is this bad?\n{self.why}\n",
+        ]
+        if self.example is not None:
+            note = f"{self.example_note}\n" if self.example_note else ""
+            parts.append(f"## Example\n{note}```\n{self.example}\n```\n")
+        if self.instead is not None:
+            parts.append(f"## Use instead\n```\n{self.instead}\n```\n")
+        if self.options:
+            parts.append("## Options\n" + "".join(f"- `{option}`\n" for option in self.options))
+        return "\n".join(parts)
 
 
 _RULES = (
@@ -45,10 +69,16 @@ _RULES = (
         kind="zero-gradient",
         name="zero-gradient",
         severity=ERROR,
-        what="Flags a definition whose gradient with respect to its `wrt` parameters is zero almost everywhere.",
+        what=(
+            "Flags a definition whose gradient with respect to its `wrt` parameters is zero almost "
+            "everywhere, and names the innermost atom that cuts the gradient off (`argmax`, `sign`, "
+            "`round`, a comparison used as a number, ...)."
+        ),
         why=(
-            "Gradient descent moves the parameters along the gradient. When it is zero almost everywhere "
-            "(argmax, sign, round, thresholds, accuracy), training silently stops learning."
+            "Gradient descent moves the parameters along the gradient. When it is zero almost "
+            "everywhere, every step is zero and training silently stops learning: the loss does not "
+            "move, and no error is raised. Accuracy, F1 on hard predictions and thresholded metrics "
+            "are fine to report, but not to train on."
         ),
         example="accuracy(y, p) wrt p = mean(argmax(p) == argmax(y))",
         instead="soft_accuracy(y, p) wrt p = mean(sum(softmax(p / 0.1) * y))",
@@ -58,10 +88,14 @@ _RULES = (
         kind="discontinuity",
         name="discontinuity",
         severity=WARNING,
-        what="Flags a place where the value of the definition jumps as a `wrt` parameter moves.",
+        what=(
+            "Flags a place where the value of the definition jumps as a `wrt` parameter moves: a "
+            "`where` whose branches differ on the boundary, `step`, `floor`, `%`, `argmax` at ties."
+        ),
         why=(
-            "At a jump the derivative does not exist, and nearby it says nothing about the jump: the "
-            "optimizer cannot see that crossing the boundary changes the loss."
+            "At a jump the derivative does not exist, and next to it the gradient says nothing about "
+            "the jump: the optimizer cannot see that crossing the boundary changes the loss, so it "
+            "may oscillate across it or never find it."
         ),
         example="gate(x) = x if x > 0 else x - 1",
         instead="gate(x) = x - sigmoid(-x / 0.1)",
@@ -71,8 +105,16 @@ _RULES = (
         kind="singularity",
         name="singularity",
         severity=WARNING,
-        what="Flags a point of the region where the value or the slope is infinite or undefined.",
-        why="An input that reaches it gives Inf or NaN in the forward or the backward pass, and NaN spreads to every weight.",
+        what=(
+            "Flags a point of the region where the value or the slope is infinite or undefined: "
+            "`log` or a negative power at 0, a division by something that can be 0, the cusp of "
+            "`sqrt` at 0."
+        ),
+        why=(
+            "An input that reaches it gives Inf or NaN in the forward or the backward pass, and one "
+            "NaN in a gradient spreads to every weight in the next step. It also happens when the "
+            "point is only on the edge of the region (a probability that reaches 0)."
+        ),
         example="log_loss(y, p) wrt p = -mean(y * log(p))",
         instead="log_loss(y, p) wrt p = -mean(y * log(clip(p, 1e-7, 1 - 1e-7)))",
     ),
@@ -81,10 +123,11 @@ _RULES = (
         kind="kink",
         name="kink",
         severity=INFO,
-        what="Flags a place where the value is continuous but the slope jumps.",
+        what="Flags a place where the value is continuous but the slope jumps (`abs` at 0, `relu` at 0, `max` at ties).",
         why=(
-            "Subgradient methods train fine through kinks (ReLU, L1), but second-order optimizers need "
-            "a C2 loss, and the gradient there is a convention of the framework."
+            "Subgradient methods train fine through kinks (ReLU, L1), so this is information, not a "
+            "problem. But second-order optimizers (L-BFGS, Newton) need a C2 loss, and the gradient "
+            "at the kink itself is a convention of the framework."
         ),
         example="mae(y, p) wrt p = mean(abs(y - p))",
         instead="smooth_mae(y, p) wrt p = mean(huber(y - p, 1.0))",
@@ -94,8 +137,14 @@ _RULES = (
         kind="constant-piece",
         name="constant-piece",
         severity=INFO,
-        what="Flags a region of positive measure where the gradient of the whole definition vanishes.",
-        why="Inputs that land there get no gradient: a dead ReLU, a clipped probability, a saturated clip.",
+        what=(
+            "Flags a region of positive measure where the gradient of the whole definition with "
+            "respect to its `wrt` parameters vanishes: a dead ReLU, a saturated clip."
+        ),
+        why=(
+            "Inputs that land there get no gradient at all. That is often intended (a hinge loss "
+            "ignores examples beyond the margin), but a region that is too large stops training."
+        ),
         example="margin(y, s) wrt s = mean(relu(1 - y * s))",
         instead="margin(y, s) wrt s = mean(softplus(1 - y * s))",
     ),
@@ -105,7 +154,7 @@ _RULES = (
         name="unconnected",
         severity=WARNING,
         what="Flags a `wrt` parameter that the body does not depend on.",
-        why="Its gradient is identically zero: a typo, or a parameter that was meant to be used.",
+        why="Its gradient is identically zero, so it never trains: usually a typo, or a parameter that was meant to be used.",
         example="fit(x, y, w) wrt w = mean((y - x)^2)",
         instead="fit(x, y, w) wrt w = mean((y - w * x)^2)",
     ),
@@ -114,18 +163,42 @@ _RULES = (
         kind="unknown",
         name="analysis-unknown",
         severity=WARNING,
-        what="Flags a definition the analyzer could not decide within its time budget.",
-        why="Its verdict is unknown: it may be fine, or it may hide a zero gradient or a NaN.",
+        what="Flags a definition the analyzer could not decide within its time budget, with the reason.",
+        why=(
+            "Its verdict is unknown: it may be fine, or it may hide a zero gradient or a NaN. A "
+            "verdict that timed out is never cached, so the next run tries again."
+        ),
         example="big(x) = relu(x)",
         instead="big(x) = relu(x)",
+        example_budget=1e-9,
+        example_note="Checked with a budget too small for any analysis (`kinks check --budget 1e-9`); the same text passes with the default budget.",
+        options=("budget",),
+    ),
+    Rule(
+        code="K902",
+        kind="unused-noqa",
+        name="unused-noqa",
+        severity=WARNING,
+        what=(
+            "Flags a `# noqa` comment that silences no diagnostic of its statement, and codes in a "
+            "`# noqa: CODE, ...` list that silence nothing or are not kinks codes. A statement that "
+            "could not be analysed (invalid, or undecided within the budget) is never flagged."
+        ),
+        why=(
+            "A stale suppression hides the next real problem on its statement: once the kink it was "
+            "written for is gone, it silences whatever comes along later. An unknown code is usually "
+            "a typo that silences nothing. Name K902 in the list to keep a `noqa` on purpose."
+        ),
+        example="mse(y, p) wrt p = mean((y - p)^2)  # noqa: K201",
+        instead="mse(y, p) wrt p = mean((y - p)^2)",
     ),
     Rule(
         code="E001",
         kind="error",
         name="syntax-error",
         severity=ERROR,
-        what="Flags a statement that does not parse.",
-        why="The statement cannot be analyzed; the rest of the file still is.",
+        what="Flags a statement that does not parse, at the first token that does not fit, with what was expected there.",
+        why="The statement cannot be analysed; the rest of the file still is.",
         example="unbalanced(x) = relu(x",
         instead="balanced(x) = relu(x)",
     ),
@@ -134,7 +207,7 @@ _RULES = (
         kind="error",
         name="undefined-name",
         severity=ERROR,
-        what="Flags a name that is neither a parameter, a local, a constant above, nor a known function.",
+        what="Flags a name that is neither a parameter, a local, a constant above, nor a known function, with a did-you-mean.",
         why="The expression has no meaning; usually a typo.",
         example="typo(x) = mean(asb(x))",
         instead="fixed(x) = mean(abs(x))",
@@ -164,7 +237,10 @@ _RULES = (
         kind="error",
         name="invalid-definition",
         severity=ERROR,
-        what="Flags a definition that reuses a function's name, repeats a parameter, or names a `wrt` that is not a parameter.",
+        what=(
+            "Flags a definition that reuses a function's name, repeats a parameter, or names a `wrt` "
+            "that is not a parameter."
+        ),
         why="The statement is ambiguous; kinks refuses to guess.",
         example="relu(x) = x",
         instead="my_relu(x) = relu(x)",
@@ -174,10 +250,12 @@ _RULES = (
         kind="error",
         name="unreadable-file",
         severity=ERROR,
-        what="Flags a file that is not UTF-8 text or cannot be read.",
-        why="Nothing in it can be analyzed.",
-        example="x = 1",
-        instead="x = 1",
+        what="Flags a file that cannot be read, or that is not UTF-8 text, at the first byte that cannot be decoded.",
+        why="Nothing in it can be analysed. The other files still are.",
+        example="# coût quadratique\nmse(y, p) wrt p = mean((y - p)^2)",
+        instead="# coût quadratique\nmse(y, p) wrt p = mean((y - p)^2)",
+        example_encoding="latin-1",
+        example_note="Saved as Latin-1; the same text saved as UTF-8 passes.",
     ),
     Rule(
         code="E999",
@@ -185,9 +263,12 @@ _RULES = (
         name="internal-error",
         severity=ERROR,
         what="Flags a definition whose analysis failed because of a bug in kinks.",
-        why="Its verdict is missing. The other definitions are still analysed.",
-        example="f(x) = x",
-        instead="f(x) = x",
+        why=(
+            "Its verdict is missing. The other definitions are still analysed. No input should "
+            "cause it: please report the statement that does."
+        ),
+        example=None,
+        instead=None,
     ),
 )
 
@@ -195,3 +276,17 @@ RULES: Mapping[str, Rule] = MappingProxyType({rule.code: rule for rule in _RULES
 CODE_FOR_KIND: Mapping[str, str] = MappingProxyType(
     {rule.kind: rule.code for rule in _RULES if rule.kind != "error"}
 )
+UNUSED_NOQA = "K902"
+
+
+def rule_for(text: str) -> Rule | None:
+    """The rule named by its code (`K201`, any case) or its name (`kink`), or None."""
+    wanted = text.strip()
+    rule = RULES.get(wanted.upper())
+    if rule is not None:
+        return rule
+    return next((rule for rule in _RULES if rule.name == wanted.lower()), None)
+
+
+def is_error_code(code: str) -> bool:
+    return code.startswith(ERROR_PREFIX)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from analyzer import cli
+from analyzer import check_command, cli
 from analyzer.report import Finding, Report
 from analyzer.syntax import Span
 
@@ -49,10 +49,12 @@ def run_main(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, 
 
 
 @pytest.fixture(autouse=True)
-def plain_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Colour and debug settings of the machine running the tests must not leak into them."""
-    for variable in ("FORCE_COLOR", "NO_COLOR", "KINKS_DEBUG"):
+def plain_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Colour, debug and cache settings of the machine running the tests must not leak into them;
+    each test gets a cache of its own, so a stub's verdicts are never read by another test."""
+    for variable in ("FORCE_COLOR", "NO_COLOR", "KINKS_DEBUG", "KINKS_PROGRESS_DELAY"):
         monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("KINKS_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
 
 
 # ---------------------------------------------------------------- the command's logic, stub analyzer
@@ -93,7 +95,7 @@ class StubAnalyzer:
 @pytest.fixture
 def stub(monkeypatch: pytest.MonkeyPatch) -> StubAnalyzer:
     analyzer = StubAnalyzer()
-    monkeypatch.setattr(cli, "_analyzer", lambda: analyzer)
+    monkeypatch.setattr(check_command, "_analyzer", lambda: analyzer)
     return analyzer
 
 
@@ -174,7 +176,7 @@ def test_bad_budget_is_a_usage_error(
         ["check", "--format", "xml", "f.loss"],
         ["check", "--fail-on", "never", "f.loss"],
         ["check", "--no-such-option", "f.loss"],
-        ["check"],
+        ["check", "--jobs", "0", "f.loss"],
         ["frobnicate"],
         [],
     ],
@@ -279,7 +281,8 @@ def test_non_utf8_file_becomes_an_e006_record(
     assert (bad_record["name"], bad_record["line"], bad_record["class"]) == (None, 1, "invalid")
     (finding,) = bad_record["findings"]
     assert (finding["kind"], finding["code"], finding["severity"]) == ("error", "E006", "error")
-    assert finding["span"] == {"line": 1, "column": 1, "end_line": 1, "end_column": 2}
+    # The span points at the first byte that cannot be decoded: `\xe9` after `# caf` on line 2.
+    assert finding["span"] == {"line": 2, "column": 6, "end_line": 2, "end_column": 7}
     assert "UTF-8" in finding["message"] and "line 2" in finding["message"]
     assert good_record["file"] == str(good)
 
@@ -290,7 +293,7 @@ def test_non_utf8_file_in_text_format(
     bad = write(tmp_path, "bad.loss", NOT_UTF8)
     status, out, _ = run_main(capsys, "check", "--fail-on", "error", str(bad))
     assert status == 1
-    assert out.startswith(f"{bad}:1:1: E006 the file is not UTF-8 text")
+    assert out.startswith(f"{bad}:2:6: E006 the file is not UTF-8 text")
     assert out.endswith("Found 1 diagnostic (1 error) in 1 definition across 1 file.\n")
 
 
@@ -326,7 +329,7 @@ def test_unreadable_file_becomes_an_e006_record(
 def test_report_without_file_gets_the_path(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(cli, "_analyzer", lambda: lambda text, path, budget=None: [Report(name="f", line=1)])
+    monkeypatch.setattr(check_command, "_analyzer", lambda: lambda text, path, budget=None: [Report(name="f", line=1)])
     path = write(tmp_path, "f.loss", "f(x) = x\n")
     _, out, _ = run_main(capsys, "check", "--format", "json", str(path))
     assert json.loads(out)[0]["file"] == str(path)
@@ -339,7 +342,7 @@ def crashing_analyzer(text: str, path: str, *, budget: float | None = None) -> l
 def test_a_crash_is_reported_as_a_bug_without_traceback(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(cli, "_analyzer", lambda: crashing_analyzer)
+    monkeypatch.setattr(check_command, "_analyzer", lambda: crashing_analyzer)
     status, out, err = run_main(capsys, "check", str(write(tmp_path, "f.loss", "f\n")))
     assert status == 2
     assert out == ""
@@ -351,7 +354,7 @@ def test_a_crash_is_reported_as_a_bug_without_traceback(
 def test_kinks_debug_shows_the_traceback(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(cli, "_analyzer", lambda: crashing_analyzer)
+    monkeypatch.setattr(check_command, "_analyzer", lambda: crashing_analyzer)
     monkeypatch.setenv("KINKS_DEBUG", "1")
     status, _, err = run_main(capsys, "check", str(write(tmp_path, "f.loss", "f\n")))
     assert status == 2
@@ -383,7 +386,7 @@ def test_color_choice(
 ) -> None:
     for variable, value in environment.items():
         monkeypatch.setenv(variable, value)
-    assert cli._use_color(FakeStream(tty)) is expected
+    assert check_command.use_color(FakeStream(tty)) is expected
 
 
 def test_force_color_colours_text_output(
@@ -494,7 +497,7 @@ def test_subprocess_non_utf8_file(tmp_path: Path) -> None:
     result = python_m_analyzer("check", str(bad))
     assert result.returncode == 1
     assert b"Traceback" not in result.stderr
-    assert result.stdout.decode().startswith(f"{bad}:1:1: E006 ")
+    assert result.stdout.decode().startswith(f"{bad}:2:6: E006 ")
 
 
 def test_subprocess_text_output_has_no_colour_when_piped(tmp_path: Path) -> None:

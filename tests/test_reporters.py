@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from analyzer.report import Finding, Report, VariableVerdict
-from analyzer.reporters import render_json, render_text
+from analyzer.reporters import RenderOptions, render, render_concise, render_json, render_text
 from analyzer.syntax import Span
 
 SOURCE = """\
@@ -270,3 +272,30 @@ def test_json_keeps_non_ascii_text_readable() -> None:
     text = render_json([report])
     assert "C¹" in text and "é.loss" in text
     assert json.loads(text)[0]["findings"][0]["span"] is None
+
+
+# ---------------------------------------------------------------- concise, quiet, dispatch
+
+
+def test_concise_is_one_line_a_diagnostic_then_the_summary() -> None:
+    reports = [kink_report(), syntax_error_report(), smooth_report()]
+    assert render_concise(reports, {"losses.loss": SOURCE}) == (
+        "losses.loss:3:24: K201 abs(y - p) has a kink where y - p == 0; the gradient exists everywhere else\n"
+        "losses.loss:4:23: E001 expected ')'\n"
+        "Found 2 diagnostics (1 error, 1 info) in 3 definitions across 1 file."
+    )
+
+
+def test_quiet_drops_the_summary_and_prints_nothing_when_all_is_well() -> None:
+    options = RenderOptions(sources={"losses.loss": SOURCE}, summary=False)
+    assert render("text", [smooth_report()], options) == ""
+    assert render("concise", [kink_report()], options) == (
+        "losses.loss:3:24: K201 abs(y - p) has a kink where y - p == 0; the gradient exists everywhere else"
+    )
+
+
+def test_render_dispatches_every_format() -> None:
+    for output_format in ("text", "concise", "json", "sarif", "github", "junit"):
+        assert isinstance(render(output_format, [kink_report()], RenderOptions()), str)
+    with pytest.raises(ValueError, match="xml"):
+        render("xml", [], RenderOptions())
