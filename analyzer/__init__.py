@@ -7,9 +7,49 @@
 
 from __future__ import annotations
 
-from .api import analyze, analyze_file, analyze_text
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
 from .report import Finding, Report, VariableVerdict
+
+if TYPE_CHECKING:
+    from .api import analyze, analyze_file, analyze_text
 
 __version__ = "0.1.0"
 
-__all__ = ["Finding", "Report", "VariableVerdict", "__version__", "analyze", "analyze_file", "analyze_text"]
+_ANALYSIS = frozenset({"analyze", "analyze_file", "analyze_text"})
+
+
+def __getattr__(name: str) -> Any:
+    # The analysis (SymPy, NumPy, Lark) is imported when first used, not with the package: a command
+    # that analyses nothing (`kinks --version`, `kinks rule`, a `kinks check` answered from the
+    # cache) then never pays for it.
+    if name in _ANALYSIS:
+        from . import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def to_tensorflow(text_or_reports: str | Report | Iterable[Report], path: str | None = None, *,
+                  mode: str = "plain") -> str:
+    """TensorFlow code (a module, as text) for a `.loss` text, an expression, or reports.
+
+    `mode` is "plain", "smooth" or "ste". Does not import TensorFlow (see analyzer.tensorflow).
+    """
+    from .tensorflow.codegen import to_tensorflow as generate
+
+    return generate(text_or_reports, path, mode=mode)
+
+
+def tf_function(text: str, name: str | None = None, *, mode: str = "plain") -> Callable[..., Any]:
+    """The TensorFlow function of definition `name` of a `.loss` text (imports TensorFlow)."""
+    from .tensorflow.codegen import tf_function as load
+
+    return load(text, name, mode=mode)
+
+
+__all__ = [
+    "Finding", "Report", "VariableVerdict", "__version__", "analyze", "analyze_file", "analyze_text",
+    "tf_function", "to_tensorflow",
+]

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
+import signal
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from . import syntax as ast
 from .classify import Classifier
@@ -22,7 +28,7 @@ from .lowering import (
     reserved_names,
 )
 from .parser import INTERNAL_ERROR, LossSyntaxError, parse_condition, parse_expression, parse_source
-from .report import INVALID, Finding, Report
+from .report import INVALID, UNKNOWN, Finding, Report
 from .syntax import Span
 
 BUG_HINT = "this is a bug in kinks: please report it with the statement that triggers it"
@@ -77,10 +83,13 @@ def analyze_text(text: str, path: str = "<string>", *, budget: float | None = No
             try:
                 if clash:
                     raise LoweringError("E005", clash, statement.name_span)
-                with deep_stack():
+                with deep_stack(), hard_limit(hard_limit_for(budget)):
                     context.constants[name] = constant_binding(lower_constant(statement, context))
             except LoweringError as error:
                 finding = Finding("error", error.code, error.message, error.span or statement.span)
+            except AnalysisTimeout as timeout:
+                finding = Finding("error", "E005", f"the constant took longer than {timeout.seconds:g} s to build",
+                                  statement.span)
             except Exception as error:  # noqa: BLE001 - one statement's failure must not cost the others
                 finding = _internal_error(error, statement.span)
             else:
@@ -123,24 +132,123 @@ def _analyze_definition(definition: ast.Definition, context: FileContext, path: 
                     line=definition.span.line, file=path, span=definition.span)
     report.params = tuple(p.name for p in definition.params)
     report.wrt = tuple(p.name for p in definition.wrt) if definition.wrt is not None else report.params
-    with deep_stack():
+    # Probing evaluates bodies where they overflow or are undefined on purpose: NumPy's warnings
+    # about it are expected, and are not for the user.
+    limit = hard_limit_for(budget)
+    with deep_stack(), np.errstate(all="ignore"):
         try:
-            lowered: Lowered = Lowerer(context, definition.name).definition(definition)
+            with hard_limit(limit):
+                lowered: Lowered = Lowerer(context, definition.name).definition(definition)
         except LoweringError as error:
             report.findings = [Finding("error", error.code, error.message, error.span or definition.span)]
             return report
         except RecursionError:
             report.findings = [Finding("error", "E005", "the definition is nested too deeply to analyse", definition.span)]
             return report
+        except AnalysisTimeout as timeout:
+            return _timed_out(report, f"building its expression took longer than {timeout.seconds:g} s")
         except Exception as error:  # noqa: BLE001 - one definition's failure must not cost the others their reports
             report.findings = [_internal_error(error, definition.span)]
             return report
         try:
-            return Classifier(lowered, budget).report(report)
+            # The probe checks its own budget between steps; the hard limit stands behind it where
+            # it costs nothing (an alarm signal), not through the trace hook.
+            with hard_limit(limit, tracing=False):
+                return Classifier(lowered, budget).report(report)
+        except AnalysisTimeout as timeout:
+            return _timed_out(report, f"the analysis took longer than {timeout.seconds:g} s")
         except Exception as error:  # noqa: BLE001 - one definition's failure must not cost the others their reports
             report.classification = INVALID
             report.findings = [_internal_error(error, definition.span)]
             return report
+
+
+def _timed_out(report: Report, reason: str) -> Report:
+    report.classification = UNKNOWN
+    report.smoothness = None
+    report.reason = reason
+    report.findings = [Finding("unknown", "K901", f"could not decide: {reason}", report.span)]
+    return report
+
+
+# ------------------------------------------------------------------ a hard limit on time
+#
+# The time budget is checked by the probe between its steps. A single SymPy call can run far
+# longer (solving a condition as a set, simplifying): this limit stops anything. In the main thread
+# it is an alarm signal (SIGALRM; free while it does not ring), unless someone else uses the alarm.
+# Elsewhere it is a trace hook that looks at the clock every few thousand Python calls, which
+# slows the code under it: it is used for building the expression only, and stands aside for a
+# debugger or a coverage tool that is tracing already. The limit is the definition's budget and
+# some grace: the probe's own budget normally ends an analysis before.
+
+
+class AnalysisTimeout(BaseException):
+    """Raised into the analysis when it passes its hard limit. A BaseException, so that SymPy's
+    own `except Exception` clauses do not swallow it."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"the analysis took longer than {seconds:g} s")
+        self.seconds = seconds
+
+
+HARD_LIMIT_GRACE = 1.0  # seconds beyond the budget, or half the budget if that is more
+_CLOCK_EVERY = 4096  # calls
+_GENERATOR_FLAGS = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
+
+
+def _alarm_is_free() -> bool:
+    return (
+        hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGALRM) in (signal.SIG_DFL, None)
+        and signal.getitimer(signal.ITIMER_REAL)[0] == 0
+    )
+
+
+def hard_limit_for(budget: float | None) -> float:
+    from .classify import DEFAULT_BUDGET
+
+    seconds = DEFAULT_BUDGET if budget is None else budget
+    return seconds + max(HARD_LIMIT_GRACE, 0.5 * seconds)
+
+
+@contextlib.contextmanager
+def hard_limit(seconds: float, tracing: bool = True) -> Iterator[None]:
+    if _alarm_is_free():
+        def ring(signum: int, frame: Any) -> None:
+            raise AnalysisTimeout(seconds)
+
+        previous = signal.signal(signal.SIGALRM, ring)
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+        try:
+            yield
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+        return
+    if not tracing or sys.gettrace() is not None:
+        yield
+        return
+    end = time.monotonic() + seconds
+    calls = 0
+    expired = False
+
+    def watch(frame: Any, event: str, argument: Any) -> None:
+        # Only calls are seen (nothing is returned, so no line events in the frame).
+        nonlocal calls, expired
+        calls += 1
+        if not expired and calls % _CLOCK_EVERY == 0:
+            expired = time.monotonic() > end
+        # Not into a generator: one being closed by the garbage collector would only print
+        # "Exception ignored"; the next ordinary call stops the analysis.
+        if expired and not frame.f_code.co_flags & _GENERATOR_FLAGS:
+            raise AnalysisTimeout(seconds)
+
+    sys.settrace(watch)
+    try:
+        yield
+    finally:
+        sys.settrace(None)
 
 
 def _internal_error(error: BaseException, span: Span) -> Finding:

@@ -482,8 +482,19 @@ def _comparison(name: str, cls: Any, op: str, *aliases: str) -> Atom:
         tf_at_kink="no gradient (a comparison is not differentiable in TensorFlow)",
         summary="a comparison: as a number it is 0 or 1, so its derivative is zero almost everywhere",
         state_surfaces=lambda a, b: 0,
-        surrogates=(Surrogate("sigmoid", "sigmoid(({0} - {1}) / {t})", 0.1),),
+        surrogates=(_COMPARISON_SURROGATES[op],),
     )
+
+
+# A soft indicator of each comparison: 1 well inside the region where it holds, 0 well outside.
+_COMPARISON_SURROGATES = {
+    ">": Surrogate("sigmoid", "sigmoid(({0} - {1}) / {t})", 0.1),
+    ">=": Surrogate("sigmoid", "sigmoid(({0} - {1}) / {t})", 0.1),
+    "<": Surrogate("sigmoid", "sigmoid(({1} - {0}) / {t})", 0.1),
+    "<=": Surrogate("sigmoid", "sigmoid(({1} - {0}) / {t})", 0.1),
+    "==": Surrogate("gaussian bump", "exp(-(({0} - {1}) / {t})^2)", 0.1),
+    "!=": Surrogate("gaussian dip", "1 - exp(-(({0} - {1}) / {t})^2)", 0.1),
+}
 
 
 def _corners(name: str, cls: Any, numeric: Callable[..., Any], edges: tuple[float, ...],
@@ -592,7 +603,7 @@ _ROWS: tuple[Atom, ...] = (
         "sort", fn.Sort, lambda x: np.sort(np.asarray(x, dtype=float), axis=-1), "tf.sort({0}, axis=-1)",
         switch=_permutation_code, kinks=("ties among the entries of {0}",), state_surfaces=lambda a, b: 0,
         smoothness=0, summary="a permutation of its input: piecewise linear, with kinks at ties",
-        surrogates=(Surrogate("soft sort", "softsort({0}, {t})", 0.1),)),
+        surrogates=(Surrogate("soft sort", "softsort({0}, {t}) with softsort a relaxed sort such as NeuralSort (not part of TensorFlow)", 0.1),)),
     Atom(name="top_k_values", params=(Param("v"), Param("k", default=1, kind="int")),
          build=lambda v, k: fn.TopKValues(v, k), node=fn.TopKValues, numeric=_top_k,
          switch=lambda v, k: _permutation_code(v), kinks=("ties among the largest entries of {0}",),
@@ -749,7 +760,7 @@ _ROWS: tuple[Atom, ...] = (
          jumps=("{0} changes",), zero_gradient=frozenset({0}), state_surfaces=lambda a, b: 0, smoothness=-1,
          tf="tf.one_hot(tf.cast({0}, tf.int32), {1})", tf_at_kink="no gradient",
          summary="a one-hot vector: piecewise constant in its index",
-         surrogates=(Surrogate("softmax", "softmax(logits / {t})", 0.1),)),
+         surrogates=(Surrogate("softmax", "softmax(z / {t}) with z the scores that {0} is the argmax of", 0.1),)),
     Atom(name="in_top_k", params=(Param("v", keywords=("predictions",)), Param("i", keywords=("targets",)),
                                   Param("k", kind="int")),
          build=lambda v, i, k: _as_number(fn.InTopK(v, i, k)), node=fn.InTopK, numeric=_in_top_k,
@@ -766,7 +777,7 @@ _ROWS: tuple[Atom, ...] = (
          jumps=("{1} changes",), zero_gradient=frozenset({1}), state_surfaces=lambda a, b: 0, smoothness=-1,
          tf="tf.gather({0}, tf.cast({1}, tf.int32), batch_dims=-1)", tf_at_kink="no gradient in the index",
          summary="picks entries of v: linear in v, piecewise constant in the index",
-         surrogates=(Surrogate("soft selection", "sum(softmax(scores / {t}) * {0})", 0.1),)),
+         surrogates=(Surrogate("soft selection", "sum(softmax(z / {t}) * {0}) with z the scores that {1} is the argmax of", 0.1),)),
     # logic and comparisons
     _comparison("less", sp.StrictLessThan, "<"),
     _comparison("less_equal", sp.LessThan, "<="),

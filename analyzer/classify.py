@@ -48,6 +48,12 @@ class Classifier:
         self.lowered = lowered
         self.budget = DEFAULT_BUDGET if budget is None else budget
         self.printer = LanguagePrinter()
+        # The probe sees the same change of piece, and the same flat piece, on many lines: the
+        # blame and the wording depend only on which switches changed and how, so each is worked
+        # out once (printing and the symbolic pass are the costly parts).
+        self._responsible_memo: dict[tuple[tuple[int, ...], str], list[int]] = {}
+        self._where_memo: dict[tuple[int, bool, str, tuple[int, int] | None], str] = {}
+        self._flat_memo: dict[tuple[tuple[bytes, ...], frozenset[str]], list[tuple[Switch, str]]] = {}
 
     # -------------------------------------------------------------- entry
 
@@ -77,7 +83,10 @@ class Classifier:
         body = lowered.body
         composition = compose(body) if isinstance(body, sp.Basic) else Composition(frozenset(), frozenset(), {})
         wrt = list(lowered.wrt)
-        variables = list(lowered.symbols)
+        # Only the parameters the body or `given` uses are sampled: a header with thousands of
+        # unused parameters must not cost thousands of arrays on every line of the probe.
+        given_names = {symbol.name for symbol in lowered.given.free_symbols} if isinstance(lowered.given, sp.Basic) else set()
+        variables = [name for name in lowered.symbols if name in composition.present or name in given_names]
         findings: list[Finding] = []
         for name in wrt:
             if name not in composition.present:
@@ -114,7 +123,13 @@ class Classifier:
         if not all(verdicts[name].classification == ZERO_GRADIENT for name in wrt):
             findings += [self._finding(candidate) for candidate in flat_candidates.values()]
         live_wrt = [name for name in connected if verdicts[name].classification != ZERO_GRADIENT]
-        if reason and not live_wrt and not zero_names:
+        piecewise = any(f.kind in ("kink", "discontinuity") for f in findings) or any(
+            verdicts[name].classification == PIECEWISE for name in live_wrt
+        )
+        # A variable the probe could not judge (the body undefined or overflowing wherever it
+        # looked) leaves the class undecided, unless a kink or jump already settles it.
+        undecided = any(verdicts[name].classification == UNKNOWN for name in live_wrt) and not piecewise
+        if reason and (not live_wrt and not zero_names or undecided):
             report.classification = UNKNOWN
             report.reason = reason
             findings.append(Finding("unknown", "K901", f"could not decide: {reason}", report.span))
@@ -123,13 +138,11 @@ class Classifier:
             stuck = [name for name in zero_names if name in connected]
             if stuck:
                 findings.insert(0, self._zero_gradient(stuck, composition, report))
-        elif any(f.kind in ("kink", "discontinuity") for f in findings) or any(
-            verdicts[name].classification == PIECEWISE for name in live_wrt
-        ):
+        elif piecewise:
             report.classification = PIECEWISE
         else:
             report.classification = SMOOTH
-        report.smoothness = smoothness if connected else 2
+        report.smoothness = None if report.classification == UNKNOWN else smoothness if connected else 2
         report.by_variable = verdicts
         report.findings = _ordered(findings)
         report.steps = steps_for(report, lowered, composition, self.printer)
@@ -164,11 +177,14 @@ class Classifier:
                 kinds.add(kind)
         all_flat = probe.samples > 0 and probe.flat_samples == probe.samples
         symbolic_zero = name not in composition.live
-        if symbolic_zero or all_flat:
+        # Flat wherever the value is finite, and infinite elsewhere (x^1e308): the numbers show
+        # underflow and overflow, not a zero gradient, and the symbolic pass found a live path.
+        overflowed = all_flat and not symbolic_zero and probe.overflow > 0
+        if symbolic_zero or all_flat and not overflowed:
             classification = ZERO_GRADIENT
         elif any(k in ("kink", "discontinuity", "cusp") for k in kinds):
             classification = PIECEWISE
-        elif probe.samples == 0:
+        elif probe.samples == 0 or overflowed:
             classification = UNKNOWN
         else:
             classification = SMOOTH
@@ -190,6 +206,12 @@ class Classifier:
 
     def _responsible(self, event: Event, program: Program, kind: str) -> list[int]:
         """The switches to blame: those whose row declares this kind of finding, innermost first."""
+        key = (tuple(event.changed), kind)
+        if key not in self._responsible_memo:
+            self._responsible_memo[key] = self._blame(event, program, kind)
+        return self._responsible_memo[key]
+
+    def _blame(self, event: Event, program: Program, kind: str) -> list[int]:
         changed = list(event.changed)
         if kind == "singularity":
             return [i for i in changed if program.switches[i].singular] or changed
@@ -199,6 +221,12 @@ class Classifier:
         return [i for i in pool if not any(nodes[o] != nodes[i] and nodes[i].has(nodes[o]) for o in pool)]
 
     def _where(self, switch: Switch, kind: str, transition: tuple[int, int] | None = None) -> str:
+        key = (switch.slot, switch.singular, kind, transition)
+        if key not in self._where_memo:
+            self._where_memo[key] = self._phrase_where(switch, kind, transition)
+        return self._where_memo[key]
+
+    def _phrase_where(self, switch: Switch, kind: str, transition: tuple[int, int] | None = None) -> str:
         node = switch.node
         origin = self.lowered.origins.get(node)
         row = switch.row
@@ -245,6 +273,12 @@ class Classifier:
         return f"on the boundary of {self.printer.doprint(condition)}"
 
     def _flat_causes(self, program: Program, states: list[np.ndarray], names: set[str]) -> list[tuple[Switch, str]]:
+        key = (tuple(np.asarray(state).tobytes() for state in states), frozenset(names))
+        if key not in self._flat_memo:
+            self._flat_memo[key] = self._find_flat_causes(program, states, names)
+        return self._flat_memo[key]
+
+    def _find_flat_causes(self, program: Program, states: list[np.ndarray], names: set[str]) -> list[tuple[Switch, str]]:
         causes: list[tuple[Switch, str]] = []
         for switch, state in zip(program.switches, states):
             if switch.singular:

@@ -10,6 +10,8 @@ nothing is sent to `lambdify`: the program is built from the tree, never from te
 
 from __future__ import annotations
 
+import operator
+from bisect import bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -87,16 +89,31 @@ def _equivalent(values: Sequence[Any]) -> Any:
 
 
 def _select(pairs: Sequence[tuple[Any, Any]]) -> tuple[Any, Any]:
+    """What `np.select(conditions, values, default=values[-1])` gives, and the index of the piece
+    chosen, as a chain of `np.where` from the last piece to the first: the same values (the first
+    true condition wins), without np.select's copies of every broadcast argument."""
     conditions = [np.asarray(condition, dtype=bool) for _, condition in pairs]
     values = [np.asarray(value, dtype=float) for value, _ in pairs]
-    shaped = np.broadcast_arrays(*conditions, *values)
-    conditions, values = shaped[: len(pairs)], shaped[len(pairs):]
-    piece = np.select(conditions, list(range(len(pairs))), default=len(pairs) - 1)
-    return np.select(conditions, values, default=values[-1]), piece
+    shape = np.broadcast_shapes(*[c.shape for c in conditions], *[v.shape for v in values])
+    last = len(pairs) - 1
+    value = values[last]
+    piece = np.full(shape, last, dtype=np.int64)
+    for index in range(last - 1, -1, -1):
+        value = np.where(conditions[index], values[index], value)
+        piece = np.where(conditions[index], index, piece)
+    if value.shape != shape:
+        value = np.array(np.broadcast_to(value, shape))
+    return value, piece
 
 
 class Program:
-    """A compiled body. `run(env)` gives the value and the states of its switches."""
+    """A compiled body. `run(env)` gives the value and the states of its switches.
+
+    `steps` holds one `(op, children)` per node, where `op(*values of the children)` computes the
+    node; variables (`symbols`, read from the environment) and constants have no op. The probe
+    runs a program thousands of times, so everything that does not depend on the inputs is done
+    once here: constants are placed before the loop and each switch gets its state reader.
+    """
 
     def __init__(self, expr: Any):
         self.expr = expr
@@ -107,11 +124,35 @@ class Program:
         self.piecewise_slots: dict[int, int] = {}  # step of a Piecewise -> its slot in states
         self._slot_of: dict[Any, int] = {}
         self.symbols: dict[str, int] = {}
+        self._constants: dict[int, Any] = {}
+        self._selecting: set[int] = set()  # Piecewise steps: they give a value and a piece
         self.output = self._compile(expr, stopped=False)
+        self._plan()
 
     # -------------------------------------------------------------- compilation
 
-    def _emit(self, node: Any, op: Callable[..., Any], children: tuple[int, ...]) -> int:
+    def _emit_constant(self, node: Any, constant: Any) -> None:
+        slot = self._emit(node, None, ())
+        self._constants[slot] = constant
+
+    def _plan(self) -> None:
+        """The schedule `run` executes: every step that is neither a variable nor a constant."""
+        self._initial: list[Any] = [None] * len(self.steps)
+        for slot, constant in self._constants.items():
+            self._initial[slot] = constant
+        self._variables = tuple((name, slot) for name, slot in self.symbols.items())
+        # The kind of call: 1 and 2 take one or two values directly, 0 any number, -1 a Piecewise
+        # (any number, and a value and a piece come back).
+        self._schedule = [
+            (slot, op, children, -1 if slot in self._selecting else len(children) if len(children) in (1, 2) else 0)
+            for slot, (op, children) in enumerate(self.steps)
+            if op is not None
+        ]
+        self._schedule_slots = [entry[0] for entry in self._schedule]
+        self._readers = [self._reader(switch) for switch in self.switches]
+        self._singular_slots = sorted({child for s in self.switches if s.singular for child in self.steps[s.slot][1]})
+
+    def _emit(self, node: Any, op: Callable[..., Any] | None, children: tuple[int, ...]) -> int:
         self.steps.append((op, children))
         self.nodes.append(node)
         slot = len(self.steps) - 1
@@ -149,24 +190,28 @@ class Program:
 
     def _compile_node(self, node: Any, stopped: bool) -> None:
         if isinstance(node, sp.Symbol):
-            name = node.name
-            slot = self._emit(node, lambda env, _name=name: env[_name], ())
-            self.symbols[name] = slot
+            self.symbols[node.name] = self._emit(node, None, ())
             return
         if isinstance(node, (BooleanTrue, BooleanFalse)):
-            constant = bool(node)
-            self._emit(node, lambda env, _c=constant: _c, ())
+            self._emit_constant(node, bool(node))
             return
-        if node.is_number and not isinstance(node, (sp.Piecewise, Relational)) and not node.free_symbols:
+        # A number is a node whose arguments are all numbers (SymPy's is_number walks the whole
+        # subtree, so it is asked only then: asking every node costs size x depth).
+        if (all(self._slot_of[child] in self._constants for child in self._children(node))
+                and node.is_number and not isinstance(node, (sp.Piecewise, Relational)) and not node.free_symbols):
             try:
-                constant = float(node)
-            except (TypeError, ValueError):
-                constant = float("nan")
-            self._emit(node, lambda env, _c=constant: _c, ())
-            return
+                self._emit_constant(node, float(node))
+                return
+            except (TypeError, ValueError, OverflowError):
+                row = row_for(node)
+                if row is not None and row.numeric is not None:
+                    self._emit_constant(node, self._numeric_constant(node, row))
+                    return
+                # an operation on such values (-sum(2)) is computed like any other step
         children = tuple(self._slot_of[child] for child in self._children(node))
         if isinstance(node, sp.Piecewise):
             slot = self._emit(node, _piecewise_op(len(node.args)), children)
+            self._selecting.add(slot)
             if not stopped:
                 self.switches.append(Switch(node, row_for(node), slot))
             return
@@ -174,52 +219,74 @@ class Program:
             relation = _RELATIONS.get(type(node))
             if relation is None:
                 raise EvaluationError(f"cannot evaluate the relation {type(node).__name__}")
-            slot = self._emit(node, lambda env, a, b, _r=relation: _r(a, b), children)
+            slot = self._emit(node, relation, children)
             if not stopped:
                 self.switches.append(Switch(node, row_for(node), slot))
             return
         if isinstance(node, sp.Add):
-            self._emit(node, lambda env, *v: _add(*v), children)
+            # Two terms (the common case) add directly; more are folded left to right, as before.
+            self._emit(node, operator.add if len(children) == 2 else _add, children)
             return
         if isinstance(node, sp.Mul):
-            self._emit(node, lambda env, *v: _mul(*v), children)
+            self._emit(node, operator.mul if len(children) == 2 else _mul, children)
             return
         if isinstance(node, sp.And):
-            self._emit(node, lambda env, *v: np.logical_and.reduce(np.broadcast_arrays(*v)), children)
+            self._emit(node, lambda *v: np.logical_and.reduce(np.broadcast_arrays(*v)), children)
             return
         if isinstance(node, sp.Or):
-            self._emit(node, lambda env, *v: np.logical_or.reduce(np.broadcast_arrays(*v)), children)
+            self._emit(node, lambda *v: np.logical_or.reduce(np.broadcast_arrays(*v)), children)
             return
         if isinstance(node, ITE):
-            self._emit(node, lambda env, c, a, b: np.where(np.asarray(c, dtype=bool), a, b), children)
+            self._emit(node, lambda c, a, b: np.where(np.asarray(c, dtype=bool), a, b), children)
             return
         if isinstance(node, (Xor, Equivalent)):
             combine = np.logical_xor.reduce if isinstance(node, Xor) else _equivalent
-            self._emit(node, lambda env, *v, _c=combine: _c(np.broadcast_arrays(*[np.asarray(x, dtype=bool) for x in v])), children)
+            self._emit(node, lambda *v, _c=combine: _c(np.broadcast_arrays(*[np.asarray(x, dtype=bool) for x in v])), children)
             return
         if isinstance(node, sp.Not):
-            self._emit(node, lambda env, v: np.logical_not(v), children)
+            self._emit(node, np.logical_not, children)
             return
         if isinstance(node, sp.Pow):
-            slot = self._emit(node, lambda env, b, e: _power(b, e), children)
+            slot = self._emit(node, _power, children)
             self._register_singular(node, slot, stopped)
             return
         if type(node) in _PREDICATES:
-            predicate = _PREDICATES[type(node)]
-            self._emit(node, lambda env, *v, _p=predicate: _p(*v), children)
+            if children and all(child in self._constants for child in children):
+                self._emit_constant(node, self._constant_of(node, _PREDICATES[type(node)], children))
+                return
+            self._emit(node, _PREDICATES[type(node)], children)
             return
         if isinstance(node, fn.StopGradient):
-            slot = self._emit(node, _stop_op(len(self.steps)), children)
+            slot = self._emit(node, _identity, children)
             self.stop_slots.append(slot)
             return
         row = row_for(node)
         if row is None or row.numeric is None:
             raise EvaluationError(f"cannot evaluate {type(node).__name__}")
-        numeric = row.numeric
-        slot = self._emit(node, lambda env, *v, _f=numeric: _f(*v), children)
+        if children and all(child in self._constants for child in children):
+            # a function of numbers only, such as a where SymPy distributed into in_top_k's
+            # arguments: computed once, with each number a vector of one entry
+            self._emit_constant(node, self._constant_of(node, row.numeric, children))
+            return
+        slot = self._emit(node, row.numeric, children)
         if not stopped and row.switch is not None:
             self.switches.append(Switch(node, row, slot))
         self._register_singular(node, slot, stopped)
+
+    def _numeric_constant(self, node: Any, row: Atom) -> Any:
+        """A function of numbers that SymPy keeps unevaluated (`sum(1)`, `relu(2)`, `argmax(3)`),
+        computed once by its row: a number is a vector of one entry. NaN if it cannot be."""
+        assert row.numeric is not None
+        children = tuple(self._slot_of[child] for child in self._children(node))
+        return self._constant_of(node, row.numeric, children)
+
+    def _constant_of(self, node: Any, function: Callable[..., Any], children: tuple[int, ...]) -> Any:
+        arguments = [np.atleast_1d(np.asarray(self._constants[child], dtype=float)) for child in children]
+        try:
+            with np.errstate(all="ignore"):
+                return np.asarray(function(*arguments), dtype=float)
+        except (TypeError, ValueError, ArithmeticError, IndexError):
+            return float("nan")
 
     def _register_singular(self, node: Any, slot: int, stopped: bool) -> None:
         row = row_for(node)
@@ -234,45 +301,46 @@ class Program:
     def run(self, env: Mapping[str, Any], frozen: Mapping[int, Any] | None = None,
             states: bool = True) -> tuple[Any, list[Any]]:
         """The value at every point of the batch and, if asked, the state of each switch."""
-        values: list[Any] = [None] * len(self.steps)
-        frozen = frozen or {}
-        pieces: dict[int, Any] = {}
         with np.errstate(all="ignore"):
-            for slot, (op, children) in enumerate(self.steps):
-                if slot in frozen:
-                    values[slot] = frozen[slot]
-                    continue
-                args = [values[child] for child in children]
-                result = op(env, *args)
-                if isinstance(result, _Selected):
-                    values[slot] = result.value
-                    pieces[slot] = result.piece
-                else:
-                    values[slot] = result
-            recorded: list[Any] = []
-            if states:
-                for switch in self.switches:
-                    recorded.append(self._state(switch, values, pieces))
-        return values[self.output], recorded if states else []
+            values, pieces = self._execute(env, frozen, None)
+            recorded = [read(values, pieces) for read in self._readers] if states else []
+        return values[self.output], recorded
 
     def values_of(self, env: Mapping[str, Any], slots: Sequence[int],
                   frozen: Mapping[int, Any] | None = None) -> list[Any]:
         """The values of some steps (arguments of atoms, stop_gradient contents)."""
-        values: list[Any] = [None] * len(self.steps)
-        frozen = frozen or {}
-        last = max(slots) if slots else -1
         with np.errstate(all="ignore"):
-            for slot, (op, children) in enumerate(self.steps[: last + 1]):
-                if slot in frozen:
-                    values[slot] = frozen[slot]
-                    continue
-                result = op(env, *[values[child] for child in children])
-                values[slot] = result.value if isinstance(result, _Selected) else result
+            values, _ = self._execute(env, frozen, max(slots) if slots else -1)
         return [values[slot] for slot in slots]
+
+    def _execute(self, env: Mapping[str, Any], frozen: Mapping[int, Any] | None,
+                 last: int | None) -> tuple[list[Any], dict[int, Any]]:
+        """Every step up to `last` (all when None); a frozen step keeps its given value."""
+        values = list(self._initial)
+        for name, slot in self._variables:
+            values[slot] = env[name]
+        schedule = self._schedule if last is None else self._schedule[: bisect_right(self._schedule_slots, last)]
+        if frozen:
+            for slot, value in frozen.items():
+                values[slot] = value
+            schedule = [entry for entry in schedule if entry[0] not in frozen]
+        pieces: dict[int, Any] = {}
+        for slot, op, children, kind in schedule:
+            if kind == 2:
+                values[slot] = op(values[children[0]], values[children[1]])
+            elif kind == 1:
+                values[slot] = op(values[children[0]])
+            elif kind == 0:
+                values[slot] = op(*[values[child] for child in children])
+            else:
+                selected = op(*[values[child] for child in children])
+                values[slot] = selected.value
+                pieces[slot] = selected.piece
+        return values, pieces
 
     def singular_values(self, env: Mapping[str, Any], frozen: Mapping[int, Any] | None = None) -> list[Any]:
         """For each switch, the quantity whose zero is singular (None for other switches)."""
-        slots = sorted({child for s in self.switches if s.singular for child in self.steps[s.slot][1]})
+        slots = self._singular_slots
         if not slots:
             return [None] * len(self.switches)
         values = dict(zip(slots, self.values_of(env, slots, frozen)))
@@ -289,22 +357,28 @@ class Program:
     def child_slots(self, slot: int) -> tuple[int, ...]:
         return self.steps[slot][1]
 
-    def _state(self, switch: Switch, values: list[Any], pieces: Mapping[int, Any]) -> Any:
-        node = switch.node
-        args = [values[child] for child in self.steps[switch.slot][1]]
+    def _reader(self, switch: Switch) -> Callable[[list[Any], Mapping[int, Any]], Any]:
+        """How to read the state of `switch` from the values (and pieces) of one run."""
+        node, slot = switch.node, switch.slot
+        children = self.steps[slot][1]
         if isinstance(node, sp.Piecewise):
-            return np.asarray(pieces[switch.slot], dtype=np.int64)
+            return lambda values, pieces: np.asarray(pieces[slot], dtype=np.int64)
         if isinstance(node, Relational):
             if isinstance(node, (sp.Eq, sp.Ne)):
-                return np.sign(np.asarray(args[0], dtype=float) - args[1]).astype(np.int64)
-            return np.asarray(values[switch.slot], dtype=np.int64)
+                left, right = children
+                return lambda values, pieces: np.sign(np.asarray(values[left], dtype=float) - values[right]).astype(np.int64)
+            return lambda values, pieces: np.asarray(values[slot], dtype=np.int64)
         row = switch.row
         assert row is not None
         if switch.singular:
-            assert row.singular_at is not None
-            return np.sign(np.asarray(row.singular_at(*args), dtype=float)).astype(np.int64)
-        assert row.switch is not None
-        return np.asarray(row.switch(*args), dtype=np.int64)
+            singular_at = row.singular_at
+            assert singular_at is not None
+            return lambda values, pieces: np.sign(
+                np.asarray(singular_at(*[values[child] for child in children]), dtype=float)
+            ).astype(np.int64)
+        state = row.switch
+        assert state is not None
+        return lambda values, pieces: np.asarray(state(*[values[child] for child in children]), dtype=np.int64)
 
 
 class _Selected:
@@ -316,15 +390,13 @@ class _Selected:
 
 
 def _piecewise_op(pairs: int) -> Callable[..., Any]:
-    def op(env: Any, *parts: Any) -> _Selected:
+    def op(*parts: Any) -> _Selected:
         value, piece = _select([(parts[2 * k], parts[2 * k + 1]) for k in range(pairs)])
         return _Selected(value, piece)
 
     return op
 
 
-def _stop_op(slot: int) -> Callable[..., Any]:
-    def op(env: Any, value: Any) -> Any:
-        return value
-
-    return op
+def _identity(value: Any) -> Any:
+    """stop_gradient's value: the value itself (the probe freezes it, see LineProbe.stopped)."""
+    return value

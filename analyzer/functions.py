@@ -31,6 +31,11 @@ class LossPredicate(BooleanFunction):
     def eval(cls, *args):
         return None
 
+    def _eval_as_set(self):
+        # SymPy asks for the set where a condition holds when it rewrites a Piecewise nested in a
+        # condition; it has no closed form here, and SymPy knows to stop on this error.
+        raise NotImplementedError(f"{type(self).__name__} has no set form")
+
 
 def _heaviside(x: sp.Expr) -> sp.Expr:
     return sp.Heaviside(x, sp.Rational(1, 2))
@@ -127,7 +132,7 @@ class Squareplus(RealFunction):
     def fdiff(self, argindex=1):
         x, b = self.args
         if argindex != 1:
-            return 1 / (2 * sp.sqrt(x**2 + b))
+            return 1 / (4 * sp.sqrt(x**2 + b))
         return (1 + x / sp.sqrt(x**2 + b)) / 2
 
 
@@ -168,6 +173,8 @@ class Elu(RealFunction):
 
     def fdiff(self, argindex=1):
         x, alpha = self.args
+        if argindex != 1:
+            return sp.Piecewise((0, x > 0), (sp.exp(x) - 1, True))
         return sp.Piecewise((1, x > 0), (alpha * sp.exp(x), True))
 
 
@@ -176,6 +183,8 @@ class Celu(RealFunction):
 
     def fdiff(self, argindex=1):
         x, alpha = self.args
+        if argindex != 1:
+            return sp.Piecewise((0, x > 0), (sp.exp(x / alpha) * (1 - x / alpha) - 1, True))
         return sp.Piecewise((1, x > 0), (sp.exp(x / alpha), True))
 
 
@@ -213,9 +222,10 @@ class Clip(RealFunction):
         inside = (x > lo) & (x < hi)
         if argindex == 1:
             return sp.Piecewise((1, inside), (0, True))
+        # With lo above hi the result is hi whatever x is (NumPy's and TensorFlow's order of min and max).
         if argindex == 2:
-            return sp.Piecewise((1, x <= lo), (0, True))
-        return sp.Piecewise((1, x >= hi), (0, True))
+            return sp.Piecewise((1, (x <= lo) & (lo < hi)), (0, True))
+        return sp.Piecewise((1, (x >= hi) | (lo >= hi)), (0, True))
 
 
 class LeakyRelu(RealFunction):
@@ -223,6 +233,8 @@ class LeakyRelu(RealFunction):
 
     def fdiff(self, argindex=1):
         x, alpha = self.args
+        if argindex != 1:
+            return sp.Piecewise((0, x > 0), (x, True))
         return sp.Piecewise((1, x > 0), (alpha, True))
 
 
@@ -241,6 +253,8 @@ class SoftShrink(RealFunction):
 
     def fdiff(self, argindex=1):
         x, threshold = self.args
+        if argindex != 1:
+            return sp.Piecewise((-1, x > threshold), (1, x < -threshold), (0, True))
         return sp.Piecewise((1, sp.Abs(x) > threshold), (0, True))
 
 
@@ -249,6 +263,8 @@ class HardShrink(RealFunction):
 
     def fdiff(self, argindex=1):
         x, threshold = self.args
+        if argindex != 1:
+            return sp.S.Zero  # the threshold only moves the jumps
         return sp.Piecewise((1, sp.Abs(x) > threshold), (0, True))
 
 

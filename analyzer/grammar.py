@@ -3,13 +3,23 @@
 The grammar is the language's specification, so it lives as a file of its own: in a wheel it is
 package data (`analyzer/_grammar/loss.lark`), in a checkout or an editable install it is the
 top-level `grammar/loss.lark`.
+
+Building the LALR tables takes longer than the rest of a one-file `kinks check` after the imports,
+so the built parser is kept in the user's cache directory (`$XDG_CACHE_HOME/kinks`, else
+`~/.cache/kinks`) and loaded from there next time. Lark checks that a kept parser belongs to this
+grammar, these options and this Lark and Python; the directory is used only when it belongs to the
+user and nobody else can write to it, since Lark keeps the parser as a pickle. `KINKS_NO_PARSER_CACHE`
+(any value) turns this off.
 """
 
 from __future__ import annotations
 
 import functools
 import importlib.resources
+import os
 import re
+import stat
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -120,6 +130,7 @@ class LossIndenter(Indenter):
 @functools.cache
 def get_parser() -> Lark:
     """The LALR parser for loss.lark, built on first use and shared afterwards."""
+    cache = _parser_cache_file()
     return Lark(
         grammar_text(),
         parser="lalr",
@@ -128,4 +139,24 @@ def get_parser() -> Lark:
         maybe_placeholders=False,
         postlex=LossIndenter(),
         start=list(START_SYMBOLS),
+        cache=str(cache) if cache is not None else False,
     )
+
+
+def _parser_cache_file() -> Path | None:
+    """Where the built parser is kept, or None when there is no private place for it."""
+    if os.environ.get("KINKS_NO_PARSER_CACHE"):
+        return None
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    directory = Path(base) / "kinks"
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        status = directory.stat()
+    except (OSError, RuntimeError):  # no home directory, a read-only file system, ...
+        return None
+    private = not status.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+    if not private or (hasattr(os, "getuid") and status.st_uid != os.getuid()):
+        return None
+    from lark import __version__ as lark_version
+
+    return directory / f"parser-lark{lark_version}-py{sys.version_info[0]}.{sys.version_info[1]}.lark"

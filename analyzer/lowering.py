@@ -12,11 +12,13 @@ the atom's name, and its arguments as syntax trees with the scope to print them 
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
+import numpy as np
 import sympy as sp
 from sympy.core.relational import Relational
 from sympy.logic.boolalg import BooleanAtom, BooleanFunction
@@ -125,6 +127,7 @@ class Lowerer:
         self.current = current
         self.origins: dict[Any, Origin] = {}
         self.budget = max_nodes
+        self.depth = 0  # how many nodes deep the lowering is, calls to other definitions expanded
 
     # -- entry points
 
@@ -183,8 +186,42 @@ class Lowerer:
 
     def _any(self, node: ast.Expr, scope: Scope) -> Any:
         self._spend(node)
-        method = getattr(self, "_" + type(node).__name__)
-        return method(node, scope)
+        self.depth += 1
+        try:
+            if self.depth > MAX_EXPANDED_DEPTH:
+                raise LoweringError(
+                    "E005",
+                    f"the definition is nested too deeply to analyse (more than {MAX_EXPANDED_DEPTH} levels of "
+                    "operators and calls, with the calls to other definitions expanded); split it into "
+                    "local names or shorter chains of calls",
+                    scope.call_span or node.span,
+                )
+            method = getattr(self, "_" + type(node).__name__)
+            try:
+                value = method(node, scope)
+            except ZeroDivisionError:
+                raise LoweringError("E003", f"`{_brief(scope.text(node))}` is undefined: it divides by zero",
+                                    scope.call_span or node.span) from None
+        finally:
+            self.depth -= 1
+        return self._settled(value, node, scope)
+
+    def _settled(self, value: Any, node: ast.Expr, scope: Scope) -> Any:
+        """Check what SymPy made of a node: an operation on numbers that is undefined (0 / 0,
+        inf - inf, 1 / 0) or beyond float64 is an error where it is written, and a condition on
+        numbers alone is decided now (SymPy cannot always build a `Piecewise` on one)."""
+        if isinstance(node, ast.Name):
+            return value  # a name stands for what it was bound to (`nan` and `inf` as written)
+        if is_condition(value):
+            if isinstance(value, BooleanAtom) or value.free_symbols:
+                return value
+            return _decided(value)
+        problem = _undefined(value)
+        if problem is None:
+            problem = _beyond_float64(value)
+        if problem is not None:
+            raise LoweringError("E003", f"`{_brief(scope.text(node))}` {problem}", scope.call_span or node.span)
+        return value
 
     def _Number(self, node: ast.Number, scope: Scope) -> Any:
         value = Fraction(node.value)
@@ -205,12 +242,14 @@ class Lowerer:
             raise LoweringError("E002", f"`{name}` is a function: call it, as in `{name}(...)`", node.span)
         if name == self.current:
             raise LoweringError("E004", f"`{name}` refers to the definition itself", node.span)
+        if name in self.context.broken:
+            raise LoweringError("E004", f"`{name}` has an error: {self.context.broken[name]}", node.span)
         if name in self.context.later:
             raise LoweringError(
                 "E004", f"`{name}` is defined below, on line {self.context.later[name]}: move it above this line", node.span
             )
         candidates = list(scope.names) + list(atoms.CONSTANTS)
-        raise LoweringError("E002", f"undefined name `{name}`{_did_you_mean(name, candidates)}", node.span)
+        raise LoweringError("E002", f"undefined name `{_brief(name)}`{_did_you_mean(name, candidates)}", node.span)
 
     def _TupleExpr(self, node: ast.TupleExpr, scope: Scope) -> Any:
         raise LoweringError("E003", "a tuple is only allowed as an `axis`", node.span)
@@ -220,13 +259,11 @@ class Lowerer:
         return -operand if node.op == "-" else operand
 
     def _Binary(self, node: ast.Binary, scope: Scope) -> Any:
+        if node.op in ("+", "-"):
+            return self._sum(node, scope)
         left = self.expr(node.left, scope)
         right = self.expr(node.right, scope)
         op = node.op
-        if op == "+":
-            return left + right
-        if op == "-":
-            return left - right
         if op == "*":
             return left * right
         if op == "/":
@@ -236,8 +273,27 @@ class Lowerer:
             self._record(result, "mod", node, (node.left, node.right), scope)
             return result
         if op == "^":
+            _check_power(left, right, node, scope)
             return sp.Pow(left, right)
         raise LoweringError("E001", f"unknown operator {op}", node.span)
+
+    def _sum(self, node: ast.Binary, scope: Scope) -> Any:
+        """A chain `a + b - c + ...` (left-associated, as parsed) as one SymPy Add.
+
+        Adding the terms one at a time re-flattens and re-sorts the growing sum at every step,
+        which is quadratic in the number of terms; one Add of all of them gives the same canonical
+        sum (`a - b` is `Add(a, -b)` in SymPy too). Nodes are visited, and values built, in the
+        order of the step-by-step lowering, so budgets and recorded origins are unchanged.
+        """
+        chain = [node]
+        while isinstance(chain[-1].left, ast.Binary) and chain[-1].left.op in ("+", "-"):
+            self._spend(chain[-1].left)
+            chain.append(chain[-1].left)
+        terms = [self.expr(chain[-1].left, scope)]
+        for link in reversed(chain):
+            value = self.expr(link.right, scope)
+            terms.append(value if link.op == "+" else -value)
+        return sp.Add(*terms)
 
     def _Compare(self, node: ast.Compare, scope: Scope) -> Any:
         values = [self.expr(operand, scope) for operand in node.operands]
@@ -291,7 +347,8 @@ class Lowerer:
             if name in scope.names:
                 raise LoweringError("E003", f"`{name}` is not a function", node.func_span)
             candidates = list(atoms.ATOM_BY_NAME) + list(self.context.definitions)
-            raise LoweringError("E002", f"undefined function `{name}`{_did_you_mean(atoms.strip_prefix(name), candidates)}", node.func_span)
+            raise LoweringError("E002", f"undefined function `{_brief(name)}`{_did_you_mean(atoms.strip_prefix(name), candidates)}",
+                                node.func_span)
         return self._apply(row, node, scope)
 
     # -- calls
@@ -305,6 +362,8 @@ class Lowerer:
             values.append(self._argument(row, param, tree, node, scope))
         if row.name == "cast":
             return self._cast(values[0], bound[1], node)
+        if row.name == "pow":
+            _check_power(values[0], values[1], node, scope)
         try:
             result = row.build(*values)
         except (TypeError, ValueError) as error:
@@ -333,7 +392,13 @@ class Lowerer:
         if node.keywords:
             raise LoweringError("E003", f"{row.name}() of several arguments takes no `axis`", node.keywords[0].span)
         values = [self.expr(arg, scope) for arg in node.args]
-        result = row.build(*values)
+        try:
+            result = row.build(*values)
+        except (TypeError, ValueError):
+            # SymPy's Max and Min compare their number arguments, and cannot compare an opaque
+            # function of numbers (`prod(0)`): give those their value and build again.
+            values = [_numeric_value(value) for value in values]
+            result = row.build(*values)
         self._record(result, row.name, node, tuple(node.args), scope, tuple(values))
         return result
 
@@ -398,6 +463,80 @@ class Lowerer:
 
 
 # ------------------------------------------------------------------ helpers
+
+# Deeper bodies are rejected with a clear error rather than by Python's recursion limit, whose
+# reach depends on how deep the caller's own stack is. The parser allows 200 levels in one
+# statement; expanded calls may add as many again.
+MAX_EXPANDED_DEPTH = 400
+_FLOAT64_MAX = sp.Rational(int(1.7976931348623157e308))
+_FLOAT64_DIGITS = 308.25  # log10 of the largest float64
+
+
+def _brief(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _undefined(value: Any) -> str | None:
+    """Why a value SymPy built is undefined (NaN, or an infinity of no sign from a division by zero)."""
+    parts = (value, *value.args) if isinstance(value, (sp.Add, sp.Mul, sp.Pow)) else (value,)
+    if any(part is sp.nan for part in parts):
+        return "is undefined: it is not a number (as 0 / 0 or inf - inf)"
+    if any(part is sp.zoo for part in parts):
+        return "is undefined: it is infinite with no sign (as 1 / 0 or log(0))"
+    return None
+
+
+def _beyond_float64(value: Any) -> str | None:
+    """A number (or a number factor or term) too large for float64: every computation would give inf."""
+    parts = (value, *value.args) if isinstance(value, (sp.Add, sp.Mul)) else (value,)
+    for part in parts:
+        if isinstance(part, sp.Rational) and abs(part) > _FLOAT64_MAX:
+            return f"is too large for float64 (it has a number of about 10^{_digits(part):,.0f})"
+    return None
+
+
+def _digits(number: sp.Rational) -> float:
+    return math.log10(abs(number.p)) - math.log10(number.q)
+
+
+def _check_power(base: Any, exponent: Any, node: ast.Expr, scope: Scope) -> None:
+    """A power of two numbers is computed exactly by SymPy: refuse it before it is, when the result
+    is beyond float64 (2^(2^65536) would take forever and all the memory)."""
+    if not (isinstance(base, sp.Rational) and isinstance(exponent, sp.Rational)) or base == 0:
+        return
+    digits = float(exponent) * _digits(base)
+    if digits > _FLOAT64_DIGITS:
+        raise LoweringError("E003", f"`{_brief(scope.text(node))}` is too large for float64 (about 10^{digits:,.0f})",
+                            scope.call_span or node.span)
+    if digits < -_FLOAT64_DIGITS - 16:
+        raise LoweringError("E003", f"`{_brief(scope.text(node))}` is too small for float64 (about 10^{digits:,.0f}): "
+                            "it would be 0", scope.call_span or node.span)
+
+
+def _numeric_value(value: Any) -> Any:
+    """A value without variables that SymPy keeps unevaluated (`prod(0)`), as a number; anything
+    else unchanged."""
+    if isinstance(value, sp.Number) or not isinstance(value, sp.Basic) or value.free_symbols:
+        return value
+    from .evaluate import EvaluationError, Program
+
+    try:
+        number, _ = Program(value).run({}, states=False)
+        number = float(np.asarray(number, dtype=float).reshape(-1)[0])
+    except (EvaluationError, TypeError, ValueError, ArithmeticError, IndexError):
+        return value
+    return sp.Rational(number) if math.isfinite(number) else value
+
+
+def _decided(condition: Any) -> Any:
+    """A condition without variables, decided by evaluating it (true, false)."""
+    from .evaluate import EvaluationError, Program
+
+    try:
+        holds, _ = Program(condition).run({}, states=False)
+    except (EvaluationError, TypeError, ValueError, ArithmeticError):
+        return condition
+    return sp.true if bool(np.all(np.asarray(holds, dtype=bool))) else sp.false
 
 
 def is_condition(value: Any) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -54,11 +55,14 @@ from analyzer.syntax import (
     Unary,
 )
 
-__all__ = ["MAX_NESTING", "LossSyntaxError", "parse_condition", "parse_expression", "parse_source"]
+__all__ = ["INTERNAL_ERROR", "MAX_NESTING", "LossSyntaxError", "parse_condition", "parse_expression", "parse_source"]
 
 # Deeper brackets or expression trees are rejected: later passes walk the tree recursively, and
 # no real loss comes near this.
 MAX_NESTING = 200
+
+# A SyntaxProblem whose message starts with this is a bug in kinks, not in the input (E999).
+INTERNAL_ERROR = "internal error"
 
 KEYWORDS = frozenset({"wrt", "given", "if", "else", "and", "or", "not", "in", "return", "true", "false"})
 
@@ -265,6 +269,14 @@ def _parse_statement(chunk: _Chunk, lines: list[_PhysicalLine]) -> Statement:
             name=_name_at_start(first.code),
             noqa=noqa,
         )
+    except Exception as error:  # noqa: BLE001 - a bug here must cost only this statement
+        return SyntaxProblem(
+            message=f"{INTERNAL_ERROR} while parsing ({type(error).__name__}: {str(error)[:200]})",
+            span=Span.point(first.number, 1),
+            statement_line=first.number,
+            name=_name_at_start(first.code),
+            noqa=noqa,
+        )
     return dataclasses.replace(statement, noqa=noqa) if noqa else statement
 
 
@@ -390,6 +402,7 @@ class _ErrorContext:
 
 def _parse_text(text: str, start: str, line_offset: int, context: _ErrorContext):
     """Parse `text` (whose line 1 is file line `line_offset + 1`) from the start symbol `start`."""
+    _check_length(text, line_offset)
     try:
         tree = get_parser().parse(text, start=start)
         _check_depth(tree, line_offset)
@@ -409,6 +422,26 @@ def _parse_text(text: str, start: str, line_offset: int, context: _ErrorContext)
             f"statement nested too deeply to parse (the limit is {MAX_NESTING} levels)",
             Span.point(line_offset + 1, 1),
         ) from None
+
+
+# A statement is parsed into a tree of about one node per token, a few hundred bytes each: a 1 MB
+# line would take hundreds of MB before any other limit is reached. No real loss comes near this.
+MAX_TOKENS = 100_000
+# names and numbers, and the punctuation of the grammar; any other character is left to the parser,
+# which reports the first one as unexpected
+_ROUGH_TOKEN = re.compile(r"[\w.]+|[-+*/%^<>=!(),{}:]")
+
+
+def _check_length(text: str, line_offset: int) -> None:
+    if len(text) <= MAX_TOKENS:
+        return  # fewer characters than the limit: fewer tokens too
+    for count, _ in enumerate(_ROUGH_TOKEN.finditer(text), start=1):
+        if count > MAX_TOKENS:
+            raise _Problem(
+                f"statement too long (more than {MAX_TOKENS:,} names, numbers and operators); "
+                "split it with local names in a block definition",
+                Span.point(line_offset + 1, 1),
+            )
 
 
 # Rules that become expression nodes; only these count towards the nesting depth.
@@ -517,9 +550,59 @@ def _describe_token(token: Token) -> str:
 
 
 def _describe_char(char: str) -> str:
-    if char.isprintable() and not char.isspace():
+    category = unicodedata.category(char) if char else "Cn"
+    if char.isprintable() and not char.isspace() and category[0] not in "MC" and category != "Zs":
         return f"'{char}'"
+    if category[0] == "M":
+        # a combining mark shows only on the character before it
+        return f"U+{ord(char):04X} ({unicodedata.name(char, 'a combining mark')}, a combining mark)"
+    if category == "Cf":
+        # zero-width spaces and direction overrides are invisible, and can make code read differently
+        return f"U+{ord(char):04X} ({unicodedata.name(char, 'an invisible formatting character')}, invisible)"
     return f"U+{ord(char):04X} (a control or space character)"
+
+
+# Numbers are read exactly (as fractions). A literal beyond float64's range would be infinite or 0 in
+# any real computation, and a huge exponent or digit count makes exact arithmetic itself hang, so
+# such literals are errors. Zero written with a huge exponent is still zero.
+MAX_NUMBER_DIGITS = 1000
+_FLOAT64_MAX_EXPONENT = 308  # about 1.8e308
+_FLOAT64_MIN_EXPONENT = -323  # the smallest subnormal is about 4.9e-324
+_NUMBER_PARTS = re.compile(r"(\d*)\.?(\d*)(?:[eE]([-+]?\d+))?")
+
+
+def _check_number(text: str, span: Span) -> bool:
+    """Raise a problem for a literal out of float64's range; True when the literal is zero."""
+    match = _NUMBER_PARTS.fullmatch(text)
+    if match is None:  # the grammar's NUMBER only; kept total for safety
+        raise _Problem(f"cannot read the number {_shortened(text)}", span)
+    whole, fraction, exponent = match.group(1), match.group(2), match.group(3) or "0"
+    digits = (whole + fraction).lstrip("0")
+    if not digits:
+        return True  # zero, whatever its exponent
+    if len(digits.rstrip("0")) > MAX_NUMBER_DIGITS:
+        raise _Problem(f"the number {_shortened(text)} has more than {MAX_NUMBER_DIGITS:,} significant digits", span)
+    if len(exponent.lstrip("+-0")) > 6:
+        power = 10**7 if not exponent.startswith("-") else -(10**7)
+    else:
+        power = int(exponent)
+    # the power of ten of the leading digit
+    leading = len(whole.lstrip("0")) - 1 if whole.lstrip("0") else -(len(fraction) - len(fraction.lstrip("0")) + 1)
+    magnitude = leading + power
+    too_large = magnitude > _FLOAT64_MAX_EXPONENT or (magnitude == _FLOAT64_MAX_EXPONENT and float(text) == float("inf"))
+    if too_large:
+        raise _Problem(
+            f"the number {_shortened(text)} is too large for float64 (the largest is about 1.8e308); "
+            "write inf for an infinite value",
+            span,
+        )
+    if magnitude < _FLOAT64_MIN_EXPONENT:
+        raise _Problem(f"the number {_shortened(text)} is too small for float64: it would be 0; write 0", span)
+    return False
+
+
+def _shortened(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else f"{text[:20]}…{text[-8:]} ({len(text):,} characters)"
 
 
 def _previous_token(text: str, position: int) -> Token | None:
@@ -811,8 +894,11 @@ class _ToSyntax(Transformer_NonRecursive):
 
     def number(self, meta, children):
         (token,) = children
-        # Exact and safe: Fraction reads the literal itself, nothing is evaluated.
-        return Number(Fraction(str(token)), str(token), self._meta_span(meta))
+        text = str(token)
+        zero = _check_number(text, self._meta_span(meta))
+        # Exact and safe: Fraction reads the literal itself, nothing is evaluated. Zero is not read:
+        # Fraction would compute ten to the power of its exponent first.
+        return Number(Fraction(0) if zero else Fraction(text), text, self._meta_span(meta))
 
     def name(self, meta, children):
         return Name(str(children[0]), self._meta_span(meta))

@@ -12,6 +12,7 @@ Randomness is seeded from the body, so the same input always gives the same verd
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 import zlib
@@ -21,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import sympy as sp
+from sympy.printing.repr import ReprPrinter
 
 from .evaluate import Program, Switch
 
@@ -32,6 +34,13 @@ BISECTIONS = 48
 STEPS = tuple(10.0 ** -k for k in range(2, 10))  # one-sided step sizes, coarse to fine
 EPS = float(np.finfo(float).eps)
 MAX_EVENTS_PER_SWITCH = 6
+GOLDEN_SECTIONS = 60
+GOLDEN_RATIO = 0.6180339887498949
+# Sequential searches (bisection, golden section) evaluate the points of several of their steps at
+# once: every point the next few steps could visit, computed exactly as the steps compute them, so
+# the result is the one the step-by-step search gives. A call to the program costs about as much
+# as this many points, so a batch grows until it holds about that many.
+POINTS_PER_CALL = 512
 
 
 class BudgetExceeded(Exception):
@@ -82,6 +91,7 @@ class Probe:
     segments: list[Segment] = field(default_factory=list)
     samples: int = 0
     flat_samples: int = 0
+    overflow: int = 0  # grid points where the value is infinite (overflow, not a pole: those are points)
     flat_states: dict[int, list[Any]] = field(default_factory=dict)  # segment index -> states
     reason: str | None = None
     base: dict[str, np.ndarray] = field(default_factory=dict)  # line -> starting point, per variable
@@ -115,6 +125,8 @@ class LineProbe:
         self.entries = entries
         self.rng = np.random.default_rng(seed)
         self.weights = 0.5 + self.rng.random(entries * 4)
+        self._columns: list[tuple[int, int]] | None = None
+        self._stacked: tuple[Any, np.ndarray, np.ndarray] | None = None  # (base dict, bases, directions)
 
     # -------------------------------------------------------------- sampling
 
@@ -181,7 +193,19 @@ class LineProbe:
     # -------------------------------------------------------------- evaluation
 
     def _env(self, line_ids: np.ndarray, t: np.ndarray) -> dict[str, np.ndarray]:
-        return {name: self.base[name][line_ids] + t[:, None] * self.direction[name][line_ids] for name in self.variables}
+        """The inputs at parameter t of the lines: base + t * direction, for all variables at once
+        (stacked on a middle axis, then handed out as views, one per variable)."""
+        if not self.variables:
+            return {}
+        if self._stacked is None or self._stacked[0] is not self.base:
+            bases = np.stack([self.base[name] for name in self.variables], axis=1)
+            directions = np.stack([self.direction[name] for name in self.variables], axis=1)
+            self._stacked = (self.base, bases, directions)
+        _, bases, directions = self._stacked
+        points = np.take(directions, line_ids, axis=0)
+        points *= t[:, None, None]
+        points += np.take(bases, line_ids, axis=0)  # base + t * direction, in place
+        return {name: points[:, index, :] for index, name in enumerate(self.variables)}
 
     def _frozen(self, line_ids: np.ndarray) -> dict[int, Any]:
         return {slot: _take_rows(value, line_ids) for slot, value in self.stopped.items()}
@@ -206,7 +230,7 @@ class LineProbe:
             holds, _ = self.region.condition.run(env, states=False)
             holds = np.asarray(holds, dtype=float)
             holds = holds.reshape(count, -1) if holds.ndim and holds.shape[0] == count else np.broadcast_to(holds, (count, 1))
-            inside &= np.all(holds > 0.5, axis=1)
+            inside &= (holds > 0.5).all(axis=1)
         shaped = [_rows(state, count) for state in states]
         return scalar, inside, shaped
 
@@ -238,7 +262,8 @@ class LineProbe:
         t_grid = lo[:, None] + (hi - lo)[:, None] * fractions[None, :]
         line_of = np.repeat(ids, GRID)
         t_flat = t_grid.reshape(-1)
-        _, inside, states = self.evaluate(line_of, t_flat)
+        grid_values, inside, states = self.evaluate(line_of, t_flat)
+        probe.overflow = int(np.count_nonzero(np.isinf(grid_values)))
         signature = self._signature(inside, states).reshape(lines, GRID, -1)
         inside = inside.reshape(lines, GRID)
         if not np.any(inside):
@@ -254,19 +279,34 @@ class LineProbe:
         probe.events = events
         cuts = [Event(line, 0.5 * (a + b), (), "cut") for line, a, b, _, _ in located]
         self._segments(probe, cuts + events, lo, hi, usable, group, joint)
+        if probe.overflow and probe.samples and probe.flat_samples == probe.samples:
+            probe.reason = ("the value overflows float64 on part of the region and is flat where it is finite: "
+                            "the numbers cannot tell a zero gradient from underflow")
         return probe
 
-    def _magnitudes(self, line_ids: np.ndarray, t: np.ndarray, index: int) -> np.ndarray:
-        env = self._env(line_ids, t)
-        value = self.program.singular_values(env, self._frozen(line_ids))[index]
-        return np.min(np.abs(_rows_float(value, len(t))), axis=1)
+    def _sizes(self, line_ids: np.ndarray, t: np.ndarray, indices: np.ndarray) -> np.ndarray:
+        """At each point, the size (smallest entry in absolute value) of the singular quantity of
+        switch indices[k]; one run of the program serves every switch."""
+        count = len(t)
+        values = self.program.singular_values(self._env(line_ids, t), self._frozen(line_ids))
+        sizes = np.empty(count)
+        for index in np.unique(indices).tolist():
+            rows = indices == index
+            sizes[rows] = np.min(np.abs(_rows_float(values[index], count)), axis=1)[rows]
+        return sizes
 
-    def _reaches_zero(self, line: int, tau: float, index: int) -> bool:
-        """Does the singular quantity of switch `index` come to zero at tau (and not pass through
-        infinity, as log(y / p) does where p changes sign)?"""
-        t = np.array([tau - 1e-9 * (1 + abs(tau)), tau + 1e-9 * (1 + abs(tau))])
-        sizes = self._magnitudes(np.full(2, line), t, index)
-        return bool(np.min(sizes) < 1e-6)
+    def _reach_zero_many(self, queries: Sequence[tuple[int, float, int]]) -> list[bool]:
+        """For each (line, tau, switch): does the singular quantity of the switch come to zero at
+        tau (and not pass through infinity, as log(y / p) does where p changes sign)? One run."""
+        if not queries:
+            return []
+        lines, points, indices = [], [], []
+        for line, tau, index in queries:
+            lines += [line, line]
+            points += [tau - 1e-9 * (1 + abs(tau)), tau + 1e-9 * (1 + abs(tau))]
+            indices += [index, index]
+        sizes = self._sizes(np.array(lines), np.array(points), np.array(indices)).reshape(-1, 2)
+        return (np.min(sizes, axis=1) < 1e-6).tolist()
 
     def _touches(self, line_of: np.ndarray, t_flat: np.ndarray, t_grid: np.ndarray,
                  inside: np.ndarray) -> list[tuple[int, float, float, np.ndarray, np.ndarray]]:
@@ -274,38 +314,124 @@ class LineProbe:
         (log(x^2), the variance inside std): local minima of its size, refined by golden section."""
         found: list[tuple[int, float, float, np.ndarray, np.ndarray]] = []
         lines, grid = t_grid.shape
-        for index, switch in enumerate(self.program.switches):
-            if not switch.singular:
-                continue
-            size = self._magnitudes(line_of, t_flat, index).reshape(lines, grid)
+        singular = [index for index, switch in enumerate(self.program.switches) if switch.singular]
+        if not singular:
+            return found
+        # One run gives every singular quantity on the grid; the dips of all of them are then
+        # refined together (each row of the search knows its switch), switch by switch in order.
+        on_grid = self.program.singular_values(self._env(line_of, t_flat), self._frozen(line_of))
+        dip_rows, dip_lo, dip_hi, dip_switch, dip_scale = [], [], [], [], []
+        for index in singular:
+            size = np.min(np.abs(_rows_float(on_grid[index], len(t_flat))), axis=1).reshape(lines, grid)
             size = np.where(inside.reshape(lines, grid), size, np.inf)
             dips = (size[:, 1:-1] < size[:, :-2]) & (size[:, 1:-1] <= size[:, 2:]) & np.isfinite(size[:, 1:-1])
             rows, columns = np.nonzero(dips)
-            if len(rows) == 0:
-                continue
             rows, columns = rows[:64], columns[:64]
-            lo = t_grid[rows, columns]
-            hi = t_grid[rows, columns + 2]
-            ratio = 0.6180339887498949
-            for _ in range(60):
-                left = hi - ratio * (hi - lo)
-                right = lo + ratio * (hi - lo)
-                smaller_left = self._magnitudes(rows, left, index) < self._magnitudes(rows, right, index)
-                hi = np.where(smaller_left, right, hi)
-                lo = np.where(smaller_left, lo, left)
-            tau = 0.5 * (lo + hi)
-            reach = self._magnitudes(rows, tau, index)
-            scale = 1 + size[rows, columns + 1]
-            for row, point, value, norm in zip(rows, tau, reach, scale):
-                if value < 1e-9 * norm:
-                    nudge = 1e-10 * (1 + abs(point))
-                    sig = self._sig_at(np.full(2, row), np.array([point - nudge, point + nudge]))
-                    found.append((int(row), float(point), float(point), sig[0], sig[1]))
+            dip_rows.append(rows)
+            dip_lo.append(t_grid[rows, columns])
+            dip_hi.append(t_grid[rows, columns + 2])
+            dip_switch.append(np.full(len(rows), index))
+            dip_scale.append(1 + size[rows, columns + 1])
+        rows = np.concatenate(dip_rows)
+        if len(rows) == 0:
+            return found
+        switches = np.concatenate(dip_switch)
+        lo, hi = self._golden_section(rows, np.concatenate(dip_lo), np.concatenate(dip_hi), switches)
+        tau = 0.5 * (lo + hi)
+        reach = self._sizes(rows, tau, switches)
+        touching = [(int(row), float(point)) for row, point, value, norm
+                    in zip(rows, tau, reach, np.concatenate(dip_scale)) if value < 1e-9 * norm]
+        if not touching:
+            return found
+        # Both sides of every touching point in one run: rows 2k and 2k + 1 belong to point k.
+        nudged = [t for _, point in touching for t in (point - 1e-10 * (1 + abs(point)), point + 1e-10 * (1 + abs(point)))]
+        sig = self._sig_at(np.repeat([row for row, _ in touching], 2), np.array(nudged))
+        for k, (row, point) in enumerate(touching):
+            found.append((row, point, point, sig[2 * k], sig[2 * k + 1]))
         return found
+
+    def _golden_section(self, rows: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                        switches: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """GOLDEN_SECTIONS steps of golden-section search for the smallest size of the singular
+        quantity of switch switches[k] on row k's [lo, hi]: at each step the interval becomes
+        [lo, right] when the size at `left` is smaller, else [left, hi].
+
+        A few steps are resolved per run of the program: the tree of intervals those steps could
+        reach is built with the same arithmetic as the steps, its `left` and `right` points are
+        evaluated together, and the choices are then replayed down the tree.
+        """
+        count = len(rows)
+        remaining = GOLDEN_SECTIONS
+        while remaining:
+            levels = min(remaining, _levels_per_call(count, points_per_step=2))
+            # Level d holds 2**d intervals per row; child 2k keeps [lo, right], child 2k + 1 [left, hi].
+            tree_lo, tree_hi = [lo[:, None]], [hi[:, None]]
+            tree_left, tree_right = [], []
+            for _ in range(levels):
+                node_lo, node_hi = tree_lo[-1], tree_hi[-1]
+                left = node_hi - GOLDEN_RATIO * (node_hi - node_lo)
+                right = node_lo + GOLDEN_RATIO * (node_hi - node_lo)
+                tree_left.append(left)
+                tree_right.append(right)
+                children_lo = np.empty((count, 2 * node_lo.shape[1]))
+                children_lo[:, 0::2], children_lo[:, 1::2] = node_lo, left
+                children_hi = np.empty((count, 2 * node_hi.shape[1]))
+                children_hi[:, 0::2], children_hi[:, 1::2] = right, node_hi
+                tree_lo.append(children_lo)
+                tree_hi.append(children_hi)
+            points = np.concatenate(tree_left + tree_right, axis=1)  # (count, 2 * (2**levels - 1))
+            width = points.shape[1]
+            sizes = self._sizes(np.repeat(rows, width), points.reshape(-1), np.repeat(switches, width)).reshape(count, width)
+            half = width // 2
+            node = np.zeros(count, dtype=np.int64)
+            offset = 0  # where level d starts among the left (or right) points
+            every = np.arange(count)
+            for depth in range(levels):
+                smaller_left = sizes[every, offset + node] < sizes[every, half + offset + node]
+                offset += 2 ** depth
+                node = 2 * node + np.where(smaller_left, 0, 1)
+            lo = tree_lo[levels][every, node]
+            hi = tree_hi[levels][every, node]
+            remaining -= levels
+        return lo, hi
 
     def _sig_at(self, line_ids: np.ndarray, t: np.ndarray) -> np.ndarray:
         _, inside, states = self.evaluate(line_ids, t)
         return self._signature(inside, states)
+
+    def _bisect(self, line_ids: np.ndarray, a: np.ndarray, b: np.ndarray, sig_a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """BISECTIONS steps of bisection of each [a, b]: the midpoint becomes the new `a` when its
+        signature equals `sig_a` (the signature at the first `a`), else the new `b`.
+
+        A few steps are resolved per run of the program: every midpoint those steps could visit is
+        computed as the steps compute it (halving the neighbouring points, level by level), all of
+        them are evaluated together, and the choices are then replayed.
+        """
+        count = len(line_ids)
+        remaining = BISECTIONS
+        while remaining:
+            levels = min(remaining, _levels_per_call(count, points_per_step=1))
+            # points[:, k] for k = 0 .. 2**levels: a, every midpoint, b. The midpoints of level d
+            # sit 2**(levels - d) apart, each halfway between its two neighbours of level d - 1.
+            span = 2**levels
+            points = np.empty((count, span + 1))
+            points[:, 0], points[:, span] = a, b
+            for depth in range(1, levels + 1):
+                gap = 2 ** (levels - depth)
+                points[:, gap::2 * gap] = 0.5 * (points[:, 0:span:2 * gap] + points[:, 2 * gap::2 * gap])
+            inner = points[:, 1:span]
+            sig = self._sig_at(np.repeat(line_ids, span - 1), inner.reshape(-1)).reshape(count, span - 1, -1)
+            same = (sig == sig_a[:, None, :]).all(axis=2).reshape(-1)
+            # Replay: the midpoint of [low, low + 2 * gap] is low + gap; the same state moves low.
+            rows = np.arange(count) * (span - 1) - 1
+            low = np.zeros(count, dtype=np.int64)
+            for depth in range(1, levels + 1):
+                gap = 2 ** (levels - depth)
+                low += gap * same[rows + low + gap]
+            every = np.arange(count)
+            a, b = points[every, low], points[every, low + 1]
+            remaining -= levels
+        return a, b
 
     def _locate(self, intervals: list[tuple[int, float, float]], width: int) -> list[tuple[int, float, float, np.ndarray, np.ndarray]]:
         """Bisect every interval whose ends differ down to a change point; split off the rest."""
@@ -317,28 +443,22 @@ class LineProbe:
             line_ids = np.array([p[0] for p in pending])
             a = np.array([p[1] for p in pending], dtype=float)
             b = np.array([p[2] for p in pending], dtype=float)
-            sig_a = self._sig_at(line_ids, a)
-            sig_b_end = self._sig_at(line_ids, b)
-            b_now = b.copy()
-            sig_b = sig_b_end.copy()
-            for _ in range(BISECTIONS):
-                mid = 0.5 * (a + b_now)
-                sig_mid = self._sig_at(line_ids, mid)
-                same = np.all(sig_mid == sig_a, axis=1)
-                a = np.where(same, mid, a)
-                b_now = np.where(same, b_now, mid)
-                sig_b = np.where(same[:, None], sig_b, sig_mid)
+            ends = self._sig_at(np.concatenate([line_ids, line_ids]), np.concatenate([a, b]))
+            sig_a, sig_b_end = ends[: len(a)], ends[len(a):]
+            a, b_now = self._bisect(line_ids, a, b, sig_a)
             # Read each side a little away from the change point: exactly on it, a state can be
             # degenerate (sign 0 where an argument is exactly zero).
             tau = 0.5 * (a + b_now)
             nudge = 1e-10 * (1 + np.abs(tau))
-            sig_a = self._sig_at(line_ids, tau - nudge)
-            sig_b = self._sig_at(line_ids, tau + nudge)
+            sides = self._sig_at(np.concatenate([line_ids, line_ids]), np.concatenate([tau - nudge, tau + nudge]))
+            sig_a, sig_b = sides[: len(tau)], sides[len(tau):]
             next_pending = []
-            for i, line in enumerate(line_ids):
-                found.append((int(line), float(a[i]), float(b_now[i]), sig_a[i], sig_b[i]))
-                if np.any(sig_b[i] != sig_b_end[i]) and b[i] - b_now[i] > 1e-9:
-                    next_pending.append((int(line), float(b_now[i]) + 1e-10, float(b[i])))
+            # An interval whose far end differs from the change found holds another change.
+            more = ((sig_b != sig_b_end).any(axis=1) & (b - b_now > 1e-9)).tolist()
+            for i, (line, start, stop, end) in enumerate(zip(line_ids.tolist(), a.tolist(), b_now.tolist(), b.tolist())):
+                found.append((line, start, stop, sig_a[i], sig_b[i]))
+                if more[i]:
+                    next_pending.append((line, stop + 1e-10, end))
             pending = next_pending
         return found
 
@@ -346,20 +466,26 @@ class LineProbe:
         if not located:
             return []
         columns = self._state_columns()
+        switch_of_column = [-1] + [i for i, (start, stop) in enumerate(columns) for _ in range(start, stop)]
+        before = np.stack([item[3] for item in located])
+        after = np.stack([item[4] for item in located])
+        differing = [np.nonzero(row)[0].tolist() for row in before != after]
+        before_rows, after_rows = before.tolist(), after.tolist()
         per_switch: dict[tuple[int, ...], int] = {}
         chosen = []
-        for item in located:
+        for index, item in enumerate(located):
             _, _, _, sig_a, sig_b = item
+            # Each switch that changed, with its state on either side at its first differing column.
             transitions = {}
-            for i, (start, stop) in enumerate(columns):
-                differ = np.nonzero(sig_a[start:stop] != sig_b[start:stop])[0]
-                if len(differ):
-                    column = start + int(differ[0])
-                    transitions[i] = (int(sig_a[column]), int(sig_b[column]))
+            for column in differing[index]:
+                i = switch_of_column[column]
+                if i >= 0 and i not in transitions:
+                    transitions[i] = (before_rows[index][column], after_rows[index][column])
+            transitions = dict(sorted(transitions.items()))
             region_changed = bool(sig_a[0] != sig_b[0])
             if not sig_a[0] and not sig_b[0]:
                 continue  # outside the region on both sides
-            key = tuple(transitions) + ((-1,) if region_changed else ())
+            key = tuple(transitions.items()) + ((-1,) if region_changed else ())
             if per_switch.get(key, 0) >= MAX_EVENTS_PER_SWITCH:
                 continue
             per_switch[key] = per_switch.get(key, 0) + 1
@@ -369,9 +495,8 @@ class LineProbe:
         ordinary = [(item, transitions) for item, transitions, region in chosen
                     if not region and not self._singular(transitions)]
         events += self._one_sided(ordinary)
-        for item, transitions, region in chosen:
-            if region or self._singular(transitions):
-                events += self._singular_event(item, transitions, region)
+        events += self._singular_events([(item, transitions, region) for item, transitions, region in chosen
+                                         if region or self._singular(transitions)])
         return events
 
     def _touching_zeros(self, chosen: list[tuple[Any, dict[int, tuple[int, int]], bool]]) -> None:
@@ -383,24 +508,32 @@ class LineProbe:
         tau = np.array([0.5 * (item[1] + item[2]) for item, _, _ in chosen])
         env = self._env(line_ids, tau)
         magnitudes = self.program.singular_values(env, self._frozen(line_ids))
-        for row, (_, transitions, _) in enumerate(chosen):
-            for i in singular:
-                value = np.atleast_2d(magnitudes[i])
-                value = value[row] if value.shape[0] == len(chosen) else value[0]
-                if i not in transitions and np.min(np.abs(value)) < 1e-9:
-                    transitions[i] = (0, 0)
+        # touches[k, row]: singular quantity singular[k] is (all but) zero at change `row`.
+        touches = np.empty((len(singular), len(chosen)), dtype=bool)
+        for k, i in enumerate(singular):
+            value = np.atleast_2d(magnitudes[i])
+            smallest = np.min(np.abs(value.reshape(value.shape[0], -1)), axis=1) < 1e-9
+            touches[k] = smallest if value.shape[0] == len(chosen) else smallest[0]
+        for row in np.nonzero(np.any(touches, axis=0))[0].tolist():
+            transitions = chosen[row][1]
+            for k in np.nonzero(touches[:, row])[0].tolist():
+                if singular[k] not in transitions:
+                    transitions[singular[k]] = (0, 0)
 
     def _singular(self, changed: Mapping[int, Any]) -> bool:
         return any(self.program.switches[i].singular for i in changed)
 
     def _state_columns(self) -> list[tuple[int, int]]:
-        _, _, states = self.evaluate(np.zeros(1, dtype=int), np.zeros(1))
-        columns = []
-        start = 1
-        for state in states:
-            columns.append((start, start + state.shape[1]))
-            start += state.shape[1]
-        return columns
+        """Where each switch's states sit in a signature (after the inside flag); fixed per program."""
+        if self._columns is None:
+            _, _, states = self.evaluate(np.zeros(1, dtype=int), np.zeros(1))
+            columns = []
+            start = 1
+            for state in states:
+                columns.append((start, start + state.shape[1]))
+                start += state.shape[1]
+            self._columns = columns
+        return self._columns
 
     def _one_sided(self, items: list[tuple[tuple[int, float, float, np.ndarray, np.ndarray], dict[int, tuple[int, int]]]]) -> list[Event]:
         """Judge each change point by one-sided values, slopes and curvatures of the whole body.
@@ -410,35 +543,34 @@ class LineProbe:
         but steep function shrinks with the step (like h^3, h^2, h), so only a stable difference
         above the rounding floor counts.
         """
+        return [event for event in self._one_sided_each(items) if event is not None]
+
+    def _one_sided_each(self, items: list[tuple[tuple[int, float, float, np.ndarray, np.ndarray], dict[int, tuple[int, int]]]]) -> list[Event | None]:
+        """`_one_sided`, item by item: the event judged at each (None when nothing could be judged)."""
         if not items:
             return []
-        offsets = np.array([1.0, 2.0, 3.0])
-        per_event = len(STEPS) * 6
-        rows_line = np.repeat([item[0][0] for item in items], per_event)
-        rows_t = []
-        for (line, a, b, _, _), _changed in items:
-            tau = 0.5 * (a + b)
-            for step in STEPS:
-                rows_t.extend(tau + step * offsets)
-                rows_t.extend(tau - step * offsets)
-        values, inside, states = self.evaluate(rows_line, np.array(rows_t))
-        sig = self._signature(inside, states)
+        count, levels_count = len(items), len(STEPS)
+        # Rows per event: for each step size, tau + h * (1, 2, 3), then tau - h * (1, 2, 3).
+        taus = 0.5 * (np.array([item[0][1] for item in items]) + np.array([item[0][2] for item in items]))
+        reach = np.array(STEPS)[:, None] * np.array([1.0, 2.0, 3.0])[None, :]
+        points = np.stack([taus[:, None, None] + reach[None], taus[:, None, None] - reach[None]], axis=2)
+        rows_line = np.repeat([item[0][0] for item in items], levels_count * 6)
+        values, inside, states = self.evaluate(rows_line, points.reshape(-1))
+        sig = self._signature(inside, states).reshape(count, levels_count, 2, 3, -1)
+        values = values.reshape(count, levels_count, 2, 3)
+        sig_before = np.stack([item[0][3] for item in items])[:, None, None, :]
+        sig_after = np.stack([item[0][4] for item in items])[:, None, None, :]
+        valid = (np.all(sig[:, :, 0] == sig_after, axis=(2, 3)) & np.all(sig[:, :, 1] == sig_before, axis=(2, 3))
+                 & np.all(np.isfinite(values), axis=(2, 3))).tolist()
+        estimates = _one_sided_table(values[:, :, 0], values[:, :, 1])
         events = []
         for index, ((line, a, b, sig_a, sig_b), transitions) in enumerate(items):
-            base = index * per_event
-            levels = []
-            for level, step in enumerate(STEPS):
-                at = base + 6 * level
-                right, left = values[at:at + 3], values[at + 3:at + 6]
-                valid = (np.all(sig[at:at + 3] == sig_b) and np.all(sig[at + 3:at + 6] == sig_a)
-                         and np.all(np.isfinite(right)) and np.all(np.isfinite(left)))
-                levels.append(_one_sided_estimates(right, left, step) if valid else None)
+            levels = [estimates[index][level] if valid[index][level] else None for level in range(levels_count)]
             kind, curvature_jump = _decide(levels)
             if kind in ("none", "kink") and self._differs_on_surface(line, a, b, transitions):
                 kind = "jump"
-            if kind is not None:
-                events.append(Event(line, 0.5 * (a + b), tuple(transitions), kind, curvature_jump,
-                                    transitions=dict(transitions)))
+            events.append(None if kind is None else Event(line, 0.5 * (a + b), tuple(transitions), kind, curvature_jump,
+                                                          transitions=dict(transitions)))
         return events
 
     def _differs_on_surface(self, line: int, a: float, b: float, transitions: Mapping[int, tuple[int, int]]) -> bool:
@@ -466,45 +598,85 @@ class LineProbe:
         beside = self._scalar(off_value, 2)[1]
         return bool(np.isfinite(on) and np.isfinite(beside) and abs(on - beside) > 1e-6 * (1 + abs(beside)))
 
-    def _diverges(self, line: int, tau: float, side: float) -> tuple[bool, bool]:
-        """Do the value, and the slope, grow without bound as t approaches tau from `side`?"""
+    def _diverge_many(self, queries: Sequence[tuple[int, float, float]]) -> list[tuple[bool, bool]]:
+        """For each (line, tau, side): do the value, and the slope, grow without bound as t
+        approaches tau from `side`? Eight points each, all in one run."""
+        if not queries:
+            return []
         distances = np.array([1e-2, 1e-4, 1e-6, 1e-8])
-        t = np.concatenate([tau + side * distances, tau + side * 1.1 * distances])
-        values, inside, _ = self.evaluate(np.full(len(t), line), t)
-        if not np.all(inside):
-            return False, False
-        near, further = values[:4], values[4:]
-        slopes = (further - near) / (0.1 * distances) * side
-        growing = []
-        for series in (near, slopes):
-            steps = np.abs(np.diff(series))
-            scale = 1 + abs(series[1])
-            growing.append(bool(steps[2] > 0.3 * steps[1] and steps[2] > 1e-6 * scale))
-        return growing[0], growing[0] or growing[1]
+        t = np.concatenate([np.concatenate([tau + side * distances, tau + side * 1.1 * distances]) for _, tau, side in queries])
+        values, inside, _ = self.evaluate(np.repeat([line for line, _, _ in queries], 8), t)
+        verdicts = []
+        for k, (_, _, side) in enumerate(queries):
+            if not np.all(inside[8 * k: 8 * k + 8]):
+                verdicts.append((False, False))
+                continue
+            near, further = values[8 * k: 8 * k + 4], values[8 * k + 4: 8 * k + 8]
+            slopes = (further - near) / (0.1 * distances) * side
+            growing = []
+            for series in (near, slopes):
+                steps = np.abs(np.diff(series))
+                scale = 1 + abs(series[1])
+                growing.append(bool(steps[2] > 0.3 * steps[1] and steps[2] > 1e-6 * scale))
+            verdicts.append((growing[0], growing[0] or growing[1]))
+        return verdicts
 
-    def _singular_event(self, item: tuple[int, float, float, np.ndarray, np.ndarray],
-                        transitions: dict[int, tuple[int, int]], region: bool) -> list[Event]:
-        line, a, b, sig_a, sig_b = item
-        tau = 0.5 * (a + b)
-        sides = [side for side, inside in ((-1.0, bool(sig_a[0])), (1.0, bool(sig_b[0]))) if inside]
-        singular = {i: t for i, t in transitions.items()
-                    if self.program.switches[i].singular and self._reaches_zero(line, tau, i)}
-        if singular and sides:
-            verdicts = [self._diverges(line, tau, side) for side in sides]
-            value_diverges = any(v for v, _ in verdicts)
-            slope_diverges = any(s for _, s in verdicts)
+    def _singular_events(self, chosen: list[tuple[tuple[int, float, float, np.ndarray, np.ndarray],
+                                                  dict[int, tuple[int, int]], bool]]) -> list[Event]:
+        """Changes where a singular atom's argument reaches zero, or where the region ends.
+
+        A singular quantity that reaches zero with the value or the slope growing without bound
+        there is a singularity (a cusp when finite with the region on both sides); at an end of
+        the region it is an edge; otherwise the change is judged like any other, plus a
+        singularity where the atom's own slope is infinite. The runs of all the changes are
+        batched: reaching zero, then diverging, then one-sided estimates, each in one run.
+        """
+        if not chosen:
+            return []
+        switches = self.program.switches
+        taus = [0.5 * (item[1] + item[2]) for item, _, _ in chosen]
+        queries = [(item[0], tau, i) for (item, transitions, _), tau in zip(chosen, taus)
+                   for i in transitions if switches[i].singular]
+        reached = iter(self._reach_zero_many(queries))
+        singular_of = []
+        for item, transitions, _ in chosen:
+            hits = {i: switches[i].singular and next(reached) for i in transitions if switches[i].singular}
+            singular_of.append({i: t for i, t in transitions.items() if hits.get(i, False)})
+        sides_of = [[side for side, inside in ((-1.0, bool(item[3][0])), (1.0, bool(item[4][0]))) if inside]
+                    for item, _, _ in chosen]
+        asks = [(k, side) for k, singular in enumerate(singular_of) if singular and sides_of[k] for side in sides_of[k]]
+        answers = self._diverge_many([(chosen[k][0][0], taus[k], side) for k, side in asks])
+        verdicts: dict[int, list[tuple[bool, bool]]] = {}
+        for (k, _), answer in zip(asks, answers):
+            verdicts.setdefault(k, []).append(answer)
+        outcome: list[list[Event] | None] = []
+        for k, (item, transitions, region) in enumerate(chosen):
+            line, tau, singular = item[0], taus[k], singular_of[k]
+            value_diverges = any(v for v, _ in verdicts.get(k, []))
+            slope_diverges = any(s for _, s in verdicts.get(k, []))
             if value_diverges or slope_diverges:
                 # Defined and finite at the point with both sides in the region: a cusp inside it.
-                cusp = len(sides) == 2 and not value_diverges
-                return [Event(line, tau, tuple(singular), "singular", on_edge=not cusp, cusp=cusp, transitions=singular)]
-        if region:
-            return [Event(line, tau, tuple(transitions), "edge", on_edge=True, transitions=transitions)]
-        events = self._one_sided([(item, transitions)])
-        steep = {i: t for i, t in singular.items() if _infinite_slope_at_zero(self.program.switches[i])}
-        if steep:
-            # The atom's own derivative is infinite where its argument touches zero, even when the
-            # body stays finite: the backward pass multiplies inf by 0 there.
-            events.append(Event(line, tau, tuple(steep), "singular", on_edge=False, transitions=steep))
+                cusp = len(sides_of[k]) == 2 and not value_diverges
+                outcome.append([Event(line, tau, tuple(singular), "singular", on_edge=not cusp, cusp=cusp, transitions=singular)])
+            elif region:
+                outcome.append([Event(line, tau, tuple(transitions), "edge", on_edge=True, transitions=transitions)])
+            else:
+                outcome.append(None)
+        judged = iter(self._one_sided_each([(item, transitions) for k, (item, transitions, _) in enumerate(chosen)
+                                            if outcome[k] is None]))
+        events: list[Event] = []
+        for k, (item, transitions, _) in enumerate(chosen):
+            if outcome[k] is not None:
+                events += outcome[k]
+                continue
+            event = next(judged)
+            if event is not None:
+                events.append(event)
+            steep = {i: t for i, t in singular_of[k].items() if _infinite_slope_at_zero(switches[i])}
+            if steep:
+                # The atom's own derivative is infinite where its argument touches zero, even when
+                # the body stays finite: the backward pass multiplies inf by 0 there.
+                events.append(Event(item[0], taus[k], tuple(steep), "singular", on_edge=False, transitions=steep))
         return events
 
     def _bound_edges(self, lo: np.ndarray, hi: np.ndarray, usable: np.ndarray, group: Sequence[str]) -> list[Event]:
@@ -514,20 +686,26 @@ class LineProbe:
         if not singular:
             return events
         columns = self._state_columns()
-        for line in np.nonzero(usable)[0]:
-            for end, inward in ((lo[line], 1.0), (hi[line], -1.0)):
-                if abs(end) >= SPAN - 1e-12:
-                    continue
-                probe_t = np.array([end + inward * 1e-9, end - inward * 1e-9])
-                _, _, states = self.evaluate(np.full(2, line), probe_t)
-                sig = self._signature(np.ones(2, dtype=bool), states)
-                crossed = tuple(
-                    i for i in singular
-                    if np.any(sig[0, columns[i][0]:columns[i][1]] != sig[1, columns[i][0]:columns[i][1]])
-                    and self._reaches_zero(int(line), float(end), i)
-                )
-                if crossed and any(self._diverges(int(line), float(end), inward)):
-                    events.append(Event(int(line), float(end), crossed, "singular", on_edge=True))
+        ends = [(int(line), float(end), inward) for line in np.nonzero(usable)[0]
+                for end, inward in ((lo[line], 1.0), (hi[line], -1.0)) if abs(end) < SPAN - 1e-12]
+        if not ends:
+            return events
+        # Both sides of every cut end in one run: rows 2k and 2k + 1 belong to end k.
+        probe_line = np.repeat([line for line, _, _ in ends], 2)
+        probe_t = np.array([t for _, end, inward in ends for t in (end + inward * 1e-9, end - inward * 1e-9)])
+        _, _, states = self.evaluate(probe_line, probe_t)
+        signatures = self._signature(np.ones(len(probe_t), dtype=bool), states)
+        changed = [[i for i in singular if np.any(signatures[2 * k, columns[i][0]:columns[i][1]]
+                                                  != signatures[2 * k + 1, columns[i][0]:columns[i][1]])]
+                   for k in range(len(ends))]
+        reached = iter(self._reach_zero_many([(line, end, i) for (line, end, _), switches in zip(ends, changed) for i in switches]))
+        crossed = [tuple(i for i in switches if next(reached)) for switches in changed]
+        at_edge = [k for k in range(len(ends)) if crossed[k]]
+        diverging = self._diverge_many([ends[k] for k in at_edge])
+        for k, verdict in zip(at_edge, diverging):
+            if any(verdict):
+                line, end, _ = ends[k]
+                events.append(Event(line, end, crossed[k], "singular", on_edge=True))
         return events
 
     # -------------------------------------------------------------- flat pieces
@@ -540,7 +718,7 @@ class LineProbe:
         points_line, points_t = [], []
         for line in np.nonzero(usable)[0]:
             edges = [lo[line], *sorted(cuts.get(int(line), [])), hi[line]]
-            for left, right in zip(edges[:-1], edges[1:]):
+            for left, right in itertools.pairwise(edges):
                 if right - left < 1e-6:
                     continue
                 for fraction in (0.3, 0.5, 0.7):
@@ -552,48 +730,86 @@ class LineProbe:
         t = np.array(points_t)
         self.deadline.check()
         largest, scale, valid, states = self._gradients(line_ids, t, list(dict.fromkeys([*group, *joint])))
-        threshold = 1e-7 * scale
+        threshold = _flat_threshold(largest, scale, valid)
         flat_own = np.all([largest[name] <= threshold for name in group], axis=0)
         flat_joint = np.all([largest[name] <= threshold for name in joint], axis=0)
         probe.samples = int(np.sum(valid))
         probe.flat_samples = int(np.sum(flat_own & valid))
-        for index in range(0, len(t), 3):
-            block = slice(index, index + 3)
-            if not np.any(valid[block]):
+        # Three points per segment: a segment counts when one of them is valid, and is flat when
+        # every valid one is.
+        valid_blocks = valid.reshape(-1, 3)
+        counted = np.any(valid_blocks, axis=1).tolist()
+        flat_blocks = np.all(flat_joint.reshape(-1, 3) | ~valid_blocks, axis=1).tolist()
+        segment_lines, middles = line_ids[0::3].tolist(), t[1::3].tolist()
+        for block, middle_t in enumerate(middles):
+            if not counted[block]:
                 continue
-            middle = index + 1
-            probe.segments.append(Segment(int(line_ids[index]), float(t[middle]), bool(np.all(flat_joint[block][valid[block]]))))
-            if probe.segments[-1].flat:
+            probe.segments.append(Segment(segment_lines[block], middle_t, flat_blocks[block]))
+            if flat_blocks[block]:
+                middle = 3 * block + 1
                 probe.flat_states[len(probe.segments) - 1] = [state[middle] for state in states]
 
     def _gradients(self, line_ids: np.ndarray, t: np.ndarray, names: Sequence[str]) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, list[np.ndarray]]:
-        """The largest partial derivative over the entries of each variable, by central differences."""
+        """The largest partial derivative over the entries of each variable, by central differences.
+
+        The centre and every shifted point (each entry of each variable, moved up and down) are
+        evaluated in one run: block 0 of the batch is the centre, then two blocks per shift.
+        """
         count = len(t)
         env = self._env(line_ids, t)
-        frozen = self._frozen(line_ids)
-        value, states = self.program.run(env, frozen)
-        center = self._scalar(value, count)
-        center_sig = self._signature(np.isfinite(center), [_rows(s, count) for s in states])
+        shifts = [(name, entry, side) for name in names for entry in range(self.entries) for side in (1.0, -1.0)]
+        steps = {name: 1e-5 * (1 + np.abs(env[name])) for name in names}
+        blocks = 1 + len(shifts)
+        batch = {}
+        for variable, values in env.items():
+            copies = [values]
+            for name, entry, side in shifts:
+                moved = values.copy()
+                if name == variable:
+                    moved[:, entry] += side * steps[name][:, entry]
+                copies.append(moved)
+            batch[variable] = np.concatenate(copies)
+        value, states = self.program.run(batch, self._frozen(np.tile(line_ids, blocks)))
+        scalars = self._scalar(value, count * blocks).reshape(blocks, count)
+        signatures = self._signature(np.isfinite(scalars.reshape(-1)), [_rows(s, count * blocks) for s in states])
+        signatures = signatures.reshape(blocks, count, -1)
+        center = scalars[0]
         valid = np.isfinite(center)
-        largest = {}
-        for name in names:
-            largest[name] = np.zeros(count)
-            for entry in range(self.entries):
-                h = 1e-5 * (1 + np.abs(env[name][:, entry]))
-                results = []
-                for side in (1.0, -1.0):
-                    shifted = dict(env)
-                    moved = env[name].copy()
-                    moved[:, entry] += side * h
-                    shifted[name] = moved
-                    val, st = self.program.run(shifted, frozen)
-                    scalar = self._scalar(val, count)
-                    sig = self._signature(np.isfinite(scalar), [_rows(s, count) for s in st])
-                    valid &= np.all(sig == center_sig, axis=1)
-                    results.append(scalar)
-                gradient = (results[0] - results[1]) / (2 * h)
-                largest[name] = np.maximum(largest[name], np.abs(np.nan_to_num(gradient, nan=np.inf)))
-        return largest, 1 + np.abs(center), valid, [_rows(s, count) for s in states]
+        for block in range(1, blocks):
+            valid &= (signatures[block] == signatures[0]).all(axis=1)
+        largest = {name: np.zeros(count) for name in names}
+        for k, (name, entry, side) in enumerate(shifts):
+            if side < 0:
+                continue
+            gradient = (scalars[1 + k] - scalars[2 + k]) / (2 * steps[name][:, entry])
+            largest[name] = np.maximum(largest[name], np.abs(np.nan_to_num(gradient, nan=np.inf)))
+        center_states = [_rows(s, count * blocks)[:count] for s in states]
+        return largest, 1 + np.abs(center), valid, center_states
+
+
+def _levels_per_call(count: int, points_per_step: int) -> int:
+    """How many steps of a search over `count` rows to resolve in one run (see POINTS_PER_CALL):
+    L steps need points_per_step * (2**L - 1) points per row."""
+    levels = 1
+    while levels < 12 and count * points_per_step * (2 ** (levels + 1) - 1) <= POINTS_PER_CALL:
+        levels += 1
+    return levels
+
+
+def _flat_threshold(largest: Mapping[str, np.ndarray], scale: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """The size below which a finite-difference gradient counts as zero, at each sample.
+
+    Small relative to the value (1e-7 (1 + |f|)), but never above what the body shows elsewhere: a
+    body whose gradient is small everywhere (`1e-8 * sum(w^2)`) is not flat, it is scaled. And
+    never below the rounding in the estimate (a few ulps of the value over the step), so that
+    `x + 1e10`, whose differences are a few dozen ulps, is not flat either, and a piece whose
+    differences are exactly zero always is.
+    """
+    slopes = [np.where(valid, largest[name], 0.0) for name in largest]
+    finite = [np.where(np.isfinite(slope), slope, 0.0) for slope in slopes]
+    peak = float(max((np.max(slope) for slope in finite), default=0.0))
+    rounding = 2 * EPS * (scale - 1) / 1e-5  # the smallest step of _gradients is 1e-5
+    return np.maximum(np.minimum(1e-7 * scale, 1e-7 * peak), rounding)
 
 
 def _infinite_slope_at_zero(switch: Switch) -> bool:
@@ -611,6 +827,24 @@ def _one_sided_estimates(right: np.ndarray, left: np.ndarray, step: float) -> tu
     curve_l = (left[0] - 2 * left[1] + left[2]) / step**2
     scale = 1 + float(np.max(np.abs(right))) + float(np.max(np.abs(left)))
     return value_r - value_l, slope_r - slope_l, curve_r - curve_l, scale, step, abs(slope_r) + abs(slope_l), abs(curve_r) + abs(curve_l)
+
+
+def _one_sided_table(right: np.ndarray, left: np.ndarray) -> list[list[tuple[float, ...]]]:
+    """`_one_sided_estimates` for many events at once: right and left have the shape
+    (events, len(STEPS), 3); the same arithmetic, element by element, as Python floats."""
+    steps = np.array(STEPS)[None, :]
+    squares = np.array([step**2 for step in STEPS])[None, :]
+    value_r = 3 * right[..., 0] - 3 * right[..., 1] + right[..., 2]
+    value_l = 3 * left[..., 0] - 3 * left[..., 1] + left[..., 2]
+    slope_r = (-2.5 * right[..., 0] + 4 * right[..., 1] - 1.5 * right[..., 2]) / steps
+    slope_l = -(-2.5 * left[..., 0] + 4 * left[..., 1] - 1.5 * left[..., 2]) / steps
+    curve_r = (right[..., 0] - 2 * right[..., 1] + right[..., 2]) / squares
+    curve_l = (left[..., 0] - 2 * left[..., 1] + left[..., 2]) / squares
+    scale = 1 + np.max(np.abs(right), axis=-1) + np.max(np.abs(left), axis=-1)
+    columns = [value_r - value_l, slope_r - slope_l, curve_r - curve_l, scale,
+               np.broadcast_to(steps, scale.shape), np.abs(slope_r) + np.abs(slope_l), np.abs(curve_r) + np.abs(curve_l)]
+    rows = np.stack(columns, axis=-1).tolist()
+    return [[tuple(level) for level in event] for event in rows]
 
 
 def _stable(levels: list[tuple[float, ...] | None], which: int, floor_power: int, relative: float) -> bool:
@@ -661,7 +895,7 @@ def _rows(state: Any, count: int) -> np.ndarray:
         return np.full((count, 1), int(array), dtype=np.int64)
     if array.shape[0] != count:
         array = np.broadcast_to(array, (count,) + array.shape[1:] if array.ndim > 1 else (count, array.shape[-1]))
-    return array.reshape(count, -1).astype(np.int64)
+    return array.reshape(count, -1).astype(np.int64, copy=False)
 
 
 def _rows_float(value: Any, count: int) -> np.ndarray:
@@ -687,7 +921,25 @@ def _take_rows(value: np.ndarray, line_ids: np.ndarray) -> np.ndarray:
 
 
 def seed_for(expr: Any) -> int:
-    return zlib.crc32(sp.srepr(expr).encode()) if expr is not None else 0
+    """The probe's seed: a checksum of `sympy.srepr(expr)`, so equal bodies get equal lines."""
+    return zlib.crc32(_SharedRepr().doprint(expr).encode()) if expr is not None else 0
+
+
+class _SharedRepr(ReprPrinter):
+    """`srepr`, printing a sub-expression that occurs several times in a body (a local used twice,
+    an expanded call) once: the same text, without walking the shared part again."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._printed: dict[int, str] = {}
+
+    def _print(self, expr: Any, **kwargs: Any) -> str:
+        if kwargs or not isinstance(expr, sp.Basic):
+            return super()._print(expr, **kwargs)
+        text = self._printed.get(id(expr))
+        if text is None:
+            text = self._printed[id(expr)] = super()._print(expr)
+        return text
 
 
 def region_from(given: Any, variables: Sequence[str], condition_program: Program | None) -> Region:

@@ -1,0 +1,597 @@
+"""Generate a TensorFlow module from `.loss` definitions.
+
+One function per definition, taking tensors (broadcasting, and reductions over the last axis with
+the reduced axis dropped, as LANGUAGE.md §2 says), and one `keras.losses.Loss` subclass for each
+definition with exactly one `wrt` parameter and one data parameter, in Keras's `(y_true, y_pred)`
+order. Each body goes through:
+
+1. `rewrite.stable_forms` (log_softmax, log_sigmoid, log1p, logsumexp, softplus, the fused softmax
+   cross-entropy, ...) and `rewrite.guard_branches` (the double-`where` guard);
+2. a common-sub-expression plan: a sub-expression used twice is computed once, under the name of
+   the user's local when it is one;
+3. `printer.TensorFlowPrinter`, which follows kinks's convention at kinks.
+
+The output is deterministic: the same input gives the same bytes. It contains no user text but
+identifiers (checked, and renamed when they are Python keywords or clash) and numbers.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sympy as sp
+from sympy.logic.boolalg import BooleanAtom
+
+from ..compose import compose
+from ..report import Report
+from .lowering import CodegenDefinition, CodegenSource, lower_expression, lower_source
+from .nodes import Along, AlongCondition, StraightThrough
+from .printer import (
+    HELPERS,
+    KINK_CONVENTION,
+    Code,
+    TensorFlowPrinter,
+    UnsupportedError,
+    identifier,
+    literal,
+)
+from .rewrite import guard_branches, normalized_labels, stable_forms
+
+MODES = {"plain": "", "smooth": "smooth variant", "ste": "straight-through variant"}
+
+
+class CodegenError(Exception):
+    """A definition kinks cannot write as TensorFlow code; the message says where and why."""
+
+
+@dataclass(slots=True)
+class GeneratedFunction:
+    name: str  # the Python name
+    source_name: str
+    lines: list[str]
+    helpers: set[str]
+    imports: set[str]
+    keras_class: str | None = None
+    keras_lines: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class GeneratedModule:
+    text: str
+    functions: dict[str, str]  # definition name -> Python function name
+    classes: dict[str, str]  # definition name -> Keras loss class name
+
+
+def generate_module(source: CodegenSource, *, mode: str = "plain",
+                    keyword_defaults: Mapping[str, float] | None = None,
+                    select: Sequence[str] | None = None) -> str:
+    """The text of a Python module for the definitions of `source` (only `select`ed ones if given)."""
+    return generate(source, mode=mode, keyword_defaults=keyword_defaults, select=select).text
+
+
+def generate(source: CodegenSource, *, mode: str = "plain", keyword_defaults: Mapping[str, float] | None = None,
+             select: Sequence[str] | None = None) -> GeneratedModule:
+    """The module for `source`, with the Python names given to its definitions."""
+    keyword_defaults = dict(keyword_defaults or {})
+    definitions = [d for d in source.definitions if select is None or d.name in select]
+    taken: set[str] = set(HELPERS)
+    functions: list[GeneratedFunction] = []
+    for definition in definitions:
+        try:
+            functions.append(_generate_function(definition, taken, keyword_defaults))
+        except UnsupportedError as error:
+            raise CodegenError(_where(source.path, definition, error.node) + str(error)) from None
+    return GeneratedModule(
+        _assemble(source.path, functions, mode),
+        {f.source_name: f.name for f in functions},
+        {f.source_name: f.keras_class for f in functions if f.keras_class},
+    )
+
+
+def _where(path: str, definition: CodegenDefinition, node: Any) -> str:
+    """`file:line:column: name: ` of the node that could not be printed (else of the definition)."""
+    origin = definition.origins.get(node) if node is not None else None
+    span = origin.span if origin is not None else getattr(definition.report, "span", None)
+    line = span.line if span is not None else definition.line
+    column = span.column if span is not None else 1
+    return f"{path}:{line}:{column}: {definition.name}: "
+
+
+# ------------------------------------------------------------------ one function
+
+
+MAX_LINE = 100  # generated lines stay this short: a long expression is split into named parts
+
+
+def _generate_function(definition: CodegenDefinition, taken: set[str], keyword_defaults: Mapping[str, float]) -> GeneratedFunction:
+    function_name = identifier(definition.name, taken)
+    taken.add(function_name)
+    assigned: set[str] = {function_name}
+    params: dict[str, str] = {}
+    for name in (*definition.params, *definition.keyword_constants):
+        params[name] = identifier(name, assigned)
+        assigned.add(params[name])
+    keywords = {name: params.pop(name) for name in definition.keyword_constants}
+    names = {**params, **keywords}
+    given = definition.report.given if definition.report is not None else None
+    body = guard_branches(stable_forms(definition.body, normalized_labels(given)))
+    block = _Block(names, frozenset(definition.wrt), definition.local_names, "tmp", {function_name, "value"})
+    statements, result, printer = block.render(body)
+
+    live = compose(body).live if isinstance(body, sp.Basic) else frozenset()
+    disconnected = [params[name] for name in definition.wrt if name not in live]
+    if disconnected:
+        printer.helpers.add("_with_zero_gradient")
+        wrapped = f"_with_zero_gradient({result}, {', '.join(disconnected)})"
+        if len(wrapped) + 11 > MAX_LINE:
+            statements.append(f"value = {result}")
+            wrapped = f"_with_zero_gradient(value, {', '.join(disconnected)})"
+        result = wrapped
+
+    ordered = [params[name] for name in definition.wrt] + [params[name] for name in definition.params if name not in definition.wrt]
+    lines = _signature(function_name, [params[p] for p in definition.params], keywords, keyword_defaults)
+    lines.append(f'    """{_docstring(definition, params)}"""')
+    if ordered:
+        printer.helpers.add("_as_float_tensors")
+        targets = ", ".join(ordered) if len(ordered) > 1 else f"({ordered[0]},)"
+        lines.append(f"    {targets} = _as_float_tensors({', '.join(ordered)})")
+    if printer.needs_dtype:
+        lines.append(f"    dtype = {ordered[0]}.dtype" if ordered else "    dtype = tf.float32")
+    for python in keywords.values():  # a Python float would become a float32 tensor
+        printer.helpers.add("_as_dtype")
+        lines.append(f"    {python} = _as_dtype({python}, {'dtype' if printer.needs_dtype else ordered[0] + '.dtype'})")
+    body_lines = _indented(statements, "    ")
+    if body_lines and body_lines[0].startswith("    def "):
+        body_lines.insert(0, "")
+    lines += body_lines
+    lines.append(f"    return {result}")
+
+    generated = GeneratedFunction(function_name, definition.name, lines, printer.helpers, printer.imports)
+    _add_keras_class(generated, definition, params, keywords, keyword_defaults, taken)
+    return generated
+
+
+def _indented(statements: list[str], indent: str) -> list[str]:
+    """Statement lines under a function header; a nested function gets blank lines around it."""
+    lines: list[str] = []
+    for statement in statements:
+        nested = statement.startswith("def ")
+        if nested and lines and lines[-1] != "":
+            lines.append("")
+        lines += [indent + line if line else "" for line in statement.split("\n")]
+        if nested:
+            lines.append("")
+    return lines
+
+
+class _Block:
+    """Prints one body as statements and a result, short lines, parts used twice computed once.
+
+    A straight-through estimator's hard and soft parts become nested functions, printed by blocks of
+    their own (a nested function recomputes its part from its inputs, so the gradient tape sees it).
+    """
+
+    def __init__(self, names: Mapping[str, str], moving: frozenset[str], local_names: Mapping[Any, str],
+                 prefix: str, reserved: set[str], depth: int = 0):
+        self.names = names
+        self.moving = moving
+        self.local_names = local_names
+        self.prefix = prefix
+        self.reserved = reserved
+        self.depth = depth
+
+    def render(self, body: Any) -> tuple[list[str], str, TensorFlowPrinter]:
+        planned = _plan(body, self.local_names)
+        while True:
+            printer, statements, result, long_node = self._print(body, planned)
+            if long_node is None:
+                break
+            planned = [node for node in _plan_order(body) if node in set(planned) | {long_node}]
+        statements, result = _without_dead_statements(statements, result, self.prefix)
+        return statements, result, printer
+
+    def _print(self, body: Any, planned: list[Any]) -> tuple[TensorFlowPrinter, list[str], str, Any]:
+        """Print the statements and the result; also the longest part of the first line too long."""
+        used_names = set(self.names.values()) | set(self.reserved)
+        statements: list[str] = []
+        temporaries: dict[Any, str] = {}
+        counters: dict[str, int] = {}
+        width = MAX_LINE - 4 * (self.depth + 1)
+
+        def fresh(preferred: str | None = None, prefix: str | None = None) -> str:
+            if preferred is not None:
+                candidate = identifier(preferred, used_names)
+                used_names.add(candidate)
+                return candidate
+            prefix = prefix or self.prefix
+            while True:
+                counters[prefix] = counters.get(prefix, 0) + 1
+                candidate = f"{prefix}{counters[prefix]}"
+                if candidate not in used_names:
+                    used_names.add(candidate)
+                    return candidate
+
+        def emit(item: tuple[Any, Code]) -> Code:
+            expr, code = item
+            name = fresh()
+            statements.append(f"{name} = {code}")
+            temporaries[expr] = name
+            return Code(name)
+
+        def define(kind: str, expr: Any, inputs: list[str]) -> str:
+            name = fresh(prefix=kind)
+            inner = _Block(self.names, self.moving, {}, "part", {name, *inputs}, self.depth + 1)
+            inner_statements, inner_result, inner_printer = inner.render(expr)
+            printer.merge(inner_printer)
+            lines = [f"def {name}({', '.join(inputs)}):", *_indented(inner_statements, "    "),
+                     f"    return {inner_result}"]
+            statements.append("\n".join(lines))
+            return name
+
+        printer = TensorFlowPrinter(self.names, self.moving, temporaries, emit, define)
+        long_node = None
+        for node in planned:
+            code = printer.statement(node)
+            name = fresh(self.local_names.get(node))
+            statements.append(f"{name} = {code}")
+            if long_node is None and len(statements[-1]) > width:
+                long_node = _longest_part(node, printer)
+            temporaries[node] = name
+        if isinstance(body, sp.Basic) and not body.free_symbols:
+            result = f"tf.constant({printer.statement(body)}, {printer._dtype()})"
+        else:
+            result = str(printer.statement(body))
+            if long_node is None and len(result) + 7 > width:
+                long_node = _longest_part(body, printer)
+        return printer, statements, result, long_node
+
+
+def _without_dead_statements(statements: list[str], result: str, prefix: str = "tmp") -> tuple[list[str], str]:
+    """Drop statements whose name nothing uses (printing found a shorter form), renumber temporaries."""
+    kept: list[str] = []
+    used = set(re.findall(r"[A-Za-z_]\w*", result))
+    for statement in reversed(statements):
+        if statement.startswith("def "):
+            name = statement[4 : statement.index("(")]
+        else:
+            name = statement.partition(" = ")[0]
+        if name in used:
+            kept.append(statement)
+            used |= set(re.findall(r"[A-Za-z_]\w*", statement))
+    kept.reverse()
+    numbering: dict[str, str] = {}
+    for statement in kept:
+        name = statement.partition(" = ")[0]
+        if re.fullmatch(re.escape(prefix) + r"\d+", name):
+            numbering[name] = f"{prefix}{len(numbering) + 1}"
+    pattern = re.compile(r"\b" + re.escape(prefix) + r"\d+\b")
+
+    def renumber(text: str) -> str:
+        return pattern.sub(lambda match: numbering.get(match.group(0), match.group(0)), text)
+
+    return [statement if statement.startswith("def ") else renumber(statement) for statement in kept], renumber(result)
+
+
+def _longest_part(expr: Any, printer: TensorFlowPrinter) -> Any:
+    """The sub-expression of `expr` with the longest code that is not named yet (None if none is left)."""
+    best, best_length = None, 0
+    for node in _plan_order(expr):
+        if node is expr or node in printer.temporaries or _trivial(node):
+            continue
+        length = len(TensorFlowPrinter(printer.names, printer.moving, dict(printer.temporaries)).statement(node))
+        if length > best_length:
+            best, best_length = node, length
+    return best
+
+
+def _plan_order(body: Any) -> list[Any]:
+    """Every sub-expression once, children first (the order statements are written in)."""
+    order: list[Any] = []
+    visited: set[Any] = set()
+    stack: list[tuple[Any, bool]] = [(body, False)]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+            continue
+        if node in visited:
+            continue
+        visited.add(node)
+        stack.append((node, True))
+        stack.extend((child, False) for child in reversed(_children(node)) if child not in visited)
+    return order
+
+
+def _signature(name: str, params: list[str], keywords: Mapping[str, str], defaults: Mapping[str, float]) -> list[str]:
+    parts = list(params)
+    if keywords:
+        parts.append("*")
+        parts += [f"{python}={literal(defaults.get(source, 0.1))}" for source, python in keywords.items()]
+    return _def_lines(name, parts, "")
+
+
+def _call_lines(prefix: str, function: str, arguments: str) -> list[str]:
+    """`prefix + function(arguments)`, its arguments on lines of their own when too long (as ruff format)."""
+    line = f"{prefix}{function}({arguments})"
+    if len(line) <= MAX_LINE:
+        return [line]
+    indent = " " * (len(prefix) - len(prefix.lstrip())) + "    "
+    if len(indent) + len(arguments) <= MAX_LINE:
+        return [f"{prefix}{function}(", f"{indent}{arguments}", f"{indent[:-4]})"]
+    return [f"{prefix}{function}(", *[f"{indent}{part}," for part in arguments.split(", ")], f"{indent[:-4]})"]
+
+
+def _def_lines(name: str, parts: list[str], indent: str) -> list[str]:
+    """`def name(parts):`, one parameter a line when it would be too long (as ruff format does)."""
+    line = f"{indent}def {name}({', '.join(parts)}):"
+    if len(line) <= MAX_LINE:
+        return [line]
+    return [f"{indent}def {name}(", *[f"{indent}    {part}," for part in parts], f"{indent}):"]
+
+
+def _docstring(definition: CodegenDefinition, params: Mapping[str, str]) -> str:
+    arguments = ", ".join(params[p] for p in definition.params)
+    wrt = ", ".join(params[p] for p in definition.wrt) or "nothing"
+    report = definition.report
+    classification = report.classification if report is not None else "unknown"
+    return f"{identifier(definition.name)}({arguments}) wrt {wrt}: {classification}; line {int(definition.line)} of the source."
+
+
+def _trivial(node: Any) -> bool:
+    if isinstance(node, (sp.Symbol, BooleanAtom, sp.Tuple)):
+        return True
+    if isinstance(node, sp.Basic) and node.is_number:
+        return True
+    return isinstance(node, sp.Mul) and len(node.args) == 2 and node.args[0] == -1 and isinstance(node.args[1], sp.Symbol)
+
+
+def _children(node: Any) -> tuple[Any, ...]:
+    if isinstance(node, StraightThrough):
+        return ()  # printed inline, inside the estimator's own functions
+    if isinstance(node, (Along, AlongCondition)):
+        return tuple(node.node.args)
+    if isinstance(node, sp.Piecewise):
+        return tuple(part for pair in node.args for part in pair)
+    if isinstance(node, sp.Basic) and not _trivial(node):
+        return tuple(node.args)
+    return ()
+
+
+def _plan(body: Any, local_names: Mapping[Any, str]) -> list[Any]:
+    """Sub-expressions to compute once, children first: those used twice, and the user's locals."""
+    uses: dict[Any, int] = {}
+    order: list[Any] = []
+    visited: set[Any] = set()
+    stack: list[tuple[Any, bool]] = [(body, False)]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+            continue
+        if node in visited:
+            continue
+        visited.add(node)
+        stack.append((node, True))
+        for child in reversed(_children(node)):
+            uses[child] = uses.get(child, 0) + 1
+            if child not in visited:
+                stack.append((child, False))
+    return [
+        node for node in order
+        if node is not body and not _trivial(node) and (uses.get(node, 0) >= 2 or node in local_names)
+    ]
+
+
+# ------------------------------------------------------------------ Keras
+
+
+def _camel(name: str) -> str:
+    parts = [part for part in name.split("_") if part]
+    text = "".join(part[:1].upper() + part[1:] for part in parts) or "Definition"
+    return text if text.endswith("Loss") else text + "Loss"
+
+
+def _add_keras_class(generated: GeneratedFunction, definition: CodegenDefinition, params: Mapping[str, str],
+                     keywords: Mapping[str, str], defaults: Mapping[str, float], taken: set[str]) -> None:
+    wrt = list(definition.wrt)
+    data = [p for p in definition.params if p not in wrt]
+    if len(wrt) != 1 or len(data) != 1 or len(definition.params) != 2:
+        return
+    class_name = identifier(_camel(generated.name), taken)
+    taken.add(class_name)
+    call_args = ", ".join("y_pred" if p == wrt[0] else "y_true" for p in definition.params)
+    call_args += "".join(f", {python}=self.{python}" for python in keywords.values())
+    init_keywords = "".join(f", {python}={literal(defaults.get(source, 0.1))}" for source, python in keywords.items())
+    lines = [
+        '@keras.saving.register_keras_serializable(package="kinks")',
+        f"class {class_name}(keras.losses.Loss):",
+        f'    """`{generated.name}` as a Keras loss: y_true is {params[data[0]]}, y_pred is {params[wrt[0]]}."""',
+        "",
+        *_def_lines("__init__", ["self", f'name="{generated.name}"', 'reduction="sum_over_batch_size"', "dtype=None",
+                                 *[item.strip() for item in init_keywords.split(",") if item.strip()]], "    "),
+        "        super().__init__(name=name, reduction=reduction, dtype=dtype)",
+    ]
+    lines += [f"        self.{python} = {python}" for python in keywords.values()]
+    lines += [
+        "",
+        "    def call(self, y_true, y_pred):",
+        *_call_lines("        return ", generated.name, call_args),
+    ]
+    if keywords:
+        updates = ", ".join(f"{python}=self.{python}" for python in keywords.values())
+        lines += [
+            "",
+            "    def get_config(self):",
+            "        config = super().get_config()",
+            f"        config.update({updates})",
+            "        return config",
+        ]
+    generated.keras_class = class_name
+    generated.keras_lines = lines
+    generated.imports.add("keras")
+
+
+# ------------------------------------------------------------------ the module
+
+
+def _comment_text(text: str) -> str:
+    """A path as comment text: control and non-ASCII characters escaped, so it cannot end the comment."""
+    return text.encode("unicode_escape").decode("ascii").replace('"""', '\\"\\"\\"')
+
+
+def _assemble(path: str, functions: list[GeneratedFunction], mode: str) -> str:
+    from .. import __version__
+
+    shown = _comment_text(path)
+    variant = f" ({MODES[mode]})" if MODES.get(mode) else ""
+    flag = {"smooth": " --smooth", "ste": " --ste"}.get(mode, "")
+    out: list[str] = [
+        f"# Generated by kinks {__version__} from {shown}{variant}.",
+        f"# Edit the .loss file, not this one, and regenerate with: kinks tf{flag} {shown}",
+        '"""TensorFlow code generated by kinks from a .loss file.',
+        "",
+        *textwrap.wrap(KINK_CONVENTION, 96),
+        '"""',
+        "",
+    ]
+    imports: set[str] = set().union(*(f.imports for f in functions)) if functions else {"tensorflow"}
+    helpers: set[str] = set().union(*(f.helpers for f in functions)) if functions else set()
+    if "math" in imports or any("math." in HELPERS[h].replace("tf.math.", "") for h in helpers):
+        out += ["import math", ""]
+    third_party = []
+    if "keras" in imports:
+        third_party.append("import keras")
+    third_party.append("import tensorflow as tf")
+    out += third_party
+    exported = []
+    for function in functions:
+        exported.append(function.name)
+        if function.keras_class:
+            exported.append(function.keras_class)
+    listed = ", ".join(f'"{name}"' for name in exported)
+    if len(listed) < 84:
+        out += ["", f"__all__ = [{listed}]"]
+    else:
+        out += ["", "__all__ = [", *[f'    "{name}",' for name in exported], "]"]
+    for helper in sorted(helpers):
+        out += ["", "", *HELPERS[helper].strip("\n").split("\n")]
+    for function in functions:
+        out += ["", "", *function.lines]
+        if function.keras_lines:
+            out += ["", "", *function.keras_lines]
+    return "\n".join(out) + "\n"
+
+
+# ------------------------------------------------------------------ entry points
+
+
+def _is_expression(text: str) -> bool:
+    from .. import syntax as ast
+    from ..parser import LossSyntaxError, parse_expression, parse_source
+
+    statements = parse_source(text).statements
+    if any(isinstance(s, (ast.Definition, ast.Constant)) for s in statements):
+        return False
+    try:
+        parse_expression(text)
+    except LossSyntaxError:
+        return False
+    return True
+
+
+def lower_any(text: str, path: str = "<string>", symbolic_constants: Mapping[str, float] | None = None) -> CodegenSource:
+    """A `.loss` text, or a lone expression (then one definition named `loss`)."""
+    if _is_expression(text):
+        return lower_expression(text)
+    return lower_source(text, path, symbolic_constants)
+
+
+def to_tensorflow(text_or_reports: str | Report | Iterable[Report], path: str | None = None, *,
+                  mode: str = "plain") -> str:
+    """TensorFlow code for a `.loss` text, a lone expression, or reports of `analyze`/`analyze_file`.
+
+    Reports that name a readable file are generated from that file, so `axis=` and `keepdims=` are
+    kept; a report without a file (from `analyze(expression)`) is generated from its SymPy body,
+    where reductions are over the last axis.
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}")
+    if isinstance(text_or_reports, str):
+        return _from_text(text_or_reports, path or "<string>", mode)
+    reports = [text_or_reports] if isinstance(text_or_reports, Report) else list(text_or_reports)
+    return _from_reports(reports, mode)
+
+
+def _from_text(text: str, path: str, mode: str) -> str:
+    if mode == "plain":
+        return generate_module(lower_any(text, path))
+    from .smooth import rewrite_source
+
+    rewritten = rewrite_source(text, path, mode=mode)
+    source = lower_source(rewritten.text, path, rewritten.temperatures)
+    return generate_module(source, mode=mode, keyword_defaults=rewritten.temperatures)
+
+
+def _from_reports(reports: list[Report], mode: str) -> str:
+    by_file: dict[str, list[str]] = {}
+    loose: list[Report] = []
+    for report in reports:
+        if report.file and report.name and Path(report.file).is_file():
+            by_file.setdefault(report.file, []).append(report.name)
+        elif report.expression is not None:
+            loose.append(report)
+    if len(by_file) == 1 and not loose:
+        file, names = next(iter(by_file.items()))
+        text = Path(file).read_text(encoding="utf-8")
+        if mode == "plain":
+            return generate_module(lower_source(text, file), select=names)
+        from .smooth import rewrite_source
+
+        rewritten = rewrite_source(text, file, mode=mode)
+        source = lower_source(rewritten.text, file, rewritten.temperatures)
+        return generate_module(source, mode=mode, keyword_defaults=rewritten.temperatures, select=names)
+    if by_file:
+        raise ValueError("reports from several files: generate one module per file")
+    if mode != "plain":
+        raise ValueError("smooth and straight-through variants need the .loss text, not reports without a file")
+    source = CodegenSource("<reports>")
+    for index, report in enumerate(loose):
+        name = report.name or ("loss" if len(loose) == 1 else f"loss{index + 1}")
+        source.definitions.append(CodegenDefinition(
+            name=name, line=report.line, params=tuple(report.params), wrt=tuple(report.wrt),
+            body=report.expression, local_names={}, report=report,
+        ))
+    return generate_module(source)
+
+
+def tf_function(text: str, name: str | None = None, *, mode: str = "plain") -> Any:
+    """The TensorFlow function for definition `name` of a `.loss` text (or for a lone expression).
+
+    Imports TensorFlow (through the generated code). Without `name`, the text must define exactly
+    one function.
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}")
+    if mode == "plain":
+        module = generate(lower_any(text, "<string>"))
+    else:
+        from .smooth import rewrite_source
+
+        rewritten = rewrite_source(text, "<string>", mode=mode)
+        module = generate(lower_source(rewritten.text, "<string>", rewritten.temperatures), mode=mode,
+                          keyword_defaults=rewritten.temperatures)
+    from .runtime import function_from, load_module
+
+    loaded = load_module(module.text)
+    if name is None and len(module.functions) != 1:
+        defined = ", ".join(module.functions) or "nothing"
+        raise ValueError(f"the text defines {len(module.functions)} functions ({defined}): pass name=")
+    chosen = name if name is not None else next(iter(module.functions))
+    if chosen not in module.functions:
+        raise ValueError(f"no valid definition named {chosen!r}; the text defines {', '.join(module.functions) or 'nothing'}")
+    return function_from(loaded, list(module.functions.values()), module.functions[chosen])

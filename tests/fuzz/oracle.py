@@ -1,0 +1,516 @@
+"""A numeric oracle for the classifier: does a verdict agree with the numbers?
+
+It shares no judgement with the probe. It evaluates bodies with `analyzer.evaluate.Program` (the
+plain NumPy evaluator) and reads the region with `probe.region_from` (the bounds written in
+`given`); everything it concludes comes from its own samples, step sizes and tolerances:
+
+- `smooth`: SymPy's derivative of the body (custom classes define `fdiff`; `Derivative` of a
+  zero-gradient atom and `DiracDelta` are 0 away from their points) agrees with central finite
+  differences at random points where no atom changes piece between x - h and x + h (vectors of one
+  entry, where the chain rule through reductions is exact). And along random lines through the
+  region (vectors of three entries), at every point where an atom changes piece, the one-sided
+  values and slopes of the body agree (C1: no jump, no kink).
+- `zero-gradient`: finite differences of the body in every entry of every `wrt` parameter are zero
+  at random points.
+- every reported kink (jump): at the finding's witness, along its direction, the one-sided slopes
+  (values) differ, at step sizes the probe does not use, and stably as the step shrinks.
+
+A disagreement is returned, not raised: the caller decides (the tests fail, the long run records).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from analyzer.atoms import is_flat_atom, row_for
+from analyzer.evaluate import EvaluationError, Program
+from analyzer.probe import Bound, region_from
+from analyzer.report import PIECEWISE, SMOOTH, ZERO_GRADIENT, Finding, Report
+
+ENTRIES = 3  # vector size for the line checks, as the analysis uses
+POINTS = 300  # random points for the derivative checks
+LINES = 24
+GRID = 97
+BISECTIONS = 44
+# One-sided step sizes: none is a power of ten, so none is a step the probe uses.
+SIDE_STEPS = (3.1e-3, 4.3e-4, 5.7e-5, 7.9e-6, 1.1e-6, 1.3e-7)
+WITNESS_STEPS = (2.3e-4, 3.1e-5, 4.7e-6, 6.1e-7, 8.3e-8, 1.1e-8, 1.3e-9)
+DERIVATIVE_TOLERANCE = 1e-4
+JUMP_TOLERANCE = 1e-6
+KINK_TOLERANCE = 1e-4
+
+
+@dataclass(frozen=True, slots=True)
+class Disagreement:
+    kind: str  # "derivative", "zero-gradient", "smooth-but-kink", "smooth-but-jump", "kink", "discontinuity"
+    message: str
+    point: Mapping[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        where = f" at {dict(self.point)}" if self.point else ""
+        return f"{self.kind}: {self.message}{where}"
+
+
+@dataclass(slots=True)
+class Verdict:
+    """What the oracle checked for one report, and what disagreed."""
+
+    checked: int = 0  # points, change points and witnesses compared
+    disagreements: list[Disagreement] = field(default_factory=list)
+    skipped: str | None = None  # why nothing could be checked
+
+
+def check(report: Report, seed: int = 0) -> Verdict:
+    """Compare one analysed report with the numbers."""
+    verdict = Verdict()
+    if report.classification not in (SMOOTH, PIECEWISE, ZERO_GRADIENT) or not isinstance(report.expression, sp.Basic):
+        verdict.skipped = f"class {report.classification}"
+        return verdict
+    try:
+        program = Program(report.expression)
+    except EvaluationError as error:
+        verdict.skipped = f"cannot evaluate the body: {error}"
+        return verdict
+    rng = np.random.default_rng(seed)
+    sampler = _Sampler(report, rng)
+    wrt = [name for name in report.wrt if name in report.params]
+    if report.classification == SMOOTH:
+        for name in wrt:
+            _check_derivative(report, program, sampler, name, verdict)
+        _check_lines_are_c1(program, sampler, wrt, verdict)
+    elif report.classification == ZERO_GRADIENT:
+        _check_zero_gradient(program, sampler, wrt, verdict)
+    for finding in report.findings:
+        if finding.kind in ("kink", "discontinuity") and finding.witness is not None:
+            _check_witness(program, finding, verdict)
+    return verdict
+
+
+# ---------------------------------------------------------------- sampling the region
+
+
+class _Sampler:
+    def __init__(self, report: Report, rng: np.random.Generator):
+        self.params = list(report.params)
+        self.rng = rng
+        self.condition = Program(sp.Piecewise((1, report.given), (0, True))) if report.given is not None else None
+        self.region = region_from(report.given, self.params, self.condition)
+
+    def bound(self, name: str) -> Bound:
+        return self.region.bounds.get(name, Bound())
+
+    def points(self, count: int, entries: int) -> dict[str, np.ndarray]:
+        """Random points of the region (the simple bounds drawn, the rest of `given` filtered)."""
+        env = {}
+        for name in self.params:
+            if name in self.region.choices:
+                env[name] = self.rng.choice(np.asarray(self.region.choices[name], dtype=float), size=(count, entries))
+                continue
+            bound = self.bound(name)
+            lo = bound.lo if math.isfinite(bound.lo) else (bound.hi - 6.0 if math.isfinite(bound.hi) else -3.0)
+            hi = bound.hi if math.isfinite(bound.hi) else max(lo + 6.0, 3.0)
+            env[name] = lo + (hi - lo) * (0.03 + 0.94 * self.rng.random((count, entries)))
+        keep = self.inside(env, count)
+        return {name: value[keep] for name, value in env.items()}
+
+    def inside(self, env: Mapping[str, np.ndarray], count: int) -> np.ndarray:
+        if self.condition is None:
+            return np.ones(count, dtype=bool)
+        holds, _ = self.condition.run(env, states=False)
+        return np.all(_rows(holds, count) > 0.5, axis=1)
+
+
+def _rows(value: Any, count: int) -> np.ndarray:
+    """Any evaluated value as an array of shape (count, k)."""
+    array = np.asarray(value, dtype=float)
+    if array.ndim == 0:
+        return np.full((count, 1), float(array))
+    if array.shape[0] != count:
+        array = np.broadcast_to(array, (count,) + array.shape[1:])
+    return array.reshape(count, -1)
+
+
+def _signature(states: Sequence[Any], count: int) -> np.ndarray:
+    """Every switch's state at every point, side by side: equal rows mean the same pieces."""
+    if not states:
+        return np.zeros((count, 1), dtype=np.int64)
+    return np.concatenate([np.asarray(_rows(state, count), dtype=np.int64) for state in states], axis=1)
+
+
+def _frozen(program: Program, env: Mapping[str, np.ndarray]) -> dict[int, Any]:
+    """stop_gradient contents held at their value at `env` (data for the gradient)."""
+    if not program.stop_slots:
+        return {}
+    return dict(zip(program.stop_slots, program.values_of(env, program.stop_slots)))
+
+
+# ---------------------------------------------------------------- smooth: derivative
+
+
+def symbolic_derivative(expr: Any, symbol: sp.Symbol) -> Any:
+    """SymPy's derivative, with the parts that are zero away from switch points set to zero.
+
+    `Mod(a, m)` is differentiated as `a - m * floor(a / m)` (SymPy leaves it unevaluated). The
+    derivative of a zero-gradient atom (floor, sign, argmax, ...) is 0 almost everywhere, and so is
+    `DiracDelta`; any other unevaluated `Derivative` stays, and the caller cannot evaluate it.
+    """
+    expr = expr.replace(lambda node: isinstance(node, sp.Mod),
+                        lambda node: node.args[0] - node.args[1] * sp.floor(node.args[0] / node.args[1]))
+    derivative = sp.diff(expr, symbol)
+
+    def vanishes(node: Any) -> bool:
+        if isinstance(node, sp.DiracDelta):
+            return True
+        if isinstance(node, sp.Derivative):
+            row = row_for(node.expr)
+            return row is not None and is_flat_atom(row)
+        return False
+
+    derivative = derivative.replace(vanishes, lambda node: sp.S.Zero)
+    return derivative.replace(lambda node: isinstance(node, sp.Subs), lambda node: node.doit())
+
+
+def _check_derivative(report: Report, program: Program, sampler: _Sampler, name: str, verdict: Verdict) -> None:
+    try:
+        derivative = Program(symbolic_derivative(report.expression, sp.Symbol(name, real=True)))
+    except (EvaluationError, TypeError, ValueError, NotImplementedError) as error:
+        verdict.skipped = f"no derivative to compare with: {error}"
+        return
+    env = sampler.points(POINTS, 1)
+    count = len(env[name]) if name in env else 0
+    if count == 0:
+        return
+    frozen = _frozen(program, env)
+    value, states = program.run(env, frozen)
+    center = _signature(states, count)
+    exact = _rows(derivative.run(env, states=False)[0], count)
+    estimates = []
+    stable = np.ones(count, dtype=bool)
+    for scale in (1e-6, 1.25e-7):
+        h = scale * (1 + np.abs(env[name]))
+        up = dict(env, **{name: env[name] + h})
+        down = dict(env, **{name: env[name] - h})
+        value_up, states_up = program.run(up, frozen)
+        value_down, states_down = program.run(down, frozen)
+        stable &= np.all(_signature(states_up, count) == center, axis=1)
+        stable &= np.all(_signature(states_down, count) == center, axis=1)
+        estimates.append((_rows(value_up, count) - _rows(value_down, count)) / (2 * h))
+    size = np.abs(_rows(value, count))
+    tolerance = DERIVATIVE_TOLERANCE * (1 + np.abs(exact)) + 1e-8 * size
+    coarse, fine = estimates
+    usable = stable[:, None] & np.isfinite(coarse) & np.isfinite(fine) & np.isfinite(exact)
+    # A disagreement must survive a smaller step: both estimates off, and agreeing with each other.
+    converged = np.abs(coarse - fine) <= tolerance
+    wrong = usable & converged & (np.abs(coarse - exact) > tolerance) & (np.abs(fine - exact) > tolerance)
+    verdict.checked += int(np.sum(np.any(usable, axis=1)))
+    if np.any(wrong):
+        row = int(np.nonzero(np.any(wrong, axis=1))[0][0])
+        column = int(np.nonzero(wrong[row])[0][0])
+        verdict.disagreements.append(Disagreement(
+            "derivative",
+            f"d/d{name}: SymPy says {exact[row, column]:.6g}, finite differences {fine[row, column]:.6g}",
+            {key: float(value[row, 0]) for key, value in env.items()},
+        ))
+
+
+# ---------------------------------------------------------------- zero gradient
+
+
+def _check_zero_gradient(program: Program, sampler: _Sampler, wrt: Sequence[str], verdict: Verdict) -> None:
+    env = sampler.points(POINTS // 3, ENTRIES)
+    if not env or not wrt or len(next(iter(env.values()))) == 0:
+        return
+    count = len(next(iter(env.values())))
+    frozen = _frozen(program, env)
+    value, states = program.run(env, frozen)
+    center = _signature(states, count)
+    scale = 1 + np.abs(_rows(value, count))
+    for name in wrt:
+        for entry in range(ENTRIES):
+            h = 1e-5 * (1 + np.abs(env[name][:, entry]))
+            sides = []
+            stable = np.ones(count, dtype=bool)
+            for sign in (1.0, -1.0):
+                moved = env[name].copy()
+                moved[:, entry] += sign * h
+                shifted_value, shifted_states = program.run(dict(env, **{name: moved}), frozen)
+                stable &= np.all(_signature(shifted_states, count) == center, axis=1)
+                sides.append(_rows(shifted_value, count))
+            gradient = (sides[0] - sides[1]) / (2 * h[:, None])
+            usable = stable[:, None] & np.isfinite(gradient) & np.isfinite(scale)
+            nonzero = usable & (np.abs(gradient) > 1e-6 * scale)
+            verdict.checked += int(np.sum(np.any(usable, axis=1)))
+            if np.any(nonzero):
+                row = int(np.nonzero(np.any(nonzero, axis=1))[0][0])
+                verdict.disagreements.append(Disagreement(
+                    "zero-gradient",
+                    f"the gradient in {name}[{entry}] is {gradient[row][nonzero[row]][0]:.6g}, not zero",
+                    {key: [float(v) for v in value_[row]] for key, value_ in env.items()},
+                ))
+                return
+
+
+# ---------------------------------------------------------------- smooth: C1 along lines
+
+
+@dataclass(slots=True)
+class _Lines:
+    base: dict[str, np.ndarray]
+    direction: dict[str, np.ndarray]
+    lo: np.ndarray
+    hi: np.ndarray
+
+    def env(self, ids: np.ndarray, t: np.ndarray) -> dict[str, np.ndarray]:
+        return {name: self.base[name][ids] + t[:, None] * self.direction[name][ids] for name in self.base}
+
+    def point(self, line: int, t: float) -> dict[str, list[float]]:
+        return {name: [float(v) for v in self.base[name][line] + t * self.direction[name][line]] for name in self.base}
+
+
+def _lines(sampler: _Sampler, wrt: Sequence[str]) -> _Lines | None:
+    base = sampler.points(LINES * 4, ENTRIES)
+    count = len(next(iter(base.values()))) if base else 0
+    if count == 0:
+        return None
+    count = min(count, LINES)
+    base = {name: value[:count] for name, value in base.items()}
+    direction = {}
+    for name in base:
+        moves = name in wrt and name not in sampler.region.choices
+        direction[name] = sampler.rng.normal(size=(count, ENTRIES)) if moves else np.zeros((count, ENTRIES))
+    norm = np.sqrt(sum(np.sum(d * d, axis=1) for d in direction.values()))
+    norm = np.where(norm > 0, norm, 1.0)
+    direction = {name: d / norm[:, None] for name, d in direction.items()}
+    lo, hi = np.full(count, -6.0), np.full(count, 6.0)
+    for name in wrt:
+        bound = sampler.bound(name)
+        d, b = direction[name], base[name]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for edge in (bound.lo, bound.hi):
+                if math.isfinite(edge):
+                    cut = (edge - b) / d
+                    lo = np.maximum(lo, np.max(np.where(cut < 0, cut, -np.inf), axis=1))
+                    hi = np.minimum(hi, np.min(np.where(cut > 0, cut, np.inf), axis=1))
+    return _Lines(base, direction, lo, hi)
+
+
+class _LineView:
+    """The body along lines: values per output entry, switch signature, inside-the-region flag."""
+
+    def __init__(self, program: Program, sampler: _Sampler, lines: _Lines):
+        self.program, self.sampler, self.lines = program, sampler, lines
+        zero = np.zeros(len(lines.lo))
+        self.frozen = _frozen(program, lines.env(np.arange(len(lines.lo)), zero))
+
+    def __call__(self, ids: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        env = self.lines.env(ids, t)
+        frozen = {slot: _take(value, ids) for slot, value in self.frozen.items()}
+        value, states = self.program.run(env, frozen)
+        count = len(t)
+        values = _rows(value, count)
+        inside = np.all(np.isfinite(values), axis=1) & self.sampler.inside(env, count)
+        return values, _signature(states, count), inside
+
+
+def _take(value: Any, ids: np.ndarray) -> Any:
+    array = np.asarray(value)
+    if array.ndim and array.shape[0] > int(np.max(ids, initial=0)):
+        return array[ids]
+    return array
+
+
+def _check_lines_are_c1(program: Program, sampler: _Sampler, wrt: Sequence[str], verdict: Verdict) -> None:
+    if not program.switches or not wrt:
+        return
+    lines = _lines(sampler, wrt)
+    if lines is None:
+        return
+    view = _LineView(program, sampler, lines)
+    count = len(lines.lo)
+    fractions = np.linspace(0.0, 1.0, GRID) + 0.2360679 / GRID  # off the special points t == 0
+    t = lines.lo[:, None] + (lines.hi - lines.lo)[:, None] * np.clip(fractions, 0, 1)[None, :]
+    ids = np.repeat(np.arange(count), GRID)
+    _, signature, inside = view(ids, t.reshape(-1))
+    signature = signature.reshape(count, GRID, -1)
+    inside = inside.reshape(count, GRID)
+    changes = np.any(signature[:, 1:] != signature[:, :-1], axis=2) & inside[:, 1:] & inside[:, :-1]
+    rows, columns = np.nonzero(changes)
+    if len(rows) == 0:
+        return
+    rows, columns = rows[:200], columns[:200]
+    a, b = t[rows, columns], t[rows, columns + 1]
+    _, left_signature, _ = view(rows, a)
+    for _ in range(BISECTIONS):
+        middle = 0.5 * (a + b)
+        _, middle_signature, _ = view(rows, middle)
+        same = np.all(middle_signature == left_signature, axis=1)
+        a, b = np.where(same, middle, a), np.where(same, b, middle)
+    for row, tau in zip(rows, 0.5 * (a + b)):
+        kind = _one_sided(view, int(row), float(tau), SIDE_STEPS)
+        if kind is None:
+            continue
+        verdict.checked += 1
+        if kind in ("jump", "kink"):
+            verdict.disagreements.append(Disagreement(
+                f"smooth-but-{kind}",
+                f"the one-sided {'values' if kind == 'jump' else 'slopes'} differ where an atom changes piece",
+                {"point": lines.point(int(row), float(tau)),
+                 "direction": {name: [float(v) for v in lines.direction[name][int(row)]] for name in lines.direction}},
+            ))
+            return
+
+
+def _one_sided(view: Any, line: int, tau: float, steps: Sequence[float]) -> str | None:
+    """Compare the sides of `tau` on one line: "jump", "kink", "agree", or "unclear"; None when
+    no step size could be used (a side outside the region, or undefined).
+
+    Quadratic extrapolation from three points on each side gives the one-sided value and slope; a
+    real jump or kink is a difference that stays put as the step shrinks, while the error of a
+    smooth function's estimate shrinks with it. The finest pair of steps whose estimates are not
+    drowned in rounding decides; "agree" needs both differences within tolerance there.
+    """
+    offsets = np.array([1.0, 2.0, 3.0])
+    t = np.concatenate([np.concatenate([tau + h * offsets, tau - h * offsets]) for h in steps])
+    values, signature, inside = view(np.full(len(t), line), t)
+    levels = []
+    for index, h in enumerate(steps):
+        block = slice(6 * index, 6 * index + 6)
+        right, left = values[block][:3], values[block][3:]
+        sides_steady = np.all(signature[block][:3] == signature[block][0]) and np.all(signature[block][3:] == signature[block][3])
+        if not (np.all(inside[block]) and sides_steady):
+            levels.append(None)
+            continue
+        value_right = 3 * right[0] - 3 * right[1] + right[2]
+        value_left = 3 * left[0] - 3 * left[1] + left[2]
+        slope_right = (-2.5 * right[0] + 4 * right[1] - 1.5 * right[2]) / h
+        slope_left = (2.5 * left[0] - 4 * left[1] + 1.5 * left[2]) / h
+        levels.append((value_right - value_left, slope_right - slope_left,
+                       1 + np.abs(value_right) + np.abs(value_left), 1 + np.abs(slope_right) + np.abs(slope_left), h))
+    pairs = [(coarse, fine) for coarse, fine in itertools.pairwise(levels) if coarse is not None and fine is not None]
+    if not pairs:
+        return None
+    for coarse, fine in pairs[::-1]:
+        # rounding in a slope estimate grows like eps * |value| / h: skip pairs drowned in it
+        if 1e3 * np.finfo(float).eps * np.max(fine[2]) / fine[4] > KINK_TOLERANCE * np.min(fine[3]):
+            continue
+        if _steady(coarse[0], fine[0], JUMP_TOLERANCE * fine[2]):
+            return "jump"
+        if _steady(coarse[1], fine[1], KINK_TOLERANCE * fine[3]):
+            return "kink"
+        if np.all(np.abs(fine[0]) <= JUMP_TOLERANCE * fine[2]) and np.all(np.abs(fine[1]) <= KINK_TOLERANCE * fine[3]):
+            return "agree"
+        return "unclear"
+    return "unclear"
+
+
+def _steady(coarse: np.ndarray, fine: np.ndarray, tolerance: np.ndarray) -> bool:
+    """Is a difference (in some output entry) above tolerance at both steps, and within a quarter
+    of itself from one step to the next?"""
+    steady = (np.abs(fine) > tolerance) & (np.abs(coarse) > tolerance) & (np.abs(fine - coarse) <= 0.25 * np.abs(fine))
+    return bool(np.any(steady))
+
+
+# ---------------------------------------------------------------- reported kinks and jumps
+
+
+class _WitnessView:
+    def __init__(self, program: Program, finding: Finding):
+        assert finding.witness is not None
+        self.program = program
+        self.point = {name: np.asarray(value, dtype=float) for name, value in finding.witness.point.items()}
+        self.direction = {name: np.asarray(value, dtype=float) for name, value in finding.witness.direction.items()}
+        self.frozen = _frozen(program, {name: value[None, :] for name, value in self.point.items()})
+
+    def __call__(self, ids: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        env = {name: self.point[name][None, :] + t[:, None] * self.direction[name][None, :] for name in self.point}
+        value, _ = self.program.run(env, self.frozen)
+        values = _rows(value, len(t))
+        # the signature is not used: the sides of a witness are judged on values alone
+        return values, np.zeros((len(t), 1), dtype=np.int64), np.all(np.isfinite(values), axis=1)
+
+
+def _check_witness(program: Program, finding: Finding, verdict: Verdict) -> None:
+    view = _WitnessView(program, finding)
+    kind = _one_sided(view, 0, 0.0, WITNESS_STEPS)
+    if kind is None or kind == "unclear":
+        return  # undefined on a side (a singular point), or too steep to tell at any step size
+    # `x == 0` used as a number jumps on the surface itself, which a float point beside it misses:
+    # put the witness exactly on it (round near-integers, equalise near-equal entries); when that
+    # fails, floats cannot decide it.
+    if (finding.kind == "discontinuity" and kind != "jump" and _on_measure_zero_surface(program, view)
+            and not _differs_on_snapped_surface(program, view)):
+        return
+    verdict.checked += 1
+    if finding.kind == "discontinuity":
+        if kind == "jump" or _differs_at_point(view) or _on_measure_zero_surface(program, view):
+            return
+        message = "no jump: the one-sided values agree"
+    else:
+        if kind in ("kink", "jump"):
+            return
+        message = "no kink: the one-sided slopes agree"
+    assert finding.witness is not None
+    verdict.disagreements.append(Disagreement(
+        finding.kind, f"{message} at the witness of {finding.where!r} ({finding.code})",
+        {"point": finding.witness.point, "direction": finding.witness.direction},
+    ))
+
+
+def _differs_at_point(view: _WitnessView) -> bool:
+    """A condition that holds only on a set of measure zero (`x == 0`): the value at the point
+    itself differs from the values beside it."""
+    values, _, inside = view(np.zeros(3, dtype=int), np.array([0.0, 1e-7, -1e-7]))
+    if not np.all(inside):
+        return False
+    return bool(np.any(np.abs(values[0] - values[1]) > JUMP_TOLERANCE * (1 + np.abs(values[1]))))
+
+
+def _on_measure_zero_surface(program: Program, view: _WitnessView) -> bool:
+    """Is the witness (nearly) on the surface of an `==` or `!=` condition?"""
+    relations = [switch for switch in program.switches if isinstance(switch.node, (sp.Eq, sp.Ne))]
+    if not relations:
+        return False
+    env = {name: value[None, :] for name, value in view.point.items()}
+    for switch in relations:
+        left, right = program.values_of(env, program.child_slots(switch.slot), view.frozen)
+        left, right = np.asarray(left, dtype=float), np.asarray(right, dtype=float)
+        if np.any(np.abs(left - right) <= 1e-9 * (1 + np.abs(right))):
+            return True
+    return False
+
+
+def _snapped(point: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The point with coordinates within 1e-9 of a multiple of 1/2 rounded to it, and coordinates
+    within 1e-9 of each other made equal."""
+    snapped = {name: value.copy() for name, value in point.items()}
+    coordinates = [(name, index) for name in snapped for index in range(len(snapped[name]))]
+    for name, index in coordinates:
+        value = snapped[name][index]
+        nearest = round(value * 2) / 2
+        if abs(value - nearest) <= 1e-9 * (1 + abs(value)):
+            snapped[name][index] = nearest
+    for position, (name, index) in enumerate(coordinates):
+        for other_name, other_index in coordinates[position + 1:]:
+            a, b = snapped[name][index], snapped[other_name][other_index]
+            if a != b and abs(a - b) <= 1e-9 * (1 + abs(a)):
+                snapped[other_name][other_index] = a
+    return snapped
+
+
+def _differs_on_snapped_surface(program: Program, view: _WitnessView) -> bool:
+    snapped = _snapped(view.point)
+    steps = np.array([0.0, 1e-6, -1e-6])
+    env = {name: snapped[name][None, :] + steps[:, None] * view.direction[name][None, :] for name in snapped}
+    value, _ = program.run(env, view.frozen)
+    values = _rows(value, 3)
+    if not np.all(np.isfinite(values)):
+        return False
+    beside = np.abs(values[0] - values[1:]) > JUMP_TOLERANCE * (1 + np.abs(values[1:]))
+    return bool(np.any(np.all(beside, axis=0)))

@@ -1,0 +1,93 @@
+"""Smooth and straight-through variants, on the syntax tree; analysed again by kinks. No TensorFlow."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from analyzer import analyze_text, to_tensorflow
+from analyzer.report import PIECEWISE, SMOOTH, ZERO_GRADIENT
+from analyzer.tensorflow.smooth import rewrite_source
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = sorted((ROOT / "examples").glob("*.loss"))
+
+# The surrogates the issue names, one line each: (definition, what its smooth variant must contain).
+SURROGATES = [
+    ("f(x) = relu(x)", "f(x) = temperature * softplus(x / temperature)"),
+    ("f(x, y) wrt x = max(x, y)", "f(x, y) wrt x = y + temperature * softplus((x - y) / temperature)"),
+    ("f(x) = max(x)", "f(x) = temperature * logsumexp(x / temperature)"),
+    ("f(x) = abs(x)", "f(x) = huber(x, huber_temperature)"),
+    ("f(x) = step(x)", "f(x) = sigmoid(x / temperature)"),
+    ("f(x) = mean(x > 0.5)", "f(x) = mean(sigmoid((x - 0.5) / temperature))"),
+    ("f(x) = mean(x < 0.5)", "f(x) = mean(sigmoid((0.5 - x) / temperature))"),
+    ("f(x) = sign(x)", "f(x) = tanh(x / temperature)"),
+    ("f(x) = argmax(x)", "f(x) = sum(softmax(x / temperature) * range_like(x))"),
+    ("f(y, p) wrt p = mean(argmax(p) == argmax(y))", "f(y, p) wrt p = mean(take(softmax(p / temperature), argmax(y)))"),
+    ("f(y, z) wrt z = sum(one_hot(argmax(z), 3) * y)", "f(y, z) wrt z = sum(softmax(z / temperature) * y)"),
+    ("f(x) = round(x)", "f(x) = x - sin(2 * pi * x) / (2 * pi)"),
+]
+
+
+@pytest.mark.parametrize(("source", "expected"), SURROGATES, ids=[s for s, _ in SURROGATES])
+def test_surrogates_of_the_atom_table(source: str, expected: str) -> None:
+    rewritten = rewrite_source(source + "\n", "f.loss")
+    assert expected in rewritten.text.splitlines()
+    assert rewritten.text.startswith("# The smooth variant of f.loss, written by kinks")
+
+
+def test_temperatures_are_constants_at_the_top_and_keyword_arguments_in_code() -> None:
+    rewritten = rewrite_source("f(x) = relu(x) + abs(x)\n", "f.loss")
+    assert rewritten.temperatures == {"temperature": 0.1, "huber_temperature": 1.0}
+    assert rewritten.text.splitlines()[1:3] == ["temperature = 0.1", "huber_temperature = 1.0"]
+    code = to_tensorflow("f(x) = relu(x) + abs(x)\n", "f.loss", mode="smooth")
+    assert "def f(x, *, temperature=0.1, huber_temperature=1.0):" in code
+
+
+def test_a_name_in_use_is_not_taken_for_a_temperature() -> None:
+    rewritten = rewrite_source("temperature = 3\nf(x) = relu(x) * temperature\n", "f.loss")
+    assert "temperature_2 = 0.1" in rewritten.text
+    assert "f(x) = temperature_2 * softplus(x / temperature_2) * temperature" in rewritten.text
+
+
+def test_soft_counts_for_f1_dice_and_accuracy() -> None:
+    source = (ROOT / "examples" / "segmentation.loss").read_text(encoding="utf-8")
+    text = rewrite_source(source, "segmentation.loss").text
+    assert "    pred = sigmoid((p - 0.5) / temperature)" in text
+    assert "    mask = cast(sigmoid((p - 0.5) / temperature), tf.float32)" in text
+    accuracy = rewrite_source("acc(y, p) wrt p given y in {0, 1} = mean((p > 0.5) == y)\n", "a.loss").text
+    assert "acc(y, p) wrt p given y in {0, 1} = mean(sigmoid((p - 0.5) / temperature) * y + " \
+           "(1 - sigmoid((p - 0.5) / temperature)) * (1 - y))" in accuracy
+
+
+def test_data_and_conditions_stay_hard() -> None:
+    text = rewrite_source("f(y, p) wrt p = mean(abs(y) * p) + (p if y > 0 else -p)\n", "f.loss").text
+    assert "f(y, p) wrt p = mean(abs(y) * p) + (p if y > 0 else -p)" in text
+
+
+@pytest.mark.parametrize("mode", ["smooth", "ste"])
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
+def test_variants_are_never_zero_gradient(path: Path, mode: str) -> None:
+    source = path.read_text(encoding="utf-8")
+    original = {r.name: r for r in analyze_text(source, path.name)}
+    rewritten = rewrite_source(source, path.name, mode=mode)
+    for report in analyze_text(rewritten.text, path.name):
+        assert report.classification in (SMOOTH, PIECEWISE), (report.name, report.classification, report.findings)
+        if mode == "smooth" and original[report.name].classification == ZERO_GRADIENT:
+            assert report.classification == SMOOTH, report.name
+
+
+def test_straight_through_keeps_the_hard_value_and_kinks_their_own_gradient() -> None:
+    text = rewrite_source("f(x) = sign(x) + relu(x)\ng(x) = round(x)\n", "f.loss", mode="ste").text
+    assert "f(x) = tanh(x / temperature) + stop_gradient(sign(x) - tanh(x / temperature)) + relu(x)" in text
+    assert "g(x) = x + stop_gradient(round(x) - x)" in text
+    code = to_tensorflow("g(x) = round(x)\n", "g.loss", mode="ste")
+    assert "    def hard1(x):\n        return tf.round(x)\n" in code
+    assert "    return _straight_through(hard1, soft1, x)\n" in code
+
+
+def test_a_syntax_error_is_kept_so_the_variant_reports_it_again() -> None:
+    rewritten = rewrite_source("f(x) = relu(x\ng(x) = abs(x)\n", "f.loss")
+    reports = analyze_text(rewritten.text, "f.loss")
+    assert [r.classification for r in reports] == ["invalid", "smooth"]
