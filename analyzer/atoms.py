@@ -58,10 +58,19 @@ class Surrogate:
     name: str
     template: str
     temperature: float | None = None
+    # The same surrogate when argument {1} is the number 0 (`max(1 - y*s, 0)`), which reads far
+    # better without the `0 + ... - 0` the general template would print.
+    against_zero: str | None = None
 
     def render(self, args: Sequence[str]) -> str:
         """Fill the template; an argument gets parentheses unless it stands alone in a call."""
-        pieces = list(string.Formatter().parse(self.template))
+        template = self.template
+        if self.against_zero is not None and len(args) > 1:
+            if _is_zero(args[0]) and not _is_zero(args[1]):
+                args = [args[1], args[0], *args[2:]]  # max and min do not care about the order
+            if _is_zero(args[1]):
+                template = self.against_zero
+        pieces = list(string.Formatter().parse(template))
         out = []
         for index, (literal, name, _, _) in enumerate(pieces):
             out.append(literal)
@@ -75,6 +84,10 @@ class Surrogate:
             alone = literal.rstrip().endswith(("(", ",")) and following.lstrip().startswith((")", ","))
             out.append(text if alone else _grouped(text))
         return "".join(out)
+
+
+def _is_zero(text: str) -> bool:
+    return re.fullmatch(r"[+-]?0*\.?0*", text.strip()) is not None and any(c == "0" for c in text)
 
 
 def _grouped(text: str) -> str:
@@ -712,13 +725,15 @@ _ROWS: tuple[Atom, ...] = (
          state_surfaces=lambda a, b: 0, smoothness=0, tf="tf.maximum({0}, {1})",
          tf_at_kink="all of the gradient to the first argument of tf.maximum on a tie",
          summary="the larger argument: kinks where the arguments tie",
-         surrogates=(Surrogate("softplus", "{1} + {t} * softplus(({0} - {1}) / {t})", 0.1),)),
+         surrogates=(Surrogate("softplus", "{1} + {t} * softplus(({0} - {1}) / {t})", 0.1,
+                               against_zero="{t} * softplus({0} / {t})"),)),
     Atom(name="min", aliases=("minimum", "fmin"), params=_p("x"), variadic=True, build=_min_build, node=sp.Min,
          numeric=_minimum, switch=_min_state, kinks=("{a} == {b}",), flat=("{other} > {winner}",),
          state_surfaces=lambda a, b: 0, smoothness=0, tf="tf.minimum({0}, {1})",
          tf_at_kink="all of the gradient to the first argument of tf.minimum on a tie",
          summary="the smaller argument: kinks where the arguments tie",
-         surrogates=(Surrogate("soft minimum", "{1} - {t} * softplus(({1} - {0}) / {t})", 0.1),)),
+         surrogates=(Surrogate("soft minimum", "{1} - {t} * softplus(({1} - {0}) / {t})", 0.1,
+                               against_zero="-{t} * softplus(-{0} / {t})"),)),
     # jumps
     Atom(name="mod", aliases=("floormod", "floor_mod", "remainder", "fmod"), params=_p("x", "m"),
          build=lambda x, m: sp.Mod(x, m), node=sp.Mod, numeric=_floor_mod,

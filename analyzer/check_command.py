@@ -82,6 +82,8 @@ def register(commands: Any) -> None:
     files.add_argument("--extend-exclude", action="append", metavar="GLOBS", help="patterns to skip as well")
     files.add_argument("--force-exclude", action=argparse.BooleanOptionalAction, default=None,
                        help="apply the exclusions to paths named on the command line too (for pre-commit)")
+    files.add_argument("--respect-gitignore", action=argparse.BooleanOptionalAction, default=None,
+                       help="skip what .gitignore and .git/info/exclude ignore when walking directories (default: on)")
     files.add_argument("--stdin-filename", metavar="PATH",
                        help="the name of the file read from standard input, for the output and per-file-ignores")
 
@@ -178,6 +180,7 @@ def _settings(arguments: argparse.Namespace, paths: Sequence[str]) -> Settings:
         "exclude": _comma_list(arguments.exclude),
         "extend-exclude": _comma_list(arguments.extend_exclude),
         "force-exclude": arguments.force_exclude,
+        "respect-gitignore": arguments.respect_gitignore,
         "output-format": arguments.output_format,
     }
     try:

@@ -136,6 +136,7 @@ KEYS: Mapping[str, Callable[[Any, str], Any]] = {
     "exclude": _patterns,
     "extend-exclude": _patterns,
     "force-exclude": _boolean,
+    "respect-gitignore": _boolean,
     "cache-dir": _path,
     "output-format": _output_format,
 }
@@ -242,6 +243,7 @@ class Settings:
     force_exclude: bool
     cache_dir: Path
     output_format: str
+    respect_gitignore: bool = True
 
     def relative(self, path: str) -> str:
         """`path` relative to the project root, with `/`, for matching globs."""
@@ -288,6 +290,7 @@ def resolve(config: ConfigFile, options: Mapping[str, Any], cache_dir_option: st
         force_exclude=pick("force-exclude", False),
         cache_dir=_cache_dir(config, cache_dir_option),
         output_format=pick("output-format", "text"),
+        respect_gitignore=pick("respect-gitignore", True),
     )
 
 

@@ -1,7 +1,7 @@
 """The files `kinks check` reads: paths expanded into `.loss` files, and each file read as text.
 
 Directories are walked recursively in a deterministic order, skipping excluded directories without
-entering them; a file named on the command line is checked whatever its name, unless
+entering them, and what git ignores (`respect-gitignore`, on by default, as in ruff); a file named on the command line is checked whatever its name, unless
 `force-exclude` is on (what pre-commit needs, since it passes every staged file by name). Reading
 never raises: a file that cannot be read or is not UTF-8 becomes an E006 report at the first byte
 that cannot be decoded.
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import Settings
+from .gitignore import GitIgnore
 from .report import INVALID, Finding, Report
 from .selection import any_part_matches
 from .syntax import Span
@@ -67,10 +68,13 @@ def _excluded(path: str, settings: Settings) -> bool:
 
 def _walk(top: str, settings: Settings) -> list[str]:
     found: list[str] = []
+    git = GitIgnore() if settings.respect_gitignore else None
     for directory, subdirectories, names in os.walk(top):
         # Pruning in place keeps os.walk out of excluded trees (.venv, node_modules) altogether.
         subdirectories[:] = [
-            name for name in subdirectories if not _matches(settings.exclude, os.path.join(directory, name), settings)
+            name for name in subdirectories
+            if not _matches(settings.exclude, os.path.join(directory, name), settings)
+            and not (git and git.ignored(os.path.join(directory, name), is_directory=True))
         ]
         for name in names:
             path = os.path.join(directory, name)
@@ -78,6 +82,7 @@ def _walk(top: str, settings: Settings) -> list[str]:
                 _matches(settings.include, path, settings)
                 and not _matches(settings.exclude, path, settings)
                 and os.path.isfile(path)
+                and not (git and git.ignored(path, is_directory=False))
             ):
                 found.append(os.path.normpath(path))  # `a.loss`, not `./a.loss`, as Path and ruff print it
     return sorted(found, key=lambda path: Path(path).parts)

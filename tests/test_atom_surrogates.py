@@ -72,3 +72,14 @@ def test_comparison_surrogate_is_near_one_where_the_comparison_holds(name, holds
     text = surrogate.render(["a0", "a1"])
     assert _value(text, holds) > 0.99, f"{name}: {text} at {holds}"
     assert _value(text, fails) < 0.01, f"{name}: {text} at {fails}"
+
+
+@pytest.mark.parametrize("name", [row.name for row in atoms.ATOMS if any(s.against_zero for s in row.surrogates)])
+def test_the_form_against_zero_is_the_general_form_with_zero_put_in(name):
+    surrogate = next(s for s in atoms.ATOM_BY_NAME[name].surrogates if s.against_zero)
+    short = surrogate.render(["a0", "0"])
+    general = atoms.Surrogate(surrogate.name, surrogate.template, surrogate.temperature).render(["a0", "0"])
+    assert short != general
+    assert surrogate.render(["0", "a0"]) == short
+    for point in (-2.0, -0.05, 0.0, 0.3, 4.0):
+        assert _value(short, (point, 0.0)) == pytest.approx(_value(general, (point, 0.0)), rel=1e-12, abs=1e-12)

@@ -336,6 +336,39 @@ def test_default_exclusions_and_extend_exclude(
     assert [path for path, _ in stub.calls] == [".venv/lib/b.loss", "a.loss", "build/d.loss", "node_modules/c.loss"]
 
 
+def test_gitignore_is_respected_inside_a_repository(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, stub: StubAnalyzer
+) -> None:
+    for name in ("a.loss", "scratch/b.loss", "src/c.loss", "src/d.tmp.loss", "src/keep.tmp.loss",
+                 "src/deep/e.loss", "private.loss"):
+        write(tmp_path / name, "f\n")
+    write(tmp_path / ".gitignore", "scratch/\n*.tmp.loss\n")
+    write(tmp_path / "src" / ".gitignore", "!keep.tmp.loss\ndeep\n")
+    write(tmp_path / ".git" / "info" / "exclude", "/private.loss\n")
+    check(capsys, ".")
+    assert [path for path, _ in stub.calls] == ["a.loss", "src/c.loss", "src/keep.tmp.loss"]
+    stub.calls.clear()
+    check(capsys, "scratch/b.loss", ".")  # named on the command line: checked whatever git says
+    assert next(path for path, _ in stub.calls) == "scratch/b.loss"
+    stub.calls.clear()
+    check(capsys, "--no-respect-gitignore", ".")
+    assert len(stub.calls) == 7
+    stub.calls.clear()
+    write(tmp_path / "kinks.toml", "respect-gitignore = false\n")
+    check(capsys, ".")
+    assert len(stub.calls) == 7
+
+
+def test_gitignore_outside_a_repository_is_not_read(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, stub: StubAnalyzer
+) -> None:
+    write(tmp_path / "a.loss", "f\n")
+    write(tmp_path / ".gitignore", "a.loss\n")
+    check(capsys, ".")
+    assert [path for path, _ in stub.calls] == (["a.loss"] if not any(
+        (parent / ".git").exists() for parent in tmp_path.parents) else [])
+
+
 def test_include_patterns(capsys: pytest.CaptureFixture[str], tmp_path: Path, stub: StubAnalyzer) -> None:
     for name in ("a.loss", "b.kinks", "sub/c.kinks", "d.txt"):
         write(tmp_path / name, "f\n")

@@ -76,7 +76,7 @@ def test_derivative_matches_finite_differences(file, report):
     env = _sample(report, 400, 1, rng)
     count = len(next(iter(env.values())))
     assert count >= 20, "too few sample points inside the region"
-    value, states = program.run(env)
+    _value, states = program.run(env)
     # stop_gradient(...) is data: its contents stay at their value at the sample point.
     frozen = dict(zip(program.stop_slots, program.values_of(env, program.stop_slots)))
     checked = 0

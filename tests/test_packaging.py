@@ -22,7 +22,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
     result = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--wheel-dir", str(out), str(ROOT)],
-        capture_output=True, text=True, timeout=600,
+        check=False, capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 0, result.stderr
     (built,) = out.glob("kinks-*.whl")
@@ -46,7 +46,7 @@ def test_an_installed_wheel_finds_its_grammar(wheel: Path, tmp_path: Path):
     python = environment / "bin" / "python"
     install = subprocess.run(
         [str(python), "-m", "pip", "install", "--no-deps", "--force-reinstall", "--quiet", str(wheel)],
-        capture_output=True, text=True, timeout=600,
+        check=False, capture_output=True, text=True, timeout=600,
     )
     assert install.returncode == 0, install.stderr
     probe = (
@@ -54,7 +54,7 @@ def test_an_installed_wheel_finds_its_grammar(wheel: Path, tmp_path: Path):
         "print(analyzer.__file__); print(g.grammar_text()[:1] != ''); "
         "print(analyzer.analyze('abs(x)').classification)"
     )
-    run = subprocess.run([str(python), "-c", probe], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    run = subprocess.run([str(python), "-c", probe], check=False, capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert run.returncode == 0, run.stderr
     location, found, verdict = run.stdout.split()
     assert str(environment) in location, f"imported {location}, not the installed wheel"
