@@ -157,6 +157,11 @@ def _analyze_definition(definition: ast.Definition, context: FileContext, path: 
                 return Classifier(lowered, budget).report(report)
         except AnalysisTimeout as timeout:
             return _timed_out(report, f"the analysis took longer than {timeout.seconds:g} s")
+        except RecursionError:
+            # locals that each wrap the one before nest deeper than the parser's count of brackets
+            report.classification = INVALID
+            report.findings = [Finding("error", "E005", "the definition is nested too deeply to analyse", definition.span)]
+            return report
         except Exception as error:  # noqa: BLE001 - one definition's failure must not cost the others their reports
             report.classification = INVALID
             report.findings = [_internal_error(error, definition.span)]
@@ -193,6 +198,7 @@ class AnalysisTimeout(BaseException):
 
 HARD_LIMIT_GRACE = 1.0  # seconds beyond the budget, or half the budget if that is more
 _CLOCK_EVERY = 4096  # calls
+_RING_AGAIN = 0.05  # seconds between rings of the alarm once the limit has passed
 _GENERATOR_FLAGS = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
 
 
@@ -205,6 +211,19 @@ def _alarm_is_free() -> bool:
     )
 
 
+# The code the alarm may interrupt: the analysis and the libraries it runs. Anything else on top of
+# the stack is someone else's callback (a garbage-collector hook, an unraisable-exception hook
+# formatting a traceback), where an exception would be dropped or would break the hook.
+_INTERRUPTIBLE_PACKAGES = frozenset({"analyzer", "sympy", "mpmath", "numpy", "lark"})
+
+
+def _interruptible(frame: Any) -> bool:
+    if frame is None:
+        return False
+    package = str(frame.f_globals.get("__name__", "")).partition(".")[0]
+    return package in _INTERRUPTIBLE_PACKAGES
+
+
 def hard_limit_for(budget: float | None) -> float:
     from .classify import DEFAULT_BUDGET
 
@@ -215,16 +234,25 @@ def hard_limit_for(budget: float | None) -> float:
 @contextlib.contextmanager
 def hard_limit(seconds: float, tracing: bool = True) -> Iterator[None]:
     if _alarm_is_free():
+        armed = True
+
         def ring(signum: int, frame: Any) -> None:
-            raise AnalysisTimeout(seconds)
+            if armed and _interruptible(frame):
+                raise AnalysisTimeout(seconds)
 
         previous = signal.signal(signal.SIGALRM, ring)
-        signal.setitimer(signal.ITIMER_REAL, seconds)
+        # The alarm rings again until it is disarmed: an exception raised while Python runs a
+        # garbage-collector callback or a `__del__` is printed and dropped, not propagated; and a
+        # ring that finds other code running (see _interruptible) waits for the next.
+        signal.setitimer(signal.ITIMER_REAL, seconds, _RING_AGAIN)
         try:
             yield
         finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)
+            try:
+                armed = False
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.signal(signal.SIGALRM, previous)
         return
     if not tracing or sys.gettrace() is not None:
         yield

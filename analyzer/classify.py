@@ -119,7 +119,7 @@ class Classifier:
             if name not in verdicts:
                 verdicts[name] = VariableVerdict(ZERO_GRADIENT, None, ("unconnected",))
                 zero_names.append(name)
-        findings += [self._finding(candidate) for candidate in candidates.values()]
+        findings += [self._finding(candidate) for candidate in _without_kinks_that_jump(candidates)]
         if not all(verdicts[name].classification == ZERO_GRADIENT for name in wrt):
             findings += [self._finding(candidate) for candidate in flat_candidates.values()]
         live_wrt = [name for name in connected if verdicts[name].classification != ZERO_GRADIENT]
@@ -292,7 +292,7 @@ class Classifier:
         node, row = switch.node, switch.row
         origin = self.lowered.origins.get(node)
         if isinstance(node, sp.Piecewise):
-            pieces = set(int(s) for s in state)
+            pieces = {int(s) for s in state}
             if len(pieces) != 1:
                 return None
             piece = pieces.pop()
@@ -308,7 +308,7 @@ class Classifier:
             return None
         texts = origin.arg_texts() if origin is not None else [self.printer.doprint(a) for a in node.args]
         if row.name in ("max", "min"):
-            winners = set(int(s) for s in state)
+            winners = {int(s) for s in state}
             if len(winners) != 1:
                 return None
             winner = winners.pop()
@@ -322,7 +322,7 @@ class Classifier:
                 winner_text = lowered_texts.get(args[winner], winner_text)
                 others = [lowered_texts.get(a, self.printer.doprint(a)) for i, a in enumerate(args) if i != winner]
             return " and ".join(row.flat[0].format(other=o, winner=winner_text) for o in others)
-        indices = set(row.flat_states.get(int(s), -1) for s in state)
+        indices = {row.flat_states.get(int(s), -1) for s in state}
         if len(indices) != 1 or -1 in indices:
             return None
         return row.flat[indices.pop()].format(*texts)
@@ -358,6 +358,11 @@ class Classifier:
     def _arg_texts(self, node: Any, origin: Origin | None) -> list[str]:
         if origin is not None and len(origin.args) >= len([a for a in node.args if not a.is_number]):
             return origin.arg_texts()
+        if isinstance(node, sp.Piecewise) and len(node.args) >= 2:
+            # read as the `where(condition, x, y)` it stands for, not as SymPy's (expr, cond) pairs
+            (then, condition), rest = node.args[0], node.args[1:]
+            otherwise = rest[0].expr if len(rest) == 1 else sp.Piecewise(*rest)
+            return [self.printer.doprint(part) for part in (condition, then, otherwise)]
         return [self.printer.doprint(arg) for arg in node.args]
 
     def _unconnected(self, name: str, report: Report) -> Finding:
@@ -433,6 +438,15 @@ def _suggestion(row: Atom | None, texts: list[str], kind: str) -> str | None:
     if kind == "singularity":
         return f"{rendered} ({surrogate.name}) keeps it finite"
     return f"{rendered} ({surrogate.name}) if a smooth version is needed"
+
+
+def _without_kinks_that_jump(candidates: dict[tuple[str, Any, str], _Candidate]) -> list[_Candidate]:
+    """The candidates, less a kink on a surface where the same switch also jumps. The probe calls
+    a crossing a kink where the jump is smaller than it can see (`(0.1 % y)^3` near y = 0 jumps by
+    |y|^3): the surface is one discontinuity, not a discontinuity and a kink."""
+    jumping = {(node, where) for (kind, node, where) in candidates if kind == "discontinuity"}
+    return [candidate for (kind, node, where), candidate in candidates.items()
+            if not (kind == "kink" and (node, where) in jumping)]
 
 
 _ORDER = {"zero-gradient": 0, "unconnected": 1, "discontinuity": 2, "singularity": 3, "kink": 4, "constant-piece": 5}

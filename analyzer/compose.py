@@ -51,13 +51,16 @@ def _names(node: Any) -> frozenset[str]:
 
 
 def _preorder(expr: Any) -> Iterator[Any]:
-    """The nodes of `expr` in the order of `sympy.preorder_traversal(expr)`, with an explicit stack."""
+    """The nodes of `expr` in preorder, with an explicit stack. The arguments of `And` and `Or` are
+    taken in their sorted order (`args`), not as the set SymPy keeps (`_argset`, which
+    `preorder_traversal` walks): a set's order changes with Python's hash seed, and so would the
+    atom a finding names."""
     pending = [expr]
     while pending:
         node = pending.pop()
         yield node
         if isinstance(node, sp.Basic):
-            children = list(node._argset) if hasattr(node, "_argset") else list(node.args)
+            children = list(node.args)
         elif iterable(node):
             children = list(node)
         else:

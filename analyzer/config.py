@@ -34,10 +34,15 @@ from .selection import (
     parse_selector,
 )
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
+
+def _toml() -> Any:
+    """tomllib, imported when a configuration file is read: a run that finds none never pays for it."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+    return tomllib
+
 
 CONFIG_FILE_NAMES = (".kinks.toml", "kinks.toml", "pyproject.toml")
 PYPROJECT = "pyproject.toml"
@@ -195,6 +200,7 @@ def _mentions_kinks(pyproject: Path) -> bool:
         return False
     if "tool.kinks" not in text and "[tool]" not in text:
         return False
+    tomllib = _toml()
     try:
         return "kinks" in tomllib.loads(text).get("tool", {})
     except tomllib.TOMLDecodeError:
@@ -209,6 +215,7 @@ def load_config(path: Path) -> ConfigFile:
         raise ConfigError(f"{path}: cannot read the configuration file: {error.strerror or error}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: the configuration file is not UTF-8 text") from None
+    tomllib = _toml()
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:

@@ -374,11 +374,12 @@ class Program:
             singular_at = row.singular_at
             assert singular_at is not None
             return lambda values, pieces: np.sign(
-                np.asarray(singular_at(*[values[child] for child in children]), dtype=float)
+                np.asarray(singular_at(*[np.asarray(values[child]) for child in children]), dtype=float)
             ).astype(np.int64)
         state = row.switch
         assert state is not None
-        return lambda values, pieces: np.asarray(state(*[values[child] for child in children]), dtype=np.int64)
+        # arrays, even for constant arguments (a Python float has no `.astype`: clip(-1, p, 2))
+        return lambda values, pieces: np.asarray(state(*[np.asarray(values[child]) for child in children]), dtype=np.int64)
 
 
 class _Selected:

@@ -9,7 +9,11 @@ numeric evaluator gives them their vector meaning (last axis, small concrete siz
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import sympy as sp
+from mpmath.libmp import prec_to_dps
 from sympy.logic.boolalg import BooleanFunction
 
 
@@ -22,6 +26,37 @@ class RealFunction(sp.Function):
     @classmethod
     def eval(cls, *args):
         return None
+
+    @property
+    def is_number(self) -> bool:
+        """`Expr.is_number`, remembered: SymPy asks it of an argument whenever a function is built
+        around it (`tanh(u)` asks whether `u` is negative), and it walks the argument's arguments
+        down to a symbol, so a deep body built one wrap at a time cost its size times its depth.
+        An expression never changes, so the first answer is kept."""
+        known = self.__dict__.get("_kinks_is_number")
+        if known is None:
+            known = self.__dict__["_kinks_is_number"] = all(argument.is_number for argument in self.args)
+        return known
+
+    def _eval_evalf(self, prec: int) -> sp.Float | None:
+        """The number an elementwise function of numbers stands for (in float64, by its row's
+        numeric function), so that SymPy can compare it: `Max` refuses an argument it cannot
+        compare (`Max(Clip(4*Sigmoid(0), -1, 1), x)`). A vector function of a number (`sum(3)`)
+        has no single value: its size is not known."""
+        if isinstance(self, VECTOR_FUNCTIONS):
+            return None
+        from .atoms import row_for
+
+        row = row_for(self)
+        if row is None or row.numeric is None:
+            return None
+        try:
+            arguments = [np.atleast_1d(np.asarray(float(argument), dtype=float)) for argument in self.args]
+            with np.errstate(all="ignore"):
+                number = float(np.asarray(row.numeric(*arguments), dtype=float).reshape(-1)[0])
+        except (TypeError, ValueError, ArithmeticError, IndexError):
+            return None
+        return sp.Float(number).evalf(prec_to_dps(prec)) if math.isfinite(number) else None
 
 
 class LossPredicate(BooleanFunction):

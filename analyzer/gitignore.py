@@ -12,8 +12,10 @@ from __future__ import annotations
 import functools
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pathspec
+if TYPE_CHECKING:  # imported where a .gitignore is read: a run that meets none never pays for it
+    import pathspec
 
 
 class GitIgnore:
@@ -54,6 +56,8 @@ class GitIgnore:
             except OSError:  # absent (the usual case) or unreadable: no rules from it
                 self._specs[file] = None
             else:
+                import pathspec
+
                 self._specs[file] = pathspec.GitIgnoreSpec.from_lines(lines) if lines else None
         return self._specs[file]
 

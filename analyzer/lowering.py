@@ -325,7 +325,11 @@ class Lowerer:
         condition = self.condition(node.condition, scope)
         then = self.expr(node.then, scope)
         otherwise = self.expr(node.otherwise, scope)
-        result = sp.Piecewise((then, condition), (otherwise, True))
+        try:
+            result = sp.Piecewise((then, condition), (otherwise, True))
+        except (TypeError, ValueError) as error:
+            # SymPy compares the branches while it folds them (an infinity it cannot order)
+            raise LoweringError("E003", f"`{_brief(scope.text(node))}` cannot be built: {error}", node.span) from None
         self._record(result, "where", node, (node.condition, node.then, node.otherwise), scope)
         return result
 
@@ -367,7 +371,15 @@ class Lowerer:
         try:
             result = row.build(*values)
         except (TypeError, ValueError) as error:
-            raise LoweringError("E003", f"{row.name}(): {error}", node.span) from None
+            # SymPy compares numbers while it builds (a Max inside a condition) and cannot compare
+            # an opaque function of numbers (`clip(4*sigmoid(0), -1, 1)`): give those their value.
+            numeric = [_numeric_constants(value) for value in values]
+            if numeric == values:
+                raise LoweringError("E003", f"{row.name}(): {error}", node.span) from None
+            try:
+                result = row.build(*numeric)
+            except (TypeError, ValueError):
+                raise LoweringError("E003", f"{row.name}(): {error}", node.span) from None
         expr_args = tuple(
             tree if tree is not None else _default_tree(param, node.span)
             for param, tree in zip(row.params, bound)
@@ -479,6 +491,13 @@ def _brief(text: str, limit: int = 80) -> str:
 def _undefined(value: Any) -> str | None:
     """Why a value SymPy built is undefined (NaN, or an infinity of no sign from a division by zero)."""
     parts = (value, *value.args) if isinstance(value, (sp.Add, sp.Mul, sp.Pow)) else (value,)
+    # SymPy distributes an operation into the pieces of a boolean used as a number:
+    # `(x >= p) ^ -2` is 1 where x >= p and 1 / 0 elsewhere, and `0.5 / (x >= p)` is half of that
+    for part in parts:
+        if isinstance(part, sp.Piecewise) and any(piece.expr is sp.nan or piece.expr is sp.zoo for piece in part.args):
+            return "is undefined where a condition in it is 0 as a number: it divides by zero there (as 1 / (x > 0))"
+    if isinstance(value, sp.Piecewise):
+        return None
     if any(part is sp.nan for part in parts):
         return "is undefined: it is not a number (as 0 / 0 or inf - inf)"
     if any(part is sp.zoo for part in parts):
@@ -526,6 +545,24 @@ def _numeric_value(value: Any) -> Any:
     except (EvaluationError, TypeError, ValueError, ArithmeticError, IndexError):
         return value
     return sp.Rational(number) if math.isfinite(number) else value
+
+
+def _numeric_constants(value: Any) -> Any:
+    """`value` with each largest part that has no variables and that SymPy cannot compare
+    (`Clip(4*Sigmoid(0), -1, 1)`) replaced by its number."""
+    if not isinstance(value, sp.Basic):
+        return value
+    replacements: dict[Any, Any] = {}
+    pending = [value]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, sp.Expr) and not node.free_symbols and not node.is_comparable:
+            number = _numeric_value(node)
+            if number is not node:
+                replacements[node] = number
+                continue
+        pending.extend(node.args)
+    return value.xreplace(replacements) if replacements else value
 
 
 def _decided(condition: Any) -> Any:

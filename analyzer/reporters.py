@@ -18,7 +18,6 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from xml.etree import ElementTree
 
 from .report import Finding, Report
 from .rules import ERROR, INFO, SEVERITY_ORDER, WARNING
@@ -257,6 +256,8 @@ def render_junit(reports: Sequence[Report], fail_on: str = WARNING) -> str:
     A test case fails when one of its diagnostics reaches `fail_on`, as the exit status does; the
     diagnostics below it are kept in the case's output so a CI report still shows them.
     """
+    from xml.etree import ElementTree  # only this format needs it
+
     threshold = SEVERITY_ORDER[fail_on]
     suites: dict[str, list[Report]] = {}
     for report in reports:

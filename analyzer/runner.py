@@ -11,14 +11,16 @@ Small runs stay in this process, where starting workers would cost more than it 
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import re
 import signal
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # imported where a pool is started: a small run never pays for them
+    import multiprocessing.context
+    from concurrent.futures import Future
 
 from .cache import Cache, cacheable, report_from_record, with_file
 from .files import LoadedFile
@@ -175,6 +177,8 @@ def _analyze_in_processes(
     workers: int,
     on_progress: Callable[[int, int], None] | None,
 ) -> dict[int, Records]:
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
     # Largest first: the longest jobs start early, so the last one to finish is a short one.
     order = sorted(pending, key=lambda index: -len(files[index].text or ""))
     results: dict[int, Records] = {}
@@ -217,6 +221,8 @@ def _process_context() -> multiprocessing.context.BaseContext:
     Plain fork would copy a process whose numerical libraries may be running threads (unsafe, and
     deprecated since Python 3.12); spawn would import SymPy again in every worker.
     """
+    import multiprocessing
+
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["analyzer.api"])

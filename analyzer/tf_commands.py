@@ -13,8 +13,10 @@ Nothing heavy is imported at module level (the parser of `kinks check` imports t
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -100,15 +102,55 @@ def _read(path: str) -> str:
     return loaded.text
 
 
-def _write(text: str, output: str | None) -> None:
+def _write(text: str, output: str | None, source: str | None = None) -> None:
+    """Print `text`, or write it to `output` atomically: a temporary file beside it, renamed over
+    it once complete, so that a reader (or an interrupted run) never sees half a module. Writing
+    over `source`, the file the text was made from, is refused."""
     if output is None:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
+    target = Path(output)
+    if source is not None and source != "-" and _same_file(Path(source), target):
+        raise UsageError(f"{output}: is the input file {source}; refusing to overwrite it (choose another -o)")
+    if target.is_dir():
+        raise UsageError(f"cannot write {output}: is a directory")
+    temporary: Path | None = None
     try:
-        Path(output).write_text(text, encoding="utf-8")
+        mode = target.stat().st_mode & 0o7777 if target.exists() else _default_file_mode()
+        descriptor, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        temporary = Path(name)
+        with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, mode)
+        os.replace(temporary, target)
+        temporary = None
     except OSError as error:
         raise UsageError(f"cannot write {output}: {error.strerror or error}") from None
+    finally:
+        # interrupted (KeyboardInterrupt) or failed: the old file stays whole, no temporary is left
+        if temporary is not None:
+            with contextlib.suppress(OSError):
+                temporary.unlink()
+
+
+def _same_file(source: Path, target: Path) -> bool:
+    """Is `target` the file `source` (through a link, another spelling of the path, a hard link)?"""
+    try:
+        if target.exists() and source.exists():
+            return os.path.samefile(source, target)
+    except OSError:
+        pass
+    return os.path.realpath(source) == os.path.realpath(target)
+
+
+def _default_file_mode() -> int:
+    """The permissions a plain `open(..., "w")` would give a new file (0o666 less the umask)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def _report_invalid(reports: list[Any], path: str) -> int:
@@ -147,7 +189,7 @@ def run_tf(arguments: argparse.Namespace) -> int:
     except CodegenError as error:
         print(f"kinks: error: {error}", file=sys.stderr)
         return EXIT_FINDINGS
-    _write(module.text, arguments.output)
+    _write(module.text, arguments.output, path)
     failed = _report_invalid(source.reports, shown)
     return EXIT_FINDINGS if failed else EXIT_OK
 
@@ -161,7 +203,7 @@ def run_smooth(arguments: argparse.Namespace) -> int:
     text = _read(path)
     shown = "<stdin>" if path == "-" else path
     rewritten = rewrite_source(text, shown, mode="ste" if arguments.ste else "smooth")
-    _write(rewritten.text, arguments.output)
+    _write(rewritten.text, arguments.output, path)
     status = EXIT_OK
     for report in analyze_text(rewritten.text, shown):
         if report.name is not None and report.classification not in (SMOOTH, PIECEWISE):

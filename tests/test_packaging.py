@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import sysconfig
 import venv
 import zipfile
 from pathlib import Path
@@ -40,10 +41,16 @@ def test_the_wheel_carries_the_grammar(wheel: Path):
 
 def test_an_installed_wheel_finds_its_grammar(wheel: Path, tmp_path: Path):
     environment = tmp_path / "venv"
-    # The fresh environment sees the running one's packages (sympy, lark, numpy) but not the
-    # checkout: kinks itself comes only from the wheel.
-    venv.EnvBuilder(system_site_packages=True, with_pip=True).create(environment)
+    venv.EnvBuilder(with_pip=True).create(environment)
     python = environment / "bin" / "python"
+    # The fresh environment sees the running one's packages (sympy, lark, numpy) but not the
+    # checkout: kinks itself comes only from the wheel. A .pth line puts a directory on the path
+    # without reading the .pth files in it, so an editable install of kinks there stays unseen.
+    # (`system_site_packages` would give the base interpreter's packages, not this virtualenv's.)
+    fresh = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                           check=True, capture_output=True, text=True).stdout.strip()
+    running = {sysconfig.get_paths()[key] for key in ("purelib", "platlib")}
+    (Path(fresh) / "running_environment.pth").write_text("".join(f"{path}\n" for path in sorted(running)))
     install = subprocess.run(
         [str(python), "-m", "pip", "install", "--no-deps", "--force-reinstall", "--quiet", str(wheel)],
         check=False, capture_output=True, text=True, timeout=600,

@@ -32,6 +32,7 @@ from analyzer.lowering import FileContext, Lowerer
 from analyzer.parser import parse_source
 
 GROWTH = 2.5  # the issue's target is 2.2 in time; a quadratic pass would show 4
+SHRINK_GUARD = 1.5  # a doubling of linear work shows about 2; far less means the input was not analysed
 NO_DEADLINE = 1e6  # the budget is a time: with it out of the way, the counts are deterministic
 
 
@@ -68,12 +69,34 @@ def _warm() -> None:
 
 
 def _assert_linear(counts: dict[int, int]) -> None:
-    """Each size is twice the one before: each doubling may cost at most GROWTH times the work."""
+    """Each size is twice the one before: each doubling may cost at most GROWTH times the work, and
+    at least SHRINK_GUARD times (less would mean the larger input was not analysed at all)."""
     sizes = sorted(counts)
+    assert len(sizes) >= 3, f"a growth needs at least three sizes: {counts}"
     for small, large in itertools.pairwise(sizes):
         assert large == 2 * small
         ratio = counts[large] / counts[small]
+        assert ratio >= SHRINK_GUARD, f"from {small} to {large} the work grew only {ratio:.2f} times: {counts}"
         assert ratio <= GROWTH, f"from {small} to {large} the work grew {ratio:.2f} times (at most {GROWTH}): {counts}"
+
+
+def _decided(reports: list[Any], expected: int) -> None:
+    """Every definition was analysed to a verdict: an invalid or undecided one is cheap, and a
+    series of cheap ones would pass the guard without measuring anything."""
+    assert len(reports) == expected
+    undecided = [(report.name, report.classification) for report in reports
+                 if report.classification in ("invalid", "unknown")]
+    assert not undecided, undecided
+
+
+@pytest.mark.parametrize("counts", [
+    {100: 10_000, 200: 40_000, 400: 160_000},  # quadratic
+    {100: 10_000, 200: 26_000, 400: 70_000},  # 2.6 and 2.7 per doubling: just past the bound
+    {100: 10_000, 200: 10_500, 400: 11_000},  # the input did not grow the work: nothing measured
+])
+def test_the_guard_rejects_what_is_not_linear(counts: dict[int, int]) -> None:
+    with pytest.raises(AssertionError):
+        _assert_linear(counts)
 
 
 def test_work_grows_linearly_with_the_file() -> None:
@@ -81,7 +104,10 @@ def test_work_grows_linearly_with_the_file() -> None:
     counts = {}
     for copies in (2, 4, 8):
         text = generator.repeated_corpus(copies, block=10, seed=1000)
-        counts[copies] = _calls(lambda text=text: analyze_text(text, "file.loss", budget=NO_DEADLINE))
+        reports: list[Any] = []
+        counts[copies] = _calls(lambda text=text, reports=reports: reports.extend(
+            analyze_text(text, "file.loss", budget=NO_DEADLINE)))
+        _decided(reports, 10 * copies)
     _assert_linear(counts)
 
 
@@ -89,7 +115,10 @@ def test_work_grows_linearly_with_a_sum_of_terms() -> None:
     counts = {}
     for nodes in (100, 200, 400):
         text = generator.sized_definition("sum", nodes)
-        counts[nodes] = _calls(lambda text=text: analyze_text(text, "sum.loss", budget=NO_DEADLINE))
+        reports: list[Any] = []
+        counts[nodes] = _calls(lambda text=text, reports=reports: reports.extend(
+            analyze_text(text, "sum.loss", budget=NO_DEADLINE)))
+        _decided(reports, 1)
     _assert_linear(counts)
 
 

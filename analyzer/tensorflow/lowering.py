@@ -28,7 +28,7 @@ import sympy as sp
 from .. import atoms
 from .. import functions as fn
 from .. import syntax as ast
-from ..api import analyze, analyze_text
+from ..api import AnalysisTimeout, _invalid, analyze, analyze_text, deep_stack, hard_limit, hard_limit_for
 from ..lowering import (
     Binding,
     FileContext,
@@ -42,7 +42,7 @@ from ..lowering import (
     lower_constant,
 )
 from ..parser import parse_expression, parse_source
-from ..report import INVALID, Report
+from ..report import INVALID, Finding, Report
 from .nodes import ALL_AXES, Along, AlongCondition, StraightThrough
 
 # Nodes that take an axis: the marker goes on the outermost of these in what a row builds.
@@ -102,7 +102,20 @@ def lower_source(text: str, path: str = "<string>", symbolic_constants: Mapping[
             context.broken[statement.name] = "it is invalid"
             continue
         lowerer = CodegenLowerer(context, statement.name)
-        lowered = lowerer.definition(statement)
+        try:
+            # SymPy can spend minutes building one body (folding a Piecewise into a condition):
+            # the same hard limit as the analysis, and the definition gets no code.
+            with deep_stack(), hard_limit(hard_limit_for(None)):
+                lowered = lowerer.definition(statement)
+        except (AnalysisTimeout, LoweringError) as error:
+            if isinstance(error, AnalysisTimeout):
+                finding = Finding("error", "E005", f"building its expression for the code took longer than "
+                                  f"{error.seconds:g} s", statement.span)
+            else:  # it calls a definition that got no code
+                finding = Finding("error", error.code, error.message, error.span or statement.span)
+            out.reports[out.reports.index(report)] = _invalid(statement.name, statement.span.line, path, finding)
+            context.broken[statement.name] = "it is invalid"
+            continue
         used = {symbol.name for symbol in lowered.body.free_symbols} if isinstance(lowered.body, sp.Basic) else set()
         keywords = tuple(name for name in symbolic_constants if name in used)
         out.definitions.append(CodegenDefinition(
@@ -122,8 +135,9 @@ def lower_source(text: str, path: str = "<string>", symbolic_constants: Mapping[
 
 def _bind_constant(statement: ast.Constant, context: FileContext, symbolic: Mapping[str, float]) -> None:
     try:
-        value = lower_constant(statement, context)
-    except LoweringError:
+        with deep_stack(), hard_limit(hard_limit_for(None)):
+            value = lower_constant(statement, context)
+    except (LoweringError, AnalysisTimeout):
         return  # the analysis reports it; a reference to it makes the definition invalid there too
     if statement.name in symbolic:
         context.constants[statement.name] = Binding(sp.Symbol(statement.name, positive=True), None, None, "constant")
