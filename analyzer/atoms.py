@@ -86,6 +86,22 @@ class Surrogate:
         return "".join(out)
 
 
+def fill_location(template: str, args: Sequence[str]) -> str:
+    """Fill a location template (`{0} / {1} is an integer`) with the arguments' texts, grouping an
+    argument that sits beside an operator binding tighter than its own (`(x + x) / m`)."""
+    pieces = list(string.Formatter().parse(template))
+    out = []
+    for index, (literal, name, _, _) in enumerate(pieces):
+        out.append(literal)
+        if name is None:
+            continue
+        text = args[int(name)]
+        following = pieces[index + 1][0] if index + 1 < len(pieces) else ""
+        tight = literal.rstrip().endswith(("*", "/", "^", "-", "%")) or following.lstrip().startswith(("*", "/", "^", "%"))
+        out.append(_grouped(text) if tight else text)
+    return "".join(out)
+
+
 def _is_zero(text: str) -> bool:
     return re.fullmatch(r"[+-]?0*\.?0*", text.strip()) is not None and any(c == "0" for c in text)
 

@@ -18,7 +18,7 @@ import sympy as sp
 from sympy.core.relational import Relational
 
 from . import functions as fn
-from .atoms import Atom, row_for
+from .atoms import Atom, fill_location, row_for
 from .compose import Composition, compose
 from .evaluate import EvaluationError, Program, Switch
 from .explain import LanguagePrinter, steps_for
@@ -255,9 +255,9 @@ class Classifier:
         if "{a}" in template:
             return template.format(a=texts[0], b=texts[1] if len(texts) > 1 else texts[0])
         try:
-            return template.format(*texts)
+            return fill_location(template, texts)
         except IndexError:
-            return template.format(*[self.printer.doprint(a) for a in node.args])
+            return fill_location(template, [self.printer.doprint(a) for a in node.args])
 
     def _boundary(self, node: Any, origin: Origin | None) -> str:
         condition = node.args[0][1]

@@ -14,7 +14,7 @@ import math
 import numpy as np
 import sympy as sp
 from mpmath.libmp import prec_to_dps
-from sympy.logic.boolalg import BooleanFunction
+from sympy.logic.boolalg import BooleanAtom, BooleanFunction
 
 
 class RealFunction(sp.Function):
@@ -492,9 +492,18 @@ class InTopK(LossPredicate):
 class ReduceAll(LossPredicate):
     nargs = 1
 
+    @classmethod
+    def eval(cls, *args):
+        # a constant condition is the same in every entry, whatever the size
+        return args[0] if isinstance(args[0], BooleanAtom) else None
+
 
 class ReduceAny(LossPredicate):
     nargs = 1
+
+    @classmethod
+    def eval(cls, *args):
+        return args[0] if isinstance(args[0], BooleanAtom) else None
 
 
 class IsNan(LossPredicate):

@@ -266,3 +266,16 @@ def test_a_short_soak_levels_off():
     gc.collect()
     grown = _resident_mb() - before
     assert grown < 25, f"resident memory grew {grown:.1f} MB over {len(bodies) - 60} definitions"
+
+
+def test_locals_too_deep_for_the_analysis_are_a_clear_error_not_an_internal_error():
+    """Each local wraps the one before: the depth limit counts the brackets of one line, so the
+    body got through lowering and then ran Python's stack out in the classifier (once E999)."""
+    layers = [f"    h{i} = softplus(sigmoid(relu(tanh(h{i - 1} + {i % 7}))))" for i in range(1, 700)]
+    text = "\n".join(["f(x):", "    h0 = x", *layers, "    return h699"])
+    (report,) = analyze_text(text)
+    assert report.classification in (INVALID, "unknown", "smooth", "piecewise-differentiable"), report
+    codes = [finding.code for finding in report.findings]
+    assert "E999" not in codes, report.findings
+    if report.classification == INVALID:
+        assert codes == ["E005"] and "nested too deeply" in report.findings[0].message

@@ -231,3 +231,19 @@ def test_reports_are_accepted_in_place_of_text(tmp_path: Path) -> None:
     assert "def row(x):" in only_one and "def col(" not in only_one
     lone = to_tensorflow(analyze("mean(abs(y - p))", wrt=["p"]))
     assert "def loss(y, p):" in lone and "tf.reduce_mean(tf.abs(p - y), axis=-1)" in lone
+
+
+def test_a_constant_condition_under_reduce_any_is_folded_not_a_sympy_error() -> None:
+    # found by tests/fuzz/run_long.py: `reduce_any` of a condition that is false everywhere stayed
+    # unevaluated, and SymPy failed (KeyError) rewriting a Piecewise around it
+    for reduced, generated in (("keras.ops.reduce_any(y < 10 <= t)", True),
+                               ("keras.ops.reduce_any(y < 10 <= t, axis=(0, 1))", False)):
+        text = (
+            "f(y, p):\n"
+            "  t = -(1 if p == 0.5 else 100)\n"
+            f"  u = p if y > 0 else {reduced}\n"
+            "  return relu(0.5 >= y >= u) + p\n"
+        )
+        module = to_tensorflow(text)  # raised KeyError
+        compile(module, "<generated>", "exec")
+        assert ("def f(" in module) is generated  # with an axis: refused (E003), as `kinks tf` reports

@@ -91,3 +91,13 @@ def test_a_syntax_error_is_kept_so_the_variant_reports_it_again() -> None:
     rewritten = rewrite_source("f(x) = relu(x\ng(x) = abs(x)\n", "f.loss")
     reports = analyze_text(rewritten.text, "f.loss")
     assert [r.classification for r in reports] == ["invalid", "smooth"]
+
+
+def test_a_where_written_with_keywords_keeps_its_condition_and_smooths_its_branches() -> None:
+    # found by tests/fuzz/run_long.py: the rewriter read the condition as the first positional
+    # argument, and a call with keywords only has none
+    text = "f(y, p) wrt p = where(cond=y > 0, x=abs(p), y=relu(p))\n"
+    rewritten = rewrite_source(text, "f.loss", mode="smooth").text
+    assert "where(cond=y > 0, x=huber(p, huber_temperature), y=temperature * softplus(p / temperature))" in rewritten
+    (report,) = [r for r in analyze_text(rewritten, "f.loss") if r.name == "f"]
+    assert report.classification == SMOOTH

@@ -28,7 +28,16 @@ import sympy as sp
 from .. import atoms
 from .. import functions as fn
 from .. import syntax as ast
-from ..api import AnalysisTimeout, _invalid, analyze, analyze_text, deep_stack, hard_limit, hard_limit_for
+from ..api import (
+    AnalysisTimeout,
+    _internal_error,
+    _invalid,
+    analyze,
+    analyze_text,
+    deep_stack,
+    hard_limit,
+    hard_limit_for,
+)
 from ..lowering import (
     Binding,
     FileContext,
@@ -107,12 +116,16 @@ def lower_source(text: str, path: str = "<string>", symbolic_constants: Mapping[
             # the same hard limit as the analysis, and the definition gets no code.
             with deep_stack(), hard_limit(hard_limit_for(None)):
                 lowered = lowerer.definition(statement)
-        except (AnalysisTimeout, LoweringError) as error:
+        except (AnalysisTimeout, Exception) as error:  # noqa: BLE001 - one definition's failure must not cost the others their code
             if isinstance(error, AnalysisTimeout):
                 finding = Finding("error", "E005", f"building its expression for the code took longer than "
                                   f"{error.seconds:g} s", statement.span)
-            else:  # it calls a definition that got no code
+            elif isinstance(error, LoweringError):  # it calls a definition that got no code
                 finding = Finding("error", error.code, error.message, error.span or statement.span)
+            elif isinstance(error, RecursionError):
+                finding = Finding("error", "E005", "the definition is nested too deeply to generate code for", statement.span)
+            else:
+                finding = _internal_error(error, statement.span)
             out.reports[out.reports.index(report)] = _invalid(statement.name, statement.span.line, path, finding)
             context.broken[statement.name] = "it is invalid"
             continue

@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 import sympy as sp
-from sympy.logic.boolalg import BooleanFunction
+from sympy.logic.boolalg import BooleanAtom, BooleanFunction
 
 from ..functions import RealFunction
 
@@ -54,8 +54,9 @@ class AlongCondition(BooleanFunction):
     nargs = 3
 
     @classmethod
-    def eval(cls, *args: Any) -> None:
-        return None
+    def eval(cls, *args: Any) -> Any:
+        # a constant condition is the same along any axes (and SymPy cannot fold one it cannot see)
+        return args[0] if isinstance(args[0], BooleanAtom) else None
 
     @property
     def node(self) -> Any:

@@ -300,9 +300,15 @@ class _DefinitionRewriter:
                                        keywords=tuple(dataclasses.replace(k, value=self.expr(k.value)) for k in node.keywords))
         if row.name == "stop_gradient":
             return node
-        if row.name in ("where",):
-            condition, *rest = node.args
-            return dataclasses.replace(node, args=(condition, *[self.expr(a) for a in rest]))
+        if row.name in ("where",):  # the condition stays hard: only the branches are smoothed
+            condition = row.params[0]
+            kept = {condition.name, *condition.keywords}
+            return dataclasses.replace(
+                node,
+                args=(*node.args[:1], *[self.expr(a) for a in node.args[1:]]),
+                keywords=tuple(k if k.name in kept else dataclasses.replace(k, value=self.expr(k.value))
+                               for k in node.keywords),
+            )
         if row.name == "cast":
             return dataclasses.replace(node, args=(self.expr(node.args[0]), *node.args[1:]))
         if row.name in _COMPARISON_ATOMS and len(node.args) == 2 and not node.keywords:
