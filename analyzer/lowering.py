@@ -173,7 +173,17 @@ class Lowerer:
 
     def expr(self, node: ast.Expr, scope: Scope) -> Any:
         value = self._any(node, scope)
-        return _as_number(value) if is_condition(value) else value
+        if not is_condition(value):
+            return value
+        try:
+            return _as_number(value)
+        except KeyError:
+            # SymPy rewrites a Piecewise nested in the condition and fails on an inner condition
+            # without variables that it cannot decide (`in_top_k(0.25, 10, 3)`)
+            raise LoweringError(
+                "E003", f"`{_brief(scope.text(node))}` cannot be used as a number: a condition in it has no "
+                "variables and no value that can be computed", node.span,
+            ) from None
 
     def condition(self, node: ast.Expr, scope: Scope) -> Any:
         value = self._any(node, scope)
@@ -370,7 +380,7 @@ class Lowerer:
             _check_power(values[0], values[1], node, scope)
         try:
             result = row.build(*values)
-        except (TypeError, ValueError) as error:
+        except (TypeError, ValueError, KeyError) as error:
             # SymPy compares numbers while it builds (a Max inside a condition) and cannot compare
             # an opaque function of numbers (`clip(4*sigmoid(0), -1, 1)`): give those their value.
             numeric = [_numeric_constants(value) for value in values]
@@ -378,7 +388,7 @@ class Lowerer:
                 raise LoweringError("E003", f"{row.name}(): {error}", node.span) from None
             try:
                 result = row.build(*numeric)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, KeyError):
                 raise LoweringError("E003", f"{row.name}(): {error}", node.span) from None
         expr_args = tuple(
             tree if tree is not None else _default_tree(param, node.span)
