@@ -101,3 +101,12 @@ def test_a_where_written_with_keywords_keeps_its_condition_and_smooths_its_branc
     assert "where(cond=y > 0, x=huber(p, huber_temperature), y=temperature * softplus(p / temperature))" in rewritten
     (report,) = [r for r in analyze_text(rewritten, "f.loss") if r.name == "f"]
     assert report.classification == SMOOTH
+
+
+def test_a_straight_through_variant_keeps_a_hard_atom_no_surrogate_applies_to() -> None:
+    # found by tests/fuzz/run_long.py: the straight-through rewriter assumed the smooth pass had
+    # replaced something, and failed (IndexError) when it had only rebuilt the call
+    text = "loss2(y, x) wrt x, y = argmin(erf(y) ^ 0.5, 0)\n"
+    rewritten = rewrite_source(text, "f.loss", mode="ste").text
+    assert "argmin(erf(y)^0.5, 0)" in rewritten and "stop_gradient" not in rewritten
+    compile(to_tensorflow(text, mode="ste"), "<generated>", "exec")

@@ -406,10 +406,11 @@ class _DefinitionRewriter:
                 soft = self.expr(args[0])  # the identity's gradient, through a smooth argument
             self.replaced.append((row.name, "straight-through"))
         else:
+            before = len(self.replaced)
             with self._smoothly():
                 soft = self.expr(node)
-            if soft is node:
-                return node
+            if soft is node or len(self.replaced) == before:
+                return node  # no surrogate applies (`argmin(erf(y) ^ 0.5, 0)`): the hard atom stays
             self.replaced[-1] = (row.name, f"straight-through with {self.replaced[-1][1]}")
         return _parse("soft + stop_gradient(hard - soft)", soft=soft, hard=node)
 
