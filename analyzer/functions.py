@@ -506,12 +506,27 @@ class ReduceAny(LossPredicate):
         return args[0] if isinstance(args[0], BooleanAtom) else None
 
 
+def _of_a_condition(argument) -> bool:
+    """A condition used as a number (1 where it holds, 0 elsewhere): never NaN, never infinite."""
+    return isinstance(argument, sp.Piecewise) and all(
+        piece.expr.is_Number and piece.expr.is_finite for piece in argument.args
+    )
+
+
 class IsNan(LossPredicate):
     nargs = 1
+
+    @classmethod
+    def eval(cls, *args):
+        return sp.false if _of_a_condition(args[0]) else None
 
 
 class IsInf(LossPredicate):
     nargs = 1
+
+    @classmethod
+    def eval(cls, *args):
+        return sp.false if _of_a_condition(args[0]) else None
 
 
 VECTOR_FUNCTIONS = (
