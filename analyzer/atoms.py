@@ -668,7 +668,7 @@ _ROWS: tuple[Atom, ...] = (
     Atom(name="pow", aliases=("power",), params=_p("x", "y"), build=lambda a, b: a**b, node=sp.Pow,
          numeric=np.power, singular=("{0} == 0",), singular_at=lambda base, exponent: base, tf="tf.pow({0}, {1})",
          singular_if=lambda base, exponent: not (exponent.is_Integer and exponent >= 0),
-         slope_infinite_if=lambda base, exponent: bool(exponent.is_number and 0 < exponent < 1),
+         slope_infinite_if=lambda base, exponent: bool(exponent.is_number and exponent.is_comparable and 0 < float(exponent) < 1),
          summary="a power: smooth, but infinite (negative exponent) or with an infinite slope "
          "(exponent between 0 and 1) where the base is 0"),
     Atom(name="xlogy", params=_p("x", "y"), build=lambda a, b: fn.Xlogy(a, b), node=fn.Xlogy, numeric=_xlogy,
