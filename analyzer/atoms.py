@@ -70,35 +70,39 @@ class Surrogate:
                 args = [args[1], args[0], *args[2:]]  # max and min do not care about the order
             if _is_zero(args[1]):
                 template = self.against_zero
-        pieces = list(string.Formatter().parse(template))
-        out = []
-        for index, (literal, name, _, _) in enumerate(pieces):
-            out.append(literal)
-            if name is None:
-                continue
-            if name == "t":
-                out.append(str(self.temperature))
-                continue
-            text = args[int(name)]
-            following = pieces[index + 1][0] if index + 1 < len(pieces) else ""
-            alone = literal.rstrip().endswith(("(", ",")) and following.lstrip().startswith((")", ","))
-            out.append(text if alone else _grouped(text))
-        return "".join(out)
+        return _fill(template, args, _not_alone_in_a_call, self.temperature)
 
 
 def fill_location(template: str, args: Sequence[str]) -> str:
     """Fill a location template (`{0} / {1} is an integer`) with the arguments' texts, grouping an
     argument that sits beside an operator binding tighter than its own (`(x + x) / m`)."""
+    return _fill(template, args, _beside_a_tight_operator)
+
+
+def _not_alone_in_a_call(before: str, after: str) -> bool:
+    return not (before.rstrip().endswith(("(", ",")) and after.lstrip().startswith((")", ",")))
+
+
+def _beside_a_tight_operator(before: str, after: str) -> bool:
+    return before.rstrip().endswith(("*", "/", "^", "-", "%")) or after.lstrip().startswith(("*", "/", "^", "%"))
+
+
+def _fill(template: str, args: Sequence[str], needs_group: Callable[[str, str], bool],
+          temperature: float | None = None) -> str:
+    """Fill `{0}`, `{1}`, ... with the argument texts (grouped where `needs_group(text before, text
+    after)` says so) and `{t}` with the temperature."""
     pieces = list(string.Formatter().parse(template))
     out = []
     for index, (literal, name, _, _) in enumerate(pieces):
         out.append(literal)
         if name is None:
             continue
+        if name == "t":
+            out.append(str(temperature))
+            continue
         text = args[int(name)]
         following = pieces[index + 1][0] if index + 1 < len(pieces) else ""
-        tight = literal.rstrip().endswith(("*", "/", "^", "-", "%")) or following.lstrip().startswith(("*", "/", "^", "%"))
-        out.append(_grouped(text) if tight else text)
+        out.append(_grouped(text) if needs_group(literal, following) else text)
     return "".join(out)
 
 
@@ -433,6 +437,14 @@ def _as_number(condition: Any) -> Any:
     return sp.Piecewise((sp.S.One, condition), (sp.S.Zero, True))
 
 
+def _modulo(x: Any, m: Any) -> Any:
+    """`x % m`, refused where the divisor can be 0 as a condition used as a number (`x % (w > 1)`):
+    SymPy would distribute the modulo into that piece and divide by zero."""
+    if isinstance(m, sp.Piecewise) and any(piece.expr.is_zero for piece in m.args):
+        raise ValueError("is undefined where its divisor is 0 (as x % (w > 1) where w <= 1)")
+    return sp.Mod(x, m)
+
+
 def _max_build(*args: Any) -> Any:
     return fn.ReduceMax(args[0]) if len(args) == 1 else sp.Max(*args)
 
@@ -752,7 +764,7 @@ _ROWS: tuple[Atom, ...] = (
                                against_zero="-{t} * softplus(-{0} / {t})"),)),
     # jumps
     Atom(name="mod", aliases=("floormod", "floor_mod", "remainder", "fmod"), params=_p("x", "m"),
-         build=lambda x, m: sp.Mod(x, m), node=sp.Mod, numeric=_floor_mod,
+         build=_modulo, node=sp.Mod, numeric=_floor_mod,
          switch=lambda x, m: np.floor(x / m).astype(np.int64), jumps=("{0} / {1} is an integer",),
          state_surfaces=lambda a, b: 0, smoothness=-1, tf="tf.math.floormod({0}, {1})",
          tf_at_kink="1 in x (TensorFlow ignores the jump)", summary="x - m * floor(x / m): slope 1, jumps where x / m is an integer",

@@ -489,7 +489,7 @@ class InTopK(LossPredicate):
     nargs = 3
 
 
-class ReduceAll(LossPredicate):
+class _ReducedCondition(LossPredicate):
     nargs = 1
 
     @classmethod
@@ -498,35 +498,33 @@ class ReduceAll(LossPredicate):
         return args[0] if isinstance(args[0], BooleanAtom) else None
 
 
-class ReduceAny(LossPredicate):
+class ReduceAll(_ReducedCondition):
+    pass
+
+
+class ReduceAny(_ReducedCondition):
+    pass
+
+
+class _NonFiniteTest(LossPredicate):
     nargs = 1
 
     @classmethod
     def eval(cls, *args):
-        return args[0] if isinstance(args[0], BooleanAtom) else None
+        # a condition used as a number (1 where it holds, 0 elsewhere) is never NaN or infinite
+        argument = args[0]
+        finite_pieces = isinstance(argument, sp.Piecewise) and all(
+            piece.expr.is_Number and piece.expr.is_finite for piece in argument.args
+        )
+        return sp.false if finite_pieces else None
 
 
-def _of_a_condition(argument) -> bool:
-    """A condition used as a number (1 where it holds, 0 elsewhere): never NaN, never infinite."""
-    return isinstance(argument, sp.Piecewise) and all(
-        piece.expr.is_Number and piece.expr.is_finite for piece in argument.args
-    )
+class IsNan(_NonFiniteTest):
+    pass
 
 
-class IsNan(LossPredicate):
-    nargs = 1
-
-    @classmethod
-    def eval(cls, *args):
-        return sp.false if _of_a_condition(args[0]) else None
-
-
-class IsInf(LossPredicate):
-    nargs = 1
-
-    @classmethod
-    def eval(cls, *args):
-        return sp.false if _of_a_condition(args[0]) else None
+class IsInf(_NonFiniteTest):
+    pass
 
 
 VECTOR_FUNCTIONS = (

@@ -184,9 +184,6 @@ class Lowerer:
                 "E003", f"`{_brief(scope.text(node))}` cannot be used as a number: a condition in it has no "
                 "variables and no value that can be computed", node.span,
             ) from None
-        except ZeroDivisionError:
-            raise LoweringError("E003", f"`{_brief(scope.text(node))}` is undefined where a divisor in it is 0 "
-                                "(as x % (w > 1) where w <= 1)", node.span) from None
         except (TypeError, ValueError) as error:
             raise LoweringError(
                 "E003", f"`{_brief(scope.text(node))}` cannot be used as a number: SymPy cannot build it ({error})",
@@ -287,15 +284,10 @@ class Lowerer:
         if op == "/":
             return left / right
         if op == "%":
-            if isinstance(right, sp.Piecewise) and any(piece.expr.is_zero for piece in right.args):
-                raise LoweringError("E003", f"`{_brief(scope.text(node))}` is undefined where its divisor is 0 "
-                                    "(as x % (w > 1) where w <= 1)", node.span)
             try:
-                result = sp.Mod(left, right)
-            except ZeroDivisionError:
-                # SymPy distributes into the pieces of a condition used as a number: `x % (w > 1)`
-                raise LoweringError("E003", f"`{_brief(scope.text(node))}` is undefined where its divisor is 0 "
-                                    "(as x % (w > 1) where w <= 1)", node.span) from None
+                result = atoms.ATOM_BY_NAME["mod"].build(left, right)
+            except ValueError as error:
+                raise LoweringError("E003", f"`{_brief(scope.text(node))}` {error}", node.span) from None
             self._record(result, "mod", node, (node.left, node.right), scope)
             return result
         if op == "^":
