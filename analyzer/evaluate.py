@@ -11,8 +11,7 @@ nothing is sent to `lambdify`: the program is built from the tree, never from te
 from __future__ import annotations
 
 import operator
-from bisect import bisect_right
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -148,9 +147,8 @@ class Program:
             for slot, (op, children) in enumerate(self.steps)
             if op is not None
         ]
-        self._schedule_slots = [entry[0] for entry in self._schedule]
         self._readers = [self._reader(switch) for switch in self.switches]
-        self._singular_slots = sorted({child for s in self.switches if s.singular for child in self.steps[s.slot][1]})
+        self._cones: dict[tuple[frozenset[int], frozenset[int]], list[tuple[int, Callable[..., Any], tuple[int, ...], int]]] = {}
 
     def _emit(self, node: Any, op: Callable[..., Any] | None, children: tuple[int, ...]) -> int:
         self.steps.append((op, children))
@@ -302,24 +300,71 @@ class Program:
             states: bool = True) -> tuple[Any, list[Any]]:
         """The value at every point of the batch and, if asked, the state of each switch."""
         with np.errstate(all="ignore"):
-            values, pieces = self._execute(env, frozen, None)
+            values, pieces = self._execute(env, frozen, self._schedule)
             recorded = [read(values, pieces) for read in self._readers] if states else []
         return values[self.output], recorded
 
+    def states_of(self, env: Mapping[str, Any], indices: Sequence[int],
+                  frozen: Mapping[int, Any] | None = None) -> list[Any]:
+        """The states of some switches only, computing only what they depend on: locating where one
+        switch changes must not cost a run of the whole body (the body can hold thousands)."""
+        value_slots: set[int] = set()
+        piece_slots: set[int] = set()
+        for index in indices:
+            switch = self.switches[index]
+            if isinstance(switch.node, sp.Piecewise):
+                piece_slots.add(switch.slot)
+            elif isinstance(switch.node, Relational) and not isinstance(switch.node, (sp.Eq, sp.Ne)):
+                value_slots.add(switch.slot)
+            else:
+                value_slots.update(self.steps[switch.slot][1])
+        with np.errstate(all="ignore"):
+            values, pieces = self._execute(env, frozen, self._cone(value_slots, piece_slots))
+            return [self._readers[index](values, pieces) for index in indices]
+
     def values_of(self, env: Mapping[str, Any], slots: Sequence[int],
                   frozen: Mapping[int, Any] | None = None) -> list[Any]:
-        """The values of some steps (arguments of atoms, stop_gradient contents)."""
+        """The values of some steps (arguments of atoms, stop_gradient contents), computing only
+        the steps they depend on."""
         with np.errstate(all="ignore"):
-            values, _ = self._execute(env, frozen, max(slots) if slots else -1)
+            values, _ = self._execute(env, frozen, self._cone(slots, ()))
         return [values[slot] for slot in slots]
 
+    def _cone(self, value_slots: Iterable[int], piece_slots: Iterable[int]) -> list[tuple[int, Callable[..., Any], tuple[int, ...], int]]:
+        """The steps of the schedule that the values of `value_slots` and the pieces of the
+        Piecewise steps `piece_slots` depend on, in schedule order. A piece depends only on the
+        conditions: a Piecewise whose value is not needed gets a step that computes its piece alone
+        (kind -2), so that the branches are not computed."""
+        key = (frozenset(value_slots), frozenset(piece_slots))
+        cone = self._cones.get(key)
+        if cone is not None:
+            return cone
+        needed: set[int] = set()
+        stack = list(key[0])
+        for slot in key[1]:
+            stack.extend(self.steps[slot][1][1::2])
+        while stack:
+            slot = stack.pop()
+            if slot not in needed:
+                needed.add(slot)
+                stack.extend(self.steps[slot][1])
+        cone = []
+        for entry in self._schedule:
+            slot = entry[0]
+            if slot in needed:
+                cone.append(entry)
+            elif slot in key[1]:
+                conditions = self.steps[slot][1][1::2]
+                cone.append((slot, _piece_op(len(conditions)), conditions, -2))
+        self._cones[key] = cone
+        return cone
+
     def _execute(self, env: Mapping[str, Any], frozen: Mapping[int, Any] | None,
-                 last: int | None) -> tuple[list[Any], dict[int, Any]]:
-        """Every step up to `last` (all when None); a frozen step keeps its given value."""
+                 schedule: Sequence[tuple[int, Callable[..., Any], tuple[int, ...], int]]) -> tuple[list[Any], dict[int, Any]]:
+        """The steps of `schedule`; a frozen step keeps its given value."""
         values = list(self._initial)
         for name, slot in self._variables:
             values[slot] = env[name]
-        schedule = self._schedule if last is None else self._schedule[: bisect_right(self._schedule_slots, last)]
         if frozen:
             for slot, value in frozen.items():
                 values[slot] = value
@@ -332,26 +377,32 @@ class Program:
                 values[slot] = op(values[children[0]])
             elif kind == 0:
                 values[slot] = op(*[values[child] for child in children])
-            else:
+            elif kind == -1:
                 selected = op(*[values[child] for child in children])
                 values[slot] = selected.value
                 pieces[slot] = selected.piece
+            else:
+                pieces[slot] = op(*[values[child] for child in children])
         return values, pieces
 
-    def singular_values(self, env: Mapping[str, Any], frozen: Mapping[int, Any] | None = None) -> list[Any]:
-        """For each switch, the quantity whose zero is singular (None for other switches)."""
-        slots = self._singular_slots
-        if not slots:
-            return [None] * len(self.switches)
+    def singular_values(self, env: Mapping[str, Any], frozen: Mapping[int, Any] | None = None,
+                        indices: Iterable[int] | None = None) -> list[Any]:
+        """For each switch, the quantity whose zero is singular (None for other switches, and for
+        singular switches outside `indices` when given)."""
+        chosen = [i for i, switch in enumerate(self.switches) if switch.singular]
+        if indices is not None:
+            wanted = set(indices)
+            chosen = [i for i in chosen if i in wanted]
+        out: list[Any] = [None] * len(self.switches)
+        if not chosen:
+            return out
+        slots = sorted({child for i in chosen for child in self.steps[self.switches[i].slot][1]})
         values = dict(zip(slots, self.values_of(env, slots, frozen)))
-        out: list[Any] = []
-        for switch in self.switches:
-            if not switch.singular:
-                out.append(None)
-                continue
+        for i in chosen:
+            switch = self.switches[i]
             assert switch.row is not None and switch.row.singular_at is not None
             with np.errstate(all="ignore"):
-                out.append(np.asarray(switch.row.singular_at(*[values[c] for c in self.steps[switch.slot][1]]), dtype=float))
+                out[i] = np.asarray(switch.row.singular_at(*[values[c] for c in self.steps[switch.slot][1]]), dtype=float)
         return out
 
     def child_slots(self, slot: int) -> tuple[int, ...]:
@@ -394,6 +445,18 @@ def _piecewise_op(pairs: int) -> Callable[..., Any]:
     def op(*parts: Any) -> _Selected:
         value, piece = _select([(parts[2 * k], parts[2 * k + 1]) for k in range(pairs)])
         return _Selected(value, piece)
+
+    return op
+
+
+def _piece_op(conditions: int) -> Callable[..., Any]:
+    """The piece `_select` chooses, from the conditions alone (the last piece where none holds)."""
+    def op(*parts: Any) -> Any:
+        last = conditions - 1
+        piece = np.asarray(last, dtype=np.int64)
+        for index in range(last - 1, -1, -1):
+            piece = np.where(np.asarray(parts[index], dtype=bool), index, piece)
+        return piece
 
     return op
 

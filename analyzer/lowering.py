@@ -55,16 +55,25 @@ class Scope:
     names: dict[str, Binding] = field(default_factory=dict)
     via: tuple[str, ...] = ()  # the chain of expanded calls, outermost first
     call_span: Span | None = None  # the call site in the file as written, for expanded bodies
+    # A binding prints the same whichever scope asks (it prints in its own scope), so its text is
+    # worked out once for all the scopes of a definition; else a chain of locals, each using the
+    # one before, prints the chain again for every link. Keyed by id, the binding kept alive.
+    rendered: dict[int, tuple[Binding, tuple[str, int]]] = field(default_factory=dict, compare=False, repr=False)
 
     def child(self) -> Scope:
-        return Scope(dict(self.names), self.via, self.call_span)
+        return Scope(dict(self.names), self.via, self.call_span, self.rendered)
 
     def render_name(self, name: ast.Name) -> tuple[str, int] | None:
         binding = self.names.get(name.id)
         if binding is None or binding.tree is None:
             return None
+        known = self.rendered.get(id(binding))
+        if known is not None:
+            return known[1]
         inner_scope = binding.scope or Scope()
-        return render(binding.tree, inner_scope.render_name), level(binding.tree)
+        text = render(binding.tree, inner_scope.render_name), level(binding.tree)
+        self.rendered[id(binding)] = (binding, text)
+        return text
 
     def text(self, tree: ast.Expr) -> str:
         return render(tree, self.render_name)

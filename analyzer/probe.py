@@ -16,7 +16,7 @@ import itertools
 import math
 import time
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +34,11 @@ BISECTIONS = 48
 STEPS = tuple(10.0 ** -k for k in range(2, 10))  # one-sided step sizes, coarse to fine
 EPS = float(np.finfo(float).eps)
 MAX_EVENTS_PER_SWITCH = 6
+# Every change judged and every segment checked costs a run of the whole body at a few dozen
+# points; a body with thousands of switches has thousands of them. Beyond these budgets they are
+# sampled (every kind of change first, see _round_robin), so the cost stays linear in the size.
+JUDGED_EVENTS = 768
+SEGMENTS_CHECKED = 1024
 GOLDEN_SECTIONS = 60
 GOLDEN_RATIO = 0.6180339887498949
 # Sequential searches (bisection, golden section) evaluate the points of several of their steps at
@@ -41,6 +46,7 @@ GOLDEN_RATIO = 0.6180339887498949
 # the result is the one the step-by-step search gives. A call to the program costs about as much
 # as this many points, so a batch grows until it holds about that many.
 POINTS_PER_CALL = 512
+SWITCHES_PER_BATCH = 32
 
 
 class BudgetExceeded(Exception):
@@ -271,13 +277,23 @@ class LineProbe:
             return probe
 
         starts, ends = np.nonzero(np.any(signature[:, :-1] != signature[:, 1:], axis=2))
-        intervals = [(int(line), t_grid[line, k], t_grid[line, k + 1]) for line, k in zip(starts, ends) if usable[line]]
-        located = self._locate(intervals, signature.shape[2])
+        intervals = [(int(line), t_grid[line, k], t_grid[line, k + 1], signature[line, k], signature[line, k + 1])
+                     for line, k in zip(starts, ends) if usable[line]]
+        # The judge looks at a few changes of each kind (the same switches changing the same way,
+        # whichever entry): locating every one (each line crosses each switch once per entry)
+        # would cost K switches x lines x entries bisections for nothing. Twice as many as the
+        # judge takes are located, so that some can fall outside the region.
+        switch_of_column = self._switch_of_column()
+        keep = _round_robin([_change_key(i[3], i[4], switch_of_column) for i in intervals],
+                            2 * MAX_EVENTS_PER_SWITCH, 2 * JUDGED_EVENTS)
+        unlocated = [interval for interval, kept in zip(intervals, keep) if not kept]
+        located = self._locate([interval for interval, kept in zip(intervals, keep) if kept])
         located += self._touches(line_of, t_flat, t_grid, inside.reshape(-1))
         events = self._judge(located)
         events += self._bound_edges(lo, hi, usable, group)
         probe.events = events
-        cuts = [Event(line, 0.5 * (a + b), (), "cut") for line, a, b, _, _ in located]
+        # A change that is not located still splits its line, between the grid points around it.
+        cuts = [Event(line, 0.5 * (a + b), (), "cut") for line, a, b, _, _ in located + unlocated]
         self._segments(probe, cuts + events, lo, hi, usable, group, joint)
         if probe.overflow and probe.samples and probe.flat_samples == probe.samples:
             probe.reason = ("the value overflows float64 on part of the region and is flat where it is finite: "
@@ -288,7 +304,7 @@ class LineProbe:
         """At each point, the size (smallest entry in absolute value) of the singular quantity of
         switch indices[k]; one run of the program serves every switch."""
         count = len(t)
-        values = self.program.singular_values(self._env(line_ids, t), self._frozen(line_ids))
+        values = self.program.singular_values(self._env(line_ids, t), self._frozen(line_ids), np.unique(indices).tolist())
         sizes = np.empty(count)
         for index in np.unique(indices).tolist():
             rows = indices == index
@@ -336,7 +352,10 @@ class LineProbe:
         if len(rows) == 0:
             return found
         switches = np.concatenate(dip_switch)
-        lo, hi = self._golden_section(rows, np.concatenate(dip_lo), np.concatenate(dip_hi), switches)
+        lo, hi = np.concatenate(dip_lo), np.concatenate(dip_hi)
+        # Each batch computes only the quantities of its own few switches (see _batches).
+        for batch, _ in _batches([(int(index),) for index in switches]):
+            lo[batch], hi[batch] = self._golden_section(rows[batch], lo[batch], hi[batch], switches[batch])
         tau = 0.5 * (lo + hi)
         reach = self._sizes(rows, tau, switches)
         touching = [(int(row), float(point)) for row, point, value, norm
@@ -399,7 +418,18 @@ class LineProbe:
         _, inside, states = self.evaluate(line_ids, t)
         return self._signature(inside, states)
 
-    def _bisect(self, line_ids: np.ndarray, a: np.ndarray, b: np.ndarray, sig_a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _switch_sig_at(self, line_ids: np.ndarray, t: np.ndarray, switches: Sequence[int]) -> np.ndarray:
+        """The columns of `switches` in the signature (in that order), computing only what those
+        switches depend on."""
+        self.deadline.check()
+        count = len(t)
+        states = self.program.states_of(self._env(line_ids, t), switches, self._frozen(line_ids))
+        columns = self._state_columns()
+        return np.concatenate([np.broadcast_to(_rows(state, count), (count, columns[i][1] - columns[i][0]))
+                               for i, state in zip(switches, states)], axis=1)
+
+    def _bisect(self, line_ids: np.ndarray, a: np.ndarray, b: np.ndarray, sig_a: np.ndarray,
+                signature: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """BISECTIONS steps of bisection of each [a, b]: the midpoint becomes the new `a` when its
         signature equals `sig_a` (the signature at the first `a`), else the new `b`.
 
@@ -420,7 +450,7 @@ class LineProbe:
                 gap = 2 ** (levels - depth)
                 points[:, gap::2 * gap] = 0.5 * (points[:, 0:span:2 * gap] + points[:, 2 * gap::2 * gap])
             inner = points[:, 1:span]
-            sig = self._sig_at(np.repeat(line_ids, span - 1), inner.reshape(-1)).reshape(count, span - 1, -1)
+            sig = signature(np.repeat(line_ids, span - 1), inner.reshape(-1)).reshape(count, span - 1, -1)
             same = (sig == sig_a[:, None, :]).all(axis=2).reshape(-1)
             # Replay: the midpoint of [low, low + 2 * gap] is low + gap; the same state moves low.
             rows = np.arange(count) * (span - 1) - 1
@@ -433,9 +463,17 @@ class LineProbe:
             remaining -= levels
         return a, b
 
-    def _locate(self, intervals: list[tuple[int, float, float]], width: int) -> list[tuple[int, float, float, np.ndarray, np.ndarray]]:
-        """Bisect every interval whose ends differ down to a change point; split off the rest."""
+    def _locate(self, intervals: list[tuple[int, float, float, np.ndarray, np.ndarray]]) -> list[tuple[int, float, float, np.ndarray, np.ndarray]]:
+        """Bisect every interval (line, a, b, signature at a, signature at b) down to a change
+        point; split off the rest of an interval that holds another change.
+
+        An interval is bisected on the switches that differ at its ends, computing only what they
+        depend on, so the cost of locating a change does not grow with the rest of the body. Only
+        where the region or the value's finiteness changes is the whole body needed.
+        """
         found: list[tuple[int, float, float, np.ndarray, np.ndarray]] = []
+        columns = self._state_columns()
+        switch_of_column = self._switch_of_column()
         pending = intervals
         for _round in range(4):
             if not pending:
@@ -443,9 +481,21 @@ class LineProbe:
             line_ids = np.array([p[0] for p in pending])
             a = np.array([p[1] for p in pending], dtype=float)
             b = np.array([p[2] for p in pending], dtype=float)
-            ends = self._sig_at(np.concatenate([line_ids, line_ids]), np.concatenate([a, b]))
-            sig_a, sig_b_end = ends[: len(a)], ends[len(a):]
-            a, b_now = self._bisect(line_ids, a, b, sig_a)
+            sig_start = np.stack([p[3] for p in pending])
+            sig_end = np.stack([p[4] for p in pending])
+            differs = sig_start != sig_end
+            keys = [None if row[0] else tuple(np.unique(switch_of_column[row]).tolist()) for row in differs]
+            b_now = b.copy()
+            for batch, switches in _batches(keys):
+                if switches is None:
+                    a[batch], b_now[batch] = self._bisect(line_ids[batch], a[batch], b[batch], sig_start[batch], self._sig_at)
+                    continue
+                own = np.concatenate([np.arange(*columns[i]) for i in switches])
+
+                def signature(ids: np.ndarray, t: np.ndarray, switches: tuple[int, ...] = switches) -> np.ndarray:
+                    return self._switch_sig_at(ids, t, switches)
+
+                a[batch], b_now[batch] = self._bisect(line_ids[batch], a[batch], b[batch], sig_start[batch][:, own], signature)
             # Read each side a little away from the change point: exactly on it, a state can be
             # degenerate (sign 0 where an argument is exactly zero).
             tau = 0.5 * (a + b_now)
@@ -454,11 +504,11 @@ class LineProbe:
             sig_a, sig_b = sides[: len(tau)], sides[len(tau):]
             next_pending = []
             # An interval whose far end differs from the change found holds another change.
-            more = ((sig_b != sig_b_end).any(axis=1) & (b - b_now > 1e-9)).tolist()
+            more = ((sig_b != sig_end).any(axis=1) & (b - (tau + nudge) > 1e-9)).tolist()
             for i, (line, start, stop, end) in enumerate(zip(line_ids.tolist(), a.tolist(), b_now.tolist(), b.tolist())):
                 found.append((line, start, stop, sig_a[i], sig_b[i]))
                 if more[i]:
-                    next_pending.append((line, stop + 1e-10, end))
+                    next_pending.append((line, float(tau[i] + nudge[i]), end, sig_b[i], sig_end[i]))
             pending = next_pending
         return found
 
@@ -471,8 +521,8 @@ class LineProbe:
         after = np.stack([item[4] for item in located])
         differing = [np.nonzero(row)[0].tolist() for row in before != after]
         before_rows, after_rows = before.tolist(), after.tolist()
-        per_switch: dict[tuple[int, ...], int] = {}
-        chosen = []
+        keys: list[tuple[Any, ...]] = []
+        candidates: list[tuple[Any, dict[int, tuple[int, int]], bool]] = []
         for index, item in enumerate(located):
             _, _, _, sig_a, sig_b = item
             # Each switch that changed, with its state on either side at its first differing column.
@@ -485,11 +535,10 @@ class LineProbe:
             region_changed = bool(sig_a[0] != sig_b[0])
             if not sig_a[0] and not sig_b[0]:
                 continue  # outside the region on both sides
-            key = tuple(transitions.items()) + ((-1,) if region_changed else ())
-            if per_switch.get(key, 0) >= MAX_EVENTS_PER_SWITCH:
-                continue
-            per_switch[key] = per_switch.get(key, 0) + 1
-            chosen.append((item, transitions, region_changed))
+            keys.append(tuple(transitions.items()) + ((-1,) if region_changed else ()))
+            candidates.append((item, transitions, region_changed))
+        keep = _round_robin(keys, MAX_EVENTS_PER_SWITCH, JUDGED_EVENTS)
+        chosen = [candidate for candidate, kept in zip(candidates, keep) if kept]
         self._touching_zeros(chosen)
         events: list[Event] = []
         ordinary = [(item, transitions) for item, transitions, region in chosen
@@ -534,6 +583,10 @@ class LineProbe:
                 start += state.shape[1]
             self._columns = columns
         return self._columns
+
+    def _switch_of_column(self) -> np.ndarray:
+        """The switch of each column of a signature (-1 for the inside flag)."""
+        return np.array([-1] + [i for i, (first, stop) in enumerate(self._state_columns()) for _ in range(first, stop)])
 
     def _one_sided(self, items: list[tuple[tuple[int, float, float, np.ndarray, np.ndarray], dict[int, tuple[int, int]]]]) -> list[Event]:
         """Judge each change point by one-sided values, slopes and curvatures of the whole body.
@@ -715,17 +768,17 @@ class LineProbe:
         cuts: dict[int, list[float]] = {}
         for event in events:
             cuts.setdefault(event.line, []).append(event.t)
-        points_line, points_t = [], []
+        pieces = []
         for line in np.nonzero(usable)[0]:
             edges = [lo[line], *sorted(cuts.get(int(line), [])), hi[line]]
-            for left, right in itertools.pairwise(edges):
-                if right - left < 1e-6:
-                    continue
-                for fraction in (0.3, 0.5, 0.7):
-                    points_line.append(int(line))
-                    points_t.append(left + fraction * (right - left))
-        if not points_t:
+            pieces += [(int(line), left, right) for left, right in itertools.pairwise(edges) if right - left >= 1e-6]
+        if not pieces:
             return
+        if len(pieces) > SEGMENTS_CHECKED:
+            # evenly spread over all lines, the first and last segment always
+            pieces = [pieces[k] for k in np.unique(np.linspace(0, len(pieces) - 1, SEGMENTS_CHECKED).round().astype(int))]
+        points_line = [line for line, _, _ in pieces for _ in range(3)]
+        points_t = [left + fraction * (right - left) for _, left, right in pieces for fraction in (0.3, 0.5, 0.7)]
         line_ids = np.array(points_line)
         t = np.array(points_t)
         self.deadline.check()
@@ -785,6 +838,65 @@ class LineProbe:
             largest[name] = np.maximum(largest[name], np.abs(np.nan_to_num(gradient, nan=np.inf)))
         center_states = [_rows(s, count * blocks)[:count] for s in states]
         return largest, 1 + np.abs(center), valid, center_states
+
+
+def _change_key(before: np.ndarray, after: np.ndarray, switch_of_column: np.ndarray) -> tuple[Any, ...]:
+    """What changes between two signatures: each switch that changed, with its state on either
+    side at its first differing column, and whether the region flag changed."""
+    changed = np.nonzero(before != after)[0].tolist()
+    transitions: dict[int, tuple[int, int]] = {}
+    for column in changed:
+        switch = int(switch_of_column[column])
+        if switch not in transitions:
+            transitions[switch] = (int(before[column]), int(after[column]))
+    return tuple(sorted(transitions.items()))
+
+
+def _round_robin(keys: Sequence[Any], per_key: int, total: int) -> list[bool]:
+    """Which items to keep: at most `per_key` of each key, in order, and at most `total` in all,
+    taken rank by rank (the first of every key, then the second of every key, ...) so that a
+    budget that binds still covers every key before it covers any twice."""
+    rank: dict[Any, int] = {}
+    ranks = []
+    for key in keys:
+        ranks.append(rank.get(key, 0))
+        rank[key] = ranks[-1] + 1
+    order = sorted((r, index) for index, r in enumerate(ranks) if r < per_key)
+    keep = [False] * len(keys)
+    for _, index in order[:total]:
+        keep[index] = True
+    return keep
+
+
+def _batches(keys: Sequence[tuple[int, ...] | None]) -> list[tuple[np.ndarray, tuple[int, ...] | None]]:
+    """The rows of a search, grouped so that each run of the program computes few switches.
+
+    Rows whose keys (the switches they follow) together name at most SWITCHES_PER_BATCH switches
+    share a batch, which follows all of them; rows keyed None (the whole body) form one batch.
+    Batches of many switches would make every run as costly as the whole body, and the cost of
+    locating every change would grow with the body's size times the number of its switches.
+    """
+    groups: dict[tuple[int, ...], list[int]] = {}
+    whole: list[int] = []
+    for row, key in enumerate(keys):
+        if key is None:
+            whole.append(row)
+        else:
+            groups.setdefault(key, []).append(row)
+    batches: list[tuple[np.ndarray, tuple[int, ...] | None]] = []
+    rows: list[int] = []
+    switches: set[int] = set()
+    for key in sorted(groups):
+        if rows and len(switches.union(key)) > SWITCHES_PER_BATCH:
+            batches.append((np.array(rows), tuple(sorted(switches))))
+            rows, switches = [], set()
+        rows += groups[key]
+        switches.update(key)
+    if rows:
+        batches.append((np.array(rows), tuple(sorted(switches))))
+    if whole:
+        batches.append((np.array(whole), None))
+    return batches
 
 
 def _levels_per_call(count: int, points_per_step: int) -> int:
