@@ -148,6 +148,7 @@ class Program:
             if op is not None
         ]
         self._readers = [self._reader(switch) for switch in self.switches]
+        self._state_cones: dict[tuple[int, ...], list[tuple[int, Callable[..., Any], tuple[int, ...], int]]] = {}
         self._cones: dict[tuple[frozenset[int], frozenset[int]], list[tuple[int, Callable[..., Any], tuple[int, ...], int]]] = {}
 
     def _emit(self, node: Any, op: Callable[..., Any] | None, children: tuple[int, ...]) -> int:
@@ -308,6 +309,15 @@ class Program:
                   frozen: Mapping[int, Any] | None = None) -> list[Any]:
         """The states of some switches only, computing only what they depend on: locating where one
         switch changes must not cost a run of the whole body (the body can hold thousands)."""
+        key = tuple(indices)
+        cone = self._state_cones.get(key)
+        if cone is None:
+            cone = self._state_cones[key] = self._cone_of_states(key)
+        with np.errstate(all="ignore"):
+            values, pieces = self._execute(env, frozen, cone)
+            return [self._readers[index](values, pieces) for index in key]
+
+    def _cone_of_states(self, indices: tuple[int, ...]) -> list[tuple[int, Callable[..., Any], tuple[int, ...], int]]:
         value_slots: set[int] = set()
         piece_slots: set[int] = set()
         for index in indices:
@@ -318,9 +328,7 @@ class Program:
                 value_slots.add(switch.slot)
             else:
                 value_slots.update(self.steps[switch.slot][1])
-        with np.errstate(all="ignore"):
-            values, pieces = self._execute(env, frozen, self._cone(value_slots, piece_slots))
-            return [self._readers[index](values, pieces) for index in indices]
+        return self._cone(value_slots, piece_slots)
 
     def values_of(self, env: Mapping[str, Any], slots: Sequence[int],
                   frozen: Mapping[int, Any] | None = None) -> list[Any]:

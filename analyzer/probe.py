@@ -7,6 +7,13 @@ as in Griewank's abs-normal form). Along random lines through the region allowed
 then judged on the whole definition by its one-sided values, slopes and curvatures. Segments
 between changes are checked for a vanishing gradient. Region edges are checked for singularities.
 
+Cost. A change is located on the switches that change only (their cone of the program), so
+locating is linear in the body. Judging a change and checking a segment each cost a run of the
+whole body, and a body with K switches has about K x lines x entries changes: a few of each kind
+are judged (two at first, more only where those showed nothing), and beyond fixed budgets the
+changes and segments are sampled, every kind first. The number of whole-body points then stops
+growing, and so does the work per node.
+
 Randomness is seeded from the body, so the same input always gives the same verdict.
 """
 
@@ -34,6 +41,7 @@ BISECTIONS = 48
 STEPS = tuple(10.0 ** -k for k in range(2, 10))  # one-sided step sizes, coarse to fine
 EPS = float(np.finfo(float).eps)
 MAX_EVENTS_PER_SWITCH = 6
+FIRST_LOOKS = 2
 # Every change judged and every segment checked costs a run of the whole body at a few dozen
 # points; a body with thousands of switches has thousands of them. Beyond these budgets they are
 # sampled (every kind of change first, see _round_robin), so the cost stays linear in the size.
@@ -424,9 +432,11 @@ class LineProbe:
         self.deadline.check()
         count = len(t)
         states = self.program.states_of(self._env(line_ids, t), switches, self._frozen(line_ids))
-        columns = self._state_columns()
-        return np.concatenate([np.broadcast_to(_rows(state, count), (count, columns[i][1] - columns[i][0]))
-                               for i, state in zip(switches, states)], axis=1)
+        widths = self._widths()
+        parts = [_rows(state, count) for state in states]
+        parts = [part if part.shape[1] == widths[i] else np.broadcast_to(part, (count, widths[i]))
+                 for i, part in zip(switches, parts)]
+        return np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
 
     def _bisect(self, line_ids: np.ndarray, a: np.ndarray, b: np.ndarray, sig_a: np.ndarray,
                 signature: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -537,8 +547,24 @@ class LineProbe:
                 continue  # outside the region on both sides
             keys.append(tuple(transitions.items()) + ((-1,) if region_changed else ()))
             candidates.append((item, transitions, region_changed))
-        keep = _round_robin(keys, MAX_EVENTS_PER_SWITCH, JUDGED_EVENTS)
-        chosen = [candidate for candidate, kept in zip(candidates, keep) if kept]
+        # Most kinds of change show what they are at the first look; only a kind that showed
+        # nothing (a kink hidden in that context, as in an untaken branch) is looked at again
+        # elsewhere, up to MAX_EVENTS_PER_SWITCH changes in all.
+        first = _round_robin(keys, FIRST_LOOKS, JUDGED_EVENTS)
+        events = self._judge_chosen([candidate for candidate, kept in zip(candidates, first) if kept])
+        position = {(item[0], 0.5 * (item[1] + item[2])): index for index, (item, _, _) in enumerate(candidates)}
+        shown = {keys[position[event.line, event.t]] for event in events if event.kind != "none"}
+        again = [index for index, kept in enumerate(first) if not kept and keys[index] not in shown]
+        more = _round_robin([keys[index] for index in again], MAX_EVENTS_PER_SWITCH - FIRST_LOOKS,
+                            JUDGED_EVENTS - sum(first))
+        events += self._judge_chosen([candidates[index] for index, kept in zip(again, more) if kept])
+        # in the order of a single look: changes judged by their sides first, then singular ones
+        singular = [bool(candidates[position[event.line, event.t]][2] or self._singular(candidates[position[event.line, event.t]][1]))
+                    for event in events]
+        order = sorted(range(len(events)), key=lambda k: (singular[k], position[events[k].line, events[k].t]))
+        return [events[k] for k in order]
+
+    def _judge_chosen(self, chosen: list[tuple[Any, dict[int, tuple[int, int]], bool]]) -> list[Event]:
         self._touching_zeros(chosen)
         events: list[Event] = []
         ordinary = [(item, transitions) for item, transitions, region in chosen
@@ -583,6 +609,10 @@ class LineProbe:
                 start += state.shape[1]
             self._columns = columns
         return self._columns
+
+    def _widths(self) -> list[int]:
+        """How many columns each switch's state has in a signature."""
+        return [stop - start for start, stop in self._state_columns()]
 
     def _switch_of_column(self) -> np.ndarray:
         """The switch of each column of a signature (-1 for the inside flag)."""

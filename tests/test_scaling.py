@@ -7,9 +7,8 @@ can be tight enough to catch a quadratic pass (a doubling that costs four times 
 enough never to flake: each doubling may cost at most GROWTH times as much.
 
 The inputs are the seeded generators of the benchmarks (benchmarks/corpus.py), where a larger size
-extends a smaller one. The timed measurements, and why some families are not linear in time (each
-candidate kink is confirmed on the whole definition, so the numeric work of a body full of kinks
-grows with size times kinks), are in docs/benchmarks.md.
+extends a smaller one. The timed measurements are in docs/benchmarks.md; the numeric work of the
+probe (NumPy, which these counts do not see) is guarded by tests/test_probe_budgets.py.
 """
 
 from __future__ import annotations
