@@ -14,13 +14,12 @@ from typing import Any
 
 import numpy as np
 import pytest
+from test_scaling import generator
 
 from analyzer import probe as probe_module
 from analyzer.api import analyze_text
 from analyzer.evaluate import Program
 from analyzer.probe import _round_robin
-
-from test_scaling import generator
 
 EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "examples").glob("*.loss"))
 
