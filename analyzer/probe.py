@@ -289,19 +289,34 @@ class LineProbe:
                      for line, k in zip(starts, ends) if usable[line]]
         # The judge looks at a few changes of each kind (the same switches changing the same way,
         # whichever entry): locating every one (each line crosses each switch once per entry)
-        # would cost K switches x lines x entries bisections for nothing. Twice as many as the
-        # judge takes are located, so that some can fall outside the region.
+        # would cost K switches x lines x entries bisections for nothing. Twice as many as its
+        # first looks are located (some can fall outside the region); more only for the kinds
+        # those looks left unconfirmed.
         switch_of_column = self._switch_of_column()
-        keep = _round_robin([_change_key(i[3], i[4], switch_of_column) for i in intervals],
-                            2 * MAX_EVENTS_PER_SWITCH, 2 * JUDGED_EVENTS)
-        unlocated = [interval for interval, kept in zip(intervals, keep) if not kept]
-        located = self._locate([interval for interval, kept in zip(intervals, keep) if kept])
+        kinds = [_change_key(i[3], i[4], switch_of_column) for i in intervals]
+        first = _round_robin(kinds, 2 * FIRST_LOOKS, 2 * JUDGED_EVENTS)
+        located = self._locate([interval for interval, kept in zip(intervals, first) if kept])
         located += self._touches(line_of, t_flat, t_grid, inside.reshape(-1))
-        events = self._judge(located)
+        judged: dict[tuple[Any, ...], int] = {}
+        shown: set[tuple[Any, ...]] = set()
+        events = self._judge(located, judged, shown)
+        # Unconfirmed: kinds judged without showing anything, and kinds whose located changes all
+        # fell outside the region, so that none was judged.
+        looked_at = {switch for key in judged for switch in _switches_of(key)}
+        unconfirmed = {switch for key in judged if key not in shown for switch in _switches_of(key)}
+        unconfirmed |= {switch for kind, kept in zip(kinds, first) if kept for switch in _switches_of(kind)} - looked_at
+        eligible = _round_robin(kinds, 2 * MAX_EVENTS_PER_SWITCH, len(kinds))
+        second = [index for index, kind in enumerate(kinds)
+                  if eligible[index] and not first[index] and unconfirmed.intersection(_switches_of(kind))]
+        second = second[: max(0, 2 * JUDGED_EVENTS - sum(first))]
+        later = self._locate([intervals[index] for index in second])
+        events += self._judge(later, judged, shown)
+        located_indices = {index for index, kept in enumerate(first) if kept} | set(second)
+        unlocated = [interval for index, interval in enumerate(intervals) if index not in located_indices]
         events += self._bound_edges(lo, hi, usable, group)
         probe.events = events
         # A change that is not located still splits its line, between the grid points around it.
-        cuts = [Event(line, 0.5 * (a + b), (), "cut") for line, a, b, _, _ in located + unlocated]
+        cuts = [Event(line, 0.5 * (a + b), (), "cut") for line, a, b, _, _ in located + later + unlocated]
         self._segments(probe, cuts + events, lo, hi, usable, group, joint)
         if probe.overflow and probe.samples and probe.flat_samples == probe.samples:
             probe.reason = ("the value overflows float64 on part of the region and is flat where it is finite: "
@@ -522,47 +537,49 @@ class LineProbe:
             pending = next_pending
         return found
 
-    def _judge(self, located: list[tuple[int, float, float, np.ndarray, np.ndarray]]) -> list[Event]:
+    def _judge(self, located: list[tuple[int, float, float, np.ndarray, np.ndarray]],
+               judged: dict[tuple[Any, ...], int], shown: set[tuple[Any, ...]]) -> list[Event]:
+        """Judge the located changes, a few of each kind: `judged` counts the changes of each kind
+        judged so far and `shown` holds the kinds that showed a kink, jump or singularity (both
+        are updated), so that a second call goes on where the first stopped."""
         if not located:
             return []
-        columns = self._state_columns()
-        switch_of_column = [-1] + [i for i, (start, stop) in enumerate(columns) for _ in range(start, stop)]
-        before = np.stack([item[3] for item in located])
-        after = np.stack([item[4] for item in located])
-        differing = [np.nonzero(row)[0].tolist() for row in before != after]
-        before_rows, after_rows = before.tolist(), after.tolist()
+        switch_of_column = self._switch_of_column()
         keys: list[tuple[Any, ...]] = []
         candidates: list[tuple[Any, dict[int, tuple[int, int]], bool]] = []
-        for index, item in enumerate(located):
+        for item in located:
             _, _, _, sig_a, sig_b = item
-            # Each switch that changed, with its state on either side at its first differing column.
-            transitions = {}
-            for column in differing[index]:
-                i = switch_of_column[column]
-                if i >= 0 and i not in transitions:
-                    transitions[i] = (before_rows[index][column], after_rows[index][column])
-            transitions = dict(sorted(transitions.items()))
-            region_changed = bool(sig_a[0] != sig_b[0])
             if not sig_a[0] and not sig_b[0]:
                 continue  # outside the region on both sides
+            transitions = {switch: states for switch, states in _change_key(sig_a, sig_b, switch_of_column) if switch >= 0}
+            region_changed = bool(sig_a[0] != sig_b[0])
             keys.append(tuple(transitions.items()) + ((-1,) if region_changed else ()))
             candidates.append((item, transitions, region_changed))
         # Most kinds of change show what they are at the first look; only a kind that showed
         # nothing (a kink hidden in that context, as in an untaken branch) is looked at again
         # elsewhere, up to MAX_EVENTS_PER_SWITCH changes in all.
-        first = _round_robin(keys, FIRST_LOOKS, JUDGED_EVENTS)
-        events = self._judge_chosen([candidate for candidate, kept in zip(candidates, first) if kept])
         position = {(item[0], 0.5 * (item[1] + item[2])): index for index, (item, _, _) in enumerate(candidates)}
-        shown = {keys[position[event.line, event.t]] for event in events if event.kind != "none"}
+
+        def look(indices: list[int]) -> list[Event]:
+            for index in indices:
+                judged[keys[index]] = judged.get(keys[index], 0) + 1
+            found = self._judge_chosen([candidates[index] for index in indices])
+            shown.update(keys[position[event.line, event.t]] for event in found if event.kind != "none")
+            return found
+
+        left = JUDGED_EVENTS - sum(judged.values())
+        first = _round_robin(keys, FIRST_LOOKS, left, judged)
+        events = look([index for index, kept in enumerate(first) if kept])
         again = [index for index, kept in enumerate(first) if not kept and keys[index] not in shown]
-        more = _round_robin([keys[index] for index in again], MAX_EVENTS_PER_SWITCH - FIRST_LOOKS,
-                            JUDGED_EVENTS - sum(first))
-        events += self._judge_chosen([candidates[index] for index, kept in zip(again, more) if kept])
+        more = _round_robin([keys[index] for index in again], MAX_EVENTS_PER_SWITCH, left - sum(first), judged)
+        events += look([index for index, kept in zip(again, more) if kept])
         # in the order of a single look: changes judged by their sides first, then singular ones
-        singular = [bool(candidates[position[event.line, event.t]][2] or self._singular(candidates[position[event.line, event.t]][1]))
-                    for event in events]
-        order = sorted(range(len(events)), key=lambda k: (singular[k], position[events[k].line, events[k].t]))
-        return [events[k] for k in order]
+        def place(event: Event) -> tuple[bool, int]:
+            index = position[event.line, event.t]
+            _, transitions, region = candidates[index]
+            return region or self._singular(transitions), index
+
+        return sorted(events, key=place)
 
     def _judge_chosen(self, chosen: list[tuple[Any, dict[int, tuple[int, int]], bool]]) -> list[Event]:
         self._touching_zeros(chosen)
@@ -882,11 +899,16 @@ def _change_key(before: np.ndarray, after: np.ndarray, switch_of_column: np.ndar
     return tuple(sorted(transitions.items()))
 
 
-def _round_robin(keys: Sequence[Any], per_key: int, total: int) -> list[bool]:
-    """Which items to keep: at most `per_key` of each key, in order, and at most `total` in all,
-    taken rank by rank (the first of every key, then the second of every key, ...) so that a
-    budget that binds still covers every key before it covers any twice."""
-    rank: dict[Any, int] = {}
+def _switches_of(key: tuple[Any, ...]) -> list[int]:
+    """The switches in a kind of change (see _change_key; the region flag is not a switch)."""
+    return [part[0] for part in key if isinstance(part, tuple) and part[0] >= 0]
+
+
+def _round_robin(keys: Sequence[Any], per_key: int, total: int, taken: Mapping[Any, int] | None = None) -> list[bool]:
+    """Which items to keep: at most `per_key` of each key (counting the `taken` ones), in order,
+    and at most `total` in all, taken rank by rank (the first of every key, then the second of
+    every key, ...) so that a budget that binds still covers every key before it covers any twice."""
+    rank: dict[Any, int] = dict(taken or {})
     ranks = []
     for key in keys:
         ranks.append(rank.get(key, 0))
