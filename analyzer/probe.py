@@ -55,6 +55,7 @@ GOLDEN_RATIO = 0.6180339887498949
 # as this many points, so a batch grows until it holds about that many.
 POINTS_PER_CALL = 512
 SWITCHES_PER_BATCH = 32
+ELEMENTS_PER_RUN = 2**23  # values a run of the whole body may hold at once (64 MB of float64)
 
 
 class BudgetExceeded(Exception):
@@ -140,6 +141,7 @@ class LineProbe:
         self.rng = np.random.default_rng(seed)
         self.weights = 0.5 + self.rng.random(entries * 4)
         self._columns: list[tuple[int, int]] | None = None
+        self._weights64: np.ndarray | None = None
         self._stacked: tuple[Any, np.ndarray, np.ndarray] | None = None  # (base dict, bases, directions)
 
     # -------------------------------------------------------------- sampling
@@ -232,11 +234,43 @@ class LineProbe:
         weights = self.weights[: array.shape[1]] if array.shape[1] <= len(self.weights) else np.ones(array.shape[1])
         return array @ weights
 
-    def evaluate(self, line_ids: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
-        """Scalar value, inside-the-region flag and per-switch states at points of the lines."""
+    def _run(self, env: dict[str, np.ndarray], line_ids: np.ndarray, prints: bool = False) -> tuple[Any, Any]:
+        """`program.run` at the points of `env` (on lines `line_ids`): the value, and every state
+        as rows, or with `prints` only the states' part of each point's fingerprint.
+
+        A run holds the value of every step at every point until it ends, and the states of every
+        switch, so a large body at many points is run in chunks of points (the memory stays near
+        ELEMENTS_PER_RUN values), and a caller that only compares signatures keeps numbers."""
+        count = len(line_ids)
+        width = self.entries * (len(self.program.steps) + len(self.program.switches) + 1)
+        chunk = max(1, ELEMENTS_PER_RUN // width)
+        if count <= chunk:
+            value, states = self.program.run(env, self._frozen(line_ids))
+            states = [_rows(state, count) for state in states]
+            return value, self._state_prints(states, count) if prints else states
+        values, parts = [], []
+        for start in range(0, count, chunk):
+            rows = slice(start, min(start + chunk, count))
+            piece = {name: array[rows] for name, array in env.items()}
+            value, states = self.program.run(piece, self._frozen(line_ids[rows]))
+            size = rows.stop - rows.start
+            values.append(_rows_float(value, size))
+            states = [_rows(state, size) for state in states]
+            parts.append(self._state_prints(states, size) if prints else states)
+        widest_value = max(value.shape[1] for value in values)
+        value = np.concatenate([np.broadcast_to(value, (len(value), widest_value)) for value in values])
+        if prints:
+            return value, np.concatenate(parts)
+        widest = [max(part[k].shape[1] for part in parts) for k in range(len(parts[0]))]
+        return value, [np.concatenate([np.broadcast_to(part[k], (len(part[k]), widest[k])) for part in parts])
+                       for k in range(len(widest))]
+
+    def evaluate(self, line_ids: np.ndarray, t: np.ndarray, prints: bool = False) -> tuple[np.ndarray, np.ndarray, Any]:
+        """Scalar value, inside-the-region flag and per-switch states at points of the lines (with
+        `prints`, each point's fingerprint instead of its states: see _fingerprints)."""
         self.deadline.check()
         env = self._env(line_ids, t)
-        value, states = self.program.run(env, self._frozen(line_ids))
+        value, states = self._run(env, line_ids, prints)
         count = len(t)
         scalar = self._scalar(value, count)
         inside = np.isfinite(scalar)
@@ -245,8 +279,9 @@ class LineProbe:
             holds = np.asarray(holds, dtype=float)
             holds = holds.reshape(count, -1) if holds.ndim and holds.shape[0] == count else np.broadcast_to(holds, (count, 1))
             inside &= (holds > 0.5).all(axis=1)
-        shaped = [_rows(state, count) for state in states]
-        return scalar, inside, shaped
+        if prints:
+            return scalar, inside, states + np.asarray(inside, dtype=np.uint64) * self._column_weights()[0]
+        return scalar, inside, states
 
     def _signature(self, inside: np.ndarray, states: list[np.ndarray]) -> np.ndarray:
         return np.concatenate([inside[:, None].astype(np.int64)] + states, axis=1) if states else inside[:, None].astype(np.int64)
@@ -627,6 +662,34 @@ class LineProbe:
             self._columns = columns
         return self._columns
 
+    def _fingerprints(self, inside: np.ndarray, states: list[Any]) -> np.ndarray:
+        """One number per point standing for its signature (equal signatures, equal numbers; unequal
+        ones collide with probability 2**-64): a weighted sum of the columns, modulo 2**64. A
+        signature has a column per switch and entry, so comparing thousands of points of a body
+        with thousands of switches must not build them."""
+        return np.asarray(inside, dtype=np.uint64) * self._column_weights()[0] + self._state_prints(states, len(inside))
+
+    def _state_prints(self, states: list[Any], count: int) -> np.ndarray:
+        """The states' part of `_fingerprints`."""
+        weights = self._column_weights()
+        total = np.zeros(count, dtype=np.uint64)
+        for (start, stop), state in zip(self._state_columns(), states):
+            rows = _rows(state, count).astype(np.uint64)
+            if rows.shape[1] != stop - start:
+                rows = np.broadcast_to(rows, (count, stop - start))
+            total += rows @ weights[start:stop]
+        return total
+
+    def _fingerprints_of(self, signatures: np.ndarray) -> np.ndarray:
+        """`_fingerprints` of signatures already built (rows of columns)."""
+        return signatures.astype(np.uint64) @ self._column_weights()
+
+    def _column_weights(self) -> np.ndarray:
+        if self._weights64 is None:
+            width = self._state_columns()[-1][1] if self._state_columns() else 1
+            self._weights64 = np.random.default_rng(0x6B696E6B).integers(1, 2**63, size=width, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+        return self._weights64
+
     def _widths(self) -> list[int]:
         """How many columns each switch's state has in a signature."""
         return [stop - start for start, stop in self._state_columns()]
@@ -655,12 +718,12 @@ class LineProbe:
         reach = np.array(STEPS)[:, None] * np.array([1.0, 2.0, 3.0])[None, :]
         points = np.stack([taus[:, None, None] + reach[None], taus[:, None, None] - reach[None]], axis=2)
         rows_line = np.repeat([item[0][0] for item in items], levels_count * 6)
-        values, inside, states = self.evaluate(rows_line, points.reshape(-1))
-        sig = self._signature(inside, states).reshape(count, levels_count, 2, 3, -1)
+        values, _, prints = self.evaluate(rows_line, points.reshape(-1), prints=True)
+        prints = prints.reshape(count, levels_count, 2, 3)
         values = values.reshape(count, levels_count, 2, 3)
-        sig_before = np.stack([item[0][3] for item in items])[:, None, None, :]
-        sig_after = np.stack([item[0][4] for item in items])[:, None, None, :]
-        valid = (np.all(sig[:, :, 0] == sig_after, axis=(2, 3)) & np.all(sig[:, :, 1] == sig_before, axis=(2, 3))
+        before = self._fingerprints_of(np.stack([item[0][3] for item in items]))[:, None, None]
+        after = self._fingerprints_of(np.stack([item[0][4] for item in items]))[:, None, None]
+        valid = (np.all(prints[:, :, 0] == after, axis=2) & np.all(prints[:, :, 1] == before, axis=2)
                  & np.all(np.isfinite(values), axis=(2, 3))).tolist()
         estimates = _one_sided_table(values[:, :, 0], values[:, :, 1])
         events = []
@@ -829,7 +892,7 @@ class LineProbe:
         line_ids = np.array(points_line)
         t = np.array(points_t)
         self.deadline.check()
-        largest, scale, valid, states = self._gradients(line_ids, t, list(dict.fromkeys([*group, *joint])))
+        largest, scale, valid = self._gradients(line_ids, t, list(dict.fromkeys([*group, *joint])))
         threshold = _flat_threshold(largest, scale, valid)
         flat_own = np.all([largest[name] <= threshold for name in group], axis=0)
         flat_joint = np.all([largest[name] <= threshold for name in joint], axis=0)
@@ -841,15 +904,18 @@ class LineProbe:
         counted = np.any(valid_blocks, axis=1).tolist()
         flat_blocks = np.all(flat_joint.reshape(-1, 3) | ~valid_blocks, axis=1).tolist()
         segment_lines, middles = line_ids[0::3].tolist(), t[1::3].tolist()
+        flat = [block for block in range(len(middles)) if counted[block] and flat_blocks[block]]
+        # the states of the flat pieces, which name the atoms that cut the gradient off
+        _, _, states = self.evaluate(line_ids[1::3][flat], t[1::3][flat]) if flat else (None, None, [])
+        row_of = {block: row for row, block in enumerate(flat)}
         for block, middle_t in enumerate(middles):
             if not counted[block]:
                 continue
             probe.segments.append(Segment(segment_lines[block], middle_t, flat_blocks[block]))
             if flat_blocks[block]:
-                middle = 3 * block + 1
-                probe.flat_states[len(probe.segments) - 1] = [state[middle] for state in states]
+                probe.flat_states[len(probe.segments) - 1] = [state[row_of[block]] for state in states]
 
-    def _gradients(self, line_ids: np.ndarray, t: np.ndarray, names: Sequence[str]) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, list[np.ndarray]]:
+    def _gradients(self, line_ids: np.ndarray, t: np.ndarray, names: Sequence[str]) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
         """The largest partial derivative over the entries of each variable, by central differences.
 
         The centre and every shifted point (each entry of each variable, moved up and down) are
@@ -869,22 +935,19 @@ class LineProbe:
                     moved[:, entry] += side * steps[name][:, entry]
                 copies.append(moved)
             batch[variable] = np.concatenate(copies)
-        value, states = self.program.run(batch, self._frozen(np.tile(line_ids, blocks)))
+        value, state_prints = self._run(batch, np.tile(line_ids, blocks), prints=True)
         scalars = self._scalar(value, count * blocks).reshape(blocks, count)
-        signatures = self._signature(np.isfinite(scalars.reshape(-1)), [_rows(s, count * blocks) for s in states])
-        signatures = signatures.reshape(blocks, count, -1)
+        finite = np.isfinite(scalars.reshape(-1)).astype(np.uint64)
+        prints = (state_prints + finite * self._column_weights()[0]).reshape(blocks, count)
         center = scalars[0]
-        valid = np.isfinite(center)
-        for block in range(1, blocks):
-            valid &= (signatures[block] == signatures[0]).all(axis=1)
+        valid = np.isfinite(center) & (prints == prints[0]).all(axis=0)
         largest = {name: np.zeros(count) for name in names}
         for k, (name, entry, side) in enumerate(shifts):
             if side < 0:
                 continue
             gradient = (scalars[1 + k] - scalars[2 + k]) / (2 * steps[name][:, entry])
             largest[name] = np.maximum(largest[name], np.abs(np.nan_to_num(gradient, nan=np.inf)))
-        center_states = [_rows(s, count * blocks)[:count] for s in states]
-        return largest, 1 + np.abs(center), valid, center_states
+        return largest, 1 + np.abs(center), valid
 
 
 def _change_key(before: np.ndarray, after: np.ndarray, switch_of_column: np.ndarray) -> tuple[Any, ...]:

@@ -133,3 +133,16 @@ def test_without_budgets_binding_every_kind_of_change_is_judged() -> None:
     finally:
         probe_module._round_robin = original  # type: ignore[assignment]
     assert seen and max(seen) < probe_module.JUDGED_EVENTS
+
+
+@pytest.mark.parametrize("path", EXAMPLES[:3], ids=lambda path: path.stem)
+def test_running_the_body_in_chunks_changes_nothing(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A large body at many points is run in chunks of points (memory): the reports are the same
+    as from whole runs, down to the findings and where they are."""
+    def summary() -> list[Any]:
+        return [(report.name, report.classification, [(f.code, f.where, f.message) for f in report.findings])
+                for report in analyze_text(path.read_text(encoding="utf-8"), str(path))]
+
+    whole = summary()
+    monkeypatch.setattr(probe_module, "ELEMENTS_PER_RUN", 4096)
+    assert summary() == whole
