@@ -23,6 +23,9 @@ from sympy.logic.boolalg import ITE, BooleanFalse, BooleanTrue, Equivalent, Xor
 from . import functions as fn
 from .atoms import Atom, row_for
 
+# One step of a run: (slot, op, child slots, kind of call; see Program._plan).
+_Step = tuple[int, Callable[..., Any], tuple[int, ...], int]
+
 
 class EvaluationError(Exception):
     """The body holds a node the evaluator does not know."""
@@ -148,8 +151,8 @@ class Program:
             if op is not None
         ]
         self._readers = [self._reader(switch) for switch in self.switches]
-        self._state_cones: dict[tuple[int, ...], list[tuple[int, Callable[..., Any], tuple[int, ...], int]]] = {}
-        self._cones: dict[tuple[frozenset[int], frozenset[int]], list[tuple[int, Callable[..., Any], tuple[int, ...], int]]] = {}
+        self._state_cones: dict[tuple[int, ...], list[_Step]] = {}
+        self._cones: dict[tuple[frozenset[int], frozenset[int]], list[_Step]] = {}
 
     def _emit(self, node: Any, op: Callable[..., Any] | None, children: tuple[int, ...]) -> int:
         self.steps.append((op, children))
@@ -317,7 +320,7 @@ class Program:
             values, pieces = self._execute(env, frozen, cone)
             return [self._readers[index](values, pieces) for index in key]
 
-    def _cone_of_states(self, indices: tuple[int, ...]) -> list[tuple[int, Callable[..., Any], tuple[int, ...], int]]:
+    def _cone_of_states(self, indices: tuple[int, ...]) -> list[_Step]:
         value_slots: set[int] = set()
         piece_slots: set[int] = set()
         for index in indices:
@@ -338,7 +341,7 @@ class Program:
             values, _ = self._execute(env, frozen, self._cone(slots, ()))
         return [values[slot] for slot in slots]
 
-    def _cone(self, value_slots: Iterable[int], piece_slots: Iterable[int]) -> list[tuple[int, Callable[..., Any], tuple[int, ...], int]]:
+    def _cone(self, value_slots: Iterable[int], piece_slots: Iterable[int]) -> list[_Step]:
         """The steps of the schedule that the values of `value_slots` and the pieces of the
         Piecewise steps `piece_slots` depend on, in schedule order. A piece depends only on the
         conditions: a Piecewise whose value is not needed gets a step that computes its piece alone
@@ -368,7 +371,7 @@ class Program:
         return cone
 
     def _execute(self, env: Mapping[str, Any], frozen: Mapping[int, Any] | None,
-                 schedule: Sequence[tuple[int, Callable[..., Any], tuple[int, ...], int]]) -> tuple[list[Any], dict[int, Any]]:
+                 schedule: Sequence[_Step]) -> tuple[list[Any], dict[int, Any]]:
         """The steps of `schedule`; a frozen step keeps its given value."""
         values = list(self._initial)
         for name, slot in self._variables:
