@@ -42,9 +42,9 @@ def analyze(text: str, wrt: Sequence[str] | None = None, given: str | None = Non
         condition = parse_condition(given) if given else None
     except LossSyntaxError as error:
         problem = error.problem
-        return _invalid(None, problem.span.line, None, Finding("error", "E001", problem.message, problem.span))
+        return invalid_report(None, problem.span.line, None, Finding("error", "E001", problem.message, problem.span))
     except Exception as error:  # noqa: BLE001 - a bug in the parser is a diagnostic, never a traceback
-        return _invalid(None, 1, None, _internal_error(error, Span(1, 1, 1, 2)))
+        return invalid_report(None, 1, None, internal_error_finding(error, Span(1, 1, 1, 2)))
     names = free_names(tree)
     if condition is not None:
         names += [name for name in free_names(condition) if name not in names]
@@ -73,7 +73,7 @@ def analyze_text(text: str, path: str = "<string>", *, budget: float | None = No
                 finding = Finding("error", "E999", f"{statement.message}; {BUG_HINT}", statement.span)
             else:
                 finding = Finding("error", "E001", _syntax_message(statement), statement.span)
-            reports.append(_invalid(statement.name, statement.statement_line or statement.span.line, path, finding))
+            reports.append(invalid_report(statement.name, statement.statement_line or statement.span.line, path, finding))
             continue
         name = statement.name
         if context.later.get(name) == statement.span.line:
@@ -91,15 +91,15 @@ def analyze_text(text: str, path: str = "<string>", *, budget: float | None = No
                 finding = Finding("error", "E005", f"the constant took longer than {timeout.seconds:g} s to build",
                                   statement.span)
             except Exception as error:  # noqa: BLE001 - one statement's failure must not cost the others
-                finding = _internal_error(error, statement.span)
+                finding = internal_error_finding(error, statement.span)
             else:
                 continue
-            reports.append(_invalid(name, statement.span.line, path, finding))
+            reports.append(invalid_report(name, statement.span.line, path, finding))
             if not clash:
                 context.broken[name] = _cause(finding)
             continue
         if clash:
-            report = _invalid(name, statement.span.line, path, Finding("error", "E005", clash, statement.name_span))
+            report = invalid_report(name, statement.span.line, path, Finding("error", "E005", clash, statement.name_span))
         else:
             report = _analyze_definition(statement, context, path, budget)
         _apply_noqa(report, statement.noqa)
@@ -148,7 +148,7 @@ def _analyze_definition(definition: ast.Definition, context: FileContext, path: 
         except AnalysisTimeout as timeout:
             return _timed_out(report, f"building its expression took longer than {timeout.seconds:g} s")
         except Exception as error:  # noqa: BLE001 - one definition's failure must not cost the others their reports
-            report.findings = [_internal_error(error, definition.span)]
+            report.findings = [internal_error_finding(error, definition.span)]
             return report
         try:
             # The probe checks its own budget between steps; the hard limit stands behind it where
@@ -164,7 +164,7 @@ def _analyze_definition(definition: ast.Definition, context: FileContext, path: 
             return report
         except Exception as error:  # noqa: BLE001 - one definition's failure must not cost the others their reports
             report.classification = INVALID
-            report.findings = [_internal_error(error, definition.span)]
+            report.findings = [internal_error_finding(error, definition.span)]
             return report
 
 
@@ -249,7 +249,7 @@ def hard_limit(seconds: float, tracing: bool = True) -> Iterator[None]:
             yield
         finally:
             try:
-                armed = False
+                armed = False  # a ring that comes between here and the reset below raises nothing
             finally:
                 signal.setitimer(signal.ITIMER_REAL, 0)
                 signal.signal(signal.SIGALRM, previous)
@@ -279,7 +279,7 @@ def hard_limit(seconds: float, tracing: bool = True) -> Iterator[None]:
         sys.settrace(None)
 
 
-def _internal_error(error: BaseException, span: Span) -> Finding:
+def internal_error_finding(error: BaseException, span: Span) -> Finding:
     detail = "".join(traceback.format_exception_only(type(error), error)).strip().splitlines()[-1][:300]
     return Finding("error", "E999", f"internal error ({detail}); {BUG_HINT}", span)
 
@@ -329,7 +329,7 @@ def _frame_depth() -> int:
     return depth
 
 
-def _invalid(name: str | None, line: int, path: str | None, finding: Finding) -> Report:
+def invalid_report(name: str | None, line: int, path: str | None, finding: Finding) -> Report:
     return Report(name=name, line=line, file=path, classification=INVALID, findings=[finding], span=finding.span)
 
 

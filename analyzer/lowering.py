@@ -398,15 +398,7 @@ class Lowerer:
         try:
             result = row.build(*values)
         except (TypeError, ValueError, KeyError) as error:
-            # SymPy compares numbers while it builds (a Max inside a condition) and cannot compare
-            # an opaque function of numbers (`clip(4*sigmoid(0), -1, 1)`): give those their value.
-            numeric = [_numeric_constants(value) for value in values]
-            if numeric == values:
-                raise LoweringError("E003", f"{row.name}(): {error}", node.span) from None
-            try:
-                result = row.build(*numeric)
-            except (TypeError, ValueError, KeyError):
-                raise LoweringError("E003", f"{row.name}(): {error}", node.span) from None
+            raise LoweringError("E003", f"{row.name}(): {error}", node.span) from None
         expr_args = tuple(
             tree if tree is not None else _default_tree(param, node.span)
             for param, tree in zip(row.params, bound)
@@ -574,24 +566,6 @@ def _numeric_value(value: Any) -> Any:
     except (EvaluationError, TypeError, ValueError, ArithmeticError, IndexError):
         return value
     return sp.Rational(number) if math.isfinite(number) else value
-
-
-def _numeric_constants(value: Any) -> Any:
-    """`value` with each largest part that has no variables and that SymPy cannot compare
-    (`Clip(4*Sigmoid(0), -1, 1)`) replaced by its number."""
-    if not isinstance(value, sp.Basic):
-        return value
-    replacements: dict[Any, Any] = {}
-    pending = [value]
-    while pending:
-        node = pending.pop()
-        if isinstance(node, sp.Expr) and not node.free_symbols and not node.is_comparable:
-            number = _numeric_value(node)
-            if number is not node:
-                replacements[node] = number
-                continue
-        pending.extend(node.args)
-    return value.xreplace(replacements) if replacements else value
 
 
 def _decided(condition: Any) -> Any:

@@ -482,10 +482,7 @@ class LineProbe:
         self.deadline.check()
         count = len(t)
         states = self.program.states_of(self._env(line_ids, t), switches, self._frozen(line_ids))
-        widths = self._widths()
-        parts = [_rows(state, count) for state in states]
-        parts = [part if part.shape[1] == widths[i] else np.broadcast_to(part, (count, widths[i]))
-                 for i, part in zip(switches, parts)]
+        parts = [self._columns_of(switch, state, count) for switch, state in zip(switches, states)]
         return np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
 
     def _bisect(self, line_ids: np.ndarray, a: np.ndarray, b: np.ndarray, sig_a: np.ndarray,
@@ -673,12 +670,16 @@ class LineProbe:
         """The states' part of `_fingerprints`."""
         weights = self._column_weights()
         total = np.zeros(count, dtype=np.uint64)
-        for (start, stop), state in zip(self._state_columns(), states):
-            rows = _rows(state, count).astype(np.uint64)
-            if rows.shape[1] != stop - start:
-                rows = np.broadcast_to(rows, (count, stop - start))
-            total += rows @ weights[start:stop]
+        for switch, ((start, stop), state) in enumerate(zip(self._state_columns(), states)):
+            total += self._columns_of(switch, state, count).astype(np.uint64) @ weights[start:stop]
         return total
+
+    def _columns_of(self, switch: int, state: Any, count: int) -> np.ndarray:
+        """A switch's state as rows of its columns in a signature (a state computed without the
+        vector axis, as a condition of scalars, spreads over the entries)."""
+        start, stop = self._state_columns()[switch]
+        rows = _rows(state, count)
+        return rows if rows.shape[1] == stop - start else np.broadcast_to(rows, (count, stop - start))
 
     def _fingerprints_of(self, signatures: np.ndarray) -> np.ndarray:
         """`_fingerprints` of signatures already built (rows of columns)."""
@@ -689,10 +690,6 @@ class LineProbe:
             width = self._state_columns()[-1][1] if self._state_columns() else 1
             self._weights64 = np.random.default_rng(0x6B696E6B).integers(1, 2**63, size=width, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
         return self._weights64
-
-    def _widths(self) -> list[int]:
-        """How many columns each switch's state has in a signature."""
-        return [stop - start for start, stop in self._state_columns()]
 
     def _switch_of_column(self) -> np.ndarray:
         """The switch of each column of a signature (-1 for the inside flag)."""

@@ -30,13 +30,13 @@ from .. import functions as fn
 from .. import syntax as ast
 from ..api import (
     AnalysisTimeout,
-    _internal_error,
-    _invalid,
     analyze,
     analyze_text,
     deep_stack,
     hard_limit,
     hard_limit_for,
+    internal_error_finding,
+    invalid_report,
 )
 from ..lowering import (
     Binding,
@@ -125,8 +125,8 @@ def lower_source(text: str, path: str = "<string>", symbolic_constants: Mapping[
             elif isinstance(error, RecursionError):
                 finding = Finding("error", "E005", "the definition is nested too deeply to generate code for", statement.span)
             else:
-                finding = _internal_error(error, statement.span)
-            out.reports[out.reports.index(report)] = _invalid(statement.name, statement.span.line, path, finding)
+                finding = internal_error_finding(error, statement.span)
+            out.reports[out.reports.index(report)] = invalid_report(statement.name, statement.span.line, path, finding)
             context.broken[statement.name] = "it is invalid"
             continue
         used = {symbol.name for symbol in lowered.body.free_symbols} if isinstance(lowered.body, sp.Basic) else set()

@@ -137,13 +137,13 @@ def comparable(reports: Sequence[Report]) -> list[dict[str, Any]]:
     records = []
     for report in reports:
         record = report.to_dict()
-        if report.classification == UNKNOWN and _cut_by_time(report.reason or ""):
+        if report.classification == UNKNOWN and cut_by_time(report.reason or ""):
             record = {"name": record["name"], "line": record["line"], "class": "unknown (budget)"}
         records.append(record)
     return records
 
 
-def _cut_by_time(reason: str) -> bool:
+def cut_by_time(reason: str) -> bool:
     """A verdict the clock decided: the budget, or the hard limit while building or analysing."""
     return "budget" in reason or "took longer than" in reason
 
