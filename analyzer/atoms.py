@@ -150,6 +150,19 @@ class Atom:
     surrogates: tuple[Surrogate, ...] = ()
     state_surfaces: Callable[[int, int], int] | None = None  # (state, state) -> index into kinks/jumps
     flat_states: Mapping[int, int] = field(default_factory=dict)  # state -> index into flat
+    # Griewank's switching variables: quantities whose zero sets are where `switch` changes (the
+    # solver looks for their zeros; a quantity that never changes sign is minimised instead).
+    crossings: Callable[..., tuple[Any, ...]] | None = None
+    # Where its pieces meet, one template per crossing, for rows whose meeting is neither a kink
+    # nor a jump (huber is C1 there): the places a constant piece is said to begin.
+    surfaces: tuple[str, ...] = ()
+    # The SymPy expression of the atom on one piece (`state` as `switch` numbers it), for the
+    # certificate that a piece is flat: the body with every switch fixed has a zero derivative.
+    piece: Callable[..., Any] | None = None
+    # Forward-mode rule, for functions whose derivative is not elementwise (reductions, vector
+    # functions) or not given by `fdiff`: (argument values, their tangents or None, value) -> tangent.
+    # Other rows are differentiated through their SymPy class's `fdiff`.
+    jvp: Callable[[Sequence[Any], Sequence[Any], Any], Any] | None = None
 
     @property
     def spellings(self) -> tuple[str, ...]:
@@ -417,6 +430,185 @@ def _dot(a: Any, b: Any) -> Any:
     return np.sum(np.asarray(a, dtype=float) * b, axis=-1, keepdims=True)
 
 
+# ------------------------------------------------------------------ forward-mode rules
+# (argument values, argument tangents with None for a zero tangent, the value) -> the tangent.
+
+
+def _tangent(tangent: Any, like: Any) -> Any:
+    return np.zeros_like(np.asarray(like, dtype=float)) if tangent is None else tangent
+
+
+def _jvp_reduce(reduce: Callable[..., Any]) -> Callable[..., Any]:
+    return lambda args, tangents, value: reduce(np.asarray(_tangent(tangents[0], args[0]), dtype=float), axis=-1, keepdims=True)
+
+
+def _jvp_prod(args: Sequence[Any], tangents: Sequence[Any], value: Any) -> Any:
+    x = np.asarray(args[0], dtype=float)
+    t = np.broadcast_to(_tangent(tangents[0], x), x.shape)
+    total = np.zeros(x.shape[:-1] + (1,))
+    for entry in range(x.shape[-1]):
+        others = np.prod(np.delete(x, entry, axis=-1), axis=-1, keepdims=True)
+        total = total + t[..., entry:entry + 1] * others
+    return total
+
+
+def _jvp_var(args: Sequence[Any], tangents: Sequence[Any], value: Any) -> Any:
+    x = np.asarray(args[0], dtype=float)
+    t = _tangent(tangents[0], x)
+    centred = x - np.mean(x, axis=-1, keepdims=True)
+    return np.mean(2 * centred * (t - np.mean(t, axis=-1, keepdims=True)), axis=-1, keepdims=True)
+
+
+def _jvp_logsumexp(args: Sequence[Any], tangents: Sequence[Any], value: Any) -> Any:
+    return np.sum(_softmax(args[0]) * _tangent(tangents[0], args[0]), axis=-1, keepdims=True)
+
+
+def _jvp_softmax(args: Sequence[Any], tangents: Sequence[Any], value: Any) -> Any:
+    s, t = _softmax(args[0]), _tangent(tangents[0], args[0])
+    return s * (t - np.sum(s * t, axis=-1, keepdims=True))
+
+
+def _jvp_log_softmax(args: Sequence[Any], tangents: Sequence[Any], value: Any) -> Any:
+    s, t = _softmax(args[0]), _tangent(tangents[0], args[0])
+    return t - np.sum(s * t, axis=-1, keepdims=True)
+
+
+def _jvp_at(index_of: Callable[[Any], Any]) -> Callable[..., Any]:
+    """The tangent of the entries the function picks (max, min, sort, top_k)."""
+    def jvp(args: Sequence[Any], tangents: Sequence[Any], value: Any) -> Any:
+        x = np.asarray(args[0], dtype=float)
+        t = np.broadcast_to(_tangent(tangents[0], x), x.shape)
+        return np.take_along_axis(t, index_of(args), axis=-1)
+    return jvp
+
+
+def _jvp_norm(args: Sequence[Any], tangents: Sequence[Any], value: Any) -> Any:
+    v = np.asarray(args[0], dtype=float)
+    t = np.broadcast_to(_tangent(tangents[0], v), v.shape)
+    order = float(np.max(args[1]))
+    if order == 1:
+        return np.sum(np.sign(v) * t, axis=-1, keepdims=True)
+    if math.isinf(order):
+        index = np.argmax(np.abs(v), axis=-1)[..., None]
+        return np.take_along_axis(np.sign(v) * t, index, axis=-1)
+    return np.sum(v * t, axis=-1, keepdims=True) / value
+
+
+def _jvp_dot(args: Sequence[Any], tangents: Sequence[Any], value: Any) -> Any:
+    a, b = (np.asarray(arg, dtype=float) for arg in args)
+    return np.sum(_tangent(tangents[0], a) * b + a * _tangent(tangents[1], b), axis=-1, keepdims=True)
+
+
+def _jvp_take(args: Sequence[Any], tangents: Sequence[Any], value: Any) -> Any:
+    return _take(_tangent(tangents[0], args[0]), args[1])
+
+
+def _jvp_chosen(state: Callable[..., Any]) -> Callable[..., Any]:
+    """max and min of several arguments: the tangent of the argument that wins."""
+    def jvp(args: Sequence[Any], tangents: Sequence[Any], value: Any) -> Any:
+        winner = state(*args)
+        out = np.zeros(np.shape(winner))
+        for index, (arg, tangent) in enumerate(zip(args, tangents)):
+            if tangent is not None:
+                out = np.where(winner == index, tangent, out)
+        return out
+    return jvp
+
+
+def _jvp_mod(args: Sequence[Any], tangents: Sequence[Any], value: Any) -> Any:
+    x, m = (np.asarray(arg, dtype=float) for arg in args)
+    return _tangent(tangents[0], x) - np.floor(x / m) * _tangent(tangents[1], m)
+
+
+# ------------------------------------------------------------------ switching quantities
+# Each returns a tuple of arrays: the switch changes state where one of them crosses (or touches) 0.
+
+
+def _argument(x: Any, *_: Any) -> tuple[Any, ...]:
+    return (x,)
+
+
+def _divisor(a: Any, b: Any) -> tuple[Any, ...]:
+    return (b,)
+
+
+def _at_edges(*edges: float) -> Callable[..., tuple[Any, ...]]:
+    return lambda x, *_: tuple(x - edge for edge in edges)
+
+
+def _at_bounds(x: Any, lo: Any, hi: Any) -> tuple[Any, ...]:
+    return (x - lo, x - hi)
+
+
+def _at_threshold(x: Any, threshold: Any) -> tuple[Any, ...]:
+    return (x + threshold, x - threshold)
+
+
+def _at_integers(x: Any, *_: Any) -> tuple[Any, ...]:
+    x = np.asarray(x, dtype=float)
+    return (x - np.round(x),)
+
+
+def _at_half_integers(x: Any) -> tuple[Any, ...]:
+    x = np.asarray(x, dtype=float)
+    return (x - np.floor(x) - 0.5,)
+
+
+def _at_integer_quotients(x: Any, m: Any) -> tuple[Any, ...]:
+    return _at_integers(np.asarray(x, dtype=float) / m)
+
+
+def _pairs(*args: Any) -> tuple[Any, ...]:
+    """max and min of several arguments: where two of them tie (signed differences, so that a
+    root finder converges on them; a pair that never leads changes no state and is dropped)."""
+    values = [np.asarray(a, dtype=float) for a in args]
+    return tuple(values[i] - values[j] for i in range(len(values)) for j in range(i + 1, len(values)))
+
+
+def _entry_pairs(v: Any, *_: Any) -> tuple[Any, ...]:
+    """Reductions, sorts and indices: where two entries of the vector tie."""
+    v = np.asarray(v, dtype=float)
+    width = v.shape[-1] if v.ndim else 1
+    pairs = tuple(v[..., i:i + 1] - v[..., j:j + 1] for i in range(width) for j in range(i + 1, width))
+    return pairs or (np.ones_like(v[..., :1]) if v.ndim else np.ones(1),)
+
+
+def _norm_crossings(v: Any, order: Any) -> tuple[Any, ...]:
+    v = np.asarray(v, dtype=float)
+    order = float(order)
+    if order == 1:
+        return (v,)
+    if math.isinf(order):
+        return _entry_pairs(np.abs(v)) + (v,)
+    return (np.sum(v * v, axis=-1, keepdims=True),)  # the cone point v == 0: touched, never crossed
+
+
+def _top_k_crossings(v: Any, index: Any, k: Any) -> tuple[Any, ...]:
+    """in_top_k: where entries tie (the target's rank changes only there), or the index moves."""
+    return _entry_pairs(v) + _at_integers(index)
+
+
+# ------------------------------------------------------------------ pieces (SymPy)
+# `piece(state, *args)`: the atom on the piece that `switch` numbers `state`.
+
+
+def _pieces(*values: Callable[..., Any]) -> Callable[..., Any]:
+    """Pieces numbered 0, 1, ... (a band's states), each a function of the arguments."""
+    return lambda state, *args: values[min(max(int(state), 0), len(values) - 1)](*args)
+
+
+def _signed_piece(state: int, x: Any, *_: Any) -> Any:
+    return int(state) * x
+
+
+def _chosen_argument(state: int, *args: Any) -> Any:
+    return args[min(max(int(state), 0), len(args) - 1)]
+
+
+def _constant_piece(state: int, *_: Any) -> Any:
+    return sp.Integer(int(state))
+
+
 # ------------------------------------------------------------------ builders
 
 
@@ -488,18 +680,23 @@ def _categorical_ce(y: Any, p: Any, from_logits: Any) -> Any:
 
 def _smooth(name: str, cls: Any, numeric: Callable[..., Any], tf: str, *aliases: str,
             params: tuple[Param, ...] = _p("x"), build: Callable[..., Any] | None = None,
-            smoothness: int = 2, switch: Callable[..., Any] | None = None) -> Atom:
+            smoothness: int = 2, switch: Callable[..., Any] | None = None,
+            crossings: Callable[..., Any] | None = None, piece: Callable[..., Any] | None = None,
+            surfaces: tuple[str, ...] = ()) -> Atom:
     """A smooth row; C1-only rows also name the switch where their curvature changes."""
     return Atom(
         name=name, aliases=aliases, params=params, build=build or _unary(cls), node=cls,
         numeric=numeric, tf=tf, smoothness=smoothness, summary="smooth", switch=switch,
+        crossings=crossings, piece=piece, surfaces=surfaces,
     )
 
 
-def _rounding(name: str, cls: Any, numeric: Callable[..., Any], where: str, tf: str, *aliases: str) -> Atom:
+def _rounding(name: str, cls: Any, numeric: Callable[..., Any], where: str, tf: str, *aliases: str,
+              crossings: Callable[..., Any] = _at_integers) -> Atom:
     """floor, ceil, round: piecewise constant, jumping where the integer they return changes."""
     return Atom(
         name=name, aliases=aliases, params=_p("x"), build=_unary(cls), node=cls, numeric=numeric,
+        crossings=crossings, piece=_constant_piece,
         switch=lambda x: numeric(x).astype(np.int64), jumps=(where,), zero_gradient=frozenset({0}),
         smoothness=-1, tf=tf, tf_at_kink="0 everywhere (TensorFlow registers no gradient: None)",
         summary="piecewise constant: its derivative is zero almost everywhere",
@@ -518,6 +715,7 @@ def _comparison(name: str, cls: Any, op: str, *aliases: str) -> Atom:
         numeric=None,
         switch=(lambda a, b: np.sign(np.asarray(a, dtype=float) - b).astype(np.int64)) if measure_zero
         else None,
+        crossings=lambda a, b: (np.asarray(a, dtype=float) - b,),
         jumps=("{0} == {1}",), zero_gradient=frozenset({0, 1}), smoothness=-1,
         tf=f"tf.cast({{0}} {op} {{1}}, tf.float32)",
         tf_at_kink="no gradient (a comparison is not differentiable in TensorFlow)",
@@ -542,11 +740,13 @@ def _corners(name: str, cls: Any, numeric: Callable[..., Any], edges: tuple[floa
              kinks: tuple[str, ...], flat: tuple[str, ...], flat_states: dict[int, int],
              tf: str, surrogate: Surrogate, *aliases: str, params: tuple[Param, ...] = _p("x"),
              build: Callable[..., Any] | None = None, jumps: tuple[str, ...] = (),
-             smoothness: int = 0, at_kink: str = "", switch: Callable[..., Any] | None = None) -> Atom:
+             smoothness: int = 0, at_kink: str = "", switch: Callable[..., Any] | None = None,
+             crossings: Callable[..., Any] | None = None, piece: Callable[..., Any] | None = None) -> Atom:
     """relu6, hard_tanh, leaky_relu, ...: fixed corners, constant pieces beyond some of them."""
     return Atom(
         name=name, aliases=aliases, params=params, build=build or (lambda x, *rest: cls(x, *rest)),
         node=cls, numeric=numeric, switch=switch or _band(*edges), kinks=kinks, jumps=jumps, flat=flat,
+        crossings=crossings or _at_edges(*edges), piece=piece,
         flat_states=flat_states, state_surfaces=_adjacent, smoothness=smoothness, tf=tf,
         tf_at_kink=at_kink or "the slope of the piece on the right of each corner",
         summary="piecewise linear or smooth, with corners" + (" and jumps" if jumps else ""),
@@ -600,7 +800,8 @@ _ROWS: tuple[Atom, ...] = (
             params=(Param("x"), Param("approximate", default=False, kind="flag")),
             build=lambda x, approximate: fn.Gelu(x, approximate)),
     _smooth("mish", fn.Mish, _mish, "{0} * tf.tanh(tf.nn.softplus({0}))"),
-    _smooth("softsign", fn.Softsign, _softsign, "tf.nn.softsign({0})", smoothness=1, switch=_positive),
+    _smooth("softsign", fn.Softsign, _softsign, "tf.nn.softsign({0})", smoothness=1, switch=_positive,
+            crossings=_argument, surfaces=("{0} == 0",), piece=_pieces(lambda x: x / (1 - x), lambda x: x / (1 + x))),
     _smooth("squareplus", fn.Squareplus, _squareplus, "0.5 * ({0} + tf.sqrt(tf.square({0}) + {1}))",
             params=(Param("x"), Param("b", default=4)), build=lambda x, b: fn.Squareplus(x, b)),
     _smooth("squared_difference", None, lambda a, b: (a - b) ** 2, "tf.math.squared_difference({0}, {1})",
@@ -611,43 +812,56 @@ _ROWS: tuple[Atom, ...] = (
     _smooth("size", fn.Size, _size, "tf.cast(tf.size({0}), tf.float32)"),
     _smooth("huber", fn.Huber, _huber, "tf.keras.losses.Huber(delta={1})",
             params=(Param("x"), Param("delta", default=1)), build=lambda x, delta: fn.Huber(x, delta),
-            smoothness=1, switch=lambda x, delta: _between(x, -delta, delta)),
+            smoothness=1, switch=lambda x, delta: _between(x, -delta, delta), crossings=_at_threshold,
+            surfaces=("{0} == -{1}", "{0} == {1}"),
+            piece=_pieces(lambda x, d: d * (-x - d / 2), lambda x, d: x**2 / 2, lambda x, d: d * (x - d / 2))),
     _smooth("celu", fn.Celu, _celu, "tf.where({0} > 0, {0}, {1} * tf.math.expm1({0} / {1}))",
             params=(Param("x"), Param("alpha", default=1)), build=lambda x, alpha: fn.Celu(x, alpha),
-            smoothness=1, switch=_positive),
+            smoothness=1, switch=_positive, crossings=_argument, surfaces=("{0} == 0",),
+            piece=_pieces(lambda x, a: a * (sp.exp(x / a) - 1), lambda x, a: x)),
     # reductions and vector functions (last axis)
-    _reduction("sum", fn.ReduceSum, _last(np.sum), "tf.reduce_sum({0}, axis=-1)", "reduce_sum"),
-    _reduction("mean", fn.ReduceMean, _last(np.mean), "tf.reduce_mean({0}, axis=-1)", "reduce_mean", "average"),
-    _reduction("prod", fn.ReduceProd, _last(np.prod), "tf.reduce_prod({0}, axis=-1)", "reduce_prod", "product"),
-    _reduction("var", fn.ReduceVar, _var, "tf.math.reduce_variance({0}, axis=-1)", "reduce_variance", "variance"),
+    _reduction("sum", fn.ReduceSum, _last(np.sum), "tf.reduce_sum({0}, axis=-1)", "reduce_sum", jvp=_jvp_reduce(np.sum)),
+    _reduction("mean", fn.ReduceMean, _last(np.mean), "tf.reduce_mean({0}, axis=-1)", "reduce_mean", "average",
+               jvp=_jvp_reduce(np.mean)),
+    _reduction("prod", fn.ReduceProd, _last(np.prod), "tf.reduce_prod({0}, axis=-1)", "reduce_prod", "product", jvp=_jvp_prod),
+    _reduction("var", fn.ReduceVar, _var, "tf.math.reduce_variance({0}, axis=-1)", "reduce_variance", "variance", jvp=_jvp_var),
     Atom(name="std", aliases=("reduce_std",), params=REDUCTION_PARAMS,
          build=lambda x, axis, keepdims: sp.sqrt(fn.ReduceVar(x)), tf="tf.math.reduce_std({0}, axis=-1)",
          summary="the square root of the variance: see sqrt"),
-    _reduction("logsumexp", fn.LogSumExp, _logsumexp, "tf.reduce_logsumexp({0}, axis=-1)", "reduce_logsumexp"),
+    _reduction("logsumexp", fn.LogSumExp, _logsumexp, "tf.reduce_logsumexp({0}, axis=-1)", "reduce_logsumexp",
+               jvp=_jvp_logsumexp),
     _reduction(
         "reduce_max", fn.ReduceMax, _last(np.max), "tf.reduce_max({0}, axis=-1)", "amax",
-        switch=_argmax, kinks=("ties among the largest entries of {0}",), state_surfaces=lambda a, b: 0,
-        smoothness=0, summary="the largest entry: piecewise linear, with kinks at ties",
+        switch=_argmax, crossings=_entry_pairs, kinks=("ties among the largest entries of {0}",),
+        jvp=_jvp_at(lambda args: _argmax(args[0])),
+        state_surfaces=lambda a, b: 0, smoothness=0, summary="the largest entry: piecewise linear, with kinks at ties",
         tf_at_kink="the gradient is split evenly among the tied entries",
         surrogates=(Surrogate("logsumexp", "{t} * logsumexp({0} / {t})", 0.1),)),
     _reduction(
         "reduce_min", fn.ReduceMin, _last(np.min), "tf.reduce_min({0}, axis=-1)", "amin",
-        switch=_argmin, kinks=("ties among the smallest entries of {0}",), state_surfaces=lambda a, b: 0,
-        smoothness=0, summary="the smallest entry: piecewise linear, with kinks at ties",
+        switch=_argmin, crossings=_entry_pairs, kinks=("ties among the smallest entries of {0}",),
+        jvp=_jvp_at(lambda args: _argmin(args[0])),
+        state_surfaces=lambda a, b: 0, smoothness=0, summary="the smallest entry: piecewise linear, with kinks at ties",
         tf_at_kink="the gradient is split evenly among the tied entries",
         surrogates=(Surrogate("soft minimum", "-{t} * logsumexp(-{0} / {t})", 0.1),)),
-    _along_axis("softmax", fn.Softmax, _softmax, "tf.nn.softmax({0}, axis=-1)"),
-    _along_axis("log_softmax", fn.LogSoftmax, lambda x: np.log(_softmax(x)), "tf.nn.log_softmax({0}, axis=-1)"),
+    _along_axis("softmax", fn.Softmax, _softmax, "tf.nn.softmax({0}, axis=-1)", jvp=_jvp_softmax),
+    _along_axis("log_softmax", fn.LogSoftmax, lambda x: np.log(_softmax(x)), "tf.nn.log_softmax({0}, axis=-1)",
+                jvp=_jvp_log_softmax),
     _along_axis("cumsum", fn.CumSum, lambda x: np.cumsum(np.asarray(x, dtype=float), axis=-1),
-                "tf.math.cumsum({0}, axis=-1)"),
+                "tf.math.cumsum({0}, axis=-1)",
+                jvp=lambda args, tangents, value: np.cumsum(_tangent(tangents[0], args[0]), axis=-1)),
     _along_axis(
         "sort", fn.Sort, lambda x: np.sort(np.asarray(x, dtype=float), axis=-1), "tf.sort({0}, axis=-1)",
-        switch=_permutation_code, kinks=("ties among the entries of {0}",), state_surfaces=lambda a, b: 0,
+        switch=_permutation_code, crossings=_entry_pairs, kinks=("ties among the entries of {0}",),
+        jvp=_jvp_at(lambda args: np.argsort(np.asarray(args[0], dtype=float), axis=-1, kind="stable")), state_surfaces=lambda a, b: 0,
         smoothness=0, summary="a permutation of its input: piecewise linear, with kinks at ties",
         surrogates=(Surrogate("soft sort", "softsort({0}, {t}) with softsort a relaxed sort such as NeuralSort (not part of TensorFlow)", 0.1),)),
     Atom(name="top_k_values", params=(Param("v"), Param("k", default=1, kind="int")),
          build=lambda v, k: fn.TopKValues(v, k), node=fn.TopKValues, numeric=_top_k,
-         switch=lambda v, k: _permutation_code(v), kinks=("ties among the largest entries of {0}",),
+         switch=lambda v, k: _permutation_code(v), crossings=_entry_pairs,
+         jvp=_jvp_at(lambda args: np.argsort(-np.asarray(args[0], dtype=float), axis=-1, kind="stable")[
+             ..., :max(1, int(np.max(args[1])))]),
+         kinks=("ties among the largest entries of {0}",),
          state_surfaces=lambda a, b: 0, smoothness=0, tf="tf.math.top_k({0}, k={1}).values",
          summary="the k largest entries: piecewise linear, with kinks at ties"),
     Atom(name="norm", aliases=("euclidean_norm",),
@@ -655,12 +869,12 @@ _ROWS: tuple[Atom, ...] = (
                  Param("axis", default=-1, keywords=("dim",), kind="axis"),
                  Param("keepdims", default=False, keywords=("keep_dims", "keepdim"), kind="flag")),
          build=lambda v, order, axis, keepdims: fn.Norm(v, order), node=fn.Norm, numeric=_norm,
-         switch=_norm_state, kinks=("{0} == 0",), state_surfaces=lambda a, b: 0, smoothness=0,
+         switch=_norm_state, crossings=_norm_crossings, jvp=_jvp_norm, kinks=("{0} == 0",), state_surfaces=lambda a, b: 0, smoothness=0,
          tf="tf.norm({0}, ord={1}, axis=-1)", tf_at_kink="NaN for ord 2 at v == 0 (sqrt of 0 in the backward pass)",
          summary="a norm: kinks where the entries involved vanish",
          surrogates=(Surrogate("smoothed norm", "sqrt(sum({0}^2) + {t})", 1e-6),)),
     Atom(name="dot", aliases=("tensordot", "inner"), params=_p("x", "y"), build=lambda a, b: fn.Dot(a, b),
-         node=fn.Dot, numeric=_dot, tf="tf.reduce_sum({0} * {1}, axis=-1)"),
+         node=fn.Dot, numeric=_dot, jvp=_jvp_dot, tf="tf.reduce_sum({0} * {1}, axis=-1)"),
     # singular on part of their domain
     Atom(name="log", aliases=("ln",), params=_p("x"), build=_unary(sp.log), node=sp.log, numeric=np.log,
          singular=("{0} == 0",), singular_at=lambda x, *_: x, tf="tf.math.log({0})",
@@ -691,27 +905,31 @@ _ROWS: tuple[Atom, ...] = (
          summary="smooth between its poles, infinite at odd multiples of pi / 2"),
     Atom(name="divide_no_nan", params=_p("x", "y"), build=lambda a, b: fn.DivideNoNan(a, b), node=fn.DivideNoNan,
          numeric=_divide_no_nan, switch=lambda a, b: _sign(b), jumps=("{1} == 0",), smoothness=-1,
+         crossings=_divisor, piece=lambda state, a, b: a / b if int(state) else sp.S.Zero,
          state_surfaces=lambda a, b: 0, tf="tf.math.divide_no_nan({0}, {1})",
          tf_at_kink="0 where the divisor is 0", summary="a / b, and 0 where b == 0: it jumps there",
          surrogates=(Surrogate("epsilon", "{0} / ({1} + {t})", 1e-7),)),
     # kinks
     Atom(name="abs", aliases=("absolute", "fabs"), params=_p("x"), build=_unary(sp.Abs), node=sp.Abs,
-         numeric=np.abs, switch=_sign, kinks=("{0} == 0",), state_surfaces=lambda a, b: 0, smoothness=0,
+         numeric=np.abs, switch=_sign, crossings=_argument, piece=_signed_piece, kinks=("{0} == 0",), state_surfaces=lambda a, b: 0, smoothness=0,
          tf="tf.abs({0})", tf_at_kink="0 at x == 0 (the sign of 0)", summary="piecewise linear, with a kink at 0",
          surrogates=(Surrogate("huber", "huber({0}, {t})", 1.0),
                      Surrogate("smoothed", "sqrt({0}^2 + {t})", 1e-6))),
     Atom(name="relu", params=_p("x"), build=_unary(fn.Relu), node=fn.Relu, numeric=lambda x: np.maximum(x, 0.0),
-         switch=_positive, kinks=("{0} == 0",), flat=("{0} < 0",), flat_states={0: 0},
+         switch=_positive, crossings=_argument, piece=_pieces(lambda x: sp.S.Zero, lambda x: x),
+         kinks=("{0} == 0",), flat=("{0} < 0",), flat_states={0: 0},
          state_surfaces=lambda a, b: 0, smoothness=0, tf="tf.nn.relu({0})", tf_at_kink="0 at x == 0",
          summary="0 below 0 and x above: a kink at 0 and a constant piece below it",
          surrogates=(Surrogate("softplus", "{t} * softplus({0} / {t})", 0.1),
                      Surrogate("leaky", "leaky_relu({0}, alpha=0.01)"))),
     _corners("relu6", fn.Relu6, lambda x: np.clip(x, 0.0, 6.0), (0.0, 6.0), ("{0} == 0", "{0} == 6"),
              ("{0} < 0", "{0} > 6"), {0: 0, 2: 1}, "tf.nn.relu6({0})",
-             Surrogate("softplus", "softplus({0}) - softplus({0} - 6)")),
+             Surrogate("softplus", "softplus({0}) - softplus({0} - 6)"),
+             piece=_pieces(lambda x: sp.S.Zero, lambda x: x, lambda x: sp.Integer(6))),
     _corners("hard_tanh", fn.HardTanh, lambda x: np.clip(x, -1.0, 1.0), (-1.0, 1.0), ("{0} == -1", "{0} == 1"),
              ("{0} < -1", "{0} > 1"), {0: 0, 2: 1}, "tf.clip_by_value({0}, -1.0, 1.0)",
-             Surrogate("tanh", "tanh({0})")),
+             Surrogate("tanh", "tanh({0})"),
+             piece=_pieces(lambda x: sp.S.NegativeOne, lambda x: x, lambda x: sp.S.One)),
     Atom(name="hard_sigmoid", params=_p("x"), build=_hard_sigmoid, tf="tf.nn.relu6({0} + 3.0) / 6.0",
          summary="relu6(x + 3) / 6 (Keras 3)"),
     Atom(name="hard_silu", aliases=("hard_swish",), params=_p("x"), build=lambda x: x * _hard_sigmoid(x),
@@ -720,7 +938,8 @@ _ROWS: tuple[Atom, ...] = (
          params=(Param("x", keywords=("t",)), Param("lo", keywords=("clip_value_min", "a_min", "min", "x_min")),
                  Param("hi", keywords=("clip_value_max", "a_max", "max", "x_max"))),
          build=lambda x, lo, hi: fn.Clip(x, lo, hi), node=fn.Clip, numeric=lambda x, lo, hi: np.minimum(np.maximum(x, lo), hi),
-         switch=_between, kinks=("{0} == {1}", "{0} == {2}"), flat=("{0} < {1}", "{0} > {2}"),
+         switch=_between, crossings=_at_bounds, piece=_pieces(lambda x, lo, hi: lo, lambda x, lo, hi: x, lambda x, lo, hi: hi),
+         kinks=("{0} == {1}", "{0} == {2}"), flat=("{0} < {1}", "{0} > {2}"),
          flat_states={0: 0, 2: 1}, state_surfaces=_adjacent, smoothness=0,
          tf="tf.clip_by_value({0}, {1}, {2})", tf_at_kink="1 at the corners (the inside slope)",
          summary="clamps to [lo, hi]: kinks at the corners, constant pieces beyond them",
@@ -728,35 +947,40 @@ _ROWS: tuple[Atom, ...] = (
     _corners("leaky_relu", fn.LeakyRelu, lambda x, a: np.where(x > 0, x, a * x), (0.0,), ("{0} == 0",), (), {},
              "tf.nn.leaky_relu({0}, alpha={1})", Surrogate("softplus", "{1} * {0} + (1 - {1}) * softplus({0})"),
              params=(Param("x"), Param("alpha", default=sp.Rational(1, 5), keywords=("negative_slope",))),
-             at_kink="alpha at x == 0"),
+             at_kink="alpha at x == 0", piece=_pieces(lambda x, a: a * x, lambda x, a: x)),
     Atom(name="elu", params=(Param("x"), Param("alpha", default=1)), build=lambda x, alpha: fn.Elu(x, alpha),
-         node=fn.Elu, numeric=_elu, switch=_positive, kinks=("{0} == 0",), state_surfaces=lambda a, b: 0,
+         node=fn.Elu, numeric=_elu, switch=_positive, crossings=_argument,
+         piece=_pieces(lambda x, a: a * (sp.exp(x) - 1), lambda x, a: x), kinks=("{0} == 0",), state_surfaces=lambda a, b: 0,
          smoothness=0, tf="tf.nn.elu({0})", tf_at_kink="alpha * exp(0) = alpha at x == 0",
          summary="x above 0, alpha * (exp(x) - 1) below: C1 only when alpha == 1",
          surrogates=(Surrogate("celu", "celu({0}, {1})"),)),
     _corners("selu", fn.Selu, _selu, (0.0,), ("{0} == 0",), (), {}, "tf.nn.selu({0})",
              Surrogate("celu", "celu({0}, 1.6733)"),
-             at_kink="1.0507 at x == 0 (the slope on the right)"),
+             at_kink="1.0507 at x == 0 (the slope on the right)",
+             piece=_pieces(lambda x: fn.SELU_SCALE * fn.SELU_ALPHA * (sp.exp(x) - 1), lambda x: fn.SELU_SCALE * x)),
     _corners("sparse_plus", fn.SparsePlus, _sparse_plus, (-1.0, 1.0), ("{0} == -1", "{0} == 1"), ("{0} < -1",),
-             {0: 0}, "keras.activations.sparse_plus({0})", Surrogate("softplus", "softplus({0})")),
+             {0: 0}, "keras.activations.sparse_plus({0})", Surrogate("softplus", "softplus({0})"),
+             piece=_pieces(lambda x: sp.S.Zero, lambda x: (x + 1) ** 2 / 4, lambda x: x)),
     _corners("soft_shrink", fn.SoftShrink, _soft_shrink, (), ("{0} == -{1}", "{0} == {1}"), ("abs({0}) < {1}",), {1: 0},
              "keras.activations.soft_shrink({0}, {1})", Surrogate("smooth shrink", "{0} - {1} * tanh({0} / {1})"),
              params=(Param("x"), Param("threshold", default=sp.Rational(1, 2), keywords=("lambd", "lambda_"))),
-             build=lambda x, threshold: fn.SoftShrink(x, threshold), switch=lambda x, t: _between(x, -t, t)),
+             build=lambda x, threshold: fn.SoftShrink(x, threshold), switch=lambda x, t: _between(x, -t, t),
+             crossings=_at_threshold, piece=_pieces(lambda x, t: x + t, lambda x, t: sp.S.Zero, lambda x, t: x - t)),
     _corners("hard_shrink", fn.HardShrink, _hard_shrink, (), (), ("abs({0}) < {1}",), {1: 0},
              "keras.activations.hard_shrink({0}, {1})", Surrogate("soft shrink", "soft_shrink({0}, {1})"),
              params=(Param("x"), Param("threshold", default=sp.Rational(1, 2), keywords=("lambd", "lambda_"))),
              build=lambda x, threshold: fn.HardShrink(x, threshold), jumps=("{0} == -{1}", "{0} == {1}"), smoothness=-1,
-             switch=lambda x, t: _between(x, -t, t)),
+             switch=lambda x, t: _between(x, -t, t), crossings=_at_threshold,
+             piece=_pieces(lambda x, t: x, lambda x, t: sp.S.Zero, lambda x, t: x)),
     Atom(name="max", aliases=("maximum", "fmax"), params=_p("x"), variadic=True, build=_max_build, node=sp.Max,
-         numeric=_maximum, switch=_max_state, kinks=("{a} == {b}",), flat=("{other} < {winner}",),
+         numeric=_maximum, switch=_max_state, crossings=_pairs, jvp=_jvp_chosen(_max_state), piece=_chosen_argument, kinks=("{a} == {b}",), flat=("{other} < {winner}",),
          state_surfaces=lambda a, b: 0, smoothness=0, tf="tf.maximum({0}, {1})",
          tf_at_kink="all of the gradient to the first argument of tf.maximum on a tie",
          summary="the larger argument: kinks where the arguments tie",
          surrogates=(Surrogate("softplus", "{1} + {t} * softplus(({0} - {1}) / {t})", 0.1,
                                against_zero="{t} * softplus({0} / {t})"),)),
     Atom(name="min", aliases=("minimum", "fmin"), params=_p("x"), variadic=True, build=_min_build, node=sp.Min,
-         numeric=_minimum, switch=_min_state, kinks=("{a} == {b}",), flat=("{other} > {winner}",),
+         numeric=_minimum, switch=_min_state, crossings=_pairs, jvp=_jvp_chosen(_min_state), piece=_chosen_argument, kinks=("{a} == {b}",), flat=("{other} > {winner}",),
          state_surfaces=lambda a, b: 0, smoothness=0, tf="tf.minimum({0}, {1})",
          tf_at_kink="all of the gradient to the first argument of tf.minimum on a tie",
          summary="the smaller argument: kinks where the arguments tie",
@@ -766,26 +990,30 @@ _ROWS: tuple[Atom, ...] = (
     Atom(name="mod", aliases=("floormod", "floor_mod", "remainder", "fmod"), params=_p("x", "m"),
          build=_modulo, node=sp.Mod, numeric=_floor_mod,
          switch=lambda x, m: np.floor(x / m).astype(np.int64), jumps=("{0} / {1} is an integer",),
+         crossings=_at_integer_quotients, piece=lambda state, x, m: x - m * int(state), jvp=_jvp_mod,
          state_surfaces=lambda a, b: 0, smoothness=-1, tf="tf.math.floormod({0}, {1})",
          tf_at_kink="1 in x (TensorFlow ignores the jump)", summary="x - m * floor(x / m): slope 1, jumps where x / m is an integer",
          surrogates=(Surrogate("periodic", "sin(2 * pi * {0} / {1})"),)),
     _rounding("floor", sp.floor, np.floor, "{0} is an integer", "tf.floor({0})"),
     _rounding("ceil", sp.ceiling, np.ceil, "{0} is an integer", "tf.math.ceil({0})", "ceiling"),
-    _rounding("round", fn.Round, _rint, "{0} is a half-integer", "tf.round({0})", "rint"),
+    _rounding("round", fn.Round, _rint, "{0} is a half-integer", "tf.round({0})", "rint", crossings=_at_half_integers),
     Atom(name="sign", params=_p("x"), build=_unary(sp.sign), node=sp.sign, numeric=np.sign, switch=_sign,
+         crossings=_argument, piece=_constant_piece,
          jumps=("{0} == 0",), zero_gradient=frozenset({0}), state_surfaces=lambda a, b: 0, smoothness=-1,
          tf="tf.sign({0})", tf_at_kink="0 everywhere", summary="-1, 0 or 1: piecewise constant, jumping at 0",
          surrogates=(Surrogate("tanh", "tanh({0} / {t})", 0.1),
                      Surrogate("straight-through", "{0} + stop_gradient(sign({0}) - {0})"))),
     Atom(name="heaviside", aliases=("step",), params=(Param("x"), Param("h0", default=sp.Rational(1, 2), keywords=("values",))),
          build=lambda x, h0: sp.Heaviside(x, h0), node=sp.Heaviside, numeric=_heaviside,
-         switch=lambda x, h0: _sign(x), jumps=("{0} == 0",), zero_gradient=frozenset({0}),
+         switch=lambda x, h0: _sign(x), jumps=("{0} == 0",), zero_gradient=frozenset({0}), crossings=_argument,
+         piece=lambda state, x, h0: sp.S.One if int(state) > 0 else sp.S.Zero if int(state) < 0 else h0,
          state_surfaces=lambda a, b: 0, smoothness=-1, tf="tf.where({0} > 0, 1.0, tf.where({0} < 0, 0.0, {1}))",
          tf_at_kink="0 everywhere", summary="0 below 0, 1 above: piecewise constant, jumping at 0",
          surrogates=(Surrogate("sigmoid", "sigmoid({0} / {t})", 0.1),)),
     Atom(name="argmax", params=(Param("v"), Param("axis", default=-1, keywords=("dim",), kind="axis")),
          build=lambda v, axis: fn.ArgMax(v), node=fn.ArgMax, numeric=lambda v: _argmax(v).astype(float),
          switch=_argmax, jumps=("ties among the largest entries of {0}",), zero_gradient=frozenset({0}),
+         crossings=_entry_pairs, piece=_constant_piece,
          state_surfaces=lambda a, b: 0, smoothness=-1, tf="tf.cast(tf.argmax({0}, axis=-1), tf.float32)",
          tf_at_kink="no gradient (argmax is not differentiable in TensorFlow)",
          summary="an index: piecewise constant, jumping where the largest entries tie",
@@ -794,12 +1022,14 @@ _ROWS: tuple[Atom, ...] = (
     Atom(name="argmin", params=(Param("v"), Param("axis", default=-1, keywords=("dim",), kind="axis")),
          build=lambda v, axis: fn.ArgMin(v), node=fn.ArgMin, numeric=lambda v: _argmin(v).astype(float),
          switch=_argmin, jumps=("ties among the smallest entries of {0}",), zero_gradient=frozenset({0}),
+         crossings=_entry_pairs, piece=_constant_piece,
          state_surfaces=lambda a, b: 0, smoothness=-1, tf="tf.cast(tf.argmin({0}, axis=-1), tf.float32)",
          tf_at_kink="no gradient", summary="an index: piecewise constant, jumping where the smallest entries tie",
          surrogates=(Surrogate("softargmin", "sum(softmax(-{0} / {t}) * range_like({0}))", 0.1),)),
     Atom(name="one_hot", params=(Param("i"), Param("n", keywords=("depth", "num_classes"), kind="int")),
          build=lambda i, n: fn.OneHot(i, n), node=fn.OneHot, numeric=_one_hot,
          switch=lambda i, n: np.nan_to_num(np.asarray(i, dtype=float)).astype(np.int64),
+         crossings=_at_integers, piece=lambda state, i, n: fn.OneHot(sp.Integer(int(state)), n),
          jumps=("{0} changes",), zero_gradient=frozenset({0}), state_surfaces=lambda a, b: 0, smoothness=-1,
          tf="tf.one_hot(tf.cast({0}, tf.int32), {1})", tf_at_kink="no gradient",
          summary="a one-hot vector: piecewise constant in its index",
@@ -808,6 +1038,7 @@ _ROWS: tuple[Atom, ...] = (
                                   Param("k", kind="int")),
          build=lambda v, i, k: _as_number(fn.InTopK(v, i, k)), node=fn.InTopK, numeric=_in_top_k,
          switch=lambda v, i, k: _in_top_k(v, i, k).astype(np.int64), jumps=("the top {2} entries of {0} change",),
+         crossings=_top_k_crossings,
          zero_gradient=frozenset({0, 1}), state_surfaces=lambda a, b: 0, smoothness=-1,
          tf="tf.cast(tf.math.in_top_k({1}, {0}, {2}), tf.float32)", tf_at_kink="no gradient",
          summary="true when entry i is among the k largest: piecewise constant",
@@ -817,6 +1048,8 @@ _ROWS: tuple[Atom, ...] = (
                                                                     Param("axis", default=-1, kind="axis")),
          build=lambda v, i, axis: fn.Take(v, i), node=fn.Take, numeric=_take,
          switch=lambda v, i: np.nan_to_num(np.asarray(i, dtype=float)).astype(np.int64),
+         crossings=lambda v, i: _at_integers(i), piece=lambda state, v, i: fn.Take(v, sp.Integer(int(state))),
+         jvp=_jvp_take,
          jumps=("{1} changes",), zero_gradient=frozenset({1}), state_surfaces=lambda a, b: 0, smoothness=-1,
          tf="tf.gather({0}, tf.cast({1}, tf.int32), batch_dims=-1)", tf_at_kink="no gradient in the index",
          summary="picks entries of v: linear in v, piecewise constant in the index",

@@ -41,6 +41,7 @@ class _Candidate:
     variables: set[str]
     on_edge: bool = False
     witness: Witness | None = None
+    cancelled: bool = False  # a constant piece that no atom makes alone: slopes cancel there
 
 
 class Classifier:
@@ -175,7 +176,9 @@ class Classifier:
                 candidate.on_edge = candidate.on_edge and event.on_edge
                 candidate.variables.add(name)
                 kinds.add(kind)
-        all_flat = probe.samples > 0 and probe.flat_samples == probe.samples
+        # Zero almost everywhere by certificate only: every piece seen has a symbolically zero
+        # derivative (relu(x) + relu(-x) - abs(x)); small numbers never decide it.
+        all_flat = probe.samples > 0 and probe.flat_everywhere
         symbolic_zero = name not in composition.live
         # Flat wherever the value is finite, and infinite elsewhere (x^1e308): the numbers show
         # underflow and overflow, not a zero gradient, and the symbolic pass found a live path.
@@ -191,12 +194,18 @@ class Classifier:
         if classification not in (ZERO_GRADIENT, UNKNOWN):
             for index, segment in enumerate(probe.segments):
                 if segment.flat:
-                    for switch, where in self._flat_causes(program, probe.flat_states[index], {name}):
+                    point = probe.point(segment.line, segment.t)
+                    causes = self._flat_causes(program, probe.flat_states[index], {name})
+                    cancelled = not causes
+                    if cancelled:
+                        causes = self._piece_causes(program, probe.flat_states[index], point)
+                    for switch, where in causes:
                         key = (switch.node, where)
                         candidate = flat_candidates.get(key)
                         if candidate is None:
-                            witness = Witness(probe.point(segment.line, segment.t), probe.heading(segment.line))
-                            candidate = flat_candidates[key] = _Candidate("constant-piece", switch.node, where, set(), False, witness)
+                            witness = Witness(point, probe.heading(segment.line))
+                            candidate = flat_candidates[key] = _Candidate("constant-piece", switch.node, where, set(), False,
+                                                                          witness, cancelled)
                         candidate.variables.add(name)
                         kinds.add("constant-piece")
         kinds.discard("cusp")
@@ -288,6 +297,60 @@ class Classifier:
                 causes.append((switch, where))
         return [c for c in causes if not any(o is not c and o[0].node != c[0].node and c[0].node.has(o[0].node) for o in causes)] or causes
 
+    def _piece_causes(self, program: Program, states: list[np.ndarray], point: dict[str, list[float]]) -> list[tuple[Switch, str]]:
+        """A constant piece that no atom makes alone (`relu(x) - x` for x > 0, `huber(x) + x` for
+        x < -1): the piece, described by where each switch stands at the witness, blamed on the
+        innermost switch."""
+        env = {name: np.asarray(values, dtype=float)[None, :] for name, values in point.items()}
+        parts: list[tuple[Switch, str]] = []
+        for switch, state in zip(program.switches, states):
+            if switch.singular or isinstance(switch.node, Relational):
+                continue
+            text = self._piece_text(program, switch, np.asarray(state).reshape(-1), env)
+            if text:
+                parts.append((switch, text))
+        if not parts:
+            return []
+        innermost = [p for p in parts if not any(o is not p and p[0].node.has(o[0].node) for o in parts)]
+        return [(innermost[0][0], " and ".join(dict.fromkeys(text for _, text in parts)))]
+
+    def _piece_text(self, program: Program, switch: Switch, state: np.ndarray, env: dict[str, np.ndarray]) -> str | None:
+        node, row = switch.node, switch.row
+        origin = self.lowered.origins.get(node)
+        if isinstance(node, sp.Piecewise):
+            piece = int(state[0]) if state.size else 0
+            if origin is not None and origin.atom == "where" and origin.args:
+                condition = origin.scope.text(origin.args[0])
+                return condition if piece == 0 else _negated(origin.args[0], origin.scope.text)
+            return self.printer.doprint(node.args[min(piece, len(node.args) - 1)].cond)
+        if row is None or row.crossings is None:
+            return None
+        texts = origin.arg_texts() if origin is not None else [self.printer.doprint(a) for a in node.args]
+        if row.variadic and row.flat:  # max, min: the winning argument against the others
+            winner = int(state[0]) if state.size else 0
+            printed = [self.printer.doprint(a) for a in node.args]
+            if origin is not None and origin.values:
+                lowered_texts = dict(zip(origin.values, texts))
+                printed = [lowered_texts.get(a, p) for a, p in zip(node.args, printed)]
+            return " and ".join(row.flat[0].format(other=o, winner=printed[winner]) for i, o in enumerate(printed) if i != winner)
+        templates = row.surfaces or row.kinks or row.jumps
+        if not templates or any("{" + key in "".join(templates) for key in ("a}", "b}", "boundary")):
+            return None
+        values = program.values_of(env, program.child_slots(switch.slot))
+        with np.errstate(all="ignore"):
+            crossings = row.crossings(*[np.asarray(v, dtype=float) for v in values])
+        level = int(state[0]) if state.size else 0
+        pieces = []
+        for k, (template, quantity) in enumerate(zip(templates, crossings)):
+            sign = float(np.sign(np.asarray(quantity, dtype=float).reshape(-1)[0]))
+            # a band's state counts the edges passed: only the edges beside the piece bound it
+            if len(templates) > 1 and k not in (level - 1, level):
+                continue
+            if sign == 0 or " == " not in template:
+                continue
+            pieces.append(fill_location(template.replace(" == ", " > " if sign > 0 else " < "), texts))
+        return " and ".join(pieces) or None
+
     def _flat_where(self, switch: Switch, state: np.ndarray, names: set[str]) -> str | None:
         node, row = switch.node, switch.row
         origin = self.lowered.origins.get(node)
@@ -347,6 +410,9 @@ class Classifier:
         elif kind == "singularity":
             place = "on the edge of the region, " if candidate.on_edge else ""
             message = f"{atom_text}{inside} is singular {place}where {where}: the value or the slope is infinite there (NaN/Inf risk)"
+        elif candidate.cancelled:
+            message = (f"the gradient with respect to {', '.join(variables)} vanishes where {where}: there the slope of "
+                       f"{atom_text}{inside} and the slopes of the rest of the body cancel")
         else:
             message = f"the gradient with respect to {', '.join(variables)} vanishes where {where} ({atom_text}{inside} is flat there)"
         return Finding(
@@ -384,7 +450,7 @@ class Classifier:
         origin = self.lowered.origins.get(cause) if cause is not None else None
         row = row_for(cause) if cause is not None else None
         if cause is None:
-            because = "every piece the probe visited is flat"
+            because = "on every piece the probe reached, the body has a symbolically zero derivative"
             span = self.lowered.definition.body.span
             atom = None
             suggestion = None

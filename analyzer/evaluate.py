@@ -17,11 +17,12 @@ from typing import Any
 
 import numpy as np
 import sympy as sp
+from sympy.core.function import ArgumentIndexError
 from sympy.core.relational import Relational
 from sympy.logic.boolalg import ITE, BooleanFalse, BooleanTrue, Equivalent, Xor
 
 from . import functions as fn
-from .atoms import Atom, row_for
+from .atoms import Atom, is_flat_atom, row_for
 
 # One step of a run: (slot, op, child slots, kind of call; see Program._plan).
 _Step = tuple[int, Callable[..., Any], tuple[int, ...], int]
@@ -151,6 +152,7 @@ class Program:
             if op is not None
         ]
         self._readers = [self._reader(switch) for switch in self.switches]
+        self._rules: dict[int, Callable[..., Any] | None] = {}
         self._state_cones: dict[tuple[int, ...], list[_Step]] = {}
         self._cones: dict[tuple[frozenset[int], frozenset[int]], list[_Step]] = {}
 
@@ -341,6 +343,72 @@ class Program:
             values, _ = self._execute(env, frozen, self._cone(slots, ()))
         return [values[slot] for slot in slots]
 
+    # -------------------------------------------------------------- forward mode
+
+    def tangents(self, env: Mapping[str, Any], seeds: Mapping[str, Any], frozen: Mapping[int, Any] | None = None,
+                 slots: Sequence[int] | None = None) -> tuple[list[Any], list[Any], dict[int, Any]]:
+        """Values and exact directional derivatives (forward mode) at every point of the batch:
+        each variable moves along `seeds[name]` (a variable without a seed stays put). A tangent
+        is None where it is zero by construction (a constant, data, a piecewise-constant atom,
+        stop_gradient), so that "no path" is told apart from "a path whose slope is 0 here".
+        With `slots`, only the steps those slots depend on are computed."""
+        schedule = self._schedule if slots is None else self._cone(slots, ())
+        values = list(self._initial)
+        tangents: list[Any] = [None] * len(self.steps)
+        for name, slot in self._variables:
+            values[slot] = env[name]
+            if name in seeds:
+                tangents[slot] = seeds[name]
+        if frozen:
+            for slot, value in frozen.items():
+                values[slot] = value
+            schedule = [entry for entry in schedule if entry[0] not in frozen]
+        pieces: dict[int, Any] = {}
+        with np.errstate(all="ignore"):
+            for slot, op, children, kind in schedule:
+                arguments = [values[child] for child in children]
+                if kind == -1:
+                    selected = op(*arguments)
+                    values[slot] = selected.value
+                    pieces[slot] = selected.piece
+                elif kind == -2:
+                    pieces[slot] = op(*arguments)
+                    continue
+                else:
+                    values[slot] = op(*arguments)
+                child_tangents = [tangents[child] for child in children]
+                if all(tangent is None for tangent in child_tangents):
+                    continue
+                rule = self._rules.get(slot, _UNSET)
+                if rule is _UNSET:
+                    rule = self._rules[slot] = self._tangent_rule(slot)
+                if rule is not None:
+                    tangents[slot] = rule(arguments, child_tangents, values[slot], pieces.get(slot))
+        return values, tangents, pieces
+
+    def _tangent_rule(self, slot: int) -> Callable[..., Any] | None:
+        """How step `slot` passes tangents on: (argument values, their tangents, value, piece)."""
+        node = self.nodes[slot]
+        if isinstance(node, sp.Add):
+            return _add_tangent
+        if isinstance(node, sp.Mul):
+            return _mul_tangent
+        if isinstance(node, sp.Pow):
+            return _pow_tangent
+        if isinstance(node, sp.Piecewise):
+            return _piecewise_tangent
+        if isinstance(node, (Relational, sp.And, sp.Or, sp.Not, ITE, Xor, Equivalent, fn.StopGradient)):
+            return None
+        if type(node) in _PREDICATES:
+            return None
+        row = row_for(node)
+        if row is None or is_flat_atom(row):
+            return None
+        if row.jvp is not None:
+            jvp = row.jvp
+            return lambda arguments, tangents, value, piece: jvp(arguments, tangents, value)
+        return _elementwise_tangent(type(node), len(node.args), row.zero_gradient)
+
     def _cone(self, value_slots: Iterable[int], piece_slots: Iterable[int]) -> list[_Step]:
         """The steps of the schedule that the values of `value_slots` and the pieces of the
         Piecewise steps `piece_slots` depend on, in schedule order. A piece depends only on the
@@ -475,3 +543,94 @@ def _piece_op(conditions: int) -> Callable[..., Any]:
 def _identity(value: Any) -> Any:
     """stop_gradient's value: the value itself (the probe freezes it, see LineProbe.stopped)."""
     return value
+
+
+_UNSET: Any = object()
+
+
+def _add_tangent(arguments: Sequence[Any], tangents: Sequence[Any], value: Any, piece: Any) -> Any:
+    total: Any = None
+    for tangent in tangents:
+        if tangent is not None:
+            total = tangent if total is None else total + tangent
+    return total
+
+
+def _mul_tangent(arguments: Sequence[Any], tangents: Sequence[Any], value: Any, piece: Any) -> Any:
+    total: Any = None
+    for index, tangent in enumerate(tangents):
+        if tangent is None:
+            continue
+        term = tangent
+        for other, factor in enumerate(arguments):
+            if other != index:
+                term = term * factor
+        total = term if total is None else total + term
+    return total
+
+
+def _pow_tangent(arguments: Sequence[Any], tangents: Sequence[Any], value: Any, piece: Any) -> Any:
+    base, exponent = arguments
+    base_tangent, exponent_tangent = tangents
+    total: Any = None
+    if base_tangent is not None:
+        if np.ndim(exponent) == 0:
+            slope = float(exponent) * _power(base, float(exponent) - 1.0)
+        else:
+            slope = exponent * np.power(np.asarray(base, dtype=float), exponent - 1.0)
+        total = slope * base_tangent
+    if exponent_tangent is not None:
+        term = value * np.log(np.asarray(base, dtype=float)) * exponent_tangent
+        total = term if total is None else total + term
+    return total
+
+
+def _piecewise_tangent(arguments: Sequence[Any], tangents: Sequence[Any], value: Any, piece: Any) -> Any:
+    branches = tangents[0::2]
+    if all(tangent is None for tangent in branches):
+        return None
+    out: Any = np.zeros(np.shape(value))
+    for index, tangent in enumerate(branches):
+        if tangent is not None:
+            out = np.where(piece == index, tangent, out)
+    return out
+
+
+_DERIVATIVES: dict[tuple[type, int, frozenset[int]], list[Program | None]] = {}
+
+
+def _elementwise_tangent(cls: type, arity: int, without: frozenset[int] = frozenset()) -> Callable[..., Any]:
+    """The chain rule through an elementwise function, its partial derivatives compiled from its
+    SymPy class's `fdiff` (the fact functions.py states beside the class) over stand-in symbols."""
+    key = (cls, arity, without)
+    if key not in _DERIVATIVES:
+        stand_ins = [sp.Symbol(f"_a{k}", real=True) for k in range(arity)]
+        expr = cls(*stand_ins)
+        partials: list[Program | None] = []
+        for index in range(arity):
+            if index in without:  # the row registers a zero derivative in this argument
+                partials.append(None)
+                continue
+            try:
+                partial = expr.fdiff(index + 1) if expr.func is cls else sp.diff(expr, stand_ins[index])
+            except ArgumentIndexError:
+                partials.append(None)  # SymPy states no derivative in this argument (Heaviside's h0)
+                continue
+            if partial.has(sp.Derivative, sp.Subs):
+                raise EvaluationError(f"cannot differentiate {cls.__name__}")
+            partials.append(None if partial == 0 else Program(partial))
+        _DERIVATIVES[key] = partials
+    partials = _DERIVATIVES[key]
+
+    def rule(arguments: Sequence[Any], tangents: Sequence[Any], value: Any, piece: Any) -> Any:
+        total: Any = None
+        for index, (partial, tangent) in enumerate(zip(partials, tangents)):
+            if partial is None or tangent is None:
+                continue
+            env = {f"_a{k}": argument for k, argument in enumerate(arguments) if f"_a{k}" in partial.symbols}
+            slope, _ = partial.run(env, states=False)
+            term = slope * tangent
+            total = term if total is None else total + term
+        return total
+
+    return rule
