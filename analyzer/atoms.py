@@ -575,7 +575,7 @@ def _entry_pairs(v: Any, *_: Any) -> tuple[Any, ...]:
 
 def _norm_crossings(v: Any, order: Any) -> tuple[Any, ...]:
     v = np.asarray(v, dtype=float)
-    order = float(order)
+    order = float(np.max(order))
     if order == 1:
         return (v,)
     if math.isinf(order):

@@ -53,7 +53,7 @@ BACKTRACKS = 8
 LOOKS_PER_CHANGE = 3  # located points judged per kind of change
 MAX_PROBLEMS = 3072  # switching problems solved together, at most
 MAX_CERTIFICATES = 24  # distinct flat states certified symbolically, at most
-LADDER = 36  # distances 2^-j of the first step at which a located point is looked at
+LADDER = 100  # distances 2^-j of the first step at which a located point is looked at
 EPS = float(np.finfo(float).eps)
 
 
@@ -298,7 +298,9 @@ class LineProbe:
                          else np.zeros_like(h) for child, h in zip(children, here)]
                 # a step relative to each row's own arguments (the quantities are linear in them,
                 # or nearly: differences, a sum of squares, a cosine)
-                size = np.max(np.stack([np.max(np.abs(h), axis=1) for h in here]), axis=0)
+                # (the size of the arguments that move: a constant such as a norm's order does not count)
+                size = np.max(np.stack([np.max(np.where(np.isfinite(h) & (m != 0), np.abs(h), 0.0), axis=1)
+                                        for h, m in zip(here, moves)]), axis=0)
                 reach = np.max(np.stack([np.max(np.abs(m), axis=1) for m in moves]), axis=0)
                 step = np.where(reach > 0, 1e-7 * np.where(size > 0, size, 1.0) / np.where(reach > 0, reach, 1.0), 0.0)
                 ahead = _rows_of(function(*[h + step[:, None] * m for h, m in zip(here, moves)]), len(rows))
@@ -340,6 +342,8 @@ class LineProbe:
         active = np.ones(count, dtype=bool)
         first_distance = np.full(count, np.nan)
         distance = np.full(count, np.inf)
+        last_distance = np.full(count, np.nan)
+        start_size = _size(point, np.arange(count))
         q_now = np.full(count, np.nan)
         gradient = np.zeros((count, len(moves)))
         for _step in range(NEWTON_STEPS):
@@ -363,12 +367,18 @@ class LineProbe:
             distance[rows] = here
             first_distance[rows] = np.where(np.isnan(first_distance[rows]), here, first_distance[rows])
             done = (~np.isfinite(q)) | (q == 0) | (norm2 == 0) | ~np.isfinite(norm2)
-            done |= here <= 1e-15 * _size(point, rows)
+            # as near as float64 gets: the distance left is a few units in the last place of the
+            # point, or it has stopped shrinking (a double root keeps halving it: not a stall)
+            done |= here <= 4 * np.spacing(self._moving_size(point, rows, grads, moves))
+            previous = last_distance[rows]
+            done |= (_step > 3) & np.isfinite(previous) & (here >= 0.9 * previous)
             still = rows[~done]
             active[rows[done]] = False
             if len(still) == 0:
                 break
             keep = ~done
+            last_distance[still] = here[keep]
+            # (a zero of multiplicity two, the cone point p == y, halves the distance each step)
             factor = (q[keep] / norm2[keep])[:, None]
             steps = -factor * grads[keep]
             self._step(point, still, steps, moves, problems)
@@ -376,7 +386,7 @@ class LineProbe:
         for row, problem in enumerate(problems):
             reached = q_now[row] == 0 or (
                 np.isfinite(distance[row]) and distance[row] <= 1e-9 * max(first_distance[row], 0.0)
-            ) or (np.isfinite(distance[row]) and distance[row] <= 1e-13 * _size(point, np.array([row])))
+            ) or (np.isfinite(distance[row]) and distance[row] <= 1e-13 * start_size[row])
             if not reached:
                 continue
             norm = float(np.sqrt(np.sum(gradient[row] ** 2)))
@@ -391,7 +401,8 @@ class LineProbe:
                     normal[name] = self.rng.normal(0.0, 1.0, self.entries) if not uniform else np.ones(self.entries)
                 length = math.sqrt(sum(float(np.sum(v * v)) for v in normal.values())) or 1.0
                 normal = {name: v / length for name, v in normal.items()}
-            # the size of the moving coordinates, where the search ended and where it began
+            # the size of the moving coordinates where the search began and where it ended: the
+            # ladder of distances that a look climbs down starts at 1% of it
             size = max([float(np.max(np.abs(point[name][row]))) for name in group]
                        + [float(np.max(np.abs(start[name][row]))) for name in group] + [1e-300])
             kept.append(_Located({name: point[name][row].copy() for name in self.variables}, normal,
@@ -399,6 +410,17 @@ class LineProbe:
                                  float(distance[row]) if q_now[row] != 0 else 0.0))
         self.solved += count
         return kept
+
+    @staticmethod
+    def _moving_size(point: dict[str, np.ndarray], rows: np.ndarray, grads: np.ndarray,
+                     moves: list[dict[str, np.ndarray]]) -> np.ndarray:
+        """The size of the coordinates a quantity moves with (those along which its gradient is
+        not negligible), per row: how finely float64 can place its zero."""
+        coordinates = np.stack([sum(point[name][rows] @ vector / float(vector @ vector) for name, vector in move.items())
+                                for move in moves], axis=1)
+        weight = np.abs(grads)
+        relevant = weight >= 1e-3 * np.max(weight, axis=1, keepdims=True)
+        return np.max(np.where(relevant, np.abs(coordinates), 0.0), axis=1) + 1e-300
 
     def _step(self, point: dict[str, np.ndarray], rows: np.ndarray, steps: np.ndarray,
               moves: list[dict[str, np.ndarray]], problems: list[_Problem]) -> None:
@@ -529,38 +551,20 @@ class LineProbe:
         results = []
         for k, (item, first) in enumerate(pairs):
             left, right = signature[k, :LADDER], signature[k, LADDER:]
-            # the state right beside the set on each side: at the smallest distance
-            beside_left, beside_right = left[-1], right[-1]
-            same_left = np.all(left == beside_left, axis=1)
-            same_right = np.all(right == beside_right, axis=1)
+            # only distances well above how far the set may be from the point count
+            size = max(float(np.max(np.abs(item.point[name][item.normal[name] != 0]), initial=0.0)) for name in item.point)
+            floor = 100 * (item.precision + 4 * float(np.spacing(size)))
+            rungs = max(4, int(np.sum(first * ladder > floor)))
+            left, right = left[:rungs], right[:rungs]
+            beside_left, beside_right = left[-1], right[-1]  # the states right beside the set
             singular = self.program.switches[item.switch].singular
             if np.array_equal(beside_left, beside_right) and not singular:
                 continue
-            chosen = None
-            fallback = None
-            for j in range(1, LADDER - 2):  # 2 steps at j - 1, then j, j + 1, j + 2
-                rows = [j - 1, j, j + 1, j + 2]
-                if not (np.all(same_left[rows]) and np.all(same_right[rows])):
-                    continue
-                # stable from here down to the set
-                if not (np.all(same_left[j - 1:]) and np.all(same_right[j - 1:])):
-                    continue
-                if fallback is None:
-                    fallback = j
-                last_stable = j
-                g_left, g_right = tangent[k, :LADDER], tangent[k, LADDER:]
-                size = abs(g_left[j + 2]) + abs(g_right[j + 2])
-                if (abs(g_left[j - 1] - g_left[j + 2]) <= 1e-2 * size and abs(g_right[j - 1] - g_right[j + 2]) <= 1e-2 * size):
-                    chosen = j
-                    break
-            if chosen is None and fallback is not None:
-                chosen = last_stable  # never locally linear (x^2 beside a flat piece): as near as it gets
+            chosen = choose_step(left, right, tangent[k, :rungs], tangent[k, LADDER:LADDER + rungs])
             if chosen is None:
                 continue
-            rows = [chosen - 1, chosen, chosen + 1, chosen + 2]  # distances 2, 1, 1/2, 1/4 steps
-            left_rows = rows
-            order = [LADDER + r for r in rows[::-1]]
-            picked = left_rows + order  # offsets -2, -1, -1/2, -1/4, 1/4, 1/2, 1, 2 steps
+            picked = judged_rungs(chosen, LADDER)
+            left_rows, order = picked[:4], picked[4:]
             results.append({"item": item, "step": first * ladder[chosen], "before": beside_left, "after": beside_right,
                             "values": value[k, picked], "slopes": tangent[k, picked], "inside8": inside[k, picked],
                             "inside": (bool(np.all(inside[k, left_rows])), bool(np.all(inside[k, order])))})
@@ -612,8 +616,9 @@ class LineProbe:
                 continue
             if not (left_ok and right_ok):
                 continue  # an edge of the region: not a point inside it
-            kind, curvature = _decide(value[k], tangent[k], step, item.precision)
-            if kind in ("none", "kink") and self._differs_on_surface(item, transitions):
+            kind, curvature = decide_crossing(value[k], tangent[k], step, item.precision)
+            slope = max(abs(tangent[k][3]), abs(tangent[k][4]))
+            if kind in ("none", "kink") and self._differs_on_surface(item, transitions, slope):
                 kind = "jump"
             events.append(Event(line, 0.0, changed, kind, curvature, transitions=dict(transitions)))
         return events
@@ -647,12 +652,12 @@ class LineProbe:
             return [Event(line, 0.0, tuple(singular), "singular", on_edge=not cusp, cusp=cusp, transitions=singular)]
         events: list[Event] = []
         if len(sides) == 2 and len(transitions) > 1 or (len(sides) == 2 and any(i != item.switch for i in transitions)):
-            kind, curvature = _decide(values, slopes, step, item.precision)
+            kind, curvature = decide_crossing(values, slopes, step, item.precision)
             others = {i: t for i, t in transitions.items() if i != item.switch}
             if kind in ("jump", "kink") or curvature:
                 events.append(Event(line, 0.0, tuple(others or transitions), kind, curvature, transitions=dict(others or transitions)))
         elif len(sides) == 2:
-            kind, curvature = _decide(values, slopes, step, item.precision)
+            kind, curvature = decide_crossing(values, slopes, step, item.precision)
             if kind in ("jump", "kink") or curvature:
                 events.append(Event(line, 0.0, tuple(transitions), kind, curvature, transitions=dict(transitions)))
         switch = self.program.switches[item.switch]
@@ -662,27 +667,36 @@ class LineProbe:
             events.append(Event(line, 0.0, tuple(singular), "singular", on_edge=False, transitions=singular))
         return events
 
-    def _differs_on_surface(self, item: _Located, transitions: dict[int, tuple[int, int]]) -> bool:
+    def _differs_on_surface(self, item: _Located, transitions: dict[int, tuple[int, int]], slope: float) -> bool:
         """A condition that holds only on a set of measure zero (`x == 0`): is the value there
-        different from the value next to it? Evaluated with the condition forced to hold."""
+        different from the value next to it? Both at the located point, with the condition
+        forced to hold and forced not to; a difference counts when it is more than the body
+        moves within the distance by which the point may miss the set."""
         relations = [self.program.switches[i] for i in transitions
                      if isinstance(self.program.switches[i].node, (sp.Eq, sp.Ne))]
         if not relations:
             return False
         env = {name: item.point[name][None, :] for name in self.variables}
-        forced = {}
+        forced, unforced = {}, {}
         for switch in relations:
             left, right = self.program.values_of(env, self.program.child_slots(switch.slot))
-            gap = np.abs(np.asarray(left, dtype=float) - right)
-            on_surface = gap <= 1e-9 * (np.abs(np.asarray(left, dtype=float)) + np.abs(np.asarray(right, dtype=float)) + 1e-300)
-            forced[switch.slot] = on_surface if isinstance(switch.node, sp.Eq) else ~on_surface
+            left, right = np.asarray(left, dtype=float), np.asarray(right, dtype=float)
+            gap = np.abs(left - right)
+            reach = 100 * (item.precision + 4 * np.spacing(np.maximum(np.abs(left), np.abs(right))))
+            on_surface = gap <= reach
+            equal = isinstance(switch.node, sp.Eq)
+            forced[switch.slot] = on_surface if equal else ~on_surface
+            # beside the set the condition is what it is everywhere off it: false for ==, true for !=
+            unforced[switch.slot] = np.zeros_like(on_surface) if equal else np.ones_like(on_surface)
         on_value, _ = self.program.run(env, forced, states=False)
-        beside_env = {name: item.point[name][None, :] + 1e-6 * item.scale * item.normal[name][None, :] for name in self.variables}
-        off_value, _ = self.program.run(beside_env, states=False)
+        # the value the other branch gives at the same point: the limit from beside the set
+        off_value, _ = self.program.run(env, unforced, states=False)
         on, beside = self._scalar(on_value, 1)[0], self._scalar(off_value, 1)[0]
         if not (np.isfinite(on) and np.isfinite(beside)):
             return False
-        return bool(abs(on - beside) > 1e-9 * (abs(on) + abs(beside)) and abs(on - beside) > 0)
+        size = max(float(np.max(np.abs(v))) for v in item.point.values())
+        moved = 4 * slope * (item.precision + 4 * float(np.spacing(size)))
+        return bool(abs(on - beside) > 256 * EPS * (abs(on) + abs(beside)) + moved)
 
     # -------------------------------------------------------------- pieces
 
@@ -770,7 +784,44 @@ class LineProbe:
 # ------------------------------------------------------------------ the decision at a look
 
 
-def _decide(values: np.ndarray, slopes: np.ndarray, step: float, precision: float = 0.0) -> tuple[str, bool]:
+def choose_step(left: np.ndarray, right: np.ndarray, left_slopes: np.ndarray, right_slopes: np.ndarray) -> int | None:
+    """Which rung j of a ladder of distances 2^-j (from the first step) to judge a crossing at:
+    `left` and `right` hold the states at each rung on either side (rows), the slopes likewise.
+
+    The judge reads the rungs j - 1 .. j + 2 (2, 1, 1/2 and 1/4 steps). The largest step at which
+    the states on each side are the ones right beside the set (those at the smallest distance),
+    from there all the way down, and the slopes on each side vary by less than 1% over the four
+    rungs (the body is locally linear on each side), or else the largest step with stable states
+    and finite slopes (a piece that is never locally linear at the set: x^2 beside a flat piece,
+    log1p beside the edge of its domain).
+    None if the states never settle."""
+    rungs = len(left)
+    same_left = np.all(left == left[-1], axis=1)
+    same_right = np.all(right == right[-1], axis=1)
+    settled = None
+    for j in range(1, rungs - 2):
+        if not (np.all(same_left[j - 1:]) and np.all(same_right[j - 1:])):
+            continue
+        # a side outside the domain (log1p left of -1) has no slopes: the other side decides
+        sides = [s[j - 1:j + 3] for s in (left_slopes, right_slopes) if np.all(np.isfinite(s[j - 1:j + 3]))]
+        if not sides:
+            continue
+        if settled is None:
+            settled = j
+        size = sum(abs(s[3]) for s in sides)
+        if all(abs(s[0] - s[3]) <= 1e-2 * size for s in sides):
+            return j
+    return settled
+
+
+def judged_rungs(j: int, rungs: int) -> list[int]:
+    """Indices, in a ladder of `rungs` distances per side laid out left side first then right,
+    of the offsets -2, -1, -1/2, -1/4, 1/4, 1/2, 1, 2 steps for rung j."""
+    near = [j - 1, j, j + 1, j + 2]
+    return near + [rungs + r for r in near[::-1]]
+
+
+def decide_crossing(values: np.ndarray, slopes: np.ndarray, step: float, precision: float = 0.0) -> tuple[str, bool]:
     """values and slopes at offsets (-2, -1, -1/2, -1/4, 1/4, 1/2, 1, 2) steps from the set.
 
     A jump is a gap between the sides' values that does not close as the distance halves twice
@@ -792,6 +843,8 @@ def _decide(values: np.ndarray, slopes: np.ndarray, step: float, precision: floa
 
     far, near = gap(1.0), gap(0.25)
     offset = 4 * precision * (abs(g[0.25]) + abs(g[-0.25]))
+    if abs(near) > 3 * abs(far) and abs(near) > rounding(v[0.25], v[-0.25]) + offset and np.sign(near) == np.sign(far):
+        return "jump", False  # a pole at the switch: the sides part without bound (divide_no_nan)
     jump = (abs(near) > rounding(v[0.25], v[-0.25], g[0.25] * step, g[-0.25] * step) + offset
             and abs(near - far) <= 0.5 * abs(near))
     if jump:

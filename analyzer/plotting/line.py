@@ -22,7 +22,7 @@ import numpy as np
 import sympy as sp
 
 from ..evaluate import Program
-from ..probe import STEPS, _decide, _infinite_slope_at_zero, _one_sided_estimates
+from ..probe import LADDER, _infinite_slope_at_zero, choose_step, decide_crossing, judged_rungs
 from ..report import Report
 from .anchors import Anchor, anchors_for, matching, surface_of
 from .derivative import DerivativeMethod, symbolic_derivative
@@ -324,19 +324,28 @@ class Walk:
                 and np.min(np.abs(np.asarray(sizes[i], dtype=float))) < 1e-9}
 
     def _one_sided(self, tau: float, left: np.ndarray, right: np.ndarray, frozen: Mapping[int, Any]) -> str:
-        offsets = np.array([1.0, 2.0, 3.0])
-        points = np.concatenate([np.concatenate([tau + step * offsets, tau - step * offsets]) for step in STEPS])
-        value, inside, states = self._evaluate(points, frozen or None)
-        signature = np.concatenate([inside[:, None].astype(np.int64), *states], axis=1)
-        levels = []
-        for level, step in enumerate(STEPS):
-            at = 6 * level
-            after, before = value[at:at + 3], value[at + 3:at + 6]
-            valid = (np.all(signature[at:at + 3] == right) and np.all(signature[at + 3:at + 6] == left)
-                     and np.all(np.isfinite(after)) and np.all(np.isfinite(before)))
-            levels.append(_one_sided_estimates(after, before, step) if valid else None)
-        kind, _ = _decide(levels)
-        return kind or "none"
+        """The probe's judgement of a crossing (probe.choose_step and probe.decide_crossing): the
+        body's values and exact slopes along the path on a ladder of distances on each side."""
+        first = 1e-2 * max(abs(tau), float(max((np.max(np.abs(b)) for b in self.path.base.values()), default=1.0)), 1e-300)
+        ladder = first * 2.0 ** -np.arange(LADDER)
+        points = np.concatenate([tau - ladder, tau + ladder])
+        env = self.path.env(points)
+        seeds = {name: np.broadcast_to(direction, (len(points), len(direction))) for name, direction in self.path.direction.items()}
+        values, tangents, pieces = self.program.tangents(env, seeds, frozen or None)
+        count = len(points)
+        value = _rows(values[self.program.output], count, float).sum(axis=1)
+        raw = tangents[self.program.output]
+        slope = np.zeros(count) if raw is None else _rows(raw, count, float).sum(axis=1)
+        states = [_rows(read(values, pieces), count, np.int64) for read in self.program._readers]
+        signature = np.concatenate([np.isfinite(value)[:, None].astype(np.int64), *states], axis=1)
+        step = choose_step(signature[:LADDER], signature[LADDER:], slope[:LADDER], slope[LADDER:])
+        if step is None:
+            return "none"
+        picked = judged_rungs(step, LADDER)
+        if not np.all(np.isfinite(value[picked])):
+            return "none"
+        kind, _ = decide_crossing(value[picked], slope[picked], float(ladder[step]))
+        return kind
 
     def _limits(self, tau: float, left: np.ndarray, right: np.ndarray, frozen: Mapping[int, Any]) -> dict[str, float]:
         """One-sided values and slopes at tau, from quadratic fits through three points per side."""
