@@ -249,7 +249,7 @@ class Classifier:
         texts = origin.arg_texts() if origin is not None else [self.printer.doprint(a) for a in node.args]
         if row is None:
             return f"{self.printer.doprint(node)} changes"
-        if kind == "singularity":
+        if kind == "singularity" or switch.singular:  # a kink where a singular quantity touches 0 (std, RMSE)
             templates = row.singular
             if row.name == "pow":
                 texts = [self.printer.doprint(node.args[0])] if origin is None or origin.atom != "pow" else texts
@@ -310,9 +310,17 @@ class Classifier:
             if text:
                 parts.append((switch, text))
         if not parts:
-            return []
+            # no switch has a text for its side (mod of a constant, 0.1 % y for y > 0.1)
+            parts = [(switch, f"{self._atom_text(switch.node)} keeps the piece it has at the witness point")
+                     for switch in program.switches if not switch.singular and not isinstance(switch.node, Relational)]
+            if not parts:
+                return []
         innermost = [p for p in parts if not any(o is not p and p[0].node.has(o[0].node) for o in parts)]
         return [(innermost[0][0], " and ".join(dict.fromkeys(text for _, text in parts)))]
+
+    def _atom_text(self, node: Any) -> str:
+        origin = self.lowered.origins.get(node)
+        return origin.text() if origin is not None else self.printer.doprint(node)
 
     def _piece_text(self, program: Program, switch: Switch, state: np.ndarray, env: dict[str, np.ndarray]) -> str | None:
         node, row = switch.node, switch.row

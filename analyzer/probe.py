@@ -46,8 +46,9 @@ from .atoms import row_for
 from .evaluate import Program, Switch
 
 ENTRIES = 3  # the concrete size of every vector
-RANDOM_STARTS = 8  # uniform and general starting points drawn at random
-STARTS_PER_QUANTITY = 3  # of each family, per switching quantity
+RANDOM_STARTS = 24  # uniform and general starting points drawn at random
+UNIFORM_STARTS = 3  # per switching quantity, with every entry of every vector equal
+GENERAL_STARTS = 6  # per switching quantity, with entries apart (the entry solved for in turn)
 NEWTON_STEPS = 48
 BACKTRACKS = 8
 LOOKS_PER_CHANGE = 3  # located points judged per kind of change
@@ -493,17 +494,18 @@ class LineProbe:
         for index, switch in enumerate(self.program.switches):
             for crossing in range(_crossing_count(switch, [by_slot[c] for c in self.program.child_slots(switch.slot)])):
                 width = _width(switch, crossing, [by_slot[c] for c in self.program.child_slots(switch.slot)])
-                for k in range(STARTS_PER_QUANTITY):
-                    row = int(self.rng.integers(uniform_count))
+                # each problem its own start, in turn, so that the starts of a switch differ
+                for k in range(UNIFORM_STARTS):
+                    row = (len(problems) * 7 + k) % uniform_count
                     problems.append(_Problem(index, crossing, 0, True,
                                              {name: uniform_starts[name][row] for name in self.variables}))
-                for k in range(STARTS_PER_QUANTITY):
-                    row = int(self.rng.integers(general_count))
+                for k in range(GENERAL_STARTS):
+                    row = (len(problems) * 5 + k) % general_count
                     problems.append(_Problem(index, crossing, k % width, False,
                                              {name: general_starts[name][row] for name in self.variables}))
         if len(problems) > MAX_PROBLEMS:
             # every switch keeps its first problems of each family before any keeps more
-            order = sorted(range(len(problems)), key=lambda i: (i % (2 * STARTS_PER_QUANTITY), i))
+            order = sorted(range(len(problems)), key=lambda i: (i % (UNIFORM_STARTS + GENERAL_STARTS), i))
             problems = [problems[i] for i in sorted(order[:MAX_PROBLEMS])]
         return problems
 
@@ -571,7 +573,14 @@ class LineProbe:
         return results
 
     def _chosen_looks(self, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """A few looks per kind of change (the same switches changing the same way)."""
+        """A few looks per kind of change (the same switches changing the same way), those at
+        the most ordinary points first (coordinates nearest unit size): the first look of a kind
+        is the witness a finding reports."""
+        def oddness(look: dict[str, Any]) -> float:
+            sizes = [float(np.max(np.abs(v))) for v in look["item"].point.values()]
+            return max((abs(math.log10(s)) for s in sizes if s > 0), default=0.0)
+
+        results = sorted(results, key=oddness)
         columns = self._columns(results[0]["before"]) if results else []
         counted: dict[Any, int] = {}
         chosen = []
@@ -611,7 +620,11 @@ class LineProbe:
             changed = tuple(transitions)
             left_ok, right_ok = bool(np.all(inside[k][:4])), bool(np.all(inside[k][4:]))
             switch = self.program.switches[item.switch]
-            if switch.singular:
+            singular = [i for i in transitions if self.program.switches[i].singular] or self._touching(item)
+            if switch.singular or singular:
+                # a singular atom's quantity changes sign or touches zero here, whichever switch led here
+                if not switch.singular:
+                    item = _Located(item.point, item.normal, singular[0], item.uniform, item.scale, item.precision)
                 events += self._singular_event(line, item, step, transitions, left_ok, right_ok, value[k], tangent[k])
                 continue
             if not (left_ok and right_ok):
@@ -623,12 +636,33 @@ class LineProbe:
             events.append(Event(line, 0.0, changed, kind, curvature, transitions=dict(transitions)))
         return events
 
+    def _touching(self, item: _Located) -> list[int]:
+        """Singular atoms whose quantity is zero at the located point without changing sign
+        (sqrt(abs(x)) where abs's kink is): the point is judged as theirs."""
+        chosen = [i for i, switch in enumerate(self.program.switches) if switch.singular]
+        if not chosen:
+            return []
+        env = {name: item.point[name][None, :] for name in self.variables}
+        quantities = self.program.singular_values(env, indices=chosen)
+        size = max(float(np.max(np.abs(v))) for v in item.point.values())
+        reach = 100 * (item.precision + 4 * float(np.spacing(size)))
+        touching = []
+        for index in chosen:
+            value = np.abs(np.asarray(quantities[index], dtype=float))
+            if value.size and float(np.min(value)) <= reach:
+                touching.append(index)
+        return touching
+
     def _singular_event(self, line: int, item: _Located, step: float, transitions: dict[int, tuple[int, int]],
                         left_ok: bool, right_ok: bool, values: np.ndarray, slopes: np.ndarray) -> list[Event]:
         """A singular atom's quantity reaches zero here: is the value or the slope unbounded as the
         point is approached from a side inside the region?"""
         sides = [side for side, ok in ((-1.0, left_ok), (1.0, right_ok)) if ok]
+        singular = {item.switch: transitions.get(item.switch, (0, 0))}
         if not sides:
+            # infinite on both sides right at its zero (x^-1e308 overflows): a pole on the edge
+            if np.any(np.isinf(values[[3, 4]])):
+                return [Event(line, 0.0, tuple(singular), "singular", on_edge=True, transitions=singular)]
             return []
         distances = step * np.array([1.0, 1e-2, 1e-4, 1e-6])
         env_rows = []
@@ -646,7 +680,6 @@ class LineProbe:
                 continue
             value_grows = value_grows or _value_unbounded(value[rows], tangent[rows], step * distances)
             slope_grows = slope_grows or _slope_unbounded(tangent[rows])
-        singular = {item.switch: transitions.get(item.switch, (0, 0))}
         if value_grows or slope_grows:
             cusp = len(sides) == 2 and not value_grows
             return [Event(line, 0.0, tuple(singular), "singular", on_edge=not cusp, cusp=cusp, transitions=singular)]
@@ -798,10 +831,11 @@ def choose_step(left: np.ndarray, right: np.ndarray, left_slopes: np.ndarray, ri
     rungs = len(left)
     same_left = np.all(left == left[-1], axis=1)
     same_right = np.all(right == right[-1], axis=1)
-    settled = None
+    settled = stable = None
     for j in range(1, rungs - 2):
         if not (np.all(same_left[j - 1:]) and np.all(same_right[j - 1:])):
             continue
+        stable = j if stable is None else stable
         # a side outside the domain (log1p left of -1) has no slopes: the other side decides
         sides = [s[j - 1:j + 3] for s in (left_slopes, right_slopes) if np.all(np.isfinite(s[j - 1:j + 3]))]
         if not sides:
@@ -811,7 +845,8 @@ def choose_step(left: np.ndarray, right: np.ndarray, left_slopes: np.ndarray, ri
         size = sum(abs(s[3]) for s in sides)
         if all(abs(s[0] - s[3]) <= 1e-2 * size for s in sides):
             return j
-    return settled
+    # (no finite slope anywhere, x^-1e308 overflowing on both sides: the judge sees the infinities)
+    return settled if settled is not None else stable
 
 
 def judged_rungs(j: int, rungs: int) -> list[int]:
@@ -851,7 +886,7 @@ def decide_crossing(values: np.ndarray, slopes: np.ndarray, step: float, precisi
         return "jump", False
     slope_far, slope_near = g[1.0] - g[-1.0], g[0.25] - g[-0.25]
     kink = (abs(slope_near) > rounding(g[0.25], g[-0.25]) and abs(slope_near) > 1e-9 * (abs(g[0.25]) + abs(g[-0.25]))
-            and abs(slope_near - slope_far) <= 0.5 * abs(slope_near))
+            and abs(slope_near - slope_far) <= 0.25 * abs(slope_near))
     if kink:
         return "kink", False
     # curvature on each side from the exact slopes at 1/4 and 1/2 step, and at 1 and 2 steps

@@ -203,6 +203,7 @@ class Walk:
     # -------------------------------------------------------------- changes of piece
 
     def changes(self, lo: float, hi: float) -> list[Change]:
+        self.width = hi - lo
         fractions = np.clip(np.linspace(0.0, 1.0, SEARCH_POINTS) + GRID_OFFSET / (SEARCH_POINTS - 1), 0.0, 1.0)
         grid = lo + (hi - lo) * fractions
         signature = self.signature(grid)
@@ -326,8 +327,14 @@ class Walk:
     def _one_sided(self, tau: float, left: np.ndarray, right: np.ndarray, frozen: Mapping[int, Any]) -> str:
         """The probe's judgement of a crossing (probe.choose_step and probe.decide_crossing): the
         body's values and exact slopes along the path on a ladder of distances on each side."""
-        first = 1e-2 * max(abs(tau), float(max((np.max(np.abs(b)) for b in self.path.base.values()), default=1.0)), 1e-300)
+        width = getattr(self, "width", 1.0)
+        first = 1e-3 * width
+        # the change is placed to within its bisection (2^-48 of a cell): only distances well
+        # above that count
+        floor = 100 * (2.0 ** -48 * width + 4 * float(np.spacing(abs(tau))))
         ladder = first * 2.0 ** -np.arange(LADDER)
+        ladder = ladder[ladder > floor] if np.sum(ladder > floor) >= 4 else ladder[:4]
+        rungs = len(ladder)
         points = np.concatenate([tau - ladder, tau + ladder])
         env = self.path.env(points)
         seeds = {name: np.broadcast_to(direction, (len(points), len(direction))) for name, direction in self.path.direction.items()}
@@ -338,10 +345,10 @@ class Walk:
         slope = np.zeros(count) if raw is None else _rows(raw, count, float).sum(axis=1)
         states = [_rows(read(values, pieces), count, np.int64) for read in self.program._readers]
         signature = np.concatenate([np.isfinite(value)[:, None].astype(np.int64), *states], axis=1)
-        step = choose_step(signature[:LADDER], signature[LADDER:], slope[:LADDER], slope[LADDER:])
+        step = choose_step(signature[:rungs], signature[rungs:], slope[:rungs], slope[rungs:])
         if step is None:
             return "none"
-        picked = judged_rungs(step, LADDER)
+        picked = judged_rungs(step, rungs)
         if not np.all(np.isfinite(value[picked])):
             return "none"
         kind, _ = decide_crossing(value[picked], slope[picked], float(ladder[step]))
