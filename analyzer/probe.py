@@ -682,8 +682,15 @@ class LineProbe:
             slope_grows = slope_grows or _slope_unbounded(tangent[rows])
         if value_grows or slope_grows:
             cusp = len(sides) == 2 and not value_grows
-            return [Event(line, 0.0, tuple(singular), "singular", on_edge=not cusp, cusp=cusp, transitions=singular)]
-        events: list[Event] = []
+            events = [Event(line, 0.0, tuple(singular), "singular", on_edge=not cusp, cusp=cusp, transitions=singular)]
+            others = {i: t for i, t in transitions.items() if i != item.switch and not self.program.switches[i].singular}
+            if cusp and others and np.all(inside):
+                # a jump at the cusp (step(x) + sqrt(abs(x))): the sides' values part and stay apart
+                near, far = value[7] - value[3], value[6] - value[2]
+                if abs(near) > 256 * EPS * (abs(value[7]) + abs(value[3])) and abs(near - far) <= 0.25 * abs(near):
+                    events.append(Event(line, 0.0, tuple(others), "jump", transitions=others))
+            return events
+        events = []
         if len(sides) == 2 and len(transitions) > 1 or (len(sides) == 2 and any(i != item.switch for i in transitions)):
             kind, curvature = decide_crossing(values, slopes, step, item.precision)
             others = {i: t for i, t in transitions.items() if i != item.switch}
@@ -910,12 +917,14 @@ def _slope_unbounded(slopes: np.ndarray) -> bool:
 
 
 def _value_unbounded(values: np.ndarray, slopes: np.ndarray, distances: np.ndarray) -> bool:
-    """Values at those distances: do they move by more than a bounded slope allows (log(x), 1/x)?"""
+    """Values at those distances (each 100 times nearer): do their changes stop shrinking? A
+    bounded slope makes each change about 100 times smaller than the last (10 times for a cusp
+    like sqrt); log keeps them equal and 1/x makes them grow."""
     if not np.all(np.isfinite(values)):
         return True
     steps = np.abs(np.diff(values))
-    allowed = 4 * abs(slopes[0]) * distances[0] + 256 * EPS * float(np.max(np.abs(values)))
-    return bool(abs(values[-1] - values[0]) > allowed and steps[2] >= 0.3 * steps[1])
+    return bool(steps[2] >= 0.3 * steps[1] and steps[1] >= 0.3 * steps[0]
+                and steps[2] > 256 * EPS * float(np.max(np.abs(values))))
 
 
 def _infinite_slope_at_zero(switch: Switch) -> bool:
