@@ -583,9 +583,29 @@ def _norm_crossings(v: Any, order: Any) -> tuple[Any, ...]:
     return (np.sum(v * v, axis=-1, keepdims=True),)  # the cone point v == 0: touched, never crossed
 
 
+def _index_steps(index: Any, width: int, first: int = 1) -> tuple[Any, ...]:
+    """An index truncated to an integer and clipped to the entries changes the entry it picks only
+    at the integers first .. width - 1 (from 0 for a one-hot that is all zeros below 0)."""
+    index = np.asarray(index, dtype=float)
+    return tuple(index - k for k in range(first, max(width, first + 1)))
+
+
+def _take_crossings(v: Any, index: Any) -> tuple[Any, ...]:
+    return _index_steps(index, _width_of(v))
+
+
+def _one_hot_crossings(index: Any, depth: Any) -> tuple[Any, ...]:
+    return _index_steps(index, int(np.max(depth)) + 1, first=0)
+
+
+def _width_of(v: Any) -> int:
+    v = np.asarray(v)
+    return int(v.shape[-1]) if v.ndim else 1
+
+
 def _top_k_crossings(v: Any, index: Any, k: Any) -> tuple[Any, ...]:
     """in_top_k: where entries tie (the target's rank changes only there), or the index moves."""
-    return _entry_pairs(v) + _at_integers(index)
+    return _entry_pairs(v) + _take_crossings(v, index)
 
 
 # ------------------------------------------------------------------ pieces (SymPy)
@@ -1029,7 +1049,7 @@ _ROWS: tuple[Atom, ...] = (
     Atom(name="one_hot", params=(Param("i"), Param("n", keywords=("depth", "num_classes"), kind="int")),
          build=lambda i, n: fn.OneHot(i, n), node=fn.OneHot, numeric=_one_hot,
          switch=lambda i, n: np.nan_to_num(np.asarray(i, dtype=float)).astype(np.int64),
-         crossings=_at_integers, piece=lambda state, i, n: fn.OneHot(sp.Integer(int(state)), n),
+         crossings=_one_hot_crossings, piece=lambda state, i, n: fn.OneHot(sp.Integer(int(state)), n),
          jumps=("{0} changes",), zero_gradient=frozenset({0}), state_surfaces=lambda a, b: 0, smoothness=-1,
          tf="tf.one_hot(tf.cast({0}, tf.int32), {1})", tf_at_kink="no gradient",
          summary="a one-hot vector: piecewise constant in its index",
@@ -1048,7 +1068,7 @@ _ROWS: tuple[Atom, ...] = (
                                                                     Param("axis", default=-1, kind="axis")),
          build=lambda v, i, axis: fn.Take(v, i), node=fn.Take, numeric=_take,
          switch=lambda v, i: np.nan_to_num(np.asarray(i, dtype=float)).astype(np.int64),
-         crossings=lambda v, i: _at_integers(i), piece=lambda state, v, i: fn.Take(v, sp.Integer(int(state))),
+         crossings=_take_crossings, piece=lambda state, v, i: fn.Take(v, sp.Integer(int(state))),
          jvp=_jvp_take,
          jumps=("{1} changes",), zero_gradient=frozenset({1}), state_surfaces=lambda a, b: 0, smoothness=-1,
          tf="tf.gather({0}, tf.cast({1}, tf.int32), batch_dims=-1)", tf_at_kink="no gradient in the index",

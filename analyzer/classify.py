@@ -187,8 +187,12 @@ class Classifier:
             classification = ZERO_GRADIENT
         elif any(k in ("kink", "discontinuity", "cusp") for k in kinds):
             classification = PIECEWISE
-        elif probe.samples == 0 or overflowed:
+        elif (probe.samples == 0 or overflowed) and program.switches:
             classification = UNKNOWN
+        elif not program.switches:
+            # No atom changes piece and none is singular: smooth wherever it is defined, whatever
+            # the numbers could show (sinh(x + 1e4) overflows float64 at every point near 0).
+            classification = SMOOTH
         else:
             classification = SMOOTH
         if classification not in (ZERO_GRADIENT, UNKNOWN):

@@ -125,9 +125,11 @@ class Gelu(RealFunction):
             return sp.S.Zero
         if approximate != 0:
             c = sp.sqrt(2 / sp.pi)
-            inner = c * (x + sp.Rational(44715, 1000000) * x**3)
-            body = sp.Rational(1, 2) * x * (1 + sp.tanh(inner))
-            return sp.diff(body, x)
+            # differentiated in a stand-in symbol: the argument may be an expression (1e3 * x)
+            u = sp.Dummy("u", real=True)
+            inner = c * (u + sp.Rational(44715, 1000000) * u**3)
+            body = sp.Rational(1, 2) * u * (1 + sp.tanh(inner))
+            return sp.diff(body, u).subs(u, x)
         return (1 + sp.erf(x / sp.sqrt(2))) / 2 + x * sp.exp(-(x**2) / 2) / sp.sqrt(2 * sp.pi)
 
 
@@ -135,8 +137,8 @@ class Mish(RealFunction):
     nargs = 1
 
     def fdiff(self, argindex=1):
-        x = self.args[0]
-        return sp.diff(x * sp.tanh(Softplus(x)), x)
+        u = sp.Dummy("u", real=True)  # the argument may be an expression (1e3 * x)
+        return sp.diff(u * sp.tanh(Softplus(u)), u).subs(u, self.args[0])
 
 
 class Selu(RealFunction):

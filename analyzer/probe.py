@@ -263,10 +263,12 @@ class LineProbe:
     # -------------------------------------------------------------- solving
 
     def _quantities(self, env: dict[str, np.ndarray], seeds: dict[str, np.ndarray] | None,
-                    problems: Sequence[_Problem]) -> tuple[np.ndarray, np.ndarray | None]:
+                    problems: Sequence[_Problem], noise: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
         """Each problem's switching quantity at its own row of `env`, and its directional
         derivative along `seeds` (the chain rule through the crossing, whose arguments' tangents
-        are exact)."""
+        are exact). With `noise`, each row's rounding of its quantity is written there: a few units
+        in the last place of its largest argument (v_i - v_j of entries near 1e4 is zero only to
+        within 1e-12)."""
         count = len(problems)
         slots = sorted({child for problem in problems for child in self.program.child_slots(self.program.switches[problem.switch].slot)})
         if seeds is None:
@@ -293,6 +295,13 @@ class LineProbe:
                 here = [argument[chosen] for argument in arguments]
                 value = _rows_of(function(*here), len(rows))
                 q[chosen] = _pick(value, entries)
+                if noise is not None:
+                    # the arguments the chosen entry of the quantity is made of: that entry of an
+                    # elementwise argument, every entry of one that is reduced
+                    sizes = [_pick(np.abs(h), entries) if h.shape[1] == value.shape[1] > 1 else np.max(np.abs(h), axis=1)
+                             for h in here]
+                    largest = np.max(np.stack([np.where(np.isfinite(s), s, 0.0) for s in sizes]), axis=0)
+                    noise[chosen] = 4 * np.spacing(largest)
                 if dq is None:
                     continue
                 moves = [_rows_of(tangents_by_slot.get(child), count)[chosen] if tangents_by_slot.get(child) is not None
@@ -303,7 +312,9 @@ class LineProbe:
                 size = np.max(np.stack([np.max(np.where(np.isfinite(h) & (m != 0), np.abs(h), 0.0), axis=1)
                                         for h, m in zip(here, moves)]), axis=0)
                 reach = np.max(np.stack([np.max(np.abs(m), axis=1) for m in moves]), axis=0)
-                step = np.where(reach > 0, 1e-7 * np.where(size > 0, size, 1.0) / np.where(reach > 0, reach, 1.0), 0.0)
+                # (1e-4 of the size: exact for the many quantities linear in their arguments up to
+                # rounding of 1e-12, and a truncation of 1e-8 of the curvature for the others)
+                step = np.where(reach > 0, 1e-4 * np.where(size > 0, size, 1.0) / np.where(reach > 0, reach, 1.0), 0.0)
                 ahead = _rows_of(function(*[h + step[:, None] * m for h, m in zip(here, moves)]), len(rows))
                 behind = _rows_of(function(*[h - step[:, None] * m for h, m in zip(here, moves)]), len(rows))
                 dq[chosen] = np.where(step > 0, (_pick(ahead, entries) - _pick(behind, entries)) / np.where(step > 0, 2 * step, 1.0), 0.0)
@@ -345,6 +356,9 @@ class LineProbe:
         distance = np.full(count, np.inf)
         last_distance = np.full(count, np.nan)
         start_size = _size(point, np.arange(count))
+        halving = np.zeros(count, dtype=np.int64)  # steps in a row that halved the distance
+        q_noise = np.zeros(count)
+        final_size = np.zeros(count)
         q_now = np.full(count, np.nan)
         gradient = np.zeros((count, len(moves)))
         for _step in range(NEWTON_STEPS):
@@ -353,7 +367,9 @@ class LineProbe:
                 break
             subset = [problems[row] for row in rows]
             env = {name: point[name][rows] for name in self.variables}
-            q, _ = self._quantities(env, None, subset)
+            rounding = np.zeros(len(rows))
+            q, _ = self._quantities(env, None, subset, rounding)
+            q_noise[rows] = rounding
             grads = np.zeros((len(rows), len(moves)))
             for k, move in enumerate(moves):
                 seeds = {name: np.broadcast_to(vector, (len(rows), self.entries)) for name, vector in move.items()}
@@ -361,33 +377,41 @@ class LineProbe:
                 grads[:, k] = dq
             q_now[rows] = q
             gradient[rows] = grads
+            final_size[rows] = self._moving_size(point, rows, grads, moves)
             norm2 = np.sum(grads * grads, axis=1)
             with np.errstate(all="ignore"):
                 here = np.where(norm2 > 0, np.abs(q) / np.sqrt(norm2), np.inf)
             here = np.where(q == 0, 0.0, here)
             distance[rows] = here
             first_distance[rows] = np.where(np.isnan(first_distance[rows]), here, first_distance[rows])
-            done = (~np.isfinite(q)) | (q == 0) | (norm2 == 0) | ~np.isfinite(norm2)
+            previous = last_distance[rows]
+            ratio = np.where(np.isfinite(previous) & (previous > 0), here / np.where(previous > 0, previous, 1.0), 1.0)
+            halving[rows] = np.where((ratio > 0.3) & (ratio < 0.7), halving[rows] + 1, 0)
+            last_distance[rows] = here
+            done = (~np.isfinite(q)) | (np.abs(q) <= rounding) | (norm2 == 0) | ~np.isfinite(norm2)
             # as near as float64 gets: the distance left is a few units in the last place of the
             # point, or it has stopped shrinking (a double root keeps halving it: not a stall)
             done |= here <= 4 * np.spacing(self._moving_size(point, rows, grads, moves))
-            previous = last_distance[rows]
+            done |= here <= 1e-20 * first_distance[rows]  # a zero at 0 itself, where spacing vanishes
             done |= (_step > 3) & np.isfinite(previous) & (here >= 0.9 * previous)
             still = rows[~done]
             active[rows[done]] = False
             if len(still) == 0:
                 break
             keep = ~done
-            last_distance[still] = here[keep]
             # (a zero of multiplicity two, the cone point p == y, halves the distance each step)
             factor = (q[keep] / norm2[keep])[:, None]
             steps = -factor * grads[keep]
             self._step(point, still, steps, moves, problems)
         kept: list[_Located] = []
         for row, problem in enumerate(problems):
-            reached = q_now[row] == 0 or (
-                np.isfinite(distance[row]) and distance[row] <= 1e-9 * max(first_distance[row], 0.0)
-            ) or (np.isfinite(distance[row]) and distance[row] <= 1e-13 * start_size[row])
+            # Reached: exactly, or to within the rounding of the coordinates it moves (or of where
+            # it began, for a zero at 0 itself), or a double
+            # zero (a sum of squares) whose distance kept halving down to a billionth of the first.
+            # A quantity that stalls above zero (max(s, 1e-12), x^2 + 1e-6) is none of these.
+            reached = bool(abs(q_now[row]) <= q_noise[row] or (
+                np.isfinite(distance[row]) and distance[row] <= 64 * np.spacing(final_size[row]) + 1e-15 * start_size[row]
+            ) or (halving[row] >= 6 and distance[row] <= 1e-9 * max(first_distance[row], 0.0)))
             if not reached:
                 continue
             norm = float(np.sqrt(np.sum(gradient[row] ** 2)))
@@ -408,7 +432,8 @@ class LineProbe:
                        + [float(np.max(np.abs(start[name][row]))) for name in group] + [1e-300])
             kept.append(_Located({name: point[name][row].copy() for name in self.variables}, normal,
                                  problem.switch, uniform, size,
-                                 float(distance[row]) if q_now[row] != 0 else 0.0))
+                                 max(float(distance[row]) if q_now[row] != 0 else 0.0,
+                                     q_noise[row] / norm if norm > 0 else 0.0)))
         self.solved += count
         return kept
 
@@ -565,10 +590,18 @@ class LineProbe:
             chosen = choose_step(left, right, tangent[k, :rungs], tangent[k, LADDER:LADDER + rungs])
             if chosen is None:
                 continue
-            picked = judged_rungs(chosen, LADDER)
+            # Jumps and kinks are judged as near the set as the point's placement allows (exact
+            # slopes lose nothing there, and a smooth feature narrower than the linear step, as
+            # softplus inside a logistic loss scaled by 1e6, is seen as smooth); a change of
+            # curvature, whose estimate divides by the step, at the locally linear step.
+            deep = nearest_step(left, right, tangent[k, :rungs], tangent[k, LADDER:LADDER + rungs], chosen)
+            picked = judged_rungs(deep, LADDER)
+            curved = judged_rungs(chosen, LADDER)
             left_rows, order = picked[:4], picked[4:]
-            results.append({"item": item, "step": first * ladder[chosen], "before": beside_left, "after": beside_right,
+            results.append({"item": item, "step": first * ladder[chosen], "near_step": first * ladder[deep],
+                            "before": beside_left, "after": beside_right,
                             "values": value[k, picked], "slopes": tangent[k, picked], "inside8": inside[k, picked],
+                            "curve_values": value[k, curved], "curve_slopes": tangent[k, curved],
                             "inside": (bool(np.all(inside[k, left_rows])), bool(np.all(inside[k, order])))})
         return results
 
@@ -629,7 +662,8 @@ class LineProbe:
                 continue
             if not (left_ok and right_ok):
                 continue  # an edge of the region: not a point inside it
-            kind, curvature = decide_crossing(value[k], tangent[k], step, item.precision)
+            kind, _ = decide_crossing(value[k], tangent[k], look["near_step"], _placed(item))
+            _, curvature = decide_crossing(look["curve_values"], look["curve_slopes"], step, _placed(item))
             slope = max(abs(tangent[k][3]), abs(tangent[k][4]))
             if kind in ("none", "kink") and self._differs_on_surface(item, transitions, slope):
                 kind = "jump"
@@ -692,12 +726,12 @@ class LineProbe:
             return events
         events = []
         if len(sides) == 2 and len(transitions) > 1 or (len(sides) == 2 and any(i != item.switch for i in transitions)):
-            kind, curvature = decide_crossing(values, slopes, step, item.precision)
+            kind, curvature = decide_crossing(values, slopes, step, _placed(item))
             others = {i: t for i, t in transitions.items() if i != item.switch}
             if kind in ("jump", "kink") or curvature:
                 events.append(Event(line, 0.0, tuple(others or transitions), kind, curvature, transitions=dict(others or transitions)))
         elif len(sides) == 2:
-            kind, curvature = decide_crossing(values, slopes, step, item.precision)
+            kind, curvature = decide_crossing(values, slopes, step, _placed(item))
             if kind in ("jump", "kink") or curvature:
                 events.append(Event(line, 0.0, tuple(transitions), kind, curvature, transitions=dict(transitions)))
         switch = self.program.switches[item.switch]
@@ -844,16 +878,33 @@ def choose_step(left: np.ndarray, right: np.ndarray, left_slopes: np.ndarray, ri
             continue
         stable = j if stable is None else stable
         # a side outside the domain (log1p left of -1) has no slopes: the other side decides
-        sides = [s[j - 1:j + 3] for s in (left_slopes, right_slopes) if np.all(np.isfinite(s[j - 1:j + 3]))]
+        sides = [s[j - 1:] for s in (left_slopes, right_slopes) if np.all(np.isfinite(s[j - 1:j + 3]))]
         if not sides:
             continue
         if settled is None:
             settled = j
-        size = sum(abs(s[3]) for s in sides)
-        if all(abs(s[0] - s[3]) <= 1e-2 * size for s in sides):
+        # each side by its own slopes: a flat side is linear, an exponential one only near
+        # all the way down to the set: a side saturated at a distance (exp underflowing to a
+        # flat 0 far left of elu's corner) is not linear there
+        if all(np.ptp(s[np.isfinite(s)]) <= 1e-2 * np.max(np.abs(s[np.isfinite(s)])) for s in sides):
             return j
     # (no finite slope anywhere, x^-1e308 overflowing on both sides: the judge sees the infinities)
     return settled if settled is not None else stable
+
+
+def nearest_step(left: np.ndarray, right: np.ndarray, left_slopes: np.ndarray, right_slopes: np.ndarray,
+                 chosen: int) -> int:
+    """The rung nearest the set (the deepest) whose four judged rungs have the states beside the
+    set and finite slopes on every side that has any; `chosen` when there is none deeper."""
+    rungs = len(left)
+    for j in range(rungs - 3, chosen, -1):
+        rows = slice(j - 1, j + 3)
+        if not (np.all(left[rows] == left[-1]) and np.all(right[rows] == right[-1])):
+            continue
+        sides = [s[rows] for s in (left_slopes, right_slopes) if np.all(np.isfinite(s[chosen - 1:chosen + 3]))]
+        if sides and all(np.all(np.isfinite(s)) for s in sides):
+            return j
+    return chosen
 
 
 def judged_rungs(j: int, rungs: int) -> list[int]:
@@ -878,21 +929,26 @@ def decide_crossing(values: np.ndarray, slopes: np.ndarray, step: float, precisi
 
     def gap(distance: float) -> float:
         # value change across the set, less what the slopes on each side account for
-        return (v[distance] - v[-distance]) - 0.5 * distance * step * (g[distance] + g[-distance])
+        # (on each side the value moves by about its slope times the distance)
+        return (v[distance] - v[-distance]) - distance * step * (g[distance] + g[-distance])
 
     def rounding(*quantities: float) -> float:
         return 256 * EPS * sum(abs(q) for q in quantities)
 
     far, near = gap(1.0), gap(0.25)
     offset = 4 * precision * (abs(g[0.25]) + abs(g[-0.25]))
-    if abs(near) > 3 * abs(far) and abs(near) > rounding(v[0.25], v[-0.25]) + offset and np.sign(near) == np.sign(far):
-        return "jump", False  # a pole at the switch: the sides part without bound (divide_no_nan)
-    jump = (abs(near) > rounding(v[0.25], v[-0.25], g[0.25] * step, g[-0.25] * step) + offset
-            and abs(near - far) <= 0.5 * abs(near))
+    noise = rounding(v[0.25], v[-0.25], 0.5 * step * g[0.25], 0.5 * step * g[-0.25]) + offset
+    if abs(near) > 16 * noise and 3 <= near / far <= 5 if far else False:
+        return "jump", False  # a pole at the switch: the gap grows like 1/distance (divide_no_nan)
+    jump = abs(near) > noise and abs(near - far) <= 0.5 * abs(near)
     if jump:
         return "jump", False
     slope_far, slope_near = g[1.0] - g[-1.0], g[0.25] - g[-0.25]
-    kink = (abs(slope_near) > rounding(g[0.25], g[-0.25]) and abs(slope_near) > 1e-9 * (abs(g[0.25]) + abs(g[-0.25]))
+    # a set `precision` away from the middle shifts each side's slope by its curvature times that
+    curvatures = (abs(g[0.5] - g[0.25]) + abs(g[-0.25] - g[-0.5])) / (0.25 * step)
+    slope_offset = 4 * precision * curvatures
+    kink = (abs(slope_near) > rounding(g[0.25], g[-0.25]) + slope_offset
+            and abs(slope_near) > 1e-9 * (abs(g[0.25]) + abs(g[-0.25]))
             and abs(slope_near - slope_far) <= 0.25 * abs(slope_near))
     if kink:
         return "kink", False
@@ -904,6 +960,13 @@ def decide_crossing(values: np.ndarray, slopes: np.ndarray, step: float, precisi
     curvature = (abs(curve_near) > 10 * noise and abs(curve_near) > 1e-4 * size
                  and abs(curve_near - curve_far) <= 0.5 * abs(curve_near))
     return "none", bool(curvature)
+
+
+def _placed(item: _Located) -> float:
+    """How far the set may be from a located point along its normal: the last Newton distance
+    and the rounding of the coordinates that move."""
+    size = max(float(np.max(np.abs(item.point[name][item.normal[name] != 0]), initial=0.0)) for name in item.point)
+    return item.precision + 4 * float(np.spacing(size))
 
 
 def _slope_unbounded(slopes: np.ndarray) -> bool:
@@ -938,7 +1001,10 @@ def _infinite_slope_at_zero(switch: Switch) -> bool:
 def _flat_piece(expr: Any, choice: dict[Any, int], names: Sequence[str]) -> bool:
     """The certificate of a constant piece: the body with each chosen switch replaced by its
     piece has a derivative of zero with respect to every name."""
-    piece = piece_expression(expr, choice)
+    try:
+        piece = piece_expression(expr, choice)
+    except (TypeError, ValueError, ArithmeticError, AttributeError, NotImplementedError):
+        return False  # SymPy cannot build this piece: no certificate
     if piece is None:
         return False
     symbols = {symbol.name: symbol for symbol in piece.free_symbols if isinstance(symbol, sp.Symbol)}
@@ -946,11 +1012,14 @@ def _flat_piece(expr: Any, choice: dict[Any, int], names: Sequence[str]) -> bool
         symbol = symbols.get(name)
         if symbol is None:
             continue
-        derivative = sp.diff(piece, symbol)
-        if derivative == 0:
-            continue
-        if sp.count_ops(derivative) <= 400 and sp.expand(derivative) == 0:
-            continue
+        try:
+            derivative = sp.diff(piece, symbol)
+            if derivative == 0:
+                continue
+            if sp.count_ops(derivative) <= 400 and sp.expand(derivative) == 0:
+                continue
+        except (TypeError, ValueError, ArithmeticError, AttributeError, NotImplementedError):
+            pass  # SymPy cannot differentiate it: no certificate
         return False
     return True
 

@@ -165,7 +165,7 @@ def _verdict(report) -> tuple:
 
 _BASES = _bases()
 _CASES = [(bid, text, names, name) for bid, text, names in _BASES for name in TRANSFORMS
-          if name in OUTPUT_ONLY or " given " not in text.split("=")[0]]
+          if name in OUTPUT_ONLY or " given " not in text.split(" = ")[0]]
 
 
 def test_the_metamorphic_table_is_large_enough() -> None:
@@ -176,10 +176,10 @@ def test_the_metamorphic_table_is_large_enough() -> None:
 @pytest.mark.parametrize(("bid", "text", "names", "transform"), _CASES,
                          ids=[f"{bid}|{name}" for bid, _, _, name in _CASES])
 def test_a_transformation_that_keeps_the_verdict_keeps_it(bid: str, text: str, names: str, transform: str) -> None:
-    header = text.split("=")[0].split(")", 1)
+    header = text.split(" = ")[0].split(")", 1)
     rest = header[1] if len(header) > 1 else ""
     renamed = TRANSFORMS[transform](names)
-    source = text + f"moved({names}){rest}= {renamed}\n"
+    source = text + f"moved({names}){rest} = {renamed}\n"
     base, moved = analyze_text(source)
     assert _verdict(moved) == _verdict(base), (
         f"{source}\nbase:  {_verdict(base)} {[(f.kind, f.where) for f in base.findings]}\n"
@@ -189,12 +189,12 @@ def test_a_transformation_that_keeps_the_verdict_keeps_it(bid: str, text: str, n
 def test_renaming_the_parameters_keeps_the_verdict() -> None:
     changed = []
     for bid, text, names in _BASES:
-        header = text.split("=")[0].split(")", 1)
+        header = text.split(" = ")[0].split(")", 1)
         rest = header[1] if len(header) > 1 else ""
         fresh = ", ".join(f"renamed_{k}" for k, _ in enumerate(names.split(",")))
         for k, name in enumerate(names.split(",")):
             rest = rest.replace(f" {name.strip()}", f" renamed_{k}")
-        base, moved = analyze_text(text + f"moved({fresh}){rest}= base({fresh})\n")
+        base, moved = analyze_text(text + f"moved({fresh}){rest} = base({fresh})\n")
         if _verdict(moved) != _verdict(base):
             changed.append((bid, _verdict(base), _verdict(moved)))
     assert not changed
