@@ -187,7 +187,7 @@ class Classifier:
             classification = ZERO_GRADIENT
         elif any(k in ("kink", "discontinuity", "cusp") for k in kinds):
             classification = PIECEWISE
-        elif (probe.samples == 0 or overflowed) and program.switches:
+        elif (probe.samples == 0 or overflowed) and (program.switches or _has_infinities(program.expr)):
             classification = UNKNOWN
         elif not program.switches:
             # No atom changes piece and none is singular: smooth wherever it is defined, whatever
@@ -492,6 +492,11 @@ def _negated(condition: Any, text: Any) -> str:
         left, right = (text(operand) for operand in condition.operands)
         return f"{left} {_OPPOSITE[condition.ops[0]]} {right}"
     return f"not ({text(condition)})"
+
+
+def _has_infinities(body: Any) -> bool:
+    """An infinity or NaN written into the body (x * inf): not a real function anywhere."""
+    return isinstance(body, sp.Basic) and body.has(sp.oo, sp.S.NegativeInfinity, sp.zoo, sp.nan)
 
 
 def _declares(switch: Switch, kind: str) -> bool:

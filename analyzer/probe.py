@@ -678,8 +678,7 @@ class LineProbe:
             return []
         env = {name: item.point[name][None, :] for name in self.variables}
         quantities = self.program.singular_values(env, indices=chosen)
-        size = max(float(np.max(np.abs(v))) for v in item.point.values())
-        reach = 100 * (item.precision + 4 * float(np.spacing(size)))
+        reach = 100 * _placed(item)
         touching = []
         for index in chosen:
             value = np.abs(np.asarray(quantities[index], dtype=float))

@@ -30,7 +30,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-import corpus as generator  # noqa: E402
+import corpus as generator
 
 CHILD = r'''
 import collections, json, sys, time

@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 from sympy.core.cache import clear_cache
 
+from analyzer import evaluate as evaluate_module
 from analyzer.api import analyze_text
 from analyzer.compose import compose
 from analyzer.evaluate import Program
@@ -49,8 +50,10 @@ generator = _load_generator()
 
 
 def _calls(action: Any) -> int:
-    """Python-level calls made by `action()`, starting from an empty SymPy cache."""
+    """Python-level calls made by `action()`, starting from an empty SymPy cache (and an empty
+    cache of the derivative programs the evaluator compiles per function class)."""
     clear_cache()
+    evaluate_module._DERIVATIVES.clear()
     profile = cProfile.Profile()
     profile.enable()
     try:
@@ -107,7 +110,11 @@ def test_work_grows_linearly_with_the_file() -> None:
         counts[copies] = _calls(lambda text=text, reports=reports: reports.extend(
             analyze_text(text, "file.loss", budget=NO_DEADLINE)))
         _decided(reports, 10 * copies)
-    _assert_linear(counts)
+    # The copies share their bodies, so some of the work is done once for all of them (SymPy's
+    # cache keeps the derivatives that certify a flat piece): the work is linear with a constant
+    # part, and what a doubling adds must double.
+    added = counts[8] - counts[4], counts[4] - counts[2]
+    assert SHRINK_GUARD <= added[0] / added[1] <= GROWTH, counts
 
 
 def test_work_grows_linearly_with_a_sum_of_terms() -> None:

@@ -11,6 +11,8 @@ Parts:
                 `kinks tf` output compiles)
   broken        mutated and random text, and raw bytes through `kinks check`
   oracle        generated definitions: every verdict against the numeric oracle (tests/fuzz/oracle.py)
+  scaled        the same, on definitions moved far from the origin, made narrow or steep, scaled,
+                with slopes that cancel and jumps at cusps (strategies.SCALED_SHAPES)
   pathological  the inputs of tests/test_robustness.py at full size, each in a child process with
                 a time limit; its peak resident memory is measured
   soak          10,000 generated definitions through `analyze` in this process; memory must level off
@@ -151,8 +153,8 @@ def part_broken(cases: int, seed: int) -> PartResult:
     return result
 
 
-def part_oracle(cases: int, seed: int) -> PartResult:
-    result = PartResult("oracle")
+def part_oracle(cases: int, seed: int, strategy: Any = None, name: str = "oracle") -> PartResult:
+    result = PartResult(name)
     classes: dict[str, int] = {}
 
     def body(text: str) -> None:
@@ -173,9 +175,14 @@ def part_oracle(cases: int, seed: int) -> PartResult:
             for disagreement in verdict.disagreements:
                 result.record(f"oracle: {report.classification}", text, str(disagreement))
 
-    _generate(strategies.oracle_sources(), cases, seed, body)
+    _generate(strategy if strategy is not None else strategies.oracle_sources(), cases, seed, body)
     result.notes["classes"] = classes
     return result
+
+
+def part_scaled(cases: int, seed: int) -> PartResult:
+    """The oracle on definitions moved far, made narrow or steep, scaled, cancelled (issue 11)."""
+    return part_oracle(cases, seed, strategies.scaled_oracle_sources(), "scaled")
 
 
 def part_pathological(cases: int, seed: int, only: str | None = None) -> PartResult:
@@ -259,6 +266,7 @@ PARTS: dict[str, tuple[Callable[[int, int], PartResult], int]] = {
     "valid": (part_valid, 4000),
     "broken": (part_broken, 6000),
     "oracle": (part_oracle, 3000),
+    "scaled": (part_scaled, 3000),
     "pathological": (part_pathological, 0),
     "soak": (part_soak, 10000),
 }

@@ -499,6 +499,44 @@ def oracle_sources(draw, depth: int = 3) -> str:
     return "\n".join(lines)
 
 
+# Issue 11: the features a fixed box misses. Each moves or shapes a generated body: far from the
+# origin, narrow, steep, scaled outputs, slopes that cancel into a flat piece, a jump at a cusp.
+SCALED_SHAPES = (
+    "base({a}) + 1e6",
+    "1e-6 * base({a})",
+    "-1e3 * base({a})",
+    "base({shift})",
+    "base({narrow})",
+    "base({steep})",
+    "relu(base({a})) - base({a})",
+    "huber(base({a})) + base({a})",
+    "step(base({a})) + sqrt(abs(base({a})))",
+    "abs(base({a}) - 1e4)",
+    "clip(base({a}), 0, 1e-3)",
+    "sigmoid(1e4 * (base({a}) - 0.3))",
+)
+
+
+@st.composite
+def scaled_oracle_sources(draw, depth: int = 3) -> str:
+    """A generated definition `base`, and `f` built from it by one of SCALED_SHAPES: the same
+    verdict moved (far, narrow, steep, scaled) or a known change of it (a cancellation, a jump
+    at a cusp)."""
+    params = tuple(draw(st.lists(st.sampled_from(("x", "y", "p", "w")), min_size=1, max_size=2, unique=True)))
+    vocabulary = Vocabulary(names=params, prefixes=("",), aliases=False, numbers=ORACLE_NUMBERS)
+    body = draw(expressions(vocabulary, depth))
+    names = ", ".join(params)
+    shape = draw(st.sampled_from(SCALED_SHAPES))
+    shift = draw(st.sampled_from(("1e3", "-1e4", "2500")))
+    text = shape.format(
+        a=names,
+        shift=", ".join(f"{name} + {shift}" for name in params),
+        narrow=", ".join(f"1e3 * {name}" for name in params),
+        steep=", ".join(f"1e-3 * {name}" for name in params),
+    )
+    return f"base({names}) = {body}\nf({names}) = {text}"
+
+
 @st.composite
 def soak_expressions(draw) -> tuple[str, tuple[str, ...]]:
     """A lone expression and its `wrt`, as an editor sends them to `analyze`."""
