@@ -49,7 +49,7 @@ ENTRIES = 3  # the concrete size of every vector
 RANDOM_STARTS = 24  # uniform and general starting points drawn at random
 UNIFORM_STARTS = 3  # per switching quantity, with every entry of every vector equal
 GENERAL_STARTS = 6  # per switching quantity, with entries apart (the entry solved for in turn)
-NEWTON_STEPS = 48
+NEWTON_STEPS = 36
 BACKTRACKS = 8
 LOOKS_PER_CHANGE = 3  # located points judged per kind of change
 MAX_PROBLEMS = 3072  # switching problems solved together, at most
@@ -367,14 +367,17 @@ class LineProbe:
                 break
             subset = [problems[row] for row in rows]
             env = {name: point[name][rows] for name in self.variables}
-            rounding = np.zeros(len(rows))
-            q, _ = self._quantities(env, None, subset, rounding)
-            q_noise[rows] = rounding
-            grads = np.zeros((len(rows), len(moves)))
+            # every move at once: the batch holds the rows once per move, each moving its way
+            blocks = len(moves)
+            stacked = {name: np.tile(array, (blocks, 1)) for name, array in env.items()}
+            seeds = {name: np.zeros((blocks * len(rows), self.entries)) for name in self.variables}
             for k, move in enumerate(moves):
-                seeds = {name: np.broadcast_to(vector, (len(rows), self.entries)) for name, vector in move.items()}
-                _, dq = self._quantities(env, seeds, subset)
-                grads[:, k] = dq
+                for name, vector in move.items():
+                    seeds[name][k * len(rows):(k + 1) * len(rows)] = vector
+            rounding = np.zeros(blocks * len(rows))
+            q_all, dq = self._quantities(stacked, seeds, subset * blocks, rounding)
+            q, q_noise[rows] = q_all[:len(rows)], rounding[:len(rows)]
+            grads = dq.reshape(blocks, len(rows)).T
             q_now[rows] = q
             gradient[rows] = grads
             final_size[rows] = self._moving_size(point, rows, grads, moves)
@@ -388,7 +391,7 @@ class LineProbe:
             ratio = np.where(np.isfinite(previous) & (previous > 0), here / np.where(previous > 0, previous, 1.0), 1.0)
             halving[rows] = np.where((ratio > 0.3) & (ratio < 0.7), halving[rows] + 1, 0)
             last_distance[rows] = here
-            done = (~np.isfinite(q)) | (np.abs(q) <= rounding) | (norm2 == 0) | ~np.isfinite(norm2)
+            done = (~np.isfinite(q)) | (np.abs(q) <= q_noise[rows]) | (norm2 == 0) | ~np.isfinite(norm2)
             # as near as float64 gets: the distance left is a few units in the last place of the
             # point, or it has stopped shrinking (a double root keeps halving it: not a stall)
             done |= here <= 4 * np.spacing(self._moving_size(point, rows, grads, moves))
@@ -869,26 +872,38 @@ def choose_step(left: np.ndarray, right: np.ndarray, left_slopes: np.ndarray, ri
     log1p beside the edge of its domain).
     None if the states never settle."""
     rungs = len(left)
-    same_left = np.all(left == left[-1], axis=1)
-    same_right = np.all(right == right[-1], axis=1)
-    settled = stable = None
-    for j in range(1, rungs - 2):
-        if not (np.all(same_left[j - 1:]) and np.all(same_right[j - 1:])):
-            continue
-        stable = j if stable is None else stable
+    if rungs < 4:
+        return None
+    # from rung j - 1 all the way down to the set: the states, and the spread of each side's slopes
+    settled = _suffix_all(np.all(left == left[-1], axis=1)) & _suffix_all(np.all(right == right[-1], axis=1))
+    flat_enough = []
+    usable = []
+    for slopes in (left_slopes, right_slopes):
+        finite = np.isfinite(slopes)
         # a side outside the domain (log1p left of -1) has no slopes: the other side decides
-        sides = [s[j - 1:] for s in (left_slopes, right_slopes) if np.all(np.isfinite(s[j - 1:j + 3]))]
-        if not sides:
-            continue
-        if settled is None:
-            settled = j
-        # each side by its own slopes: a flat side is linear, an exponential one only near
-        # all the way down to the set: a side saturated at a distance (exp underflowing to a
-        # flat 0 far left of elu's corner) is not linear there
-        if all(np.ptp(s[np.isfinite(s)]) <= 1e-2 * np.max(np.abs(s[np.isfinite(s)])) for s in sides):
-            return j
+        judged = np.convolve(finite.astype(int), np.ones(4, dtype=int), "valid") == 4  # rungs j-1 .. j+2
+        high = np.maximum.accumulate(np.where(finite, slopes, -np.inf)[::-1])[::-1]
+        low = np.minimum.accumulate(np.where(finite, slopes, np.inf)[::-1])[::-1]
+        size = np.maximum.accumulate(np.where(finite, np.abs(slopes), 0.0)[::-1])[::-1]
+        # each side by its own slopes, all the way down to the set: a flat side is linear, a side
+        # saturated far off (exp underflowing to 0 left of elu's corner) is not
+        flat_enough.append(np.where(judged[: rungs - 3], (high - low)[: rungs - 3] <= 1e-2 * size[: rungs - 3], True))
+        usable.append(judged[: rungs - 3])
+    # index i stands for rung j = i + 1 (its judged rungs start at i)
+    candidates = settled[: rungs - 3] & (usable[0] | usable[1])
+    linear = candidates & flat_enough[0] & flat_enough[1]
+    if np.any(linear):
+        return int(np.argmax(linear)) + 1
+    if np.any(candidates):
+        return int(np.argmax(candidates)) + 1
     # (no finite slope anywhere, x^-1e308 overflowing on both sides: the judge sees the infinities)
-    return settled if settled is not None else stable
+    stable = settled[: rungs - 3]
+    return int(np.argmax(stable)) + 1 if np.any(stable) else None
+
+
+def _suffix_all(flags: np.ndarray) -> np.ndarray:
+    """For each index, whether every flag from there to the end holds."""
+    return np.logical_and.accumulate(flags[::-1])[::-1]
 
 
 def nearest_step(left: np.ndarray, right: np.ndarray, left_slopes: np.ndarray, right_slopes: np.ndarray,
@@ -1015,7 +1030,7 @@ def _flat_piece(expr: Any, choice: dict[Any, int], names: Sequence[str]) -> bool
             derivative = sp.diff(piece, symbol)
             if derivative == 0:
                 continue
-            if sp.count_ops(derivative) <= 400 and sp.expand(derivative) == 0:
+            if sp.count_ops(derivative) <= 40 and sp.expand(derivative) == 0:
                 continue
         except (TypeError, ValueError, ArithmeticError, AttributeError, NotImplementedError):
             pass  # SymPy cannot differentiate it: no certificate
