@@ -50,6 +50,7 @@ RANDOM_STARTS = 24  # uniform and general starting points drawn at random
 UNIFORM_STARTS = 3  # per switching quantity, with every entry of every vector equal
 GENERAL_STARTS = 6  # per switching quantity, with entries apart (the entry solved for in turn)
 NEWTON_STEPS = 36
+NEWTON_STEPS_FOR_DOUBLE_ZEROS = 160  # a double zero halves its distance per step: down to 1e-16 of 1e16
 BACKTRACKS = 8
 LOOKS_PER_CHANGE = 3  # located points judged per kind of change
 MAX_PROBLEMS = 3072  # switching problems solved together, at most
@@ -361,7 +362,12 @@ class LineProbe:
         final_size = np.zeros(count)
         q_now = np.full(count, np.nan)
         gradient = np.zeros((count, len(moves)))
-        for _step in range(NEWTON_STEPS):
+        for _step in range(NEWTON_STEPS_FOR_DOUBLE_ZEROS):
+            if _step == NEWTON_STEPS:
+                # past the usual steps only the halving ones go on: a double zero (p == y) keeps
+                # halving down to the rounding, a positive minimum (x^2 + 1e-6 from far away)
+                # shows itself by stalling
+                active &= halving >= 3
             rows = np.nonzero(active)[0]
             if len(rows) == 0:
                 break
@@ -408,13 +414,11 @@ class LineProbe:
             self._step(point, still, steps, moves, problems)
         kept: list[_Located] = []
         for row, problem in enumerate(problems):
-            # Reached: exactly, or to within the rounding of the coordinates it moves (or of where
-            # it began, for a zero at 0 itself), or a double
-            # zero (a sum of squares) whose distance kept halving down to a billionth of the first.
-            # A quantity that stalls above zero (max(s, 1e-12), x^2 + 1e-6) is none of these.
+            # Reached: to within its own rounding, or the Newton distance is down to the rounding
+            # of the coordinates it moves (of where it began, for a zero at 0 itself). A quantity
+            # that stalls above zero (max(s, 1e-12), x^2 + 1e-6) is neither.
             reached = bool(abs(q_now[row]) <= q_noise[row] or (
-                np.isfinite(distance[row]) and distance[row] <= 64 * np.spacing(final_size[row]) + 1e-15 * start_size[row]
-            ) or (halving[row] >= 6 and distance[row] <= 1e-9 * max(first_distance[row], 0.0)))
+                np.isfinite(distance[row]) and distance[row] <= 64 * np.spacing(final_size[row]) + 1e-15 * start_size[row]))
             if not reached:
                 continue
             norm = float(np.sqrt(np.sum(gradient[row] ** 2)))

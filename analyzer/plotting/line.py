@@ -351,7 +351,10 @@ class Walk:
         picked = judged_rungs(step, rungs)
         if not np.all(np.isfinite(value[picked])):
             return "none"
-        kind, _ = decide_crossing(value[picked], slope[picked], float(ladder[step]))
+        # the change is placed to within its bisection and the rounding of the inputs there
+        inputs = max(float(np.max(np.abs(v))) for v in self.path.env(np.array([tau])).values())
+        placed = 2.0 ** -48 * width + 4 * float(np.spacing(max(inputs, abs(tau))))
+        kind, _ = decide_crossing(value[picked], slope[picked], float(ladder[step]), placed)
         return kind
 
     def _limits(self, tau: float, left: np.ndarray, right: np.ndarray, frozen: Mapping[int, Any]) -> dict[str, float]:
