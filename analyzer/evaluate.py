@@ -153,7 +153,6 @@ class Program:
         ]
         self._readers = [self._reader(switch) for switch in self.switches]
         self._rules: dict[int, Callable[..., Any] | None] = {}
-        self._state_cones: dict[tuple[int, ...], list[_Step]] = {}
         self._cones: dict[tuple[frozenset[int], frozenset[int]], list[_Step]] = {}
 
     def _emit(self, node: Any, op: Callable[..., Any] | None, children: tuple[int, ...]) -> int:
@@ -309,31 +308,6 @@ class Program:
             values, pieces = self._execute(env, frozen, self._schedule)
             recorded = [read(values, pieces) for read in self._readers] if states else []
         return values[self.output], recorded
-
-    def states_of(self, env: Mapping[str, Any], indices: Sequence[int],
-                  frozen: Mapping[int, Any] | None = None) -> list[Any]:
-        """The states of some switches only, computing only what they depend on: locating where one
-        switch changes must not cost a run of the whole body (the body can hold thousands)."""
-        key = tuple(indices)
-        cone = self._state_cones.get(key)
-        if cone is None:
-            cone = self._state_cones[key] = self._cone_of_states(key)
-        with np.errstate(all="ignore"):
-            values, pieces = self._execute(env, frozen, cone)
-            return [self._readers[index](values, pieces) for index in key]
-
-    def _cone_of_states(self, indices: tuple[int, ...]) -> list[_Step]:
-        value_slots: set[int] = set()
-        piece_slots: set[int] = set()
-        for index in indices:
-            switch = self.switches[index]
-            if isinstance(switch.node, sp.Piecewise):
-                piece_slots.add(switch.slot)
-            elif isinstance(switch.node, Relational) and not isinstance(switch.node, (sp.Eq, sp.Ne)):
-                value_slots.add(switch.slot)
-            else:
-                value_slots.update(self.steps[switch.slot][1])
-        return self._cone(value_slots, piece_slots)
 
     def values_of(self, env: Mapping[str, Any], slots: Sequence[int],
                   frozen: Mapping[int, Any] | None = None) -> list[Any]:
