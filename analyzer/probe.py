@@ -387,6 +387,10 @@ class LineProbe:
             q_now[rows] = q
             gradient[rows] = grads
             final_size[rows] = self._moving_size(point, rows, grads, moves)
+            if _step == 0:
+                # where the moving coordinates began (the data may sit at 1e7: that is no scale
+                # for how near the zero of a quantity in p must come)
+                start_size[rows] = np.maximum(final_size[rows], 1e-300)
             norm2 = np.sum(grads * grads, axis=1)
             with np.errstate(all="ignore"):
                 here = np.where(norm2 > 0, np.abs(q) / np.sqrt(norm2), np.inf)
@@ -1164,6 +1168,8 @@ def _rows(state: Any, count: int) -> np.ndarray:
     array = np.asarray(state)
     if array.ndim == 0:
         return np.full((count, 1), int(array), dtype=np.int64)
+    if array.ndim == 1 and array.shape[0] != count:
+        array = array[None, :]  # one row for every point (a one-hot of a number)
     if array.shape[0] != count:
         array = np.broadcast_to(array, (count,) + array.shape[1:] if array.ndim > 1 else (count, array.shape[-1]))
     return array.reshape(count, -1).astype(np.int64, copy=False)
@@ -1173,6 +1179,8 @@ def _rows_of(value: Any, count: int) -> np.ndarray:
     array = np.asarray(value, dtype=float)
     if array.ndim == 0:
         return np.full((count, 1), float(array))
+    if array.ndim == 1 and array.shape[0] != count:
+        array = array[None, :]  # one row for every point (a one-hot of a number)
     if array.shape[0] != count:
         array = np.broadcast_to(array, (count,) + array.shape[1:])
     return array.reshape(count, -1)
