@@ -299,8 +299,10 @@ class LineProbe:
                 if noise is not None:
                     # the arguments the chosen entry of the quantity is made of: that entry of an
                     # elementwise argument, every entry of one that is reduced
+                    # (only arguments that move: a norm's order, a constant 2, is no size of v)
+                    moving = [h for child, h in zip(children, here) if tangents_by_slot.get(child) is not None] or here
                     sizes = [_pick(np.abs(h), entries) if h.shape[1] == value.shape[1] > 1 else np.max(np.abs(h), axis=1)
-                             for h in here]
+                             for h in moving]
                     largest = np.max(np.stack([np.where(np.isfinite(s), s, 0.0) for s in sizes]), axis=0)
                     noise[chosen] = 4 * np.spacing(largest)
                 if dq is None:
@@ -362,6 +364,13 @@ class LineProbe:
         final_size = np.zeros(count)
         q_now = np.full(count, np.nan)
         gradient = np.zeros((count, len(moves)))
+        # A start outside the domain (a negative entry under sqrt or log) is moved to the mirror
+        # image of its moving coordinates, which the common domains (x > 0, x >= 0) contain.
+        q_start, _ = self._quantities(point, None, problems)
+        outside = ~np.isfinite(q_start)
+        if np.any(outside):
+            for name in group:
+                point[name][outside] = np.abs(point[name][outside])
         for _step in range(NEWTON_STEPS_FOR_DOUBLE_ZEROS):
             if _step == NEWTON_STEPS:
                 # past the usual steps only the halving ones go on: a double zero (p == y) keeps

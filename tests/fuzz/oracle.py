@@ -132,6 +132,8 @@ def _rows(value: Any, count: int) -> np.ndarray:
     array = np.asarray(value, dtype=float)
     if array.ndim == 0:
         return np.full((count, 1), float(array))
+    if array.ndim == 1 and array.shape[0] != count:
+        array = array[None, :]  # one row of entries for every point (a one-hot of a number)
     if array.shape[0] != count:
         array = np.broadcast_to(array, (count,) + array.shape[1:])
     return array.reshape(count, -1)
