@@ -256,7 +256,8 @@ class Classifier:
         if kind == "singularity" or switch.singular:  # a kink where a singular quantity touches 0 (std, RMSE)
             templates = row.singular
             if row.name == "pow":
-                texts = [self.printer.doprint(node.args[0])] if origin is None or origin.atom != "pow" else texts
+                # the base as the user wrote it where the call is the power itself (pow, sqrt)
+                texts = texts if origin is not None and origin.atom in ("pow", "sqrt") else [self.printer.doprint(node.args[0])]
         else:
             templates = row.jumps if kind == "discontinuity" and row.jumps else row.kinks or row.jumps
         if not templates and row.singular:
