@@ -326,17 +326,11 @@ class Program:
         is None where it is zero by construction (a constant, data, a piecewise-constant atom,
         stop_gradient), so that "no path" is told apart from "a path whose slope is 0 here".
         With `slots`, only the steps those slots depend on are computed."""
-        schedule = self._schedule if slots is None else self._cone(slots, ())
-        values = list(self._initial)
+        values, schedule = self._start(env, frozen, self._schedule if slots is None else self._cone(slots, ()))
         tangents: list[Any] = [None] * len(self.steps)
         for name, slot in self._variables:
-            values[slot] = env[name]
             if name in seeds:
                 tangents[slot] = seeds[name]
-        if frozen:
-            for slot, value in frozen.items():
-                values[slot] = value
-            schedule = [entry for entry in schedule if entry[0] not in frozen]
         pieces: dict[int, Any] = {}
         with np.errstate(all="ignore"):
             for slot, op, children, kind in schedule:
@@ -412,9 +406,10 @@ class Program:
         self._cones[key] = cone
         return cone
 
-    def _execute(self, env: Mapping[str, Any], frozen: Mapping[int, Any] | None,
-                 schedule: Sequence[_Step]) -> tuple[list[Any], dict[int, Any]]:
-        """The steps of `schedule`; a frozen step keeps its given value."""
+    def _start(self, env: Mapping[str, Any], frozen: Mapping[int, Any] | None,
+               schedule: Sequence[_Step]) -> tuple[list[Any], Sequence[_Step]]:
+        """The values before a run (constants, the variables of `env`, the frozen steps) and the
+        steps left to run."""
         values = list(self._initial)
         for name, slot in self._variables:
             values[slot] = env[name]
@@ -422,6 +417,12 @@ class Program:
             for slot, value in frozen.items():
                 values[slot] = value
             schedule = [entry for entry in schedule if entry[0] not in frozen]
+        return values, schedule
+
+    def _execute(self, env: Mapping[str, Any], frozen: Mapping[int, Any] | None,
+                 schedule: Sequence[_Step]) -> tuple[list[Any], dict[int, Any]]:
+        """The steps of `schedule`; a frozen step keeps its given value."""
+        values, schedule = self._start(env, frozen, schedule)
         pieces: dict[int, Any] = {}
         for slot, op, children, kind in schedule:
             if kind == 2:

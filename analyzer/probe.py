@@ -176,6 +176,7 @@ class LineProbe:
         self._certified: dict[tuple[Any, ...], bool] = {}
         self.evaluations = 0
         self.solved = 0
+        self._column_switch: list[int] | None = None
 
     # -------------------------------------------------------------- points
 
@@ -358,7 +359,7 @@ class LineProbe:
         first_distance = np.full(count, np.nan)
         distance = np.full(count, np.inf)
         last_distance = np.full(count, np.nan)
-        start_size = _size(point, np.arange(count))
+        start_size = np.full(count, 1e-300)  # set at the first step, from the moving coordinates
         halving = np.zeros(count, dtype=np.int64)  # steps in a row that halved the distance
         q_noise = np.zeros(count)
         final_size = np.zeros(count)
@@ -496,7 +497,7 @@ class LineProbe:
 
     # -------------------------------------------------------------- the probe
 
-    def run(self, group: Sequence[str], joint: Sequence[str] | None = None, lines: int = 24) -> Probe:
+    def run(self, group: Sequence[str], joint: Sequence[str] | None = None) -> Probe:
         """Find and judge every switching set that moves with `group`; constant pieces are judged
         on the gradient in `joint`."""
         probe = Probe()
@@ -514,7 +515,7 @@ class LineProbe:
                 uniform_starts[name][RANDOM_STARTS:] = (signs * np.asarray(scales) * (1 + 0.1 * self.rng.random(count)))[:, None]
         problems = self._problems(uniform_starts, general_starts) if movable else []
         located = self._solve(problems, movable) if problems else []
-        looks = self._looks(located, probe)
+        looks = self._looks(located)
         probe.events = self._judge(looks)
         self._samples(probe, uniform_starts, general_starts, looks, group, joint)
         probe.solved = self.solved
@@ -570,7 +571,7 @@ class LineProbe:
             env[name] = np.concatenate(rows) if rows else np.zeros((0, self.entries))
         return env
 
-    def _looks(self, located: list[_Located], probe: Probe) -> list[dict[str, Any]]:
+    def _looks(self, located: list[_Located]) -> list[dict[str, Any]]:
         """For each located point, the body at distances 2^-j of a first step on both sides of
         the set (states, values and exact slopes along the normal, in one run), and the step at
         which it is judged: the largest at which the states on each side are those right beside
@@ -652,7 +653,7 @@ class LineProbe:
 
     def _columns(self, signature: np.ndarray) -> list[int]:
         """The switch of each column of a signature."""
-        if not hasattr(self, "_column_switch"):
+        if self._column_switch is None:
             env = {name: np.zeros((1, self.entries)) for name in self.variables}
             _, states = self.program.run(env)
             self._column_switch = [index for index, state in enumerate(states) for _ in range(_rows(state, 1).shape[1])]
@@ -1150,10 +1151,6 @@ def _width(switch: Switch, crossing: int, arguments: Sequence[Any]) -> int:
 def _pick(value: np.ndarray, entries: np.ndarray) -> np.ndarray:
     width = value.shape[1]
     return value[np.arange(len(value)), np.minimum(entries, width - 1)]
-
-
-def _size(point: dict[str, np.ndarray], rows: np.ndarray) -> np.ndarray:
-    return np.max(np.stack([np.max(np.abs(array[rows]), axis=1) for array in point.values()]), axis=0) + 1e-300
 
 
 # ------------------------------------------------------------------ arrays
