@@ -515,6 +515,16 @@ def _jvp_chosen(state: Callable[..., Any]) -> Callable[..., Any]:
     return jvp
 
 
+def _jvp_divide_no_nan(args: Sequence[Any], tangents: Sequence[Any], value: Any) -> Any:
+    """a / b where b != 0, and the constant 0 where b == 0: the tangent of the piece taken (the
+    quotient rule would put 1 / 0 there)."""
+    a, b = (np.asarray(arg, dtype=float) for arg in args)
+    safe = np.where(b == 0, 1.0, b)
+    with np.errstate(all="ignore"):
+        tangent = _tangent(tangents[0], a) / safe - a * _tangent(tangents[1], b) / (safe * safe)
+    return np.where(b == 0, 0.0, tangent)
+
+
 def _jvp_mod(args: Sequence[Any], tangents: Sequence[Any], value: Any) -> Any:
     x, m = (np.asarray(arg, dtype=float) for arg in args)
     return _tangent(tangents[0], x) - np.floor(x / m) * _tangent(tangents[1], m)
@@ -925,7 +935,7 @@ _ROWS: tuple[Atom, ...] = (
          summary="smooth between its poles, infinite at odd multiples of pi / 2"),
     Atom(name="divide_no_nan", params=_p("x", "y"), build=lambda a, b: fn.DivideNoNan(a, b), node=fn.DivideNoNan,
          numeric=_divide_no_nan, switch=lambda a, b: _sign(b), jumps=("{1} == 0",), smoothness=-1,
-         crossings=_divisor, piece=lambda state, a, b: a / b if int(state) else sp.S.Zero,
+         crossings=_divisor, piece=lambda state, a, b: a / b if int(state) else sp.S.Zero, jvp=_jvp_divide_no_nan,
          state_surfaces=lambda a, b: 0, tf="tf.math.divide_no_nan({0}, {1})",
          tf_at_kink="0 where the divisor is 0", summary="a / b, and 0 where b == 0: it jumps there",
          surrogates=(Surrogate("epsilon", "{0} / ({1} + {t})", 1e-7),)),

@@ -55,6 +55,8 @@ BACKTRACKS = 8
 LOOKS_PER_CHANGE = 3  # located points judged per kind of change
 MAX_PROBLEMS = 3072  # switching problems solved together, at most
 MAX_CERTIFICATES = 24  # distinct flat states certified symbolically, at most
+SCAN_OCTAVES = 40  # the bracketing grid of each switching quantity: +-2^k for |k| <= 40
+SCAN_BRACKETS = 4  # sign changes of one quantity along one variable followed, at most
 LADDER = 100  # distances 2^-j of the first step at which a located point is looked at
 EPS = float(np.finfo(float).eps)
 
@@ -514,6 +516,8 @@ class LineProbe:
                 signs = np.where(self.rng.random(count) < 0.5, -1.0, 1.0)
                 uniform_starts[name][RANDOM_STARTS:] = (signs * np.asarray(scales) * (1 + 0.1 * self.rng.random(count)))[:, None]
         problems = self._problems(uniform_starts, general_starts) if movable else []
+        if problems:
+            problems += self._bracketed(problems, movable, uniform_starts)
         located = self._solve(problems, movable) if problems else []
         looks = self._looks(located)
         probe.events = self._judge(looks)
@@ -554,6 +558,38 @@ class LineProbe:
             order = sorted(range(len(problems)), key=lambda i: (i % (UNIFORM_STARTS + GENERAL_STARTS), i))
             problems = [problems[i] for i in sorted(order[:MAX_PROBLEMS])]
         return problems
+
+    def _bracketed(self, problems: list[_Problem], group: Sequence[str],
+                   uniform_starts: dict[str, np.ndarray]) -> list[_Problem]:
+        """More uniform starts, from brackets: each switching quantity on a grid of +-2^k (k from
+        -SCAN_OCTAVES to SCAN_OCTAVES) along each variable of the group, and a start where it
+        changes sign, at the secant's zero. Newton from a random point misses a zero that only a
+        narrow interval leads to (1 / w == 1e4 from w == 1 steps to -1e4); the grid sees any sign
+        change at any scale, and Newton (with the usual acceptance) makes it exact or, at a pole
+        (1 / w at 0), rejects it."""
+        kinds = sorted({(problem.switch, problem.crossing) for problem in problems})
+        octaves = np.arange(-SCAN_OCTAVES, SCAN_OCTAVES + 1, dtype=float)
+        grid = np.concatenate([-(2.0 ** octaves[::-1]), [0.0], 2.0 ** octaves])
+        base = {name: uniform_starts[name][0] for name in self.variables}
+        added: list[_Problem] = []
+        for name in group:
+            bound = self.region.bounds.get(name, Bound())
+            line = grid[(grid >= bound.lo) & (grid <= bound.hi)]
+            if len(line) < 2:
+                continue
+            scan = [_Problem(switch, crossing, 0, True, dict(base, **{name: np.full(self.entries, g)}))
+                    for switch, crossing in kinds for g in line]
+            env = {other: np.stack([problem.start[other] for problem in scan]) for other in self.variables}
+            q, _ = self._quantities(env, None, scan)
+            q = q.reshape(len(kinds), len(line))
+            with np.errstate(all="ignore"):
+                change = np.isfinite(q[:, :-1]) & np.isfinite(q[:, 1:]) & (np.sign(q[:, :-1]) * np.sign(q[:, 1:]) < 0)
+            for k, (switch, crossing) in enumerate(kinds):
+                for j in np.nonzero(change[k])[0][:SCAN_BRACKETS]:
+                    a, b, qa, qb = line[j], line[j + 1], q[k, j], q[k, j + 1]
+                    guess = a + (b - a) * qa / (qa - qb)
+                    added.append(_Problem(switch, crossing, 0, True, dict(base, **{name: np.full(self.entries, guess)})))
+        return added
 
     # -------------------------------------------------------------- looking at located points
 
@@ -722,10 +758,16 @@ class LineProbe:
         env_rows = []
         for side in sides:
             env_rows.append(side * distances)
-        offsets = np.concatenate(env_rows)
+        offsets = np.concatenate(env_rows + [np.zeros(2)])  # and the point itself, twice, last
         env = self._at([(item, 1.0)], offsets)
+        for name in self.variables:
+            # the second time with the coordinates that are nothing beside the scale of the search
+            # set to 0 (Newton stops at 1e-26 of a zero at 0, where 0 / 0 is)
+            env[name][-1] = np.where(np.abs(env[name][-1]) <= 1e-15 * item.scale, 0.0, env[name][-1])
         seeds = {name: np.broadcast_to(item.normal[name], (len(offsets), self.entries)) for name in self.variables}
         value, tangent, _, inside = self._evaluate(env, seeds, with_states=False)
+        at_point = value[-2:]
+        value, tangent, inside = value[:-2], tangent[:-2], inside[:-2]
         value_grows = slope_grows = False
         for k, side in enumerate(sides):
             rows = slice(4 * k, 4 * k + 4)
@@ -734,8 +776,16 @@ class LineProbe:
                 continue
             value_grows = value_grows or _value_unbounded(value[rows], tangent[rows], step * distances)
             slope_grows = slope_grows or _slope_unbounded(tangent[rows])
-        if value_grows or slope_grows:
-            cusp = len(sides) == 2 and not value_grows
+        # undefined at the point itself and finite beside it (0 * inf, 0 / 0 where the atom's
+        # quantity is exactly 0): a removable singularity, NaN in training all the same
+        # (an interior point only, both sides inside: a side that is NaN makes it the domain's edge,
+        # where the located point may sit a hair outside)
+        undefined = (len(sides) == 2 and bool(np.isnan(at_point[-1])) and bool(np.all(inside))
+                     and bool(np.all(np.isfinite(value))))
+        if value_grows or slope_grows or undefined:
+            # (a point where the body is only undefined, its slopes bounded, is no cusp: it is
+            # outside the domain, as a pole is)
+            cusp = len(sides) == 2 and not value_grows and slope_grows
             events = [Event(line, 0.0, tuple(singular), "singular", on_edge=not cusp, cusp=cusp, transitions=singular)]
             others = {i: t for i, t in transitions.items() if i != item.switch and not self.program.switches[i].singular}
             if cusp and others and np.all(inside):
@@ -970,9 +1020,14 @@ def decide_crossing(values: np.ndarray, slopes: np.ndarray, step: float, precisi
     far, near = gap(1.0), gap(0.25)
     offset = 4 * precision * (abs(g[0.25]) + abs(g[-0.25]))
     noise = rounding(v[0.25], v[-0.25], 0.5 * step * g[0.25], 0.5 * step * g[-0.25]) + offset
-    if abs(near) > 16 * noise and 3 <= near / far <= 5 if far else False:
+    # Sides whose values do not part at all cannot jump, whatever the slopes say: beside a
+    # removable singularity ((x + 0.5) * x^-1 * x at 0) the exact slopes are huge terms that
+    # cancel, and what is left of them is rounding.
+    parted = (abs(v[0.25] - v[-0.25]) > rounding(v[0.25], v[-0.25])
+              or abs(v[1.0] - v[-1.0]) > rounding(v[1.0], v[-1.0]))
+    if parted and (abs(near) > 16 * noise and 3 <= near / far <= 5 if far else False):
         return "jump", False  # a pole at the switch: the gap grows like 1/distance (divide_no_nan)
-    jump = abs(near) > noise and abs(near - far) <= 0.5 * abs(near)
+    jump = parted and abs(near) > noise and abs(near - far) <= 0.5 * abs(near)
     if jump:
         return "jump", False
     slope_far, slope_near = g[1.0] - g[-1.0], g[0.25] - g[-0.25]

@@ -38,13 +38,17 @@ ENTRIES = 3  # vector size for the line checks, as the analysis uses
 POINTS = 300  # random points for the derivative checks
 LINES = 24
 GRID = 97
-BISECTIONS = 44
+FAR_GRID = 121
+WIDE = 3e4  # lines reach this far: the shifts of the metamorphic tests go to 1e4
+BISECTIONS = 64  # to adjacent floats on any line the checks draw
 # One-sided step sizes: none is a power of ten, so none is a step the probe uses.
-SIDE_STEPS = (3.1e-3, 4.3e-4, 5.7e-5, 7.9e-6, 1.1e-6, 1.3e-7)
-WITNESS_STEPS = (2.3e-4, 3.1e-5, 4.7e-6, 6.1e-7, 8.3e-8, 1.1e-8, 1.3e-9)
-DERIVATIVE_TOLERANCE = 1e-4
-JUMP_TOLERANCE = 1e-6
-KINK_TOLERANCE = 1e-4
+# One-sided step sizes, relative to the size of the point (1 + |t|): none is a power of ten or
+# of two, so none is a step the probe uses; the finest are below what float64 resolves far from
+# the origin, and the judge drops the levels that rounding drowns.
+SIDE_STEPS = (3.1e-3, 4.3e-4, 5.7e-5, 7.9e-6, 1.1e-6, 1.3e-7, 1.7e-8, 2.3e-9, 3.1e-10)
+WITNESS_STEPS = (2.3e-4, 3.1e-5, 4.7e-6, 6.1e-7, 8.3e-8, 1.1e-8, 1.3e-9, 1.9e-10, 2.9e-11)
+DERIVATIVE_TOLERANCE = 1e-4  # relative to the derivative's own size
+ROUNDING = 256  # units in the last place a value may carry from a body's arithmetic
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,9 +209,18 @@ def _check_derivative(report: Report, program: Program, sampler: _Sampler, name:
         stable &= np.all(_signature(states_down, count) == center, axis=1)
         estimates.append((_rows(value_up, count) - _rows(value_down, count)) / (2 * h))
     size = np.abs(_rows(value, count))
-    tolerance = DERIVATIVE_TOLERANCE * (1 + np.abs(exact)) + 1e-8 * size
     coarse, fine = estimates
     usable = stable[:, None] & np.isfinite(coarse) & np.isfinite(fine) & np.isfinite(exact)
+    # a value that does not move in float64 over the step (sigmoid(1e4 * y) far out, computed
+    # with absolute rounding) tells nothing about the derivative
+    usable &= (coarse != 0) & (fine != 0)
+    # Relative to the derivative itself and to the slopes this body has at all (a hundred-thousandth
+    # of their median), plus what rounding of the values does to a difference quotient: no
+    # absolute floor, so scaling the body or its variables changes nothing.
+    typical = float(np.median(np.abs(exact[usable]))) if np.any(usable) else 0.0
+    h_fine = (1.25e-7 * (1 + np.abs(env[name])))
+    tolerance = (DERIVATIVE_TOLERANCE * np.abs(exact) + 1e-5 * typical
+                 + ROUNDING * np.finfo(float).eps * size / h_fine)
     # A disagreement must survive a smaller step: both estimates off, and agreeing with each other.
     converged = np.abs(coarse - fine) <= tolerance
     wrong = usable & converged & (np.abs(coarse - exact) > tolerance) & (np.abs(fine - exact) > tolerance)
@@ -233,7 +246,7 @@ def _check_zero_gradient(program: Program, sampler: _Sampler, wrt: Sequence[str]
     frozen = _frozen(program, env)
     value, states = program.run(env, frozen)
     center = _signature(states, count)
-    scale = 1 + np.abs(_rows(value, count))
+    size = np.abs(_rows(value, count))
     for name in wrt:
         for entry in range(ENTRIES):
             h = 1e-5 * (1 + np.abs(env[name][:, entry]))
@@ -246,8 +259,10 @@ def _check_zero_gradient(program: Program, sampler: _Sampler, wrt: Sequence[str]
                 stable &= np.all(_signature(shifted_states, count) == center, axis=1)
                 sides.append(_rows(shifted_value, count))
             gradient = (sides[0] - sides[1]) / (2 * h[:, None])
-            usable = stable[:, None] & np.isfinite(gradient) & np.isfinite(scale)
-            nonzero = usable & (np.abs(gradient) > 1e-6 * scale)
+            usable = stable[:, None] & np.isfinite(gradient) & np.isfinite(size)
+            # a piecewise-constant body's difference quotient is exactly zero up to rounding
+            rounding = ROUNDING * np.finfo(float).eps * np.maximum(np.abs(sides[0]), np.abs(sides[1])) / h[:, None]
+            nonzero = usable & (np.abs(gradient) > rounding)
             verdict.checked += int(np.sum(np.any(usable, axis=1)))
             if np.any(nonzero):
                 row = int(np.nonzero(np.any(nonzero, axis=1))[0][0])
@@ -268,6 +283,8 @@ class _Lines:
     direction: dict[str, np.ndarray]
     lo: np.ndarray
     hi: np.ndarray
+    far_lo: np.ndarray  # the same lines out to WIDE on each side (inside the region)
+    far_hi: np.ndarray
 
     def env(self, ids: np.ndarray, t: np.ndarray) -> dict[str, np.ndarray]:
         return {name: self.base[name][ids] + t[:, None] * self.direction[name][ids] for name in self.base}
@@ -291,6 +308,7 @@ def _lines(sampler: _Sampler, wrt: Sequence[str]) -> _Lines | None:
     norm = np.where(norm > 0, norm, 1.0)
     direction = {name: d / norm[:, None] for name, d in direction.items()}
     lo, hi = np.full(count, -6.0), np.full(count, 6.0)
+    far_lo, far_hi = np.full(count, -WIDE), np.full(count, WIDE)
     for name in wrt:
         bound = sampler.bound(name)
         d, b = direction[name], base[name]
@@ -298,9 +316,11 @@ def _lines(sampler: _Sampler, wrt: Sequence[str]) -> _Lines | None:
             for edge in (bound.lo, bound.hi):
                 if math.isfinite(edge):
                     cut = (edge - b) / d
-                    lo = np.maximum(lo, np.max(np.where(cut < 0, cut, -np.inf), axis=1))
-                    hi = np.minimum(hi, np.min(np.where(cut > 0, cut, np.inf), axis=1))
-    return _Lines(base, direction, lo, hi)
+                    below = np.max(np.where(cut < 0, cut, -np.inf), axis=1)
+                    above = np.min(np.where(cut > 0, cut, np.inf), axis=1)
+                    lo, far_lo = np.maximum(lo, below), np.maximum(far_lo, below)
+                    hi, far_hi = np.minimum(hi, above), np.minimum(far_hi, above)
+    return _Lines(base, direction, lo, hi, far_lo, far_hi)
 
 
 class _LineView:
@@ -337,11 +357,16 @@ def _check_lines_are_c1(program: Program, sampler: _Sampler, wrt: Sequence[str],
     view = _LineView(program, sampler, lines)
     count = len(lines.lo)
     fractions = np.linspace(0.0, 1.0, GRID) + 0.2360679 / GRID  # off the special points t == 0
-    t = lines.lo[:, None] + (lines.hi - lines.lo)[:, None] * np.clip(fractions, 0, 1)[None, :]
-    ids = np.repeat(np.arange(count), GRID)
+    near = lines.lo[:, None] + (lines.hi - lines.lo)[:, None] * np.clip(fractions, 0, 1)[None, :]
+    # and out to WIDE on a sinh-spaced grid, for features far from the origin (x == 1e4)
+    spread = np.sinh(np.linspace(-1.0, 1.0, FAR_GRID) * math.asinh(WIDE)) + 0.1180339
+    far = np.clip(spread[None, :], lines.far_lo[:, None], lines.far_hi[:, None])
+    t = np.sort(np.concatenate([near, far], axis=1), axis=1)
+    points = t.shape[1]
+    ids = np.repeat(np.arange(count), points)
     _, signature, inside = view(ids, t.reshape(-1))
-    signature = signature.reshape(count, GRID, -1)
-    inside = inside.reshape(count, GRID)
+    signature = signature.reshape(count, points, -1)
+    inside = inside.reshape(count, points)
     changes = np.any(signature[:, 1:] != signature[:, :-1], axis=2) & inside[:, 1:] & inside[:, :-1]
     rows, columns = np.nonzero(changes)
     if len(rows) == 0:
@@ -354,8 +379,10 @@ def _check_lines_are_c1(program: Program, sampler: _Sampler, wrt: Sequence[str],
         _, middle_signature, _ = view(rows, middle)
         same = np.all(middle_signature == left_signature, axis=1)
         a, b = np.where(same, middle, a), np.where(same, b, middle)
-    for row, tau in zip(rows, 0.5 * (a + b)):
-        kind = _one_sided(view, int(row), float(tau), SIDE_STEPS)
+    for index, (row, tau) in enumerate(zip(rows, 0.5 * (a + b))):
+        size = 1.0 + abs(float(tau)) + max(float(np.max(np.abs(value[int(row)]))) for value in lines.base.values())
+        uncertainty = float(b[index] - a[index]) + 4 * np.finfo(float).eps * size
+        kind = _one_sided(view, int(row), float(tau), tuple(step * size for step in SIDE_STEPS), uncertainty, size)
         if kind is None:
             continue
         verdict.checked += 1
@@ -369,14 +396,24 @@ def _check_lines_are_c1(program: Program, sampler: _Sampler, wrt: Sequence[str],
             return
 
 
-def _one_sided(view: Any, line: int, tau: float, steps: Sequence[float]) -> str | None:
+def _one_sided(view: Any, line: int, tau: float, steps: Sequence[float], uncertainty: float = 0.0,
+               size: float = 1.0) -> str | None:
     """Compare the sides of `tau` on one line: "jump", "kink", "agree", or "unclear"; None when
     no step size could be used (a side outside the region, or undefined).
 
     Quadratic extrapolation from three points on each side gives the one-sided value and slope; a
     real jump or kink is a difference that stays put as the step shrinks, while the error of a
-    smooth function's estimate shrinks with it. The finest pair of steps whose estimates are not
-    drowned in rounding decides; "agree" needs both differences within tolerance there.
+    smooth function's estimate shrinks with it (like h^3 for values, h^2 for slopes).
+
+    Every tolerance is scale-free: it is the rounding of the values themselves (a few hundred
+    units in the last place of the largest value in the stencil, divided by h for slopes) or a
+    fraction of the slopes present, never an absolute number, so that `1e-6 * f`, `f + 1e6` and
+    `f(1e3 * x)` are judged alike. Values are compared at the finest pair of steps whose stencils
+    are usable; slopes at the finest pair whose rounding is below a hundredth of the slopes.
+    `uncertainty` is how far tau may be from the true switch: one piece's value and slope
+    extrapolated to a point that far off differ from the other's by slope (curvature) times it.
+    `size` is the size of the point's coordinates: rounding them (`p + 0.5` at p == -0.5) moves a
+    value by its slope times a few units in their last place, however small the value.
     """
     offsets = np.array([1.0, 2.0, 3.0])
     t = np.concatenate([np.concatenate([tau + h * offsets, tau - h * offsets]) for h in steps])
@@ -386,30 +423,63 @@ def _one_sided(view: Any, line: int, tau: float, steps: Sequence[float]) -> str 
         block = slice(6 * index, 6 * index + 6)
         right, left = values[block][:3], values[block][3:]
         sides_steady = np.all(signature[block][:3] == signature[block][0]) and np.all(signature[block][3:] == signature[block][3])
-        if not (np.all(inside[block]) and sides_steady):
+        # the step must be representable at tau: the stencil's points distinct floats
+        distinct = len(set(t[block].tolist())) == 6
+        # values far outside float64's comfortable range are where it underflows or overflows
+        # (w^-w at w == 149): a jump there is the arithmetic's, not the body's
+        magnitudes = np.abs(values[block])
+        ordinary = not np.any((magnitudes > 0) & ((magnitudes < 1e-100) | (magnitudes > 1e100)))
+        if not (np.all(inside[block]) and sides_steady and distinct and ordinary):
             levels.append(None)
             continue
-        value_right = 3 * right[0] - 3 * right[1] + right[2]
-        value_left = 3 * left[0] - 3 * left[1] + left[2]
-        slope_right = (-2.5 * right[0] + 4 * right[1] - 1.5 * right[2]) / h
-        slope_left = (2.5 * left[0] - 4 * left[1] + 1.5 * left[2]) / h
-        levels.append((value_right - value_left, slope_right - slope_left,
-                       1 + np.abs(value_right) + np.abs(value_left), 1 + np.abs(slope_right) + np.abs(slope_left), h))
+        # written with differences, so that an entry that does not move gives exactly 0
+        value_right = right[2] + 3 * (right[0] - right[1])
+        value_left = left[2] + 3 * (left[0] - left[1])
+        slope_right = (4 * (right[1] - right[0]) - 1.5 * (right[2] - right[0])) / h
+        slope_left = -(4 * (left[1] - left[0]) - 1.5 * (left[2] - left[0])) / h
+        curvature = (np.abs(right[0] - 2 * right[1] + right[2]) + np.abs(left[0] - 2 * left[1] + left[2])) / h**2
+        slopes = np.abs(slope_right) + np.abs(slope_left)
+        noise = ROUNDING * np.finfo(float).eps * (np.max(np.abs(values[block]), axis=0) + slopes * size)
+        levels.append(_Level(value_right - value_left, slope_right - slope_left, slopes,
+                             noise + 4 * slopes * uncertainty, noise * 8.0 / h + 4 * curvature * uncertainty, h))
     pairs = [(coarse, fine) for coarse, fine in itertools.pairwise(levels) if coarse is not None and fine is not None]
     if not pairs:
         return None
+    # values: the finest usable pair decides whether they jump
+    coarse, fine = pairs[-1]
+    value_floor = np.maximum(coarse.value_noise, fine.value_noise) * 8 + 1e-3 * fine.slopes * fine.h
+    if _steady(coarse.jump, fine.jump, value_floor):
+        return "jump"
+    values_meet = bool(np.all(np.abs(fine.jump) <= value_floor))
+    # slopes: the finest pair whose rounding is small beside the slopes (or exactly linear sides)
     for coarse, fine in pairs[::-1]:
-        # rounding in a slope estimate grows like eps * |value| / h: skip pairs drowned in it
-        if 1e3 * np.finfo(float).eps * np.max(fine[2]) / fine[4] > KINK_TOLERANCE * np.min(fine[3]):
+        # per output entry: sides that agree exactly, or rounding a hundredth of the line's slopes
+        # at most (an entry beside its own C1 corner, which no switch marks, has slopes near 0 and
+        # is judged against the slopes of the line, not its own)
+        resolved = ((fine.kink == 0) & (coarse.kink == 0)) | (fine.slope_noise <= 1e-2 * np.max(fine.slopes))
+        if not np.all(resolved):
             continue
-        if _steady(coarse[0], fine[0], JUMP_TOLERANCE * fine[2]):
-            return "jump"
-        if _steady(coarse[1], fine[1], KINK_TOLERANCE * fine[3]):
+        slope_floor = 8 * np.maximum(coarse.slope_noise, fine.slope_noise)
+        if _steady(coarse.kink, fine.kink, slope_floor) and values_meet:
             return "kink"
-        if np.all(np.abs(fine[0]) <= JUMP_TOLERANCE * fine[2]) and np.all(np.abs(fine[1]) <= KINK_TOLERANCE * fine[3]):
+        vanishing = (np.abs(fine.kink) <= slope_floor) | (
+            (np.abs(fine.kink) <= 0.1 * np.abs(coarse.kink)) & (np.abs(fine.kink) <= 1e-3 * fine.slopes))
+        if values_meet and np.all(vanishing):
             return "agree"
         return "unclear"
     return "unclear"
+
+
+@dataclass(frozen=True, slots=True)
+class _Level:
+    """The one-sided comparison at one step size, per output entry."""
+
+    jump: np.ndarray  # right value - left value
+    kink: np.ndarray  # right slope - left slope
+    slopes: np.ndarray  # |right slope| + |left slope|
+    value_noise: np.ndarray  # rounding of the values in the stencil
+    slope_noise: np.ndarray  # what that rounding does to a slope estimate
+    h: float
 
 
 def _steady(coarse: np.ndarray, fine: np.ndarray, tolerance: np.ndarray) -> bool:
@@ -429,6 +499,9 @@ class _WitnessView:
         self.point = {name: np.asarray(value, dtype=float) for name, value in finding.witness.point.items()}
         self.direction = {name: np.asarray(value, dtype=float) for name, value in finding.witness.direction.items()}
         self.frozen = _frozen(program, {name: value[None, :] for name, value in self.point.items()})
+        # steps are relative to the size of the point: a witness at x == 1e4 is looked at as
+        # closely, in units in the last place, as one at x == 1
+        self.size = 1.0 + max((float(np.max(np.abs(value), initial=0.0)) for value in self.point.values()), default=0.0)
 
     def __call__(self, ids: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         env = {name: self.point[name][None, :] + t[:, None] * self.direction[name][None, :] for name in self.point}
@@ -440,7 +513,8 @@ class _WitnessView:
 
 def _check_witness(program: Program, finding: Finding, verdict: Verdict) -> None:
     view = _WitnessView(program, finding)
-    kind = _one_sided(view, 0, 0.0, WITNESS_STEPS)
+    kind = _one_sided(view, 0, 0.0, tuple(step * view.size for step in WITNESS_STEPS),
+                      16 * np.finfo(float).eps * view.size, view.size)
     if kind is None or kind == "unclear":
         return  # undefined on a side (a singular point), or too steep to tell at any step size
     # `x == 0` used as a number jumps on the surface itself, which a float point beside it misses:
@@ -468,10 +542,24 @@ def _check_witness(program: Program, finding: Finding, verdict: Verdict) -> None
 def _differs_at_point(view: _WitnessView) -> bool:
     """A condition that holds only on a set of measure zero (`x == 0`): the value at the point
     itself differs from the values beside it."""
-    values, _, inside = view(np.zeros(3, dtype=int), np.array([0.0, 1e-7, -1e-7]))
+    values, _, inside = view(np.zeros(5, dtype=int), ISOLATION_STEPS * 1e-7 * view.size)
     if not np.all(inside):
         return False
-    return bool(np.any(np.abs(values[0] - values[1]) > JUMP_TOLERANCE * (1 + np.abs(values[1]))))
+    return bool(np.any(_isolated(values)))
+
+
+ISOLATION_STEPS = np.array([0.0, 1.0, 2.0, -1.0, -2.0])
+
+
+def _isolated(values: np.ndarray) -> np.ndarray:
+    """Values at a point and at ISOLATION_STEPS beside it: does the point's value differ from
+    the linear extrapolation of each side by more than that side moves over a step, and by more
+    than rounding? Scale-free: no absolute tolerance."""
+    at, right, far_right, left, far_left = values
+    noise = 8 * ROUNDING * np.finfo(float).eps * np.max(np.abs(values), axis=0)
+    from_right, from_left = 2 * right - far_right, 2 * left - far_left
+    return ((np.abs(at - from_right) > np.abs(right - far_right) + noise)
+            & (np.abs(at - from_left) > np.abs(left - far_left) + noise))
 
 
 def _on_measure_zero_surface(program: Program, view: _WitnessView) -> bool:
@@ -508,11 +596,10 @@ def _snapped(point: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 def _differs_on_snapped_surface(program: Program, view: _WitnessView) -> bool:
     snapped = _snapped(view.point)
-    steps = np.array([0.0, 1e-6, -1e-6])
+    steps = ISOLATION_STEPS * 1e-6 * view.size
     env = {name: snapped[name][None, :] + steps[:, None] * view.direction[name][None, :] for name in snapped}
     value, _ = program.run(env, view.frozen)
-    values = _rows(value, 3)
+    values = _rows(value, len(steps))
     if not np.all(np.isfinite(values)):
         return False
-    beside = np.abs(values[0] - values[1:]) > JUMP_TOLERANCE * (1 + np.abs(values[1:]))
-    return bool(np.any(np.all(beside, axis=0)))
+    return bool(np.any(_isolated(values)))
