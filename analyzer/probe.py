@@ -57,6 +57,7 @@ MAX_PROBLEMS = 3072  # switching problems solved together, at most
 MAX_CERTIFICATES = 24  # distinct flat states certified symbolically, at most
 SCAN_OCTAVES = 40  # the bracketing grid of each switching quantity: +-2^k for |k| <= 40
 SCAN_BRACKETS = 4  # sign changes of one quantity along one variable followed, at most
+SCAN_ANCHORS = 4  # zeros of affine parts of the body the grid also closes in on, at most
 LADDER = 100  # distances 2^-j of the first step at which a located point is looked at
 EPS = float(np.finfo(float).eps)
 
@@ -179,6 +180,7 @@ class LineProbe:
         self.evaluations = 0
         self.solved = 0
         self._column_switch: list[int] | None = None
+        self._anchor_cache: dict[str, list[float]] | None = None
 
     # -------------------------------------------------------------- points
 
@@ -570,11 +572,15 @@ class LineProbe:
         kinds = sorted({(problem.switch, problem.crossing) for problem in problems})
         octaves = np.arange(-SCAN_OCTAVES, SCAN_OCTAVES + 1, dtype=float)
         grid = np.concatenate([-(2.0 ** octaves[::-1]), [0.0], 2.0 ** octaves])
+        closer = 2.0 ** -np.arange(1, SCAN_OCTAVES + 1, dtype=float)
         base = {name: uniform_starts[name][0] for name in self.variables}
         added: list[_Problem] = []
         for name in group:
             bound = self.region.bounds.get(name, Bound())
-            line = grid[(grid >= bound.lo) & (grid <= bound.hi)]
+            # and closing in on each anchor from both sides, at distances relative to its size
+            near = [anchor + sign * abs(anchor) * closer for anchor in self._anchors(name) for sign in (-1.0, 1.0)]
+            line = np.unique(np.concatenate([grid, *near]))
+            line = line[(line >= bound.lo) & (line <= bound.hi)]
             if len(line) < 2:
                 continue
             scan = [_Problem(switch, crossing, 0, True, dict(base, **{name: np.full(self.entries, g)}))
@@ -590,6 +596,36 @@ class LineProbe:
                     guess = a + (b - a) * qa / (qa - qb)
                     added.append(_Problem(switch, crossing, 0, True, dict(base, **{name: np.full(self.entries, guess)})))
         return added
+
+    def _anchors(self, name: str) -> list[float]:
+        """Where the affine parts of the body in `name` alone vanish (`4 * y + 4000.5` at
+        -1000.125): the body is shifted or scaled there, and its features sit around those points,
+        however far from the origin."""
+        if self._anchor_cache is None:
+            self._anchor_cache = {}
+        known = self._anchor_cache.get(name)
+        if known is not None:
+            return known
+        found: set[float] = set()
+        expr = self.program.expr
+        symbol = next((s for s in expr.free_symbols if s.name == name), None) if isinstance(expr, sp.Basic) else None
+        if symbol is not None:
+            for node in sp.preorder_traversal(expr):
+                if len(found) >= SCAN_ANCHORS:
+                    break
+                if not isinstance(node, sp.Add) or node.free_symbols != {symbol}:
+                    continue
+                slope, intercept = node.coeff(symbol, 1), node.coeff(symbol, 0)
+                if not (slope.is_number and intercept.is_number) or (node - slope * symbol - intercept) != 0:
+                    continue
+                try:
+                    root = -float(intercept) / float(slope)
+                except (TypeError, ValueError, ZeroDivisionError):
+                    continue
+                if math.isfinite(root) and root != 0.0:
+                    found.add(root)
+        self._anchor_cache[name] = sorted(found)
+        return self._anchor_cache[name]
 
     # -------------------------------------------------------------- looking at located points
 
