@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .report import INVALID, UNKNOWN, Finding, Report, VariableVerdict
-from .syntax import Span
+from .language.syntax import Span
 
 # Bump when the layout of an entry changes.
 CACHE_FORMAT = 1
@@ -38,7 +38,7 @@ _CACHEDIR_TAG = (
 def analyzer_fingerprint() -> str:
     """A hash of kinks's version and of every source and grammar file of the installed analyzer."""
     from . import __version__
-    from .grammar import grammar_text
+    from .language.grammar import grammar_text
 
     digest = hashlib.sha256(f"kinks {__version__} cache {CACHE_FORMAT}\n".encode())
     package = Path(__file__).resolve().parent

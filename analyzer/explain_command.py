@@ -107,7 +107,7 @@ def _file_target(target: str) -> tuple[str, str | None] | None:
 
 
 def _parses(expression: str) -> bool:
-    from .parser import LossSyntaxError, parse_expression
+    from .language.parser import LossSyntaxError, parse_expression
 
     try:
         parse_expression(expression)

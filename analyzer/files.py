@@ -19,7 +19,7 @@ from .config import Settings
 from .gitignore import GitIgnore
 from .report import INVALID, Finding, Report
 from .selection import any_part_matches
-from .syntax import Span
+from .language.syntax import Span
 
 STDIN_PATH = "-"
 

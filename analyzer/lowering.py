@@ -24,9 +24,9 @@ from sympy.core.relational import Relational
 from sympy.logic.boolalg import BooleanAtom, BooleanFunction
 
 from . import atoms
-from . import syntax as ast
-from .printer import level, render
-from .syntax import Span
+from .language import syntax as ast
+from .language.printer import level, render
+from .language.syntax import Span
 
 
 class LoweringError(Exception):

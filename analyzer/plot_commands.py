@@ -180,7 +180,7 @@ def _file_target(target: str) -> tuple[Path | None, str | None]:
 def _expression_report(text: str, wrt: Sequence[str], given: str | None, budget: float | None) -> tuple[Any, str, str]:
     from .api import analyze
     from .lowering import free_names
-    from .parser import LossSyntaxError, parse_condition, parse_expression
+    from .language.parser import LossSyntaxError, parse_condition, parse_expression
 
     try:
         names = free_names(parse_expression(text))
@@ -204,7 +204,7 @@ def _expression_report(text: str, wrt: Sequence[str], given: str | None, budget:
 
 
 def _fails_alone(given: str) -> bool:
-    from .parser import LossSyntaxError, parse_condition
+    from .language.parser import LossSyntaxError, parse_condition
 
     try:
         parse_condition(given)

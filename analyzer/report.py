@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .rules import RULES
-from .syntax import Span
+from .language.syntax import Span
 
 SMOOTH = "smooth"
 PIECEWISE = "piecewise-differentiable"

@@ -83,7 +83,7 @@ def peak_memory_mb() -> float:
 
 def count_nodes(statement: Any) -> int:
     """Expression nodes in a definition as written: its locals, its body and its `given`."""
-    from analyzer import syntax as ast
+    from analyzer.language import syntax as ast
 
     roots = [local.value for local in statement.locals] + [statement.body]
     if statement.given is not None:
@@ -114,9 +114,9 @@ _EXPRESSIONS = frozenset({
 def lowered_definitions(text: str, path: str) -> Iterator[Any]:
     """Parse `text` and build the SymPy expressions of every definition, as `analyze_text` does
     before its analysis (constants bound, calls to earlier definitions expanded)."""
-    from analyzer import syntax as ast
+    from analyzer.language import syntax as ast
     from analyzer.lowering import FileContext, Lowerer, LoweringError, constant_binding, lower_constant
-    from analyzer.parser import parse_source
+    from analyzer.language.parser import parse_source
 
     source = parse_source(text, path)
     context = FileContext()
@@ -164,7 +164,7 @@ def analysis(paths: list[str]) -> dict[str, Any]:
 
 def expression(family: str, nodes: int) -> dict[str, Any]:
     from analyzer.api import analyze_text
-    from analyzer.parser import parse_source
+    from analyzer.language.parser import parse_source
 
     text = generator.sized_definition(family, nodes)
     statement = parse_source(text).statements[0]

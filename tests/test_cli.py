@@ -18,7 +18,7 @@ import pytest
 
 from analyzer import check_command, cli
 from analyzer.report import Finding, Report
-from analyzer.syntax import Span
+from analyzer.language.syntax import Span
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

@@ -14,7 +14,7 @@ from analyzer.api import analyze_text
 from analyzer.cache import Cache, report_from_record
 from analyzer.files import LoadedFile, load
 from analyzer.report import Finding, Report
-from analyzer.syntax import Span
+from analyzer.language.syntax import Span
 
 REPO = Path(__file__).resolve().parent.parent
 REAL_FILES = sorted((REPO / "examples").glob("*.loss")) + sorted((REPO / "tests" / "fixtures" / "rules").glob("[EK]*.loss"))

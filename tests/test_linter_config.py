@@ -27,7 +27,7 @@ from analyzer.selection import (
     parse_ignore,
     parse_selector,
 )
-from analyzer.syntax import Span
+from analyzer.language.syntax import Span
 
 
 class StubAnalyzer:

@@ -21,7 +21,7 @@ from analyzer.report import Finding, Report
 from analyzer.reporters import render_github, render_junit
 from analyzer.rules import RULES
 from analyzer.sarif import SARIF_SCHEMA, artifact_uri, render_sarif
-from analyzer.syntax import Span
+from analyzer.language.syntax import Span
 
 TESTS = Path(__file__).resolve().parent
 GOLDEN = TESTS / "golden"

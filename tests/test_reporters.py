@@ -8,7 +8,7 @@ import pytest
 
 from analyzer.report import Finding, Report, VariableVerdict
 from analyzer.reporters import RenderOptions, render, render_concise, render_json, render_text
-from analyzer.syntax import Span
+from analyzer.language.syntax import Span
 
 SOURCE = """\
 eps = 1e-7

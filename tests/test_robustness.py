@@ -110,7 +110,7 @@ def test_an_internal_error_in_the_lowering_costs_only_its_definition(monkeypatch
 
 
 def test_an_internal_error_in_the_parser_costs_only_its_statement(monkeypatch):
-    from analyzer import parser
+    from analyzer.language import parser
 
     original = parser._parse_text
 

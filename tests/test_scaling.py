@@ -29,7 +29,7 @@ from analyzer.api import analyze_text
 from analyzer.compose import compose
 from analyzer.evaluate import Program
 from analyzer.lowering import FileContext, Lowerer
-from analyzer.parser import parse_source
+from analyzer.language.parser import parse_source
 
 GROWTH = 2.5  # the target is 2.2 in time; a quadratic pass would show 4
 SHRINK_GUARD = 1.5  # a doubling of linear work shows about 2; far less means the input was not analysed

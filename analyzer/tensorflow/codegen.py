@@ -491,8 +491,8 @@ def _assemble(path: str, functions: list[GeneratedFunction], mode: str) -> str:
 
 
 def _is_expression(text: str) -> bool:
-    from .. import syntax as ast
-    from ..parser import LossSyntaxError, parse_expression, parse_source
+    from ..language import syntax as ast
+    from ..language.parser import LossSyntaxError, parse_expression, parse_source
 
     statements = parse_source(text).statements
     if any(isinstance(s, (ast.Definition, ast.Constant)) for s in statements):

@@ -27,7 +27,7 @@ import sympy as sp
 
 from .. import atoms
 from .. import functions as fn
-from .. import syntax as ast
+from ..language import syntax as ast
 from ..api import (
     AnalysisTimeout,
     analyze,
@@ -50,7 +50,7 @@ from ..lowering import (
     free_names,
     lower_constant,
 )
-from ..parser import parse_expression, parse_source
+from ..language.parser import parse_expression, parse_source
 from ..report import INVALID, Finding, Report
 from .nodes import ALL_AXES, Along, AlongCondition, StraightThrough
 

@@ -27,9 +27,9 @@ from fractions import Fraction
 from typing import Any
 
 from .. import atoms
-from .. import syntax as ast
-from ..parser import parse_expression, parse_source
-from ..printer import render
+from ..language import syntax as ast
+from ..language.parser import parse_expression, parse_source
+from ..language.printer import render
 
 DEFAULT_TEMPERATURE = 0.1
 SOFT_TRUTH_TEMPERATURE = 0.1

@@ -103,8 +103,8 @@ def verify_text(text: str, path: str = "<string>", *, points: int = 16, mode: st
 
 
 def _definition_lines(text: str, path: str) -> dict[str, int]:
-    from .. import syntax as ast
-    from ..parser import parse_source
+    from ..language import syntax as ast
+    from ..language.parser import parse_source
 
     return {s.name: s.span.line for s in parse_source(text, path).statements if isinstance(s, ast.Definition)}
 

@@ -28,8 +28,8 @@ from lark.exceptions import (
 )
 from lark.lexer import PatternStr
 
-from analyzer.grammar import get_parser
-from analyzer.syntax import (
+from analyzer.language.grammar import get_parser
+from analyzer.language.syntax import (
     Binary,
     Boolean,
     BoolOp,

@@ -36,7 +36,7 @@ class GrammarNotFoundError(FileNotFoundError):
 
 def _candidate_paths() -> list[object]:
     packaged = importlib.resources.files("analyzer") / "_grammar" / GRAMMAR_FILE_NAME
-    checkout = Path(__file__).resolve().parent.parent / "grammar" / GRAMMAR_FILE_NAME
+    checkout = Path(__file__).resolve().parents[2] / "grammar" / GRAMMAR_FILE_NAME
     return [packaged, checkout]
 
 
