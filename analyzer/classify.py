@@ -17,8 +17,8 @@ import numpy as np
 import sympy as sp
 from sympy.core.relational import Relational
 
-from . import functions as fn
-from .atoms import Atom, fill_location, row_for
+from .atoms import functions as fn
+from .atoms.table import Atom, fill_location, row_for
 from .compose import Composition, compose
 from .evaluate import EvaluationError, Program, Switch
 from .explain import LanguagePrinter, steps_for

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from analyzer import analyze, atoms
+from analyzer import analyze
+from analyzer.atoms import table as atoms
 from analyzer.evaluate import Program
 from analyzer.report import ZERO_GRADIENT
 

@@ -20,8 +20,9 @@ import sympy as sp
 from fuzz import oracle, properties, strategies
 from hypothesis import HealthCheck, given, settings
 
-from analyzer import analyze, analyze_file, atoms
-from analyzer import functions as fn
+from analyzer import analyze, analyze_file
+from analyzer.atoms import table as atoms
+from analyzer.atoms import functions as fn
 from analyzer.evaluate import Program
 from analyzer.report import Finding, Witness
 

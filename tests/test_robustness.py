@@ -31,7 +31,8 @@ from fuzz import pathological, strategies
 from fuzz.run_long import run_in_child
 from hypothesis import HealthCheck, Phase, given, settings
 
-from analyzer import analyze, analyze_text, api, atoms
+from analyzer import analyze, analyze_text, api
+from analyzer.atoms import table as atoms
 from analyzer.classify import Classifier
 from analyzer.cli import main
 from analyzer.lowering import Lowerer

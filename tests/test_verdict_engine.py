@@ -24,9 +24,9 @@ import sympy as sp
 from test_contract_table import ROWS as CONTRACT_ROWS
 
 from analyzer import analyze
-from analyzer import functions as fn
+from analyzer.atoms import functions as fn
 from analyzer.api import analyze_text
-from analyzer.atoms import ATOMS, is_flat_atom
+from analyzer.atoms.table import ATOMS, is_flat_atom
 from analyzer.evaluate import Program
 from analyzer.probe import choose_step, piece_expression
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import sympy as sp
 
-from ..atoms import is_flat_atom, row_for
+from ..atoms.table import is_flat_atom, row_for
 from ..evaluate import Program
 
 

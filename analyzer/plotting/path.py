@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from .. import functions as fn
+from ..atoms import functions as fn
 from ..evaluate import Program
 from ..probe import ENTRIES, Bound, Region, region_from
 from ..report import Report

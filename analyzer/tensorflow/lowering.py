@@ -25,8 +25,8 @@ from typing import Any
 
 import sympy as sp
 
-from .. import atoms
-from .. import functions as fn
+from ..atoms import table as atoms
+from ..atoms import functions as fn
 from ..language import syntax as ast
 from ..api import (
     AnalysisTimeout,

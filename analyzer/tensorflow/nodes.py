@@ -24,7 +24,7 @@ from typing import Any
 import sympy as sp
 from sympy.logic.boolalg import BooleanAtom, BooleanFunction
 
-from ..functions import RealFunction
+from ..atoms.functions import RealFunction
 
 ALL_AXES = sp.Tuple()  # `axis=None`: reduce over every axis
 

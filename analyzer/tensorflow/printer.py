@@ -32,8 +32,8 @@ from sympy.core.relational import Relational
 from sympy.logic.boolalg import BooleanFalse, BooleanTrue
 from sympy.printing.printer import Printer
 
-from .. import functions as fn
-from ..atoms import ATOMS
+from ..atoms import functions as fn
+from ..atoms.table import ATOMS
 from .nodes import Along, AlongCondition, Guarded, KinkSqrt, LogCosh, SoftmaxCrossEntropy, StraightThrough
 
 KINK_CONVENTION = (

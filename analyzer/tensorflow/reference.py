@@ -19,7 +19,7 @@ import sympy as sp
 from sympy.core.relational import Relational
 from sympy.logic.boolalg import BooleanAtom, BooleanFunction
 
-from .. import functions as fn
+from ..atoms import functions as fn
 from ..evaluate import Program
 
 ENTRIES = 3

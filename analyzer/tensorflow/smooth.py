@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from .. import atoms
+from ..atoms import table as atoms
 from ..language import syntax as ast
 from ..language.parser import parse_expression, parse_source
 from ..language.printer import render

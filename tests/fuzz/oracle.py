@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from analyzer.atoms import is_flat_atom, row_for
+from analyzer.atoms.table import is_flat_atom, row_for
 from analyzer.evaluate import EvaluationError, Program
 from analyzer.probe import Bound, region_from
 from analyzer.report import PIECEWISE, SMOOTH, ZERO_GRADIENT, Finding, Report

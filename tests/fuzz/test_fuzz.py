@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import strategies as st
 
-from analyzer import atoms
+from analyzer.atoms import table as atoms
 
 from . import properties, strategies
 

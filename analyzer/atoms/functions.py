@@ -45,7 +45,7 @@ class RealFunction(sp.Function):
         has no single value: its size is not known."""
         if isinstance(self, VECTOR_FUNCTIONS):
             return None
-        from .atoms import row_for
+        from .table import row_for
 
         row = row_for(self)
         if row is None or row.numeric is None:
