@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .report import INVALID, UNKNOWN, Finding, Report, VariableVerdict
+from .analysis.report import INVALID, UNKNOWN, Finding, Report, VariableVerdict
 from .language.syntax import Span
 
 # Bump when the layout of an entry changes.

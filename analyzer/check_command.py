@@ -22,9 +22,9 @@ from .cli import EXIT_FINDINGS, EXIT_OK, UsageError, positive_seconds, version
 from .config import OUTPUT_FORMATS, ConfigError, Settings, settings_for
 from .files import STDIN_PATH, LoadedFile, MissingPathsError, expand_paths, load
 from .progress import ProgressBar, progress_enabled
-from .report import Report
+from .analysis.report import Report
 from .reporters import RenderOptions, render
-from .rules import RULES, SEVERITY_ORDER
+from .analysis.rules import RULES, SEVERITY_ORDER
 from .runner import RunStatistics, analyze_files, default_jobs
 
 
@@ -197,13 +197,13 @@ def _settings(arguments: argparse.Namespace, paths: Sequence[str]) -> Settings:
 
 
 def _analyzer() -> Callable[..., list[Report]]:
-    """`analyzer.api.analyze_text`, imported only when there is something to analyze.
+    """`analyzer.analysis.api.analyze_text`, imported only when there is something to analyze.
 
     So `--version`, usage errors and fully cached runs never pay for importing the analysis
     machinery. Tests replace this seam with a stub to check the command's own logic apart from
     the analysis.
     """
-    from .api import analyze_text
+    from .analysis.api import analyze_text
 
     return analyze_text
 

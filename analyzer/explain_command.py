@@ -21,7 +21,7 @@ from typing import Any
 
 from .cli import EXIT_FINDINGS, EXIT_OK, UsageError, positive_seconds
 from .files import load
-from .report import INVALID, Report
+from .analysis.report import INVALID, Report
 from .reporters import render_diagnostic
 
 _UNICODE_BRANCHES = ("├── ", "└── ", "│   ", "    ")
@@ -47,7 +47,7 @@ def register(commands: Any) -> None:
 
 
 def run_explain(arguments: argparse.Namespace) -> int:
-    from .api import analyze, analyze_text
+    from .analysis.api import analyze, analyze_text
     from .check_command import use_color
 
     color = use_color(sys.stdout)

@@ -132,7 +132,7 @@ def _report(target: str, wrt: Sequence[str], given: str | None, budget: float | 
         return _expression_report(target, wrt, given, budget)
     if given:
         raise UsageError("--given is for expressions: a definition of a .loss file has its own `given`")
-    from .api import analyze_text
+    from .analysis.api import analyze_text
 
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -178,8 +178,8 @@ def _file_target(target: str) -> tuple[Path | None, str | None]:
 
 
 def _expression_report(text: str, wrt: Sequence[str], given: str | None, budget: float | None) -> tuple[Any, str, str]:
-    from .api import analyze
-    from .lowering import free_names
+    from .analysis.api import analyze
+    from .analysis.lowering import free_names
     from .language.parser import LossSyntaxError, parse_condition, parse_expression
 
     try:

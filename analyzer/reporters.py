@@ -19,8 +19,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from .report import Finding, Report
-from .rules import ERROR, INFO, SEVERITY_ORDER, WARNING
+from .analysis.report import Finding, Report
+from .analysis.rules import ERROR, INFO, SEVERITY_ORDER, WARNING
 
 _RESET = "\x1b[0m"
 _BOLD = "\x1b[1m"

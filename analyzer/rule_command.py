@@ -9,7 +9,7 @@ import sys
 from typing import Any
 
 from .cli import EXIT_OK, UsageError
-from .rules import RULES, Rule, rule_for
+from .analysis.rules import RULES, Rule, rule_for
 
 
 def register(commands: Any) -> None:

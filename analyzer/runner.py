@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # imported where a pool is started: a small run never pays fo
 
 from .cache import Cache, cacheable, report_from_record, with_file
 from .files import LoadedFile
-from .report import Report
+from .analysis.report import Report
 
 Analyzer = Callable[..., list[Report]]
 Records = list[dict[str, Any]]
@@ -79,7 +79,7 @@ def analyze_files(
 ) -> list[list[Report]]:
     """The reports of every file, in the order of `files`.
 
-    `get_analyzer()` gives `analyzer.api.analyze_text` or a stand-in with its signature; it is
+    `get_analyzer()` gives `analyzer.analysis.api.analyze_text` or a stand-in with its signature; it is
     called only when a file needs analysis, so a fully cached run never imports the analysis
     machinery. The analyzer must be picklable (a module-level function) for the parallel path.
     `on_progress(done, total)` is called as files needing analysis finish. Workers are started
@@ -225,6 +225,6 @@ def _process_context() -> multiprocessing.context.BaseContext:
 
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["analyzer.api"])
+        context.set_forkserver_preload(["analyzer.analysis.api"])
         return context
     return multiprocessing.get_context("spawn")

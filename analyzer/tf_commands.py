@@ -155,7 +155,7 @@ def _default_file_mode() -> int:
 
 def _report_invalid(reports: list[Any], path: str) -> int:
     """Print the statements that could not be turned into code; the status is 1 if there are any."""
-    from .report import INVALID
+    from .analysis.report import INVALID
 
     failed = 0
     for report in reports:
@@ -195,8 +195,8 @@ def run_tf(arguments: argparse.Namespace) -> int:
 
 
 def run_smooth(arguments: argparse.Namespace) -> int:
-    from .api import analyze_text
-    from .report import PIECEWISE, SMOOTH
+    from .analysis.api import analyze_text
+    from .analysis.report import PIECEWISE, SMOOTH
     from .tensorflow.smooth import rewrite_source
 
     path = arguments.path

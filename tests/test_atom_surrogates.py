@@ -15,8 +15,8 @@ import sympy as sp
 
 from analyzer import analyze
 from analyzer.atoms import table as atoms
-from analyzer.evaluate import Program
-from analyzer.report import ZERO_GRADIENT
+from analyzer.analysis.evaluate import Program
+from analyzer.analysis.report import ZERO_GRADIENT
 
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 

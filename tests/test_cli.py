@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from analyzer import check_command, cli
-from analyzer.report import Finding, Report
+from analyzer.analysis.report import Finding, Report
 from analyzer.language.syntax import Span
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

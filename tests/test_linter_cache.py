@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from analyzer import check_command, cli, runner
-from analyzer.api import analyze_text
+from analyzer.analysis.api import analyze_text
 from analyzer.cache import Cache, report_from_record
 from analyzer.files import LoadedFile, load
-from analyzer.report import Finding, Report
+from analyzer.analysis.report import Finding, Report
 from analyzer.language.syntax import Span
 
 REPO = Path(__file__).resolve().parent.parent

@@ -16,7 +16,7 @@ import pytest
 
 from analyzer import check_command, cli
 from analyzer.config import DEFAULT_CACHE_DIR
-from analyzer.report import Finding, Report
+from analyzer.analysis.report import Finding, Report
 from analyzer.selection import (
     ALL_CODES,
     ERROR_CODES,

@@ -8,7 +8,7 @@ import pytest
 
 from analyzer import analyze, cli
 from analyzer.explain_command import _ASCII_BRANCHES, draw_tree
-from analyzer.report import Report, Step
+from analyzer.analysis.report import Report, Step
 
 REPO = Path(__file__).resolve().parent.parent
 REGRESSION = REPO / "examples" / "regression.loss"

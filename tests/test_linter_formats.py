@@ -17,9 +17,9 @@ from xml.etree import ElementTree
 import pytest
 
 from analyzer import cli
-from analyzer.report import Finding, Report
+from analyzer.analysis.report import Finding, Report
 from analyzer.reporters import render_github, render_junit
-from analyzer.rules import RULES
+from analyzer.analysis.rules import RULES
 from analyzer.sarif import SARIF_SCHEMA, artifact_uri, render_sarif
 from analyzer.language.syntax import Span
 

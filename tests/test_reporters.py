@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from analyzer.report import Finding, Report, VariableVerdict
+from analyzer.analysis.report import Finding, Report, VariableVerdict
 from analyzer.reporters import RenderOptions, render, render_concise, render_json, render_text
 from analyzer.language.syntax import Span
 

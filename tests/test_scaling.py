@@ -24,11 +24,11 @@ from typing import Any
 import pytest
 from sympy.core.cache import clear_cache
 
-from analyzer import evaluate as evaluate_module
-from analyzer.api import analyze_text
-from analyzer.compose import compose
-from analyzer.evaluate import Program
-from analyzer.lowering import FileContext, Lowerer
+from analyzer.analysis import evaluate as evaluate_module
+from analyzer.analysis.api import analyze_text
+from analyzer.analysis.compose import compose
+from analyzer.analysis.evaluate import Program
+from analyzer.analysis.lowering import FileContext, Lowerer
 from analyzer.language.parser import parse_source
 
 GROWTH = 2.5  # the target is 2.2 in time; a quadratic pass would show 4

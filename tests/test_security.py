@@ -167,7 +167,7 @@ def spy(monkeypatch):
 
 def test_the_spy_sees_an_evaluator_called_with_a_payload(spy):
     """The spy can fail: a planted evaluation of user text inside the analysis is caught."""
-    from analyzer.lowering import Lowerer
+    from analyzer.analysis.lowering import Lowerer
 
     original = Lowerer._Name
 

@@ -15,7 +15,7 @@ from typing import Any
 import sympy as sp
 
 from ..atoms.table import is_flat_atom, row_for
-from ..evaluate import Program
+from ..analysis.evaluate import Program
 
 
 @dataclass(frozen=True, slots=True)

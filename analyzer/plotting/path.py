@@ -23,9 +23,9 @@ import numpy as np
 import sympy as sp
 
 from ..atoms import functions as fn
-from ..evaluate import Program
-from ..probe import ENTRIES, Bound, Region, region_from
-from ..report import Report
+from ..analysis.evaluate import Program
+from ..analysis.probe import ENTRIES, Bound, Region, region_from
+from ..analysis.report import Report
 from .errors import PlotError
 
 Values = float | Sequence[float]

@@ -27,8 +27,8 @@ from typing import Any
 import sympy as sp
 from sympy.logic.boolalg import BooleanAtom
 
-from ..compose import compose
-from ..report import Report
+from ..analysis.compose import compose
+from ..analysis.report import Report
 from .lowering import CodegenDefinition, CodegenSource, lower_expression, lower_source
 from .nodes import Along, AlongCondition, StraightThrough
 from .printer import (

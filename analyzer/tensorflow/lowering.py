@@ -1,6 +1,6 @@
 """Lower a `.loss` text for code generation: the analysis lowering, keeping what code needs.
 
-`analyzer.lowering.Lowerer` drops `axis=` and `keepdims=` (they do not move kinks) and inlines
+`analyzer.analysis.lowering.Lowerer` drops `axis=` and `keepdims=` (they do not move kinks) and inlines
 everything. The code generator subclasses it to keep:
 
 - the axes of reductions, as `Along` markers (only where they differ from the default: the last
@@ -13,7 +13,7 @@ everything. The code generator subclasses it to keep:
 - constants named in `symbolic_constants` (the temperatures of smooth variants) as symbols, so
   they become keyword arguments.
 
-The analysis reports of the same text come from `analyzer.api.analyze_text`; definitions it finds
+The analysis reports of the same text come from `analyzer.analysis.api.analyze_text`; definitions it finds
 invalid are left out here.
 """
 
@@ -28,7 +28,7 @@ import sympy as sp
 from ..atoms import table as atoms
 from ..atoms import functions as fn
 from ..language import syntax as ast
-from ..api import (
+from ..analysis.api import (
     AnalysisTimeout,
     analyze,
     analyze_text,
@@ -38,7 +38,7 @@ from ..api import (
     internal_error_finding,
     invalid_report,
 )
-from ..lowering import (
+from ..analysis.lowering import (
     Binding,
     FileContext,
     Lowerer,
@@ -51,7 +51,7 @@ from ..lowering import (
     lower_constant,
 )
 from ..language.parser import parse_expression, parse_source
-from ..report import INVALID, Finding, Report
+from ..analysis.report import INVALID, Finding, Report
 from .nodes import ALL_AXES, Along, AlongCondition, StraightThrough
 
 # Nodes that take an axis: the marker goes on the outermost of these in what a row builds.

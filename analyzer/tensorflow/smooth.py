@@ -354,7 +354,7 @@ class _DefinitionRewriter:
         """The call's expression arguments in the row's order, defaults filled in (None if unusual)."""
         if row.variadic:
             return list(node.args)
-        from ..lowering import LoweringError, _bind, _default_tree
+        from ..analysis.lowering import LoweringError, _bind, _default_tree
 
         try:
             bound = _bind(row, node)

@@ -22,9 +22,9 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from ..evaluate import EvaluationError, Program
-from ..probe import Bound, region_from
-from ..report import INVALID, Report
+from ..analysis.evaluate import EvaluationError, Program
+from ..analysis.probe import Bound, region_from
+from ..analysis.report import INVALID, Report
 from .codegen import CodegenError, generate, lower_any
 from .lowering import CodegenDefinition, lower_source
 from .reference import ENTRIES, Reference, ScalarizeError, build_reference

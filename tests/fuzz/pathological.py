@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from analyzer import analyze, analyze_file, analyze_text
-from analyzer.report import INVALID, PIECEWISE, SMOOTH, UNKNOWN, Report
+from analyzer.analysis.report import INVALID, PIECEWISE, SMOOTH, UNKNOWN, Report
 
 ERRORS = ("E001", "E002", "E003", "E004", "E005", "E006")
 MAX_MESSAGE = 1000  # characters: a diagnostic that grows with the input is not clear

@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from analyzer import analyze_text
-from analyzer.api import hard_limit_for
-from analyzer.report import CLASSES, INVALID, UNKNOWN, Report
-from analyzer.rules import RULES
+from analyzer.analysis.api import hard_limit_for
+from analyzer.analysis.report import CLASSES, INVALID, UNKNOWN, Report
+from analyzer.analysis.rules import RULES
 
 # Wall-clock allowance on top of the analysis budget: parsing, lowering, rendering, and a loaded CI
 # machine. Generous on purpose; a hang takes far longer.

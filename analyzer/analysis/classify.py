@@ -17,8 +17,8 @@ import numpy as np
 import sympy as sp
 from sympy.core.relational import Relational
 
-from .atoms import functions as fn
-from .atoms.table import Atom, fill_location, row_for
+from ..atoms import functions as fn
+from ..atoms.table import Atom, fill_location, row_for
 from .compose import Composition, compose
 from .evaluate import EvaluationError, Program, Switch
 from .explain import LanguagePrinter, steps_for
@@ -26,7 +26,7 @@ from .lowering import Lowered, Origin
 from .probe import BudgetExceeded, Deadline, Event, LineProbe, Probe, region_from, seed_for
 from .report import PIECEWISE, SMOOTH, UNKNOWN, ZERO_GRADIENT, Finding, Report, VariableVerdict, Witness
 from .rules import CODE_FOR_KIND
-from .language.syntax import Span
+from ..language.syntax import Span
 
 DEFAULT_BUDGET = 2.0
 
@@ -277,7 +277,7 @@ class Classifier:
         condition = node.args[0][1]
         if origin is not None and origin.atom == "where" and origin.args:
             tree = origin.args[0]
-            from .language import syntax as ast
+            from ..language import syntax as ast
 
             if isinstance(tree, ast.Compare) and len(tree.ops) == 1:
                 return f"{origin.scope.text(tree.operands[0])} == {origin.scope.text(tree.operands[1])}"
@@ -487,7 +487,7 @@ _OPPOSITE = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "==": "!=", "!=": "=="}
 
 def _negated(condition: Any, text: Any) -> str:
     """`not (x > 0)` read as `x <= 0` where the condition is a single comparison."""
-    from .language import syntax as ast
+    from ..language import syntax as ast
 
     if isinstance(condition, ast.Compare) and len(condition.ops) == 1:
         left, right = (text(operand) for operand in condition.operands)

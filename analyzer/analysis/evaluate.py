@@ -21,8 +21,8 @@ from sympy.core.function import ArgumentIndexError
 from sympy.core.relational import Relational
 from sympy.logic.boolalg import ITE, BooleanFalse, BooleanTrue, Equivalent, Xor
 
-from .atoms import functions as fn
-from .atoms.table import Atom, is_flat_atom, row_for
+from ..atoms import functions as fn
+from ..atoms.table import Atom, is_flat_atom, row_for
 
 # One step of a run: (slot, op, child slots, kind of call; see Program._plan).
 _Step = tuple[int, Callable[..., Any], tuple[int, ...], int]

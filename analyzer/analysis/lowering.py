@@ -23,10 +23,10 @@ import sympy as sp
 from sympy.core.relational import Relational
 from sympy.logic.boolalg import BooleanAtom, BooleanFunction
 
-from .atoms import table as atoms
-from .language import syntax as ast
-from .language.printer import level, render
-from .language.syntax import Span
+from ..atoms import table as atoms
+from ..language import syntax as ast
+from ..language.printer import level, render
+from ..language.syntax import Span
 
 
 class LoweringError(Exception):

@@ -19,8 +19,8 @@ from sympy.core.relational import Relational
 from sympy.logic.boolalg import BooleanFunction
 from sympy.utilities.iterables import iterable
 
-from .atoms import functions as fn
-from .atoms.table import is_flat_atom, row_for
+from ..atoms import functions as fn
+from ..atoms.table import is_flat_atom, row_for
 
 
 @dataclass(frozen=True, slots=True)

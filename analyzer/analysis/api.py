@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .language import syntax as ast
+from ..language import syntax as ast
 from .classify import Classifier
 from .lowering import (
     FileContext,
@@ -27,9 +27,9 @@ from .lowering import (
     lower_constant,
     reserved_names,
 )
-from .language.parser import INTERNAL_ERROR, LossSyntaxError, parse_condition, parse_expression, parse_source
+from ..language.parser import INTERNAL_ERROR, LossSyntaxError, parse_condition, parse_expression, parse_source
 from .report import INVALID, UNKNOWN, Finding, Report
-from .language.syntax import Span
+from ..language.syntax import Span
 
 BUG_HINT = "this is a bug in kinks: please report it with the statement that triggers it"
 
@@ -114,7 +114,7 @@ def analyze_text(text: str, path: str = "<string>", *, budget: float | None = No
 def analyze_file(path: str | Path, *, budget: float | None = None) -> list[Report]:
     """Read a `.loss` file (UTF-8) and analyze it. A file that cannot be read, or is not UTF-8 text,
     gives one E006 report, as in `kinks check`."""
-    from .files import load
+    from ..files import load
 
     loaded = load(str(path))
     if loaded.unreadable is not None:

@@ -13,8 +13,8 @@ import sympy as sp
 from sympy.core.relational import Relational
 from sympy.printing.str import StrPrinter
 
-from .atoms import functions as fn
-from .atoms.table import ATOMS, is_flat_atom, row_for
+from ..atoms import functions as fn
+from ..atoms.table import ATOMS, is_flat_atom, row_for
 from .report import PIECEWISE, SMOOTH, ZERO_GRADIENT, Report, Step
 
 if TYPE_CHECKING:

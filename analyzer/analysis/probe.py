@@ -42,7 +42,7 @@ import sympy as sp
 from sympy.core.relational import Relational
 from sympy.printing.repr import ReprPrinter
 
-from .atoms.table import row_for
+from ..atoms.table import row_for
 from .evaluate import Program, Switch
 
 ENTRIES = 3  # the concrete size of every vector

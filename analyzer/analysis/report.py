@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .rules import RULES
-from .language.syntax import Span
+from ..language.syntax import Span
 
 SMOOTH = "smooth"
 PIECEWISE = "piecewise-differentiable"
@@ -130,13 +130,13 @@ class Report:
     def plot(self, wrt: str | list[str] | None = None, **options: Any) -> Any:
         """A Matplotlib Figure of the value and its derivative with the findings marked (needs the
         `plot` extra); options as `analyzer.plotting.plot_report` (at, along, limits, heatmap, axes)."""
-        from .plotting import plot_report
+        from ..plotting import plot_report
 
         return plot_report(self, wrt, **options)
 
     def _repr_html_(self) -> str:
         """Jupyter's view: the class, a table of the findings and, with Matplotlib, the plot."""
-        from .plotting.notebook import report_html
+        from ..plotting.notebook import report_html
 
         return report_html(self)
 
