@@ -17,15 +17,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from .cache import Cache
+from .lint.cache import Cache
 from .cli import EXIT_FINDINGS, EXIT_OK, UsageError, positive_seconds, version
-from .config import OUTPUT_FORMATS, ConfigError, Settings, settings_for
-from .files import STDIN_PATH, LoadedFile, MissingPathsError, expand_paths, load
-from .progress import ProgressBar, progress_enabled
+from .lint.config import OUTPUT_FORMATS, ConfigError, Settings, settings_for
+from .lint.files import STDIN_PATH, LoadedFile, MissingPathsError, expand_paths, load
+from .lint.progress import ProgressBar, progress_enabled
 from .analysis.report import Report
-from .reporters import RenderOptions, render
+from .lint.reporters import RenderOptions, render
 from .analysis.rules import RULES, SEVERITY_ORDER
-from .runner import RunStatistics, analyze_files, default_jobs
+from .lint.runner import RunStatistics, analyze_files, default_jobs
 
 
 def register(commands: Any) -> None:

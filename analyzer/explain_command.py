@@ -20,9 +20,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from .cli import EXIT_FINDINGS, EXIT_OK, UsageError, positive_seconds
-from .files import load
+from .lint.files import load
 from .analysis.report import INVALID, Report
-from .reporters import render_diagnostic
+from .lint.reporters import render_diagnostic
 
 _UNICODE_BRANCHES = ("├── ", "└── ", "│   ", "    ")
 _ASCII_BRANCHES = ("|-- ", "`-- ", "|   ", "    ")

@@ -89,7 +89,7 @@ def _mode(arguments: argparse.Namespace) -> str:
 
 
 def _read(path: str) -> str:
-    from .files import load
+    from .lint.files import load
 
     if path != "-" and not os.path.exists(path):
         raise UsageError(f"{path}: no such file or directory")

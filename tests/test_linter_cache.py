@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from analyzer import check_command, cli, runner
+from analyzer import check_command, cli
+from analyzer.lint import runner
 from analyzer.analysis.api import analyze_text
-from analyzer.cache import Cache, report_from_record
-from analyzer.files import LoadedFile, load
+from analyzer.lint.cache import Cache, report_from_record
+from analyzer.lint.files import LoadedFile, load
 from analyzer.analysis.report import Finding, Report
 from analyzer.language.syntax import Span
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from analyzer import check_command, cli
-from analyzer.config import DEFAULT_CACHE_DIR
+from analyzer.lint.config import DEFAULT_CACHE_DIR
 from analyzer.analysis.report import Finding, Report
-from analyzer.selection import (
+from analyzer.lint.selection import (
     ALL_CODES,
     ERROR_CODES,
     Layer,

@@ -18,9 +18,9 @@ import pytest
 
 from analyzer import cli
 from analyzer.analysis.report import Finding, Report
-from analyzer.reporters import render_github, render_junit
+from analyzer.lint.reporters import render_github, render_junit
 from analyzer.analysis.rules import RULES
-from analyzer.sarif import SARIF_SCHEMA, artifact_uri, render_sarif
+from analyzer.lint.sarif import SARIF_SCHEMA, artifact_uri, render_sarif
 from analyzer.language.syntax import Span
 
 TESTS = Path(__file__).resolve().parent

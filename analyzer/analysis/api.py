@@ -114,7 +114,7 @@ def analyze_text(text: str, path: str = "<string>", *, budget: float | None = No
 def analyze_file(path: str | Path, *, budget: float | None = None) -> list[Report]:
     """Read a `.loss` file (UTF-8) and analyze it. A file that cannot be read, or is not UTF-8 text,
     gives one E006 report, as in `kinks check`."""
-    from ..files import load
+    from ..lint.files import load
 
     loaded = load(str(path))
     if loaded.unreadable is not None:

@@ -123,7 +123,7 @@ def check_reports(text: str, reports: Sequence[Report], budget: float) -> None:
 
 
 def _check_rendering(text: str, reports: Sequence[Report]) -> None:
-    from analyzer.reporters import render_json, render_text
+    from analyzer.lint.reporters import render_json, render_text
 
     try:
         json.loads(render_json(reports))

@@ -17,9 +17,9 @@ from pathlib import Path
 
 from .config import Settings
 from .gitignore import GitIgnore
-from .analysis.report import INVALID, Finding, Report
+from ..analysis.report import INVALID, Finding, Report
 from .selection import any_part_matches
-from .language.syntax import Span
+from ..language.syntax import Span
 
 STDIN_PATH = "-"
 

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from .analysis.report import Finding, Report
+from ..analysis.report import Finding, Report
 from .reporters import diagnostics, position
-from .analysis.rules import ERROR, INFO, RULES, WARNING, Rule
+from ..analysis.rules import ERROR, INFO, RULES, WARNING, Rule
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"

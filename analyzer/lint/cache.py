@@ -22,8 +22,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .analysis.report import INVALID, UNKNOWN, Finding, Report, VariableVerdict
-from .language.syntax import Span
+from ..analysis.report import INVALID, UNKNOWN, Finding, Report, VariableVerdict
+from ..language.syntax import Span
 
 # Bump when the layout of an entry changes.
 CACHE_FORMAT = 1
@@ -37,8 +37,8 @@ _CACHEDIR_TAG = (
 @functools.cache
 def analyzer_fingerprint() -> str:
     """A hash of kinks's version and of every source and grammar file of the installed analyzer."""
-    from . import __version__
-    from .language.grammar import grammar_text
+    from .. import __version__
+    from ..language.grammar import grammar_text
 
     digest = hashlib.sha256(f"kinks {__version__} cache {CACHE_FORMAT}\n".encode())
     package = Path(__file__).resolve().parent

@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # imported where a pool is started: a small run never pays fo
 
 from .cache import Cache, cacheable, report_from_record, with_file
 from .files import LoadedFile
-from .analysis.report import Report
+from ..analysis.report import Report
 
 Analyzer = Callable[..., list[Report]]
 Records = list[dict[str, Any]]

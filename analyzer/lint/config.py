@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .analysis.rules import SEVERITY_ORDER, WARNING
+from ..analysis.rules import SEVERITY_ORDER, WARNING
 from .selection import (
     ERROR_CODES,
     Layer,

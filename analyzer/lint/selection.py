@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .analysis.rules import RULES, is_error_code
+from ..analysis.rules import RULES, is_error_code
 
 ALL = "ALL"
 ALL_CODES = frozenset(RULES)

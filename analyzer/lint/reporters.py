@@ -4,7 +4,7 @@
   the suggestion, and a closing summary line;
 - `concise`: one line a diagnostic, then the summary;
 - `json`: the array of records of LANGUAGE.md §5;
-- `sarif`: SARIF 2.1.0, for code-scanning tools (in `analyzer.sarif`);
+- `sarif`: SARIF 2.1.0, for code-scanning tools (in `analyzer.lint.sarif`);
 - `github`: GitHub Actions workflow commands, which become annotations on the pull request;
 - `junit`: JUnit XML, a test case per definition, for CI test reports.
 
@@ -19,8 +19,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from .analysis.report import Finding, Report
-from .analysis.rules import ERROR, INFO, SEVERITY_ORDER, WARNING
+from ..analysis.report import Finding, Report
+from ..analysis.rules import ERROR, INFO, SEVERITY_ORDER, WARNING
 
 _RESET = "\x1b[0m"
 _BOLD = "\x1b[1m"
