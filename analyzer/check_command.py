@@ -23,7 +23,7 @@ from .lint.config import OUTPUT_FORMATS, ConfigError, Settings, settings_for
 from .lint.files import STDIN_PATH, LoadedFile, MissingPathsError, expand_paths, load
 from .lint.progress import ProgressBar, progress_enabled
 from .analysis.report import Report
-from .lint.reporters import RenderOptions, render
+from .lint.formats import RenderOptions, render
 from .analysis.rules import RULES, SEVERITY_ORDER
 from .lint.runner import RunStatistics, analyze_files, default_jobs
 

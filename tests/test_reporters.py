@@ -7,7 +7,8 @@ import json
 import pytest
 
 from analyzer.analysis.report import Finding, Report, VariableVerdict
-from analyzer.lint.reporters import RenderOptions, render, render_concise, render_json, render_text
+from analyzer.lint.formats import RenderOptions, render
+from analyzer.lint.reporters import render_concise, render_json, render_text
 from analyzer.language.syntax import Span
 
 SOURCE = """\

@@ -8,7 +8,7 @@
 - `github`: GitHub Actions workflow commands, which become annotations on the pull request;
 - `junit`: JUnit XML, a test case per definition, for CI test reports.
 
-Reporters only format. Reading files, choosing colour, selecting rules and deciding the exit status
+`analyzer.lint.formats.render` dispatches on the format's name. Reporters only format. Reading files, choosing colour, selecting rules and deciding the exit status
 belong to the CLI, so the same reports can be rendered by tests, editors or other front ends.
 """
 
@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 
 from ..analysis.report import Finding, Report
 from ..analysis.rules import ERROR, INFO, SEVERITY_ORDER, WARNING
@@ -25,36 +24,6 @@ from ..analysis.rules import ERROR, INFO, SEVERITY_ORDER, WARNING
 _RESET = "\x1b[0m"
 _BOLD = "\x1b[1m"
 _SEVERITY_COLOR = {ERROR: "\x1b[31m", WARNING: "\x1b[33m", INFO: "\x1b[34m"}
-
-
-@dataclass(frozen=True, slots=True)
-class RenderOptions:
-    """What some formats need beside the reports."""
-
-    sources: Mapping[str, str] = field(default_factory=dict)  # path -> text, for excerpts
-    color: bool = False
-    fail_on: str = WARNING  # junit: which diagnostics fail a test case
-    version: str = ""  # sarif: the tool's version
-    summary: bool = True  # text, concise: the closing line (off with --quiet)
-
-
-def render(output_format: str, reports: Sequence[Report], options: RenderOptions) -> str:
-    """The whole output of one run in `output_format`, without a final newline."""
-    if output_format == "text":
-        return render_text(reports, options.sources, color=options.color, summary=options.summary)
-    if output_format == "concise":
-        return render_concise(reports, options.sources, color=options.color, summary=options.summary)
-    if output_format == "json":
-        return render_json(reports)
-    if output_format == "sarif":
-        from .sarif import render_sarif
-
-        return render_sarif(reports, version=options.version)
-    if output_format == "github":
-        return render_github(reports)
-    if output_format == "junit":
-        return render_junit(reports, fail_on=options.fail_on)
-    raise ValueError(f"unknown output format: {output_format!r}")
 
 
 def diagnostics(reports: Iterable[Report]) -> list[tuple[Report, Finding]]:
