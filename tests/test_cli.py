@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from analyzer import check_command, cli
+from analyzer.cli import check as check_command, main as cli
 from analyzer.analysis.report import Finding, Report
 from analyzer.language.syntax import Span
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from analyzer import check_command, cli
+from analyzer.cli import check as check_command, main as cli
 from analyzer.lint import runner
 from analyzer.analysis.api import analyze_text
 from analyzer.lint.cache import Cache, report_from_record

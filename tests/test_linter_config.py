@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from analyzer import check_command, cli
+from analyzer.cli import check as check_command, main as cli
 from analyzer.lint.config import DEFAULT_CACHE_DIR
 from analyzer.analysis.report import Finding, Report
 from analyzer.lint.selection import (

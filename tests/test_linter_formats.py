@@ -16,7 +16,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from analyzer import cli
+from analyzer.cli import main as cli
 from analyzer.analysis.report import Finding, Report
 from analyzer.lint.reporters import render_github, render_junit
 from analyzer.analysis.rules import RULES

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from analyzer import cli
+from analyzer.cli import main as cli
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from analyzer import check_command, cli
+from analyzer.cli import check as check_command, main as cli
 from analyzer.analysis.api import analyze_text
 from analyzer.analysis.classify import Classifier
 from analyzer.analysis.report import PIECEWISE

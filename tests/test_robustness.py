@@ -35,7 +35,7 @@ from analyzer import analyze, analyze_text
 from analyzer.analysis import api
 from analyzer.atoms import table as atoms
 from analyzer.analysis.classify import Classifier
-from analyzer.cli import main
+from analyzer.cli.main import main
 from analyzer.analysis.lowering import Lowerer
 from analyzer.analysis.report import INVALID
 

@@ -261,7 +261,7 @@ def nul_bytes(size: int) -> str:
 
 
 def _check_command(data: bytes) -> tuple[int, list[dict[str, Any]], str]:
-    from analyzer.cli import main
+    from analyzer.cli.main import main
 
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "input.loss"

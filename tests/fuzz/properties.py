@@ -165,7 +165,7 @@ def check_deterministic(text: str, first: Sequence[Report], budget: float = 1.0)
 
 def check_command_line(data: bytes, directory: Path, budget: float = 1.0) -> list[dict[str, Any]]:
     """`kinks check --format json FILE` on raw bytes: exit 0 or 1, JSON out, no bug report."""
-    from analyzer.cli import main
+    from analyzer.cli.main import main
 
     path = directory / "fuzzed.loss"
     path.write_bytes(data)

@@ -27,15 +27,15 @@ class UsageError(Exception):
 
 # The commands kinks is built with: the linter, the rule docs, the explanations.
 BUILTIN_COMMAND_MODULES: tuple[str, ...] = (
-    "analyzer.check_command",
-    "analyzer.rule_command",
-    "analyzer.explain_command",
+    "analyzer.cli.check",
+    "analyzer.cli.rule",
+    "analyzer.cli.explain",
 )
 
 # Subcommands that live in modules of their own. Each module has `register(commands)`, which adds
 # its parser with `set_defaults(run=...)`; it must import nothing heavy (TensorFlow, Matplotlib) at
 # module level, so `kinks check` stays fast.
-COMMAND_MODULES: tuple[str, ...] = ("analyzer.plot_commands", "analyzer.tf_commands")
+COMMAND_MODULES: tuple[str, ...] = ("analyzer.cli.plot", "analyzer.cli.tf")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -105,7 +105,7 @@ def version() -> str:
     try:
         return distribution_version("kinks")
     except PackageNotFoundError:
-        from . import __version__
+        from .. import __version__
 
         return __version__
 

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .cli import EXIT_OK, UsageError, positive_seconds
+from .main import EXIT_OK, UsageError, positive_seconds
 
 LOSS_SUFFIX = ".loss"
 FORMATS = (".png", ".svg", ".pdf")
@@ -74,7 +74,7 @@ def run_plot(arguments: argparse.Namespace) -> int:
     if output is not None and output.suffix.lower() not in FORMATS:
         raise UsageError(f"cannot write {output}: the picture is written as {', '.join(FORMATS)}, chosen by the file's suffix")
 
-    from .plotting import PlotError, plot_data, require_matplotlib
+    from ..plotting import PlotError, plot_data, require_matplotlib
 
     try:
         require_matplotlib()
@@ -89,8 +89,8 @@ def run_plot(arguments: argparse.Namespace) -> int:
     except PlotError as error:
         raise UsageError(str(error)) from None
 
-    from .plotting.figure import draw_line, draw_map
-    from .plotting.plane import MapPlot
+    from ..plotting.figure import draw_line, draw_map
+    from ..plotting.plane import MapPlot
 
     figure = draw_map(data, title=title) if isinstance(data, MapPlot) else draw_line(data, title=title)
     if output is None:
@@ -132,7 +132,7 @@ def _report(target: str, wrt: Sequence[str], given: str | None, budget: float | 
         return _expression_report(target, wrt, given, budget)
     if given:
         raise UsageError("--given is for expressions: a definition of a .loss file has its own `given`")
-    from .analysis.api import analyze_text
+    from ..analysis.api import analyze_text
 
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -178,9 +178,9 @@ def _file_target(target: str) -> tuple[Path | None, str | None]:
 
 
 def _expression_report(text: str, wrt: Sequence[str], given: str | None, budget: float | None) -> tuple[Any, str, str]:
-    from .analysis.api import analyze
-    from .analysis.lowering import free_names
-    from .language.parser import LossSyntaxError, parse_condition, parse_expression
+    from ..analysis.api import analyze
+    from ..analysis.lowering import free_names
+    from ..language.parser import LossSyntaxError, parse_condition, parse_expression
 
     try:
         names = free_names(parse_expression(text))
@@ -204,7 +204,7 @@ def _expression_report(text: str, wrt: Sequence[str], given: str | None, budget:
 
 
 def _fails_alone(given: str) -> bool:
-    from .language.parser import LossSyntaxError, parse_condition
+    from ..language.parser import LossSyntaxError, parse_condition
 
     try:
         parse_condition(given)
@@ -214,7 +214,7 @@ def _fails_alone(given: str) -> bool:
 
 
 def _summary(output: Path, report: Any, data: Any) -> str:
-    from .plotting.plane import MapPlot
+    from ..plotting.plane import MapPlot
 
     lines = [f"wrote {output}: {report.name or 'the expression'} is {report.classification}"]
     if isinstance(data, MapPlot):

@@ -8,8 +8,8 @@ import json
 import sys
 from typing import Any
 
-from .cli import EXIT_OK, UsageError
-from .analysis.rules import RULES, Rule, rule_for
+from .main import EXIT_OK, UsageError
+from ..analysis.rules import RULES, Rule, rule_for
 
 
 def register(commands: Any) -> None:

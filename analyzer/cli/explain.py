@@ -19,10 +19,10 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from .cli import EXIT_FINDINGS, EXIT_OK, UsageError, positive_seconds
-from .lint.files import load
-from .analysis.report import INVALID, Report
-from .lint.reporters import render_diagnostic
+from .main import EXIT_FINDINGS, EXIT_OK, UsageError, positive_seconds
+from ..lint.files import load
+from ..analysis.report import INVALID, Report
+from ..lint.reporters import render_diagnostic
 
 _UNICODE_BRANCHES = ("├── ", "└── ", "│   ", "    ")
 _ASCII_BRANCHES = ("|-- ", "`-- ", "|   ", "    ")
@@ -47,8 +47,8 @@ def register(commands: Any) -> None:
 
 
 def run_explain(arguments: argparse.Namespace) -> int:
-    from .analysis.api import analyze, analyze_text
-    from .check_command import use_color
+    from ..analysis.api import analyze, analyze_text
+    from .check import use_color
 
     color = use_color(sys.stdout)
     file_target = _file_target(arguments.target)
@@ -107,7 +107,7 @@ def _file_target(target: str) -> tuple[str, str | None] | None:
 
 
 def _parses(expression: str) -> bool:
-    from .language.parser import LossSyntaxError, parse_expression
+    from ..language.parser import LossSyntaxError, parse_expression
 
     try:
         parse_expression(expression)

@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .cli import EXIT_FINDINGS, EXIT_OK, UsageError
+from .main import EXIT_FINDINGS, EXIT_OK, UsageError
 
 LOSS_SUFFIX = ".loss"
 
@@ -89,7 +89,7 @@ def _mode(arguments: argparse.Namespace) -> str:
 
 
 def _read(path: str) -> str:
-    from .lint.files import load
+    from ..lint.files import load
 
     if path != "-" and not os.path.exists(path):
         raise UsageError(f"{path}: no such file or directory")
@@ -155,7 +155,7 @@ def _default_file_mode() -> int:
 
 def _report_invalid(reports: list[Any], path: str) -> int:
     """Print the statements that could not be turned into code; the status is 1 if there are any."""
-    from .analysis.report import INVALID
+    from ..analysis.report import INVALID
 
     failed = 0
     for report in reports:
@@ -171,8 +171,8 @@ def _report_invalid(reports: list[Any], path: str) -> int:
 
 
 def run_tf(arguments: argparse.Namespace) -> int:
-    from .tensorflow.codegen import CodegenError, generate, lower_any, lower_source
-    from .tensorflow.smooth import rewrite_source
+    from ..tensorflow.codegen import CodegenError, generate, lower_any, lower_source
+    from ..tensorflow.smooth import rewrite_source
 
     path = arguments.path
     text = _read(path)
@@ -195,9 +195,9 @@ def run_tf(arguments: argparse.Namespace) -> int:
 
 
 def run_smooth(arguments: argparse.Namespace) -> int:
-    from .analysis.api import analyze_text
-    from .analysis.report import PIECEWISE, SMOOTH
-    from .tensorflow.smooth import rewrite_source
+    from ..analysis.api import analyze_text
+    from ..analysis.report import PIECEWISE, SMOOTH
+    from ..tensorflow.smooth import rewrite_source
 
     path = arguments.path
     text = _read(path)
@@ -232,7 +232,7 @@ def run_verify(arguments: argparse.Namespace) -> int:
         import tensorflow  # noqa: F401 - checked here so the message is clear
     except ImportError:
         raise UsageError("kinks verify needs TensorFlow: pip install 'kinks[tf]'") from None
-    from .tensorflow.verify import summary, verify_text
+    from ..tensorflow.verify import summary, verify_text
 
     checks = []
     for path in files:

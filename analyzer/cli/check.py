@@ -17,15 +17,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from .lint.cache import Cache
-from .cli import EXIT_FINDINGS, EXIT_OK, UsageError, positive_seconds, version
-from .lint.config import OUTPUT_FORMATS, ConfigError, Settings, settings_for
-from .lint.files import STDIN_PATH, LoadedFile, MissingPathsError, expand_paths, load
-from .lint.progress import ProgressBar, progress_enabled
-from .analysis.report import Report
-from .lint.formats import RenderOptions, render
-from .analysis.rules import RULES, SEVERITY_ORDER
-from .lint.runner import RunStatistics, analyze_files, default_jobs
+from ..lint.cache import Cache
+from .main import EXIT_FINDINGS, EXIT_OK, UsageError, positive_seconds, version
+from ..lint.config import OUTPUT_FORMATS, ConfigError, Settings, settings_for
+from ..lint.files import STDIN_PATH, LoadedFile, MissingPathsError, expand_paths, load
+from ..lint.progress import ProgressBar, progress_enabled
+from ..analysis.report import Report
+from ..lint.formats import RenderOptions, render
+from ..analysis.rules import RULES, SEVERITY_ORDER
+from ..lint.runner import RunStatistics, analyze_files, default_jobs
 
 
 def register(commands: Any) -> None:
@@ -203,7 +203,7 @@ def _analyzer() -> Callable[..., list[Report]]:
     machinery. Tests replace this seam with a stub to check the command's own logic apart from
     the analysis.
     """
-    from .analysis.api import analyze_text
+    from ..analysis.api import analyze_text
 
     return analyze_text
 
