@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ..lint.cache import Cache
-from .main import EXIT_FINDINGS, EXIT_OK, UsageError, positive_seconds, version
+from .common import EXIT_FINDINGS, EXIT_OK, UsageError, positive_seconds, version
 from ..lint.config import OUTPUT_FORMATS, ConfigError, Settings, settings_for
 from ..lint.files import STDIN_PATH, LoadedFile, MissingPathsError, expand_paths, load
 from ..lint.progress import ProgressBar, progress_enabled

@@ -19,7 +19,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from .main import EXIT_FINDINGS, EXIT_OK, UsageError, positive_seconds
+from .common import EXIT_FINDINGS, EXIT_OK, UsageError, positive_seconds
 from ..lint.files import load
 from ..analysis.report import INVALID, Report
 from ..lint.reporters import render_diagnostic

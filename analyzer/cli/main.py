@@ -10,20 +10,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import math
 import os
 import sys
 import traceback
 from collections.abc import Sequence
 
-EXIT_OK = 0
-EXIT_FINDINGS = 1
-EXIT_USAGE = 2
+from .common import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError, positive_seconds, version
 
-
-class UsageError(Exception):
-    """The command cannot run as asked (exit 2); the message is for the user."""
-
+__all__ = ["EXIT_FINDINGS", "EXIT_OK", "EXIT_USAGE", "UsageError", "main", "positive_seconds", "version"]
 
 # The commands kinks is built with: the linter, the rule docs, the explanations.
 BUILTIN_COMMAND_MODULES: tuple[str, ...] = (
@@ -85,29 +79,6 @@ class _VersionAction(argparse.Action):
                  option_string: str | None = None) -> None:
         print(f"kinks {version()}")
         parser.exit()
-
-
-def positive_seconds(text: str) -> float:
-    """argparse type for a time budget."""
-    try:
-        seconds = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not (seconds > 0 and math.isfinite(seconds)):
-        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
-    return seconds
-
-
-def version() -> str:
-    from importlib.metadata import PackageNotFoundError
-    from importlib.metadata import version as distribution_version
-
-    try:
-        return distribution_version("kinks")
-    except PackageNotFoundError:
-        from .. import __version__
-
-        return __version__
 
 
 # ---------------------------------------------------------------- failures

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .main import EXIT_OK, UsageError, positive_seconds
+from .common import EXIT_OK, UsageError, positive_seconds
 
 LOSS_SUFFIX = ".loss"
 FORMATS = (".png", ".svg", ".pdf")

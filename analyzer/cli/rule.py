@@ -8,7 +8,7 @@ import json
 import sys
 from typing import Any
 
-from .main import EXIT_OK, UsageError
+from .common import EXIT_OK, UsageError
 from ..analysis.rules import RULES, Rule, rule_for
 
 

@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .main import EXIT_FINDINGS, EXIT_OK, UsageError
+from .common import EXIT_FINDINGS, EXIT_OK, UsageError
 
 LOSS_SUFFIX = ".loss"
 
