@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from ._version import __version__
 from .analysis.report import Finding, Report, VariableVerdict
 
 if TYPE_CHECKING:
     from .analysis.api import analyze, analyze_file, analyze_text
 
-__version__ = "0.1.0"
 
 _ANALYSIS = frozenset({"analyze", "analyze_file", "analyze_text"})
 

@@ -35,6 +35,6 @@ def version() -> str:
     try:
         return distribution_version("kinks")
     except PackageNotFoundError:
-        from .. import __version__
+        from .._version import __version__
 
         return __version__

@@ -37,7 +37,7 @@ _CACHEDIR_TAG = (
 @functools.cache
 def analyzer_fingerprint() -> str:
     """A hash of kinks's version and of every source and grammar file of the installed analyzer."""
-    from .. import __version__
+    from .._version import __version__
     from ..language.grammar import grammar_text
 
     digest = hashlib.sha256(f"kinks {__version__} cache {CACHE_FORMAT}\n".encode())

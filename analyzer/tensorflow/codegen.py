@@ -445,7 +445,7 @@ def _comment_text(text: str) -> str:
 
 
 def _assemble(path: str, functions: list[GeneratedFunction], mode: str) -> str:
-    from .. import __version__
+    from .._version import __version__
 
     shown = _comment_text(path)
     variant = f" ({MODES[mode]})" if MODES.get(mode) else ""
