@@ -16,7 +16,6 @@ from .analysis.report import Finding, Report, VariableVerdict
 if TYPE_CHECKING:
     from .analysis.api import analyze, analyze_file, analyze_text
 
-
 _ANALYSIS = frozenset({"analyze", "analyze_file", "analyze_text"})
 
 

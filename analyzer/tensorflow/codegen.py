@@ -29,9 +29,9 @@ from sympy.logic.boolalg import BooleanAtom
 
 from ..analysis.compose import compose
 from ..analysis.report import Report
-from .lowering import CodegenDefinition, CodegenSource, lower_expression, lower_source
+from .codegen_lowering import CodegenDefinition, CodegenSource, lower_expression, lower_source
 from .nodes import Along, AlongCondition, StraightThrough
-from .printer import (
+from .tf_printer import (
     HELPERS,
     KINK_CONVENTION,
     Code,

@@ -26,7 +26,7 @@ from ..analysis.evaluate import EvaluationError, Program
 from ..analysis.probe import Bound, region_from
 from ..analysis.report import INVALID, Report
 from .codegen import CodegenError, generate, lower_any
-from .lowering import CodegenDefinition, lower_source
+from .codegen_lowering import CodegenDefinition, lower_source
 from .reference import ENTRIES, Reference, ScalarizeError, build_reference
 from .rewrite import normalized_labels
 
