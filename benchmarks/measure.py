@@ -114,8 +114,14 @@ _EXPRESSIONS = frozenset({
 def lowered_definitions(text: str, path: str) -> Iterator[Any]:
     """Parse `text` and build the SymPy expressions of every definition, as `analyze_text` does
     before its analysis (constants bound, calls to earlier definitions expanded)."""
+    from analyzer.analysis.lowering import (
+        FileContext,
+        Lowerer,
+        LoweringError,
+        constant_binding,
+        lower_constant,
+    )
     from analyzer.language import syntax as ast
-    from analyzer.analysis.lowering import FileContext, Lowerer, LoweringError, constant_binding, lower_constant
     from analyzer.language.parser import parse_source
 
     source = parse_source(text, path)

@@ -14,9 +14,9 @@ import pytest
 import sympy as sp
 
 from analyzer import analyze
-from analyzer.atoms import table as atoms
 from analyzer.analysis.evaluate import Program
 from analyzer.analysis.report import ZERO_GRADIENT
+from analyzer.atoms import table as atoms
 
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 

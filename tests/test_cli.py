@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from analyzer.cli import check as check_command, main as cli
 from analyzer.analysis.report import Finding, Report
+from analyzer.cli import check as check_command
+from analyzer.cli import main as cli
 from analyzer.language.syntax import Span
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

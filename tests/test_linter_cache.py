@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from analyzer.cli import check as check_command, main as cli
-from analyzer.lint import runner
 from analyzer.analysis.api import analyze_text
+from analyzer.analysis.report import Finding, Report
+from analyzer.cli import check as check_command
+from analyzer.cli import main as cli
+from analyzer.language.syntax import Span
+from analyzer.lint import runner
 from analyzer.lint.cache import Cache, report_from_record
 from analyzer.lint.files import LoadedFile, load
-from analyzer.analysis.report import Finding, Report
-from analyzer.language.syntax import Span
 
 REPO = Path(__file__).resolve().parent.parent
 REAL_FILES = sorted((REPO / "examples").glob("*.loss")) + sorted((REPO / "tests" / "fixtures" / "rules").glob("[EK]*.loss"))

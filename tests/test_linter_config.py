@@ -14,9 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from analyzer.cli import check as check_command, main as cli
-from analyzer.lint.config import DEFAULT_CACHE_DIR
 from analyzer.analysis.report import Finding, Report
+from analyzer.cli import check as check_command
+from analyzer.cli import main as cli
+from analyzer.language.syntax import Span
+from analyzer.lint.config import DEFAULT_CACHE_DIR
 from analyzer.lint.selection import (
     ALL_CODES,
     ERROR_CODES,
@@ -27,7 +29,6 @@ from analyzer.lint.selection import (
     parse_ignore,
     parse_selector,
 )
-from analyzer.language.syntax import Span
 
 
 class StubAnalyzer:

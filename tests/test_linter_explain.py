@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from analyzer import analyze
+from analyzer.analysis.report import Report, Step
 from analyzer.cli import main as cli
 from analyzer.cli.explain import _ASCII_BRANCHES, draw_tree
-from analyzer.analysis.report import Report, Step
 
 REPO = Path(__file__).resolve().parent.parent
 REGRESSION = REPO / "examples" / "regression.loss"

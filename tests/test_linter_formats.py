@@ -16,12 +16,12 @@ from xml.etree import ElementTree
 
 import pytest
 
-from analyzer.cli import main as cli
 from analyzer.analysis.report import Finding, Report
-from analyzer.lint.reporters import render_github, render_junit
 from analyzer.analysis.rules import RULES
-from analyzer.lint.sarif import SARIF_SCHEMA, artifact_uri, render_sarif
+from analyzer.cli import main as cli
 from analyzer.language.syntax import Span
+from analyzer.lint.reporters import render_github, render_junit
+from analyzer.lint.sarif import SARIF_SCHEMA, artifact_uri, render_sarif
 
 TESTS = Path(__file__).resolve().parent
 GOLDEN = TESTS / "golden"

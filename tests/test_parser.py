@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 from analyzer.language.grammar import get_parser
-from analyzer.language.parser import MAX_NESTING, LossSyntaxError, parse_condition, parse_expression, parse_source
+from analyzer.language.parser import (
+    MAX_NESTING,
+    LossSyntaxError,
+    parse_condition,
+    parse_expression,
+    parse_source,
+)
 from analyzer.language.syntax import (
     Binary,
     Boolean,

@@ -7,9 +7,9 @@ import json
 import pytest
 
 from analyzer.analysis.report import Finding, Report, VariableVerdict
+from analyzer.language.syntax import Span
 from analyzer.lint.formats import RenderOptions, render
 from analyzer.lint.reporters import render_concise, render_json, render_text
-from analyzer.language.syntax import Span
 
 SOURCE = """\
 eps = 1e-7

@@ -33,11 +33,11 @@ from hypothesis import HealthCheck, Phase, given, settings
 
 from analyzer import analyze, analyze_text
 from analyzer.analysis import api
-from analyzer.atoms import table as atoms
 from analyzer.analysis.classify import Classifier
-from analyzer.cli.main import main
 from analyzer.analysis.lowering import Lowerer
 from analyzer.analysis.report import INVALID
+from analyzer.atoms import table as atoms
+from analyzer.cli.main import main
 
 SLOW = os.environ.get("KINKS_SLOW") == "1"
 

@@ -24,11 +24,11 @@ import sympy as sp
 from test_contract_table import ROWS as CONTRACT_ROWS
 
 from analyzer import analyze
-from analyzer.atoms import functions as fn
 from analyzer.analysis.api import analyze_text
-from analyzer.atoms.table import ATOMS, is_flat_atom
 from analyzer.analysis.evaluate import Program
 from analyzer.analysis.probe import choose_step, piece_expression
+from analyzer.atoms import functions as fn
+from analyzer.atoms.table import ATOMS, is_flat_atom
 
 SMOOTH, PIECEWISE, ZERO = "smooth", "piecewise-differentiable", "zero-gradient"
 KINK, JUMP, FLAT, SING = "kink", "discontinuity", "constant-piece", "singularity"

@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 
 from ..language import syntax as ast
+from ..language.parser import INTERNAL_ERROR, LossSyntaxError, parse_condition, parse_expression, parse_source
+from ..language.syntax import Span
 from .classify import Classifier
 from .lowering import (
     FileContext,
@@ -27,9 +29,7 @@ from .lowering import (
     lower_constant,
     reserved_names,
 )
-from ..language.parser import INTERNAL_ERROR, LossSyntaxError, parse_condition, parse_expression, parse_source
 from .report import INVALID, UNKNOWN, Finding, Report
-from ..language.syntax import Span
 
 BUG_HINT = "this is a bug in kinks: please report it with the statement that triggers it"
 

@@ -19,6 +19,7 @@ from sympy.core.relational import Relational
 
 from ..atoms import functions as fn
 from ..atoms.table import Atom, fill_location, row_for
+from ..language.syntax import Span
 from .compose import Composition, compose
 from .evaluate import EvaluationError, Program, Switch
 from .explain import LanguagePrinter, steps_for
@@ -26,7 +27,6 @@ from .lowering import Lowered, Origin
 from .probe import BudgetExceeded, Deadline, Event, LineProbe, Probe, region_from, seed_for
 from .report import PIECEWISE, SMOOTH, UNKNOWN, ZERO_GRADIENT, Finding, Report, VariableVerdict, Witness
 from .rules import CODE_FOR_KIND
-from ..language.syntax import Span
 
 DEFAULT_BUDGET = 2.0
 

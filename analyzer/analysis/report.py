@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .rules import RULES
 from ..language.syntax import Span
+from .rules import RULES
 
 SMOOTH = "smooth"
 PIECEWISE = "piecewise-differentiable"

@@ -17,15 +17,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from ..analysis.report import Report
+from ..analysis.rules import RULES, SEVERITY_ORDER
 from ..lint.cache import Cache
-from .common import EXIT_FINDINGS, EXIT_OK, UsageError, positive_seconds, version
 from ..lint.config import OUTPUT_FORMATS, ConfigError, Settings, settings_for
 from ..lint.files import STDIN_PATH, LoadedFile, MissingPathsError, expand_paths, load
-from ..lint.progress import ProgressBar, progress_enabled
-from ..analysis.report import Report
 from ..lint.formats import RenderOptions, render
-from ..analysis.rules import RULES, SEVERITY_ORDER
+from ..lint.progress import ProgressBar, progress_enabled
 from ..lint.runner import RunStatistics, analyze_files, default_jobs
+from .common import EXIT_FINDINGS, EXIT_OK, UsageError, positive_seconds, version
 
 
 def register(commands: Any) -> None:

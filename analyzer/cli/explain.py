@@ -19,10 +19,10 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from .common import EXIT_FINDINGS, EXIT_OK, UsageError, positive_seconds
-from ..lint.files import load
 from ..analysis.report import INVALID, Report
+from ..lint.files import load
 from ..lint.reporters import render_diagnostic
+from .common import EXIT_FINDINGS, EXIT_OK, UsageError, positive_seconds
 
 _UNICODE_BRANCHES = ("├── ", "└── ", "│   ", "    ")
 _ASCII_BRANCHES = ("|-- ", "`-- ", "|   ", "    ")

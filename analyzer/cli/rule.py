@@ -8,8 +8,8 @@ import json
 import sys
 from typing import Any
 
-from .common import EXIT_OK, UsageError
 from ..analysis.rules import RULES, Rule, rule_for
+from .common import EXIT_OK, UsageError
 
 
 def register(commands: Any) -> None:

@@ -15,11 +15,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..analysis.report import INVALID, Finding, Report
+from ..language.syntax import Span
 from .config import Settings
 from .gitignore import GitIgnore
-from ..analysis.report import INVALID, Finding, Report
 from .selection import any_part_matches
-from ..language.syntax import Span
 
 STDIN_PATH = "-"
 

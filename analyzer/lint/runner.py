@@ -22,9 +22,9 @@ if TYPE_CHECKING:  # imported where a pool is started: a small run never pays fo
     import multiprocessing.context
     from concurrent.futures import Future
 
+from ..analysis.report import Report
 from .cache import Cache, cacheable, report_from_record, with_file
 from .files import LoadedFile
-from ..analysis.report import Report
 
 Analyzer = Callable[..., list[Report]]
 Records = list[dict[str, Any]]

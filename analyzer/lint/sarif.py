@@ -15,8 +15,8 @@ from typing import Any
 from urllib.parse import quote
 
 from ..analysis.report import Finding, Report
-from .reporters import diagnostics, position
 from ..analysis.rules import ERROR, INFO, RULES, WARNING, Rule
+from .reporters import diagnostics, position
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"

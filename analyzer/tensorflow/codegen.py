@@ -31,6 +31,7 @@ from ..analysis.compose import compose
 from ..analysis.report import Report
 from .codegen_lowering import CodegenDefinition, CodegenSource, lower_expression, lower_source
 from .nodes import Along, AlongCondition, StraightThrough
+from .rewrite import guard_branches, normalized_labels, stable_forms
 from .tf_printer import (
     HELPERS,
     KINK_CONVENTION,
@@ -40,7 +41,6 @@ from .tf_printer import (
     identifier,
     literal,
 )
-from .rewrite import guard_branches, normalized_labels, stable_forms
 
 MODES = {"plain": "", "smooth": "smooth variant", "ste": "straight-through variant"}
 

@@ -25,9 +25,6 @@ from typing import Any
 
 import sympy as sp
 
-from ..atoms import table as atoms
-from ..atoms import functions as fn
-from ..language import syntax as ast
 from ..analysis.api import (
     AnalysisTimeout,
     analyze,
@@ -50,8 +47,11 @@ from ..analysis.lowering import (
     free_names,
     lower_constant,
 )
-from ..language.parser import parse_expression, parse_source
 from ..analysis.report import INVALID, Finding, Report
+from ..atoms import functions as fn
+from ..atoms import table as atoms
+from ..language import syntax as ast
+from ..language.parser import parse_expression, parse_source
 from .nodes import ALL_AXES, Along, AlongCondition, StraightThrough
 
 # Nodes that take an axis: the marker goes on the outermost of these in what a row builds.

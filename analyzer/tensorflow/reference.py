@@ -19,8 +19,8 @@ import sympy as sp
 from sympy.core.relational import Relational
 from sympy.logic.boolalg import BooleanAtom, BooleanFunction
 
-from ..atoms import functions as fn
 from ..analysis.evaluate import Program
+from ..atoms import functions as fn
 
 ENTRIES = 3
 

@@ -29,10 +29,10 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from analyzer.atoms.table import is_flat_atom, row_for
 from analyzer.analysis.evaluate import EvaluationError, Program
 from analyzer.analysis.probe import Bound, region_from
 from analyzer.analysis.report import PIECEWISE, SMOOTH, ZERO_GRADIENT, Finding, Report
+from analyzer.atoms.table import is_flat_atom, row_for
 
 ENTRIES = 3  # vector size for the line checks, as the analysis uses
 POINTS = 300  # random points for the derivative checks
