@@ -168,11 +168,38 @@ def measure(edges: dict[str, set[str]]) -> dict[str, object]:
     }
 
 
+# The direction of the folders (docs/architecture.md): a module may import its own folder and the
+# folders before it; lint, tensorflow and plotting are side by side and do not import each other.
+FOLDER_ORDER = ("language", "atoms", "analysis", "lint|tensorflow|plotting", "cli")
+
+
+def _rank(module: str) -> tuple[int, str] | None:
+    parts = module.split(".")
+    folder = parts[1] if len(parts) > 2 or (len(parts) == 2 and not module.endswith(("_version", "__main__"))) else None
+    for rank, names in enumerate(FOLDER_ORDER):
+        if folder in names.split("|"):
+            return rank, folder
+    return None  # the package's __init__, __main__, _version: outside the layers
+
+
+def against_folders(edges: dict[str, set[str]]) -> list[tuple[str, str]]:
+    against = []
+    for a, targets in edges.items():
+        for b in targets:
+            ra, rb = _rank(a), _rank(b)
+            if ra is None or rb is None or ra[1] == rb[1]:
+                continue
+            if rb[0] > ra[0] or rb[0] == ra[0]:
+                against.append((a, b))
+    return sorted(against)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--edges", action="store_true")
     parser.add_argument("--floors", action="store_true")
+    parser.add_argument("--folders", action="store_true", help="arrows that run against the folders' order")
     options = parser.parse_args(argv)
     edges = graph()
     result = measure(edges)
@@ -190,6 +217,11 @@ def main(argv: list[str] | None = None) -> int:
     if options.floors:
         for level, names in result["by_floor"].items():  # type: ignore[union-attr]
             print(f"  {level:2d}: {', '.join(names)}")
+    if options.folders:
+        against = against_folders(edges)
+        print(f"arrows against the folders' order ({' -> '.join(FOLDER_ORDER)}): {len(against)}")
+        for a, b in against:
+            print(f"  {a} -> {b}")
     if options.edges:
         for module in sorted(edges):
             for target in sorted(edges[module]):
