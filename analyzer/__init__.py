@@ -10,12 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from .report import Finding, Report, VariableVerdict
+from ._version import __version__
+from .analysis.report import Finding, Report, VariableVerdict
 
 if TYPE_CHECKING:
-    from .api import analyze, analyze_file, analyze_text
-
-__version__ = "0.1.0"
+    from .analysis.api import analyze, analyze_file, analyze_text
 
 _ANALYSIS = frozenset({"analyze", "analyze_file", "analyze_text"})
 
@@ -25,7 +24,7 @@ def __getattr__(name: str) -> Any:
     # that analyses nothing (`kinks --version`, `kinks rule`, a `kinks check` answered from the
     # cache) then never pays for it.
     if name in _ANALYSIS:
-        from . import api
+        from .analysis import api
 
         return getattr(api, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,6 +1,6 @@
 """Generated TensorFlow losses against their `keras.losses` counterparts: time ratio generated / Keras.
 
-For each loss of `analyzer.tensorflow.keras_losses`, on one batch of 1,000,000 float32 elements
+For each loss of `analyzer.tensorflow.keras_definitions`, on one batch of 1,000,000 float32 elements
 (100,000 rows of 10), in the same process and interleaved (generated, Keras, generated, ...):
 
 - forward: the mean of the loss;
@@ -68,7 +68,7 @@ def measure(rows: int, columns: int, repeats: int, warmup: int, only: set[str] |
     import tensorflow as tf
 
     from analyzer.tensorflow.codegen import generate, lower_source
-    from analyzer.tensorflow.keras_losses import KERAS_LOSSES, KERAS_LOSSES_SOURCE
+    from analyzer.tensorflow.keras_definitions import KERAS_LOSSES, KERAS_LOSSES_SOURCE
     from analyzer.tensorflow.runtime import load_module
 
     module = generate(lower_source(KERAS_LOSSES_SOURCE, "keras_losses.loss"))

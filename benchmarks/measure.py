@@ -83,7 +83,7 @@ def peak_memory_mb() -> float:
 
 def count_nodes(statement: Any) -> int:
     """Expression nodes in a definition as written: its locals, its body and its `given`."""
-    from analyzer import syntax as ast
+    from analyzer.language import syntax as ast
 
     roots = [local.value for local in statement.locals] + [statement.body]
     if statement.given is not None:
@@ -114,9 +114,15 @@ _EXPRESSIONS = frozenset({
 def lowered_definitions(text: str, path: str) -> Iterator[Any]:
     """Parse `text` and build the SymPy expressions of every definition, as `analyze_text` does
     before its analysis (constants bound, calls to earlier definitions expanded)."""
-    from analyzer import syntax as ast
-    from analyzer.lowering import FileContext, Lowerer, LoweringError, constant_binding, lower_constant
-    from analyzer.parser import parse_source
+    from analyzer.analysis.lowering import (
+        FileContext,
+        Lowerer,
+        LoweringError,
+        constant_binding,
+        lower_constant,
+    )
+    from analyzer.language import syntax as ast
+    from analyzer.language.parser import parse_source
 
     source = parse_source(text, path)
     context = FileContext()
@@ -148,7 +154,7 @@ def floor(paths: list[str]) -> dict[str, Any]:
 
 
 def analysis(paths: list[str]) -> dict[str, Any]:
-    from analyzer.api import analyze_text
+    from analyzer.analysis.api import analyze_text
 
     texts = {path: Path(path).read_text(encoding="utf-8") for path in paths}
     analyze_text(WARM_UP, "<warm-up>")
@@ -163,8 +169,8 @@ def analysis(paths: list[str]) -> dict[str, Any]:
 
 
 def expression(family: str, nodes: int) -> dict[str, Any]:
-    from analyzer.api import analyze_text
-    from analyzer.parser import parse_source
+    from analyzer.analysis.api import analyze_text
+    from analyzer.language.parser import parse_source
 
     text = generator.sized_definition(family, nodes)
     statement = parse_source(text).statements[0]
@@ -179,7 +185,7 @@ def expression(family: str, nodes: int) -> dict[str, Any]:
 
 
 def file(definitions: int, seed: int, block: int = 100) -> dict[str, Any]:
-    from analyzer.api import analyze_text
+    from analyzer.analysis.api import analyze_text
 
     text = generator.repeated_corpus(definitions // block, block, seed)
     analyze_text(WARM_UP, "<warm-up>")
@@ -208,7 +214,7 @@ def tensorflow(paths: list[str], seed: int) -> dict[str, Any]:
 
     if importlib.util.find_spec("tensorflow") is None:  # without importing it: that is timed below
         return {"skipped": "TensorFlow not installed"}
-    from analyzer.probe import region_from
+    from analyzer.analysis.probe import region_from
     from analyzer.tensorflow.codegen import to_tensorflow
 
     modules, domains = [], []

@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from analyzer import analyze, atoms
-from analyzer.evaluate import Program
-from analyzer.report import ZERO_GRADIENT
+from analyzer import analyze
+from analyzer.analysis.evaluate import Program
+from analyzer.analysis.report import ZERO_GRADIENT
+from analyzer.atoms import table as atoms
 
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from analyzer import check_command, cli
-from analyzer.report import Finding, Report
-from analyzer.syntax import Span
+from analyzer.analysis.report import Finding, Report
+from analyzer.cli import check as check_command
+from analyzer.cli import main as cli
+from analyzer.language.syntax import Span
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

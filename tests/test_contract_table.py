@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from analyzer import analyze, analyze_file
-from analyzer.rules import RULES
+from analyzer.analysis.rules import RULES
 
 SMOOTH = "smooth"
 PIECEWISE = "piecewise-differentiable"

@@ -9,12 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from analyzer import check_command, cli, runner
-from analyzer.api import analyze_text
-from analyzer.cache import Cache, report_from_record
-from analyzer.files import LoadedFile, load
-from analyzer.report import Finding, Report
-from analyzer.syntax import Span
+from analyzer.analysis.api import analyze_text
+from analyzer.analysis.report import Finding, Report
+from analyzer.cli import check as check_command
+from analyzer.cli import main as cli
+from analyzer.language.syntax import Span
+from analyzer.lint import runner
+from analyzer.lint.cache import Cache, report_from_record
+from analyzer.lint.files import LoadedFile, load
 
 REPO = Path(__file__).resolve().parent.parent
 REAL_FILES = sorted((REPO / "examples").glob("*.loss")) + sorted((REPO / "tests" / "fixtures" / "rules").glob("[EK]*.loss"))

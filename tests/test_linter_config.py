@@ -14,10 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from analyzer import check_command, cli
-from analyzer.config import DEFAULT_CACHE_DIR
-from analyzer.report import Finding, Report
-from analyzer.selection import (
+from analyzer.analysis.report import Finding, Report
+from analyzer.cli import check as check_command
+from analyzer.cli import main as cli
+from analyzer.language.syntax import Span
+from analyzer.lint.config import DEFAULT_CACHE_DIR
+from analyzer.lint.selection import (
     ALL_CODES,
     ERROR_CODES,
     Layer,
@@ -27,7 +29,6 @@ from analyzer.selection import (
     parse_ignore,
     parse_selector,
 )
-from analyzer.syntax import Span
 
 
 class StubAnalyzer:

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from analyzer import analyze, cli
-from analyzer.explain_command import _ASCII_BRANCHES, draw_tree
-from analyzer.report import Report, Step
+from analyzer import analyze
+from analyzer.analysis.report import Report, Step
+from analyzer.cli import main as cli
+from analyzer.cli.explain import _ASCII_BRANCHES, draw_tree
 
 REPO = Path(__file__).resolve().parent.parent
 REGRESSION = REPO / "examples" / "regression.loss"

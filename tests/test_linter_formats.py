@@ -16,12 +16,12 @@ from xml.etree import ElementTree
 
 import pytest
 
-from analyzer import cli
-from analyzer.report import Finding, Report
-from analyzer.reporters import render_github, render_junit
-from analyzer.rules import RULES
-from analyzer.sarif import SARIF_SCHEMA, artifact_uri, render_sarif
-from analyzer.syntax import Span
+from analyzer.analysis.report import Finding, Report
+from analyzer.analysis.rules import RULES
+from analyzer.cli import main as cli
+from analyzer.language.syntax import Span
+from analyzer.lint.reporters import render_github, render_junit
+from analyzer.lint.sarif import SARIF_SCHEMA, artifact_uri, render_sarif
 
 TESTS = Path(__file__).resolve().parent
 GOLDEN = TESTS / "golden"

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from analyzer import cli
+from analyzer.cli import main as cli
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -80,7 +80,7 @@ def test_the_documented_workflow_runs_real_kinks_commands() -> None:
 
 
 def test_the_documented_configuration_is_valid(tmp_path: Path) -> None:
-    from analyzer.config import load_config
+    from analyzer.lint.config import load_config
 
     text = (REPO / "docs" / "linter.md").read_text(encoding="utf-8")
     (block,) = re.findall(r"```toml\n(\[tool\.kinks\].*?)```", text, re.DOTALL)

@@ -14,11 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from analyzer import check_command, cli
-from analyzer.api import analyze_text
-from analyzer.classify import Classifier
-from analyzer.report import PIECEWISE
-from analyzer.rules import CODE_FOR_KIND, RULES, SEVERITY_ORDER, rule_for
+from analyzer.analysis.api import analyze_text
+from analyzer.analysis.classify import Classifier
+from analyzer.analysis.report import PIECEWISE
+from analyzer.analysis.rules import CODE_FOR_KIND, RULES, SEVERITY_ORDER, rule_for
+from analyzer.cli import check as check_command
+from analyzer.cli import main as cli
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "rules"
 MARKER = re.compile(r"^(?P<lead>#?[ \t]*)(?P<carets>\^+)[ \t]+(?P<code>[A-Z][0-9]{3})\b[ \t]*(?P<words>.*)$")

@@ -18,8 +18,8 @@ import pytest
 import sympy as sp
 
 from analyzer import analyze_file
-from analyzer.evaluate import Program
-from analyzer.probe import Bound, region_from
+from analyzer.analysis.evaluate import Program
+from analyzer.analysis.probe import Bound, region_from
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.loss"))
 REPORTS = [(path.name, report) for path in EXAMPLES for report in analyze_file(path)]

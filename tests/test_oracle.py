@@ -20,10 +20,11 @@ import sympy as sp
 from fuzz import oracle, properties, strategies
 from hypothesis import HealthCheck, given, settings
 
-from analyzer import analyze, analyze_file, atoms
-from analyzer import functions as fn
-from analyzer.evaluate import Program
-from analyzer.report import Finding, Witness
+from analyzer import analyze, analyze_file
+from analyzer.analysis.evaluate import Program
+from analyzer.analysis.report import Finding, Witness
+from analyzer.atoms import functions as fn
+from analyzer.atoms import table as atoms
 
 ROOT = Path(__file__).resolve().parents[1]
 REGRESSIONS = sorted((ROOT / "tests" / "regressions").glob("*.loss"))

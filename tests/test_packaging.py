@@ -57,7 +57,7 @@ def test_an_installed_wheel_finds_its_grammar(wheel: Path, tmp_path: Path):
     )
     assert install.returncode == 0, install.stderr
     probe = (
-        "import analyzer, analyzer.grammar as g; "
+        "import analyzer, analyzer.language.grammar as g; "
         "print(analyzer.__file__); print(g.grammar_text()[:1] != ''); "
         "print(analyzer.analyze('abs(x)').classification)"
     )

@@ -7,9 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from analyzer.grammar import get_parser
-from analyzer.parser import MAX_NESTING, LossSyntaxError, parse_condition, parse_expression, parse_source
-from analyzer.syntax import (
+from analyzer.language.grammar import get_parser
+from analyzer.language.parser import (
+    MAX_NESTING,
+    LossSyntaxError,
+    parse_condition,
+    parse_expression,
+    parse_source,
+)
+from analyzer.language.syntax import (
     Binary,
     Boolean,
     BoolOp,
@@ -547,7 +553,7 @@ def test_shared_cases_parse(path):
 
 
 def test_grammar_is_read_from_the_first_place_that_has_it(monkeypatch, tmp_path):
-    from analyzer import grammar
+    from analyzer.language import grammar
 
     packaged = tmp_path / "_grammar" / "loss.lark"
     packaged.parent.mkdir()
@@ -561,7 +567,7 @@ def test_grammar_is_read_from_the_first_place_that_has_it(monkeypatch, tmp_path)
 
 
 def test_missing_grammar_is_a_clear_error(monkeypatch, tmp_path):
-    from analyzer import grammar
+    from analyzer.language import grammar
 
     monkeypatch.setattr(grammar, "_candidate_paths", lambda: [tmp_path / "missing.lark"])
     grammar.grammar_text.cache_clear()

@@ -21,8 +21,9 @@ matplotlib = pytest.importorskip("matplotlib")
 
 from matplotlib.figure import Figure
 
-from analyzer import analyze, plot_commands
-from analyzer.cli import UsageError
+from analyzer import analyze
+from analyzer.cli import plot as plot_commands
+from analyzer.cli.main import UsageError
 from analyzer.plotting import plot_data
 from analyzer.plotting.figure import draw_line, draw_map
 
@@ -221,7 +222,7 @@ def test_through_the_kinks_command(tmp_path: Path) -> None:
 
 
 def test_the_analysis_path_does_not_import_matplotlib() -> None:
-    code = ("import sys; from analyzer import analyze; from analyzer import cli, plot_commands; "
+    code = ("import sys; from analyzer import analyze; from analyzer.cli import main as cli, plot as plot_commands; "
             "r = analyze('relu(x)'); cli._build_parser(); print('matplotlib' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"

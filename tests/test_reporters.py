@@ -6,9 +6,10 @@ import json
 
 import pytest
 
-from analyzer.report import Finding, Report, VariableVerdict
-from analyzer.reporters import RenderOptions, render, render_concise, render_json, render_text
-from analyzer.syntax import Span
+from analyzer.analysis.report import Finding, Report, VariableVerdict
+from analyzer.language.syntax import Span
+from analyzer.lint.formats import RenderOptions, render
+from analyzer.lint.reporters import render_concise, render_json, render_text
 
 SOURCE = """\
 eps = 1e-7

@@ -31,11 +31,13 @@ from fuzz import pathological, strategies
 from fuzz.run_long import run_in_child
 from hypothesis import HealthCheck, Phase, given, settings
 
-from analyzer import analyze, analyze_text, api, atoms
-from analyzer.classify import Classifier
-from analyzer.cli import main
-from analyzer.lowering import Lowerer
-from analyzer.report import INVALID
+from analyzer import analyze, analyze_text
+from analyzer.analysis import api
+from analyzer.analysis.classify import Classifier
+from analyzer.analysis.lowering import Lowerer
+from analyzer.analysis.report import INVALID
+from analyzer.atoms import table as atoms
+from analyzer.cli.main import main
 
 SLOW = os.environ.get("KINKS_SLOW") == "1"
 
@@ -110,7 +112,7 @@ def test_an_internal_error_in_the_lowering_costs_only_its_definition(monkeypatch
 
 
 def test_an_internal_error_in_the_parser_costs_only_its_statement(monkeypatch):
-    from analyzer import parser
+    from analyzer.language import parser
 
     original = parser._parse_text
 
@@ -124,7 +126,7 @@ def test_an_internal_error_in_the_parser_costs_only_its_statement(monkeypatch):
 
 
 def test_an_internal_error_in_a_constant_costs_only_that_constant(monkeypatch):
-    import analyzer.api as api_module
+    import analyzer.analysis.api as api_module
 
     def failing(statement, context):
         raise ValueError("planted")

@@ -24,12 +24,12 @@ from typing import Any
 import pytest
 from sympy.core.cache import clear_cache
 
-from analyzer import evaluate as evaluate_module
-from analyzer.api import analyze_text
-from analyzer.compose import compose
-from analyzer.evaluate import Program
-from analyzer.lowering import FileContext, Lowerer
-from analyzer.parser import parse_source
+from analyzer.analysis import evaluate as evaluate_module
+from analyzer.analysis.api import analyze_text
+from analyzer.analysis.compose import compose
+from analyzer.analysis.evaluate import Program
+from analyzer.analysis.lowering import FileContext, Lowerer
+from analyzer.language.parser import parse_source
 
 GROWTH = 2.5  # the target is 2.2 in time; a quadratic pass would show 4
 SHRINK_GUARD = 1.5  # a doubling of linear work shows about 2; far less means the input was not analysed

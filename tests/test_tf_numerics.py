@@ -17,9 +17,9 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
 
-from analyzer.atoms import ATOMS
+from analyzer.atoms.table import ATOMS
 from analyzer.tensorflow.codegen import generate, lower_source
-from analyzer.tensorflow.keras_losses import KERAS_LOSSES, KERAS_LOSSES_SOURCE
+from analyzer.tensorflow.keras_definitions import KERAS_LOSSES, KERAS_LOSSES_SOURCE
 from analyzer.tensorflow.runtime import load_module
 from analyzer.tensorflow.verify import TOLERANCE, verify_text
 

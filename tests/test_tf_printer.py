@@ -16,7 +16,7 @@ import pytest
 
 from analyzer import to_tensorflow
 from analyzer.tensorflow.codegen import CodegenError, generate, lower_any
-from analyzer.tensorflow.printer import identifier
+from analyzer.tensorflow.tf_printer import identifier
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "examples").glob("*.loss"))

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from analyzer import analyze_text, to_tensorflow
-from analyzer.report import PIECEWISE, SMOOTH, ZERO_GRADIENT
+from analyzer.analysis.report import PIECEWISE, SMOOTH, ZERO_GRADIENT
 from analyzer.tensorflow.smooth import rewrite_source
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -24,11 +24,11 @@ import sympy as sp
 from test_contract_table import ROWS as CONTRACT_ROWS
 
 from analyzer import analyze
-from analyzer import functions as fn
-from analyzer.api import analyze_text
-from analyzer.atoms import ATOMS, is_flat_atom
-from analyzer.evaluate import Program
-from analyzer.probe import choose_step, piece_expression
+from analyzer.analysis.api import analyze_text
+from analyzer.analysis.evaluate import Program
+from analyzer.analysis.probe import choose_step, piece_expression
+from analyzer.atoms import functions as fn
+from analyzer.atoms.table import ATOMS, is_flat_atom
 
 SMOOTH, PIECEWISE, ZERO = "smooth", "piecewise-differentiable", "zero-gradient"
 KINK, JUMP, FLAT, SING = "kink", "discontinuity", "constant-piece", "singularity"
@@ -129,7 +129,7 @@ def _given_symbols(report) -> set:
 
 def _printed(report) -> str | None:
     """The body in the language (the explain printer writes the language's own syntax)."""
-    from analyzer.explain import LanguagePrinter
+    from analyzer.analysis.explain import LanguagePrinter
 
     try:
         text = LanguagePrinter().doprint(report.expression)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..report import Report
+from ..analysis.report import Report
 from .errors import PlotError
 from .line import ConstantSpan, LinePlot, Marker, line_data
 from .path import Values

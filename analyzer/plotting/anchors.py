@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..evaluate import Program, Switch
-from ..report import Finding, Report
+from ..analysis.evaluate import Program, Switch
+from ..analysis.report import Finding, Report
 
 LOCATED_KINDS = ("kink", "discontinuity", "singularity", "constant-piece")
 NUDGE = 1e-7  # relative distance from the witness at which each side is read

@@ -14,8 +14,8 @@ from typing import Any
 
 import sympy as sp
 
-from ..atoms import is_flat_atom, row_for
-from ..evaluate import Program
+from ..analysis.evaluate import Program
+from ..atoms.table import is_flat_atom, row_for
 
 
 @dataclass(frozen=True, slots=True)

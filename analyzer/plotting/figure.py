@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from ..explain import LanguagePrinter
-from ..report import Report
+from ..analysis.explain import LanguagePrinter
+from ..analysis.report import Report
 from .line import LinePlot, Marker
 from .plane import MapPlot
 

@@ -1,6 +1,6 @@
 """The data of a one-variable plot: the value and the derivative along a path, and the markers.
 
-The body is smooth wherever every switch stays on one piece (see `analyzer.probe`), so the only
+The body is smooth wherever every switch stays on one piece (see `analyzer.analysis.probe`), so the only
 places a marker can sit are where a switch changes piece along the path. Those are found on a fine
 grid and located by bisection, then judged as the probe judges them (one-sided values and slopes
 at shrinking steps, divergence for singular arguments). A change becomes a marker only when one of
@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from ..evaluate import Program
-from ..probe import LADDER, _infinite_slope_at_zero, choose_step, decide_crossing, judged_rungs
-from ..report import Report
+from ..analysis.evaluate import Program
+from ..analysis.probe import LADDER, _infinite_slope_at_zero, choose_step, decide_crossing, judged_rungs
+from ..analysis.report import Report
 from .anchors import Anchor, anchors_for, matching, surface_of
 from .derivative import DerivativeMethod, symbolic_derivative
 from .errors import PlotError

@@ -10,7 +10,7 @@ import base64
 import io
 from html import escape
 
-from ..report import Report
+from ..analysis.report import Report
 from .errors import PlotError
 
 PNG_DPI = 80

@@ -22,10 +22,10 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from .. import functions as fn
-from ..evaluate import Program
-from ..probe import ENTRIES, Bound, Region, region_from
-from ..report import Report
+from ..analysis.evaluate import Program
+from ..analysis.probe import ENTRIES, Bound, Region, region_from
+from ..analysis.report import Report
+from ..atoms import functions as fn
 from .errors import PlotError
 
 Values = float | Sequence[float]

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..report import Report
+from ..analysis.report import Report
 from .anchors import anchors_for, surface_of
 from .derivative import symbolic_derivative
 from .errors import PlotError

@@ -27,11 +27,12 @@ from typing import Any
 import sympy as sp
 from sympy.logic.boolalg import BooleanAtom
 
-from ..compose import compose
-from ..report import Report
-from .lowering import CodegenDefinition, CodegenSource, lower_expression, lower_source
+from ..analysis.compose import compose
+from ..analysis.report import Report
+from .codegen_lowering import CodegenDefinition, CodegenSource, lower_expression, lower_source
 from .nodes import Along, AlongCondition, StraightThrough
-from .printer import (
+from .rewrite import guard_branches, normalized_labels, stable_forms
+from .tf_printer import (
     HELPERS,
     KINK_CONVENTION,
     Code,
@@ -40,7 +41,6 @@ from .printer import (
     identifier,
     literal,
 )
-from .rewrite import guard_branches, normalized_labels, stable_forms
 
 MODES = {"plain": "", "smooth": "smooth variant", "ste": "straight-through variant"}
 
@@ -445,7 +445,7 @@ def _comment_text(text: str) -> str:
 
 
 def _assemble(path: str, functions: list[GeneratedFunction], mode: str) -> str:
-    from .. import __version__
+    from .._version import __version__
 
     shown = _comment_text(path)
     variant = f" ({MODES[mode]})" if MODES.get(mode) else ""
@@ -491,8 +491,8 @@ def _assemble(path: str, functions: list[GeneratedFunction], mode: str) -> str:
 
 
 def _is_expression(text: str) -> bool:
-    from .. import syntax as ast
-    from ..parser import LossSyntaxError, parse_expression, parse_source
+    from ..language import syntax as ast
+    from ..language.parser import LossSyntaxError, parse_expression, parse_source
 
     statements = parse_source(text).statements
     if any(isinstance(s, (ast.Definition, ast.Constant)) for s in statements):

@@ -1,6 +1,6 @@
 """SymPy nodes that exist only on the way to TensorFlow code.
 
-The analysis bodies of `analyzer.lowering` drop what does not change where a function kinks
+The analysis bodies of `analyzer.analysis.lowering` drop what does not change where a function kinks
 (`axis=`, `keepdims=`) and know nothing of how the code will be computed. The code generator needs
 both, so its own lowering and rewriting passes wrap or replace parts of a body with these nodes:
 
@@ -24,7 +24,7 @@ from typing import Any
 import sympy as sp
 from sympy.logic.boolalg import BooleanAtom, BooleanFunction
 
-from ..functions import RealFunction
+from ..atoms.functions import RealFunction
 
 ALL_AXES = sp.Tuple()  # `axis=None`: reduce over every axis
 

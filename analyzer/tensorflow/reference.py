@@ -3,7 +3,7 @@
 SymPy's `diff` on a body whose reductions and softmaxes are functions of a whole vector gives only
 the diagonal of their Jacobians, so the body is first written entry by entry ("scalarized"): every
 variable becomes `entries` real symbols `p[0], p[1], ...`, as the analysis treats it (a vector of
-3 entries, reductions over it). Then `diff` is exact, and `analyzer.evaluate.Program` evaluates
+3 entries, reductions over it). Then `diff` is exact, and `analyzer.analysis.evaluate.Program` evaluates
 values and derivatives numerically. The objective differentiated is the sum of the outputs, as
 `tf.GradientTape.gradient` does for an output that is not a scalar.
 """
@@ -19,8 +19,8 @@ import sympy as sp
 from sympy.core.relational import Relational
 from sympy.logic.boolalg import BooleanAtom, BooleanFunction
 
-from .. import functions as fn
-from ..evaluate import Program
+from ..analysis.evaluate import Program
+from ..atoms import functions as fn
 
 ENTRIES = 3
 

@@ -20,7 +20,7 @@ import sympy as sp
 from sympy.core.relational import Relational
 from sympy.logic.boolalg import BooleanFunction
 
-from .. import functions as fn
+from ..atoms import functions as fn
 from .nodes import Along, AlongCondition, Guarded, KinkSqrt, LogCosh, SoftmaxCrossEntropy, rewrap, unwrap
 
 # ------------------------------------------------------------------ stable forms

@@ -26,10 +26,10 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from .. import atoms
-from .. import syntax as ast
-from ..parser import parse_expression, parse_source
-from ..printer import render
+from ..atoms import table as atoms
+from ..language import syntax as ast
+from ..language.parser import parse_expression, parse_source
+from ..language.printer import render
 
 DEFAULT_TEMPERATURE = 0.1
 SOFT_TRUTH_TEMPERATURE = 0.1
@@ -354,7 +354,7 @@ class _DefinitionRewriter:
         """The call's expression arguments in the row's order, defaults filled in (None if unusual)."""
         if row.variadic:
             return list(node.args)
-        from ..lowering import LoweringError, _bind, _default_tree
+        from ..analysis.lowering import LoweringError, _bind, _default_tree
 
         try:
             bound = _bind(row, node)

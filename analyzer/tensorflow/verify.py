@@ -22,11 +22,11 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from ..evaluate import EvaluationError, Program
-from ..probe import Bound, region_from
-from ..report import INVALID, Report
+from ..analysis.evaluate import EvaluationError, Program
+from ..analysis.probe import Bound, region_from
+from ..analysis.report import INVALID, Report
 from .codegen import CodegenError, generate, lower_any
-from .lowering import CodegenDefinition, lower_source
+from .codegen_lowering import CodegenDefinition, lower_source
 from .reference import ENTRIES, Reference, ScalarizeError, build_reference
 from .rewrite import normalized_labels
 
@@ -103,8 +103,8 @@ def verify_text(text: str, path: str = "<string>", *, points: int = 16, mode: st
 
 
 def _definition_lines(text: str, path: str) -> dict[str, int]:
-    from .. import syntax as ast
-    from ..parser import parse_source
+    from ..language import syntax as ast
+    from ..language.parser import parse_source
 
     return {s.name: s.span.line for s in parse_source(text, path).statements if isinstance(s, ast.Definition)}
 

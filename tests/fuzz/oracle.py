@@ -1,6 +1,6 @@
 """A numeric oracle for the classifier: does a verdict agree with the numbers?
 
-It shares no judgement with the probe. It evaluates bodies with `analyzer.evaluate.Program` (the
+It shares no judgement with the probe. It evaluates bodies with `analyzer.analysis.evaluate.Program` (the
 plain NumPy evaluator) and reads the region with `probe.region_from` (the bounds written in
 `given`); everything it concludes comes from its own samples, step sizes and tolerances:
 
@@ -29,10 +29,10 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from analyzer.atoms import is_flat_atom, row_for
-from analyzer.evaluate import EvaluationError, Program
-from analyzer.probe import Bound, region_from
-from analyzer.report import PIECEWISE, SMOOTH, ZERO_GRADIENT, Finding, Report
+from analyzer.analysis.evaluate import EvaluationError, Program
+from analyzer.analysis.probe import Bound, region_from
+from analyzer.analysis.report import PIECEWISE, SMOOTH, ZERO_GRADIENT, Finding, Report
+from analyzer.atoms.table import is_flat_atom, row_for
 
 ENTRIES = 3  # vector size for the line checks, as the analysis uses
 POINTS = 300  # random points for the derivative checks

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from analyzer import analyze, analyze_file, analyze_text
-from analyzer.report import INVALID, PIECEWISE, SMOOTH, UNKNOWN, Report
+from analyzer.analysis.report import INVALID, PIECEWISE, SMOOTH, UNKNOWN, Report
 
 ERRORS = ("E001", "E002", "E003", "E004", "E005", "E006")
 MAX_MESSAGE = 1000  # characters: a diagnostic that grows with the input is not clear
@@ -261,7 +261,7 @@ def nul_bytes(size: int) -> str:
 
 
 def _check_command(data: bytes) -> tuple[int, list[dict[str, Any]], str]:
-    from analyzer.cli import main
+    from analyzer.cli.main import main
 
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "input.loss"

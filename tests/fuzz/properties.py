@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from analyzer import analyze_text
-from analyzer.api import hard_limit_for
-from analyzer.report import CLASSES, INVALID, UNKNOWN, Report
-from analyzer.rules import RULES
+from analyzer.analysis.api import hard_limit_for
+from analyzer.analysis.report import CLASSES, INVALID, UNKNOWN, Report
+from analyzer.analysis.rules import RULES
 
 # Wall-clock allowance on top of the analysis budget: parsing, lowering, rendering, and a loaded CI
 # machine. Generous on purpose; a hang takes far longer.
@@ -123,7 +123,7 @@ def check_reports(text: str, reports: Sequence[Report], budget: float) -> None:
 
 
 def _check_rendering(text: str, reports: Sequence[Report]) -> None:
-    from analyzer.reporters import render_json, render_text
+    from analyzer.lint.reporters import render_json, render_text
 
     try:
         json.loads(render_json(reports))
@@ -165,7 +165,7 @@ def check_deterministic(text: str, first: Sequence[Report], budget: float = 1.0)
 
 def check_command_line(data: bytes, directory: Path, budget: float = 1.0) -> list[dict[str, Any]]:
     """`kinks check --format json FILE` on raw bytes: exit 0 or 1, JSON out, no bug report."""
-    from analyzer.cli import main
+    from analyzer.cli.main import main
 
     path = directory / "fuzzed.loss"
     path.write_bytes(data)

@@ -1,7 +1,7 @@
 """Hypothesis strategies: valid `.loss` text over the whole language, and broken text made from it.
 
 The valid generator reads the atom table, so every function, alias and keyword spelling of
-analyzer/atoms.py is drawn, with the prefixes of pasted code (`tf.math.`, `np.`, `K.`, ...). It
+analyzer/atoms/table.py is drawn, with the prefixes of pasted code (`tf.math.`, `np.`, `K.`, ...). It
 writes every statement form of LANGUAGE.md §1 (constants, one-line and block definitions, `wrt`,
 `given`, calls to earlier definitions, `# noqa`, comments, blank lines, lines continued inside
 brackets) and every expression form of §2, with as few parentheses as the precedence table allows,
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from hypothesis import strategies as st
 
-from analyzer import atoms
+from analyzer.atoms import table as atoms
 
 # ---------------------------------------------------------------- the language's vocabulary
 

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import strategies as st
 
-from analyzer import atoms
+from analyzer.atoms import table as atoms
 
 from . import properties, strategies
 
@@ -112,8 +112,8 @@ def test_the_same_input_gives_the_same_output_in_another_process(tmp_path: Path)
 def test_the_generator_writes_text_that_parses(data: st.DataObject) -> None:
     """A generated file has no syntax error: the valid generator really is valid, so the fuzz of
     the analysis is not spent on the parser's error path."""
-    from analyzer.parser import parse_source
-    from analyzer.syntax import SyntaxProblem
+    from analyzer.language.parser import parse_source
+    from analyzer.language.syntax import SyntaxProblem
 
     text = data.draw(strategies.sources())
     problems = [s for s in parse_source(text).statements if isinstance(s, SyntaxProblem)]
@@ -130,8 +130,8 @@ def test_the_generator_draws_every_function_of_the_atom_table() -> None:
 
 def test_the_mutator_breaks_text() -> None:
     """The broken generator does reach the parser's error path (and the lowering's)."""
-    from analyzer.parser import parse_source
-    from analyzer.syntax import SyntaxProblem
+    from analyzer.language.parser import parse_source
+    from analyzer.language.syntax import SyntaxProblem
 
     def has_syntax_error(text: str) -> bool:
         return any(isinstance(s, SyntaxProblem) for s in parse_source(text).statements)

@@ -1,0 +1,400 @@
+"""The Python API: analyze an expression, a `.loss` text or a file, and get one Report per definition."""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import signal
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..language import syntax as ast
+from ..language.parser import INTERNAL_ERROR, LossSyntaxError, parse_condition, parse_expression, parse_source
+from ..language.syntax import Span
+from .classify import Classifier
+from .lowering import (
+    FileContext,
+    Lowered,
+    Lowerer,
+    LoweringError,
+    constant_binding,
+    free_names,
+    lower_constant,
+    reserved_names,
+)
+from .report import INVALID, UNKNOWN, Finding, Report
+
+BUG_HINT = "this is a bug in kinks: please report it with the statement that triggers it"
+
+
+def analyze(text: str, wrt: Sequence[str] | None = None, given: str | None = None,
+            budget: float | None = None) -> Report:
+    """Analyze one expression; every free name is a variable, and without `wrt` all are differentiated."""
+    try:
+        tree = parse_expression(text)
+        condition = parse_condition(given) if given else None
+    except LossSyntaxError as error:
+        problem = error.problem
+        return invalid_report(None, problem.span.line, None, Finding("error", "E001", problem.message, problem.span))
+    except Exception as error:  # noqa: BLE001 - a bug in the parser is a diagnostic, never a traceback
+        return invalid_report(None, 1, None, internal_error_finding(error, Span(1, 1, 1, 2)))
+    names = free_names(tree)
+    if condition is not None:
+        names += [name for name in free_names(condition) if name not in names]
+    for name in wrt or ():
+        if name not in names:
+            names.append(name)
+    span = _span_of(tree)
+    params = tuple(ast.Param(name, span) for name in names)
+    wrt_params = tuple(ast.Param(name, span) for name in wrt) if wrt is not None else None
+    definition = ast.Definition("expression", span, params, wrt_params, condition, (), tree, span)
+    return _analyze_definition(definition, FileContext(), None, budget)
+
+
+def analyze_text(text: str, path: str = "<string>", *, budget: float | None = None) -> list[Report]:
+    """Every definition of a `.loss` text, and every statement that failed, in file order."""
+    source = parse_source(text, path)
+    context = FileContext()
+    for statement in source.statements:
+        if isinstance(statement, ast.Definition):
+            context.later.setdefault(statement.name, statement.span.line)
+    reports: list[Report] = []
+    reserved = reserved_names()
+    for statement in source.statements:
+        if isinstance(statement, ast.SyntaxProblem):
+            if statement.message.startswith(INTERNAL_ERROR):
+                finding = Finding("error", "E999", f"{statement.message}; {BUG_HINT}", statement.span)
+            else:
+                finding = Finding("error", "E001", _syntax_message(statement), statement.span)
+            reports.append(invalid_report(statement.name, statement.statement_line or statement.span.line, path, finding))
+            continue
+        name = statement.name
+        if context.later.get(name) == statement.span.line:
+            del context.later[name]
+        clash = _name_clash(statement, context, reserved)
+        if isinstance(statement, ast.Constant):
+            try:
+                if clash:
+                    raise LoweringError("E005", clash, statement.name_span)
+                with deep_stack(), hard_limit(hard_limit_for(budget)):
+                    context.constants[name] = constant_binding(lower_constant(statement, context))
+            except LoweringError as error:
+                finding = Finding("error", error.code, error.message, error.span or statement.span)
+            except AnalysisTimeout as timeout:
+                finding = Finding("error", "E005", f"the constant took longer than {timeout.seconds:g} s to build",
+                                  statement.span)
+            except Exception as error:  # noqa: BLE001 - one statement's failure must not cost the others
+                finding = internal_error_finding(error, statement.span)
+            else:
+                continue
+            reports.append(invalid_report(name, statement.span.line, path, finding))
+            if not clash:
+                context.broken[name] = _cause(finding)
+            continue
+        if clash:
+            report = invalid_report(name, statement.span.line, path, Finding("error", "E005", clash, statement.name_span))
+        else:
+            report = _analyze_definition(statement, context, path, budget)
+        _apply_noqa(report, statement.noqa)
+        reports.append(report)
+        if report.classification == INVALID:
+            context.broken[name] = _cause(report.findings[0]) if report.findings else "it is invalid"
+        else:
+            context.definitions[name] = statement
+    return reports
+
+
+def analyze_file(path: str | Path, *, budget: float | None = None) -> list[Report]:
+    """Read a `.loss` file (UTF-8) and analyze it. A file that cannot be read, or is not UTF-8 text,
+    gives one E006 report, as in `kinks check`."""
+    from ..lint.files import load
+
+    loaded = load(str(path))
+    if loaded.unreadable is not None:
+        return [loaded.unreadable]
+    assert loaded.text is not None
+    return analyze_text(loaded.text, str(path), budget=budget)
+
+
+# ------------------------------------------------------------------ internals
+
+
+def _analyze_definition(definition: ast.Definition, context: FileContext, path: str | None,
+                        budget: float | None) -> Report:
+    report = Report(name=definition.name if path is not None or definition.name != "expression" else None,
+                    line=definition.span.line, file=path, span=definition.span)
+    report.params = tuple(p.name for p in definition.params)
+    report.wrt = tuple(p.name for p in definition.wrt) if definition.wrt is not None else report.params
+    # Probing evaluates bodies where they overflow or are undefined on purpose: NumPy's warnings
+    # about it are expected, and are not for the user.
+    limit = hard_limit_for(budget)
+    with deep_stack(), np.errstate(all="ignore"):
+        try:
+            with hard_limit(limit):
+                lowered: Lowered = Lowerer(context, definition.name).definition(definition)
+        except LoweringError as error:
+            report.findings = [Finding("error", error.code, error.message, error.span or definition.span)]
+            return report
+        except RecursionError:
+            report.findings = [Finding("error", "E005", "the definition is nested too deeply to analyse", definition.span)]
+            return report
+        except AnalysisTimeout as timeout:
+            return _timed_out(report, f"building its expression took longer than {timeout.seconds:g} s")
+        except Exception as error:  # noqa: BLE001 - one definition's failure must not cost the others their reports
+            report.findings = [internal_error_finding(error, definition.span)]
+            return report
+        try:
+            # The probe checks its own budget between steps; the hard limit stands behind it where
+            # it costs nothing (an alarm signal), not through the trace hook.
+            with hard_limit(limit, tracing=False):
+                return Classifier(lowered, budget).report(report)
+        except AnalysisTimeout as timeout:
+            return _timed_out(report, f"the analysis took longer than {timeout.seconds:g} s")
+        except RecursionError:
+            # locals that each wrap the one before nest deeper than the parser's count of brackets
+            report.classification = INVALID
+            report.findings = [Finding("error", "E005", "the definition is nested too deeply to analyse", definition.span)]
+            return report
+        except Exception as error:  # noqa: BLE001 - one definition's failure must not cost the others their reports
+            report.classification = INVALID
+            report.findings = [internal_error_finding(error, definition.span)]
+            return report
+
+
+def _timed_out(report: Report, reason: str) -> Report:
+    report.classification = UNKNOWN
+    report.smoothness = None
+    report.reason = reason
+    report.findings = [Finding("unknown", "K901", f"could not decide: {reason}", report.span)]
+    return report
+
+
+# ------------------------------------------------------------------ a hard limit on time
+#
+# The time budget is checked by the probe between its steps. A single SymPy call can run far
+# longer (solving a condition as a set, simplifying): this limit stops anything. In the main thread
+# it is an alarm signal (SIGALRM; free while it does not ring), unless someone else uses the alarm.
+# Elsewhere it is a trace hook that looks at the clock every few thousand Python calls, which
+# slows the code under it: it is used for building the expression only, and stands aside for a
+# debugger or a coverage tool that is tracing already. The limit is the definition's budget and
+# some grace: the probe's own budget normally ends an analysis before.
+
+
+class AnalysisTimeout(BaseException):
+    """Raised into the analysis when it passes its hard limit. A BaseException, so that SymPy's
+    own `except Exception` clauses do not swallow it."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"the analysis took longer than {seconds:g} s")
+        self.seconds = seconds
+
+
+HARD_LIMIT_GRACE = 1.0  # seconds beyond the budget, or half the budget if that is more
+_CLOCK_EVERY = 4096  # calls
+_RING_AGAIN = 0.05  # seconds between rings of the alarm once the limit has passed
+_GENERATOR_FLAGS = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
+
+
+def _alarm_is_free() -> bool:
+    return (
+        hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGALRM) in (signal.SIG_DFL, None)
+        and signal.getitimer(signal.ITIMER_REAL)[0] == 0
+    )
+
+
+# The code the alarm may interrupt: the analysis and the libraries it runs. Anything else on top of
+# the stack is someone else's callback (a garbage-collector hook, an unraisable-exception hook
+# formatting a traceback), where an exception would be dropped or would break the hook.
+_INTERRUPTIBLE_PACKAGES = frozenset({"analyzer", "sympy", "mpmath", "numpy", "lark"})
+
+
+def _interruptible(frame: Any) -> bool:
+    if frame is None:
+        return False
+    package = str(frame.f_globals.get("__name__", "")).partition(".")[0]
+    return package in _INTERRUPTIBLE_PACKAGES
+
+
+def hard_limit_for(budget: float | None) -> float:
+    from .classify import DEFAULT_BUDGET
+
+    seconds = DEFAULT_BUDGET if budget is None else budget
+    return seconds + max(HARD_LIMIT_GRACE, 0.5 * seconds)
+
+
+@contextlib.contextmanager
+def hard_limit(seconds: float, tracing: bool = True) -> Iterator[None]:
+    if _alarm_is_free():
+        armed = True
+
+        def ring(signum: int, frame: Any) -> None:
+            if armed and _interruptible(frame):
+                raise AnalysisTimeout(seconds)
+
+        previous = signal.signal(signal.SIGALRM, ring)
+        # The alarm rings again until it is disarmed: an exception raised while Python runs a
+        # garbage-collector callback or a `__del__` is printed and dropped, not propagated; and a
+        # ring that finds other code running (see _interruptible) waits for the next.
+        signal.setitimer(signal.ITIMER_REAL, seconds, _RING_AGAIN)
+        try:
+            yield
+        finally:
+            try:
+                armed = False  # a ring that comes between here and the reset below raises nothing
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.signal(signal.SIGALRM, previous)
+        return
+    if not tracing or sys.gettrace() is not None:
+        yield
+        return
+    end = time.monotonic() + seconds
+    calls = 0
+    expired = False
+
+    def watch(frame: Any, event: str, argument: Any) -> None:
+        # Only calls are seen (nothing is returned, so no line events in the frame).
+        nonlocal calls, expired
+        calls += 1
+        if not expired and calls % _CLOCK_EVERY == 0:
+            expired = time.monotonic() > end
+        # Not into a generator: one being closed by the garbage collector would only print
+        # "Exception ignored"; the next ordinary call stops the analysis.
+        if expired and not frame.f_code.co_flags & _GENERATOR_FLAGS:
+            raise AnalysisTimeout(seconds)
+
+    sys.settrace(watch)
+    try:
+        yield
+    finally:
+        sys.settrace(None)
+
+
+def internal_error_finding(error: BaseException, span: Span) -> Finding:
+    detail = "".join(traceback.format_exception_only(type(error), error)).strip().splitlines()[-1][:300]
+    return Finding("error", "E999", f"internal error ({detail}); {BUG_HINT}", span)
+
+
+def _cause(finding: Finding) -> str:
+    """Why a statement failed, for the statements that use it. A failure that is itself caused by
+    another (`f` has an error: `g` has an error: ...) is not repeated down a chain of calls."""
+    if finding.code == "E004" and finding.message.startswith("`") and "` has an error: " in finding.message:
+        used = finding.message[1 : finding.message.index("` has an error: ")]
+        return f"it uses `{used}`, which has an error"
+    return finding.message
+
+
+# Room on Python's stack for the recursive passes over a body (lowering, SymPy's printers and
+# rewrites) on bodies as deep as lowering allows (MAX_EXPANDED_DEPTH), whatever the depth of the
+# caller's own stack: the same text then gets the same report from any caller. Raised for the
+# analysis only, and shared by threads analysing at the same time.
+STACK_HEADROOM = 6000
+_stack_lock = threading.Lock()
+_stack_users = 0
+_saved_limit = 0
+
+
+@contextlib.contextmanager
+def deep_stack() -> Iterator[None]:
+    global _stack_users, _saved_limit
+    with _stack_lock:
+        if _stack_users == 0:
+            _saved_limit = sys.getrecursionlimit()
+        needed = _frame_depth() + STACK_HEADROOM
+        if needed > sys.getrecursionlimit():
+            sys.setrecursionlimit(needed)
+        _stack_users += 1
+    try:
+        yield
+    finally:
+        with _stack_lock:
+            _stack_users -= 1
+            if _stack_users == 0:
+                sys.setrecursionlimit(_saved_limit)
+
+
+def _frame_depth() -> int:
+    depth, frame = 0, sys._getframe()
+    while frame is not None:
+        depth, frame = depth + 1, frame.f_back
+    return depth
+
+
+def invalid_report(name: str | None, line: int, path: str | None, finding: Finding) -> Report:
+    return Report(name=name, line=line, file=path, classification=INVALID, findings=[finding], span=finding.span)
+
+
+def _syntax_message(problem: ast.SyntaxProblem) -> str:
+    if problem.expected and "expected" not in problem.message:
+        return f"{problem.message}; expected {', '.join(problem.expected)}"
+    return problem.message
+
+
+def _name_clash(statement: ast.Constant | ast.Definition, context: FileContext, reserved: set[str]) -> str | None:
+    name = statement.name
+    if name in reserved:
+        return f"`{name}` is the name of a function or constant of the language: choose another name"
+    if name in context.definitions or name in context.constants or name in context.broken:
+        return f"`{name}` is already defined above"
+    return None
+
+
+def _apply_noqa(report: Report, noqa: ast.Noqa | None) -> None:
+    """Remove the findings the statement's `# noqa` silences; the class is unchanged.
+
+    A bare `# noqa` silences everything but the errors (E codes); `# noqa: K201, K301` only those
+    codes. A `noqa` that silences nothing, or codes in its list that silence nothing, become one
+    K902 finding at the comment (ruff's unused-noqa), unless the list names K902 itself. A
+    statement whose analysis did not finish (invalid, unknown) cannot tell, so it is never flagged.
+    """
+    from .report import UNKNOWN
+    from .rules import RULES, UNUSED_NOQA
+
+    if noqa is None:
+        return
+    kept = []
+    used: set[str] = set()
+    for finding in report.findings:
+        silenced = noqa.codes is None or finding.code in noqa.codes
+        if not silenced or finding.kind == "error" and noqa.codes is None and finding.code.startswith("E"):
+            kept.append(finding)
+        else:
+            used.add(finding.code)
+    report.findings = kept
+    if report.classification in (INVALID, UNKNOWN) or noqa.codes is not None and UNUSED_NOQA in noqa.codes:
+        return
+    if noqa.codes is None:
+        if not used:
+            message = "unused `# noqa`: this statement has no diagnostic to silence"
+            report.findings.append(Finding("unused-noqa", UNUSED_NOQA, message, noqa.span,
+                                           suggestion="remove the `# noqa` comment"))
+        return
+    unknown = sorted(code for code in noqa.codes if code not in RULES)
+    unmatched = sorted(code for code in noqa.codes if code in RULES and code not in used)
+    if not unknown and not unmatched:
+        return
+    problems = []
+    if unmatched:
+        problems.append(f"{', '.join(unmatched)} {'is' if len(unmatched) == 1 else 'are'} not reported on this statement")
+    if unknown:
+        problems.append(f"{', '.join(unknown)} {'is not a kinks code' if len(unknown) == 1 else 'are not kinks codes'}")
+    stale = unknown + unmatched
+    if len(stale) == len(noqa.codes):
+        suggestion = "remove the `# noqa` comment"
+    else:
+        suggestion = f"remove {', '.join(sorted(stale))} from the `# noqa` list"
+    message = f"unused `# noqa` code{'s' if len(stale) > 1 else ''}: {'; '.join(problems)}"
+    report.findings.append(Finding("unused-noqa", UNUSED_NOQA, message, noqa.span, suggestion=suggestion))
+
+
+def _span_of(tree: ast.Expr) -> Span:
+    return tree.span

@@ -1,0 +1,1 @@
+"""One place per function of the language: its SymPy class (functions) and its row of the atom table (table)."""

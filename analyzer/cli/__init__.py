@@ -1,0 +1,1 @@
+"""The `kinks` command: `main` (parsing and dispatch, exit statuses), one module per subcommand."""

@@ -1,0 +1,267 @@
+"""`kinks check`: the linter. Paths in, diagnostics out, an exit status for CI.
+
+Options follow ruff's names and meanings wherever they fit (`--select`, `--ignore`,
+`--extend-select`, `--output-format`, `--config`, `--isolated`, `--no-cache`, `--force-exclude`,
+`--exit-zero`, `--stdin-filename`, `-q`), so nothing surprises a user who knows it. Exit status
+(LANGUAGE.md §5): 0 when no diagnostic reaches `--fail-on`, 1 when one does, 2 when the command
+cannot run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from ..analysis.report import Report
+from ..analysis.rules import RULES, SEVERITY_ORDER
+from ..lint.cache import Cache
+from ..lint.config import OUTPUT_FORMATS, ConfigError, Settings, settings_for
+from ..lint.files import STDIN_PATH, LoadedFile, MissingPathsError, expand_paths, load
+from ..lint.formats import RenderOptions, render
+from ..lint.progress import ProgressBar, progress_enabled
+from ..lint.runner import RunStatistics, analyze_files, default_jobs
+from .common import EXIT_FINDINGS, EXIT_OK, UsageError, positive_seconds, version
+
+
+def register(commands: Any) -> None:
+    check = commands.add_parser(
+        "check",
+        help="analyze .loss files and report their findings",
+        description=(
+            "Analyze .loss files and report the differentiability of every definition. Settings come "
+            "from [tool.kinks] in the nearest pyproject.toml (or a kinks.toml), then these options."
+        ),
+    )
+    check.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="a .loss file, a directory (searched recursively for *.loss), or - for standard input (default: .)",
+    )
+    output = check.add_argument_group("output")
+    output.add_argument(
+        "--output-format",
+        "--format",
+        dest="output_format",
+        choices=OUTPUT_FORMATS,
+        default=None,
+        metavar="FORMAT",
+        help="text for people (default); concise: one line a diagnostic; json: the records of LANGUAGE.md §5; "
+        "sarif; github (workflow annotations); junit (CI test reports)",
+    )
+    output.add_argument("-o", "--output-file", metavar="FILE", help="write the output to FILE instead of standard output")
+    output.add_argument("-q", "--quiet", action="store_true", help="print the diagnostics and nothing else")
+    output.add_argument("-v", "--verbose", action="store_true",
+                        help="say on standard error which configuration, cache and processes were used")
+
+    rules = check.add_argument_group("rule selection")
+    rules.add_argument("--select", action="append", metavar="CODES",
+                       help="report only these codes or prefixes, comma-separated (K201, K2, ALL)")
+    rules.add_argument("--extend-select", action="append", metavar="CODES", help="report these codes as well")
+    rules.add_argument("--ignore", action="append", metavar="CODES", help="do not report these codes")
+    rules.add_argument(
+        "--fail-on",
+        choices=tuple(SEVERITY_ORDER),
+        default=None,
+        help="exit with status 1 when a diagnostic of this severity or worse is reported (default: warning)",
+    )
+    rules.add_argument("--exit-zero", action="store_true", help="exit with status 0 even when diagnostics fail")
+
+    files = check.add_argument_group("files and settings")
+    files.add_argument("--config", metavar="FILE", help="use this configuration file (pyproject.toml or kinks.toml)")
+    files.add_argument("--isolated", action="store_true", help="ignore every configuration file")
+    files.add_argument("--include", action="append", metavar="GLOBS",
+                       help="file patterns to check inside directories (default: *.loss)")
+    files.add_argument("--exclude", action="append", metavar="GLOBS",
+                       help="patterns to skip, replacing the defaults (.git, .venv, build, ...)")
+    files.add_argument("--extend-exclude", action="append", metavar="GLOBS", help="patterns to skip as well")
+    files.add_argument("--force-exclude", action=argparse.BooleanOptionalAction, default=None,
+                       help="apply the exclusions to paths named on the command line too (for pre-commit)")
+    files.add_argument("--respect-gitignore", action=argparse.BooleanOptionalAction, default=None,
+                       help="skip what .gitignore and .git/info/exclude ignore when walking directories (default: on)")
+    files.add_argument("--stdin-filename", metavar="PATH",
+                       help="the name of the file read from standard input, for the output and per-file-ignores")
+
+    analysis = check.add_argument_group("analysis")
+    analysis.add_argument("--budget", type=positive_seconds, default=None, metavar="SECONDS",
+                          help="time budget for the analysis of each definition (default: the analyzer's own)")
+    analysis.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    analysis.add_argument("--cache-dir", metavar="DIR",
+                          help="where to keep the cache (default: .kinks_cache at the project root; or KINKS_CACHE_DIR)")
+    analysis.add_argument("-j", "--jobs", type=_positive_count, default=None, metavar="N",
+                          help="analyse in up to N processes (default: one per core)")
+    check.set_defaults(run=run_check)
+
+
+def _positive_count(text: str) -> int:
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text!r}")
+    return count
+
+
+def _comma_list(values: Sequence[str] | None) -> list[str] | None:
+    """`--select K1,K2 --select K3` -> ["K1", "K2", "K3"]; None when the option was not given."""
+    if values is None:
+        return None
+    return [item.strip() for value in values for item in value.split(",") if item.strip()]
+
+
+def run_check(arguments: argparse.Namespace) -> int:
+    started = time.monotonic()
+    paths = list(arguments.paths) or ([STDIN_PATH] if arguments.stdin_filename else ["."])
+    settings = _settings(arguments, paths)
+    output_format = arguments.output_format or settings.output_format
+
+    try:
+        names = expand_paths(paths, settings)
+    except MissingPathsError as error:
+        raise UsageError(str(error)) from None
+    if not names and not arguments.quiet:
+        print("kinks: warning: no .loss files found", file=sys.stderr)
+    loaded = [_load(path, arguments.stdin_filename) for path in names]
+
+    cache = None if arguments.no_cache else Cache(settings.cache_dir)
+    statistics = RunStatistics()
+    progress = ProgressBar(sys.stderr) if not arguments.quiet and progress_enabled(sys.stderr) else None
+    try:
+        per_file = analyze_files(
+            loaded,
+            _analyzer,
+            budget=settings.budget,
+            cache=cache,
+            jobs=arguments.jobs or default_jobs(),
+            on_progress=progress.update if progress is not None else None,
+            statistics=statistics,
+        )
+    finally:
+        if progress is not None:
+            progress.close()
+
+    reports = [
+        select(report, settings.codes_for(report.file or file.path))
+        for file, file_reports in zip(loaded, per_file)
+        for report in file_reports
+    ]
+    sources = {file.path: file.text for file in loaded if file.text is not None}
+    to_terminal = arguments.output_file is None
+    options = RenderOptions(
+        sources=sources,
+        color=to_terminal and use_color(sys.stdout),
+        fail_on=settings.fail_on,
+        version=version() if output_format == "sarif" else "",  # reading the metadata costs ~15 ms
+        summary=not arguments.quiet,
+    )
+    text = render(output_format, reports, options)
+    _write(text, arguments.output_file)
+    if arguments.verbose:
+        _explain_run(settings, cache, statistics, time.monotonic() - started)
+    if arguments.exit_zero:
+        return EXIT_OK
+    return EXIT_FINDINGS if fails(reports, settings.fail_on) else EXIT_OK
+
+
+def _settings(arguments: argparse.Namespace, paths: Sequence[str]) -> Settings:
+    options = {
+        "select": _comma_list(arguments.select),
+        "extend-select": _comma_list(arguments.extend_select),
+        "ignore": _comma_list(arguments.ignore),
+        "fail-on": arguments.fail_on,
+        "budget": arguments.budget,
+        "include": _comma_list(arguments.include),
+        "exclude": _comma_list(arguments.exclude),
+        "extend-exclude": _comma_list(arguments.extend_exclude),
+        "force-exclude": arguments.force_exclude,
+        "respect-gitignore": arguments.respect_gitignore,
+        "output-format": arguments.output_format,
+    }
+    try:
+        return settings_for(
+            paths,
+            options,
+            config_option=arguments.config,
+            isolated=arguments.isolated,
+            stdin_filename=arguments.stdin_filename,
+            cache_dir_option=arguments.cache_dir,
+        )
+    except ConfigError as error:
+        raise UsageError(str(error)) from None
+
+
+def _analyzer() -> Callable[..., list[Report]]:
+    """`analyzer.analysis.api.analyze_text`, imported only when there is something to analyze.
+
+    So `--version`, usage errors and fully cached runs never pay for importing the analysis
+    machinery. Tests replace this seam with a stub to check the command's own logic apart from
+    the analysis.
+    """
+    from ..analysis.api import analyze_text
+
+    return analyze_text
+
+
+def _load(path: str, stdin_filename: str | None) -> LoadedFile:
+    loaded = load(path)
+    if path != STDIN_PATH or not stdin_filename:
+        return loaded
+    unreadable = loaded.unreadable
+    if unreadable is not None:
+        unreadable.file = stdin_filename
+    return LoadedFile(stdin_filename, loaded.text, unreadable)
+
+
+def select(report: Report, codes: frozenset[str]) -> Report:
+    """The report with only the findings whose codes are reported for its file."""
+    report.findings = [finding for finding in report.findings if finding.code in codes or finding.code not in RULES]
+    return report
+
+
+def fails(reports: Sequence[Report], fail_on: str) -> bool:
+    threshold = SEVERITY_ORDER[fail_on]
+    return any(
+        SEVERITY_ORDER.get(finding.severity, SEVERITY_ORDER["error"]) >= threshold
+        for report in reports
+        for finding in report.findings
+    )
+
+
+def use_color(stream: TextIO) -> bool:
+    """Colour for a terminal; NO_COLOR (no-color.org) turns it off, FORCE_COLOR turns it on anywhere."""
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    if os.environ.get("NO_COLOR"):
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def _write(text: str, output_file: str | None) -> None:
+    if output_file is None:
+        sys.stdout.write(text + "\n" if text else "")
+        sys.stdout.flush()
+        return
+    target = Path(output_file)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text + "\n" if text else "", encoding="utf-8")
+    except OSError as error:
+        raise UsageError(f"{output_file}: cannot write the output: {error.strerror or error}") from None
+
+
+def _explain_run(settings: Settings, cache: Cache | None, statistics: RunStatistics, seconds: float) -> None:
+    def say(message: str) -> None:
+        print(f"kinks: {message}", file=sys.stderr)
+
+    say(f"configuration: {settings.config_path}" if settings.config_path else "configuration: none found, defaults")
+    say(f"cache: {cache.directory}" if cache is not None else "cache: off")
+    processes = f" in {statistics.workers} process{'es' if statistics.workers != 1 else ''}" if statistics.analysed else ""
+    say(f"{statistics.files} files: {statistics.cached} from the cache, {statistics.analysed} analysed{processes}")
+    say(f"done in {seconds:.2f} s")

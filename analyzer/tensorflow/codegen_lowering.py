@@ -1,0 +1,300 @@
+"""Lower a `.loss` text for code generation: the analysis lowering, keeping what code needs.
+
+`analyzer.analysis.lowering.Lowerer` drops `axis=` and `keepdims=` (they do not move kinks) and inlines
+everything. The code generator subclasses it to keep:
+
+- the axes of reductions, as `Along` markers (only where they differ from the default: the last
+  axis, reduced axes dropped, as LANGUAGE.md §2 says);
+- `keepdims` inside the composite atoms that need it (`categorical_crossentropy` normalises the
+  probabilities by their sum along the last axis);
+- the names of the definition's own locals, so the generated code can reuse them;
+- the straight-through pattern `soft + stop_gradient(hard - soft)` as one `StraightThrough` node,
+  so the forward value is exactly `hard`;
+- constants named in `symbolic_constants` (the temperatures of smooth variants) as symbols, so
+  they become keyword arguments.
+
+The analysis reports of the same text come from `analyzer.analysis.api.analyze_text`; definitions it finds
+invalid are left out here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields, is_dataclass
+from typing import Any
+
+import sympy as sp
+
+from ..analysis.api import (
+    AnalysisTimeout,
+    analyze,
+    analyze_text,
+    deep_stack,
+    hard_limit,
+    hard_limit_for,
+    internal_error_finding,
+    invalid_report,
+)
+from ..analysis.lowering import (
+    Binding,
+    FileContext,
+    Lowerer,
+    LoweringError,
+    Scope,
+    _bind,
+    _flag,
+    constant_binding,
+    free_names,
+    lower_constant,
+)
+from ..analysis.report import INVALID, Finding, Report
+from ..atoms import functions as fn
+from ..atoms import table as atoms
+from ..language import syntax as ast
+from ..language.parser import parse_expression, parse_source
+from .nodes import ALL_AXES, Along, AlongCondition, StraightThrough
+
+# Nodes that take an axis: the marker goes on the outermost of these in what a row builds.
+AXIS_NODES: tuple[type, ...] = (
+    fn.ReduceSum, fn.ReduceMean, fn.ReduceProd, fn.ReduceVar, fn.ReduceMax, fn.ReduceMin, fn.LogSumExp,
+    fn.Softmax, fn.LogSoftmax, fn.CumSum, fn.Sort, fn.ArgMax, fn.ArgMin, fn.Norm,
+)
+CONDITION_AXIS_NODES: tuple[type, ...] = (fn.ReduceAll, fn.ReduceAny)
+DEFAULT_AXES = (-1,)
+
+
+@dataclass(slots=True)
+class CodegenDefinition:
+    """One definition, ready for printing."""
+
+    name: str
+    line: int
+    params: tuple[str, ...]
+    wrt: tuple[str, ...]
+    body: Any  # the SymPy body with the code generator's markers
+    local_names: dict[Any, str]  # value of a local of the definition itself -> its name
+    report: Report
+    keyword_constants: tuple[str, ...] = ()  # symbolic constants the body uses, in file order
+    origins: dict[Any, Any] = field(default_factory=dict)  # SymPy node -> Origin (its span in the file)
+
+
+@dataclass(slots=True)
+class CodegenSource:
+    path: str
+    definitions: list[CodegenDefinition] = field(default_factory=list)
+    reports: list[Report] = field(default_factory=list)
+
+
+def lower_source(text: str, path: str = "<string>", symbolic_constants: Mapping[str, float] | None = None,
+                 reports: Sequence[Report] | None = None) -> CodegenSource:
+    """Every valid definition of `text`, lowered for code generation, with its analysis report."""
+    symbolic_constants = dict(symbolic_constants or {})
+    if reports is None:
+        reports = analyze_text(text, path)
+    by_line = {report.line: report for report in reports if report.name is not None}
+    source = parse_source(text, path)
+    context = FileContext()
+    for statement in source.statements:
+        if isinstance(statement, ast.Definition):
+            context.later.setdefault(statement.name, statement.span.line)
+    out = CodegenSource(path, reports=list(reports))
+    for statement in source.statements:
+        if isinstance(statement, ast.SyntaxProblem):
+            continue
+        if context.later.get(statement.name) == statement.span.line:
+            del context.later[statement.name]
+        if isinstance(statement, ast.Constant):
+            _bind_constant(statement, context, symbolic_constants)
+            continue
+        report = by_line.get(statement.span.line)
+        if report is None or report.classification == INVALID or report.name != statement.name:
+            context.broken[statement.name] = "it is invalid"
+            continue
+        lowerer = CodegenLowerer(context, statement.name)
+        try:
+            # SymPy can spend minutes building one body (folding a Piecewise into a condition):
+            # the same hard limit as the analysis, and the definition gets no code.
+            with deep_stack(), hard_limit(hard_limit_for(None)):
+                lowered = lowerer.definition(statement)
+        except (AnalysisTimeout, Exception) as error:  # noqa: BLE001 - one definition's failure must not cost the others their code
+            if isinstance(error, AnalysisTimeout):
+                finding = Finding("error", "E005", f"building its expression for the code took longer than "
+                                  f"{error.seconds:g} s", statement.span)
+            elif isinstance(error, LoweringError):  # it calls a definition that got no code
+                finding = Finding("error", error.code, error.message, error.span or statement.span)
+            elif isinstance(error, RecursionError):
+                finding = Finding("error", "E005", "the definition is nested too deeply to generate code for", statement.span)
+            else:
+                finding = internal_error_finding(error, statement.span)
+            out.reports[out.reports.index(report)] = invalid_report(statement.name, statement.span.line, path, finding)
+            context.broken[statement.name] = "it is invalid"
+            continue
+        used = {symbol.name for symbol in lowered.body.free_symbols} if isinstance(lowered.body, sp.Basic) else set()
+        keywords = tuple(name for name in symbolic_constants if name in used)
+        out.definitions.append(CodegenDefinition(
+            name=statement.name,
+            line=statement.span.line,
+            params=tuple(param.name for param in statement.params),
+            wrt=lowered.wrt,
+            body=lowered.body,
+            local_names=lowerer.local_names,
+            report=report,
+            keyword_constants=keywords,
+            origins=lowered.origins,
+        ))
+        context.definitions[statement.name] = statement
+    return out
+
+
+def _bind_constant(statement: ast.Constant, context: FileContext, symbolic: Mapping[str, float]) -> None:
+    try:
+        with deep_stack(), hard_limit(hard_limit_for(None)):
+            value = lower_constant(statement, context)
+    except (LoweringError, AnalysisTimeout):
+        return  # the analysis reports it; a reference to it makes the definition invalid there too
+    if statement.name in symbolic:
+        context.constants[statement.name] = Binding(sp.Symbol(statement.name, positive=True), None, None, "constant")
+    else:
+        context.constants[statement.name] = constant_binding(value)
+
+
+class CodegenLowerer(Lowerer):
+    """The analysis lowering, plus axes, straight-through pairs and the names of locals."""
+
+    def __init__(self, context: FileContext, current: str | None):
+        super().__init__(context, current)
+        self.local_names: dict[Any, str] = {}
+        self._depth = 0
+
+    def _body(self, definition: ast.Definition, scope: Scope) -> Any:
+        self._depth += 1
+        try:
+            inner = scope.child()
+            for local in definition.locals:
+                if local.name in atoms.ATOM_BY_NAME:
+                    raise LoweringError("E005", f"the local `{local.name}` reuses the name of a function", local.name_span)
+                value = self.expr(local.value, inner)
+                inner.names[local.name] = Binding(value, local.value, inner.child(), "local")
+                if self._depth == 1 and isinstance(value, sp.Basic) and value.free_symbols:
+                    self.local_names.setdefault(value, local.name)
+            return self.expr(definition.body, inner)
+        finally:
+            self._depth -= 1
+
+    def _Binary(self, node: ast.Binary, scope: Scope) -> Any:
+        parts = straight_through_parts(node)
+        if parts is not None:
+            hard_tree, soft_tree = parts
+            return StraightThrough(self.expr(hard_tree, scope), self.expr(soft_tree, scope))
+        return super()._Binary(node, scope)
+
+    def _apply(self, row: atoms.Atom, node: ast.Call, scope: Scope) -> Any:
+        result = super()._apply(row, node, scope)
+        if row.name == "categorical_crossentropy":
+            # Keras normalises by the sum along the last axis with the axis kept, so it broadcasts.
+            result = result.replace(
+                lambda e: isinstance(e, sp.Pow) and isinstance(e.base, fn.ReduceSum) and e.exp == -1,
+                lambda e: sp.Pow(Along(e.base, sp.Tuple(-1), sp.S.One), -1),
+            )
+        axis_tree = _given(row, node, "axis")
+        keep_tree = _given(row, node, "keepdims")
+        axes = _axes(axis_tree) if axis_tree is not None else DEFAULT_AXES
+        keepdims = _flag(keep_tree) if keep_tree is not None else False
+        if axes == DEFAULT_AXES and not keepdims:
+            return result
+        if row.name == "take":
+            raise LoweringError("E003", "take() along an axis other than the last is not supported in TensorFlow code", node.span)
+        return _mark(result, axes, keepdims, node)
+
+
+def _given(row: atoms.Atom, node: ast.Call, name: str) -> ast.Expr | None:
+    if row.variadic:
+        return None
+    for param, tree in zip(row.params, _bind(row, node)):
+        if param.name == name:
+            return tree
+    return None
+
+
+def _axes(tree: ast.Expr) -> tuple[int, ...] | None:
+    if isinstance(tree, ast.Name) and tree.id == "None":
+        return None
+    if isinstance(tree, ast.TupleExpr):
+        found: list[int] = []
+        for item in tree.items:
+            axes = _axes(item)
+            found.extend(axes or ())
+        return tuple(found)
+    if isinstance(tree, ast.Unary) and isinstance(tree.operand, ast.Number):
+        value = int(tree.operand.value)
+        return (-value if tree.op == "-" else value,)
+    if isinstance(tree, ast.Number):
+        return (int(tree.value),)
+    raise LoweringError("E003", "an axis is an integer, a tuple of integers, or None", tree.span)
+
+
+def _mark(result: Any, axes: tuple[int, ...] | None, keepdims: bool, node: ast.Call) -> Any:
+    axes_arg = ALL_AXES if axes is None else sp.Tuple(*[sp.Integer(axis) for axis in axes])
+    keep_arg = sp.S.One if keepdims else sp.S.Zero
+    for candidate in sp.preorder_traversal(result):
+        if isinstance(candidate, AXIS_NODES):
+            return result.xreplace({candidate: Along(candidate, axes_arg, keep_arg)})
+        if isinstance(candidate, CONDITION_AXIS_NODES):
+            return result.xreplace({candidate: AlongCondition(candidate, axes_arg, keep_arg)})
+    raise LoweringError("E003", "this function takes no axis in TensorFlow code", node.span)
+
+
+# ------------------------------------------------------------------ straight-through pairs
+
+
+def straight_through_parts(node: ast.Binary) -> tuple[ast.Expr, ast.Expr] | None:
+    """(hard, soft) when `node` is `soft + stop_gradient(hard - soft)` (either order)."""
+    if node.op != "+":
+        return None
+    for soft, other in ((node.left, node.right), (node.right, node.left)):
+        if not isinstance(other, ast.Call) or len(other.args) != 1 or other.keywords:
+            continue
+        row = atoms.lookup(other.func)
+        if row is None or row.name != "stop_gradient":
+            continue
+        inner = other.args[0]
+        if isinstance(inner, ast.Binary) and inner.op == "-" and same_tree(inner.right, soft):
+            return inner.left, soft
+    return None
+
+
+_POSITION_FIELDS = frozenset({"span", "func_span", "name_span"})
+
+
+def same_tree(a: Any, b: Any) -> bool:
+    """Syntax trees equal up to their positions in the file."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, tuple):
+        return len(a) == len(b) and all(same_tree(x, y) for x, y in zip(a, b))
+    if is_dataclass(a):
+        return all(
+            same_tree(getattr(a, item.name), getattr(b, item.name))
+            for item in fields(a)
+            if item.name not in _POSITION_FIELDS
+        )
+    return bool(a == b)
+
+
+def lower_expression(text: str, name: str = "loss") -> CodegenSource:
+    """A lone expression (every free name a differentiated parameter), as `analyze` reads it."""
+    report = analyze(text)
+    out = CodegenSource("<expression>", reports=[report])
+    if report.classification == INVALID:
+        return out
+    tree = parse_expression(text)
+    params = tuple(ast.Param(param, tree.span) for param in free_names(tree))
+    definition = ast.Definition(name, tree.span, params, None, None, (), tree, tree.span)
+    lowerer = CodegenLowerer(FileContext(), name)
+    lowered = lowerer.definition(definition)
+    report.name = name
+    out.definitions.append(CodegenDefinition(
+        name=name, line=1, params=tuple(p.name for p in params), wrt=lowered.wrt, body=lowered.body,
+        local_names={}, report=report,
+    ))
+    return out
