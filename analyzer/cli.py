@@ -35,7 +35,7 @@ BUILTIN_COMMAND_MODULES: tuple[str, ...] = (
 # Subcommands that live in modules of their own. Each module has `register(commands)`, which adds
 # its parser with `set_defaults(run=...)`; it must import nothing heavy (TensorFlow, Matplotlib) at
 # module level, so `kinks check` stays fast.
-COMMAND_MODULES: tuple[str, ...] = ("analyzer.plot_commands", "analyzer.tf_commands")
+COMMAND_MODULES: tuple[str, ...] = ("analyzer.plot_commands", "analyzer.tf_commands", "analyzer.server.command")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
