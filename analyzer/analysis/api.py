@@ -30,6 +30,7 @@ from .lowering import (
     reserved_names,
 )
 from .report import INVALID, UNKNOWN, Finding, Report
+from .report_list import ReportList
 
 BUG_HINT = "this is a bug in kinks: please report it with the statement that triggers it"
 
@@ -58,14 +59,14 @@ def analyze(text: str, wrt: Sequence[str] | None = None, given: str | None = Non
     return _analyze_definition(definition, FileContext(), None, budget)
 
 
-def analyze_text(text: str, path: str = "<string>", *, budget: float | None = None) -> list[Report]:
+def analyze_text(text: str, path: str = "<string>", *, budget: float | None = None) -> ReportList:
     """Every definition of a `.loss` text, and every statement that failed, in file order."""
     source = parse_source(text, path)
     context = FileContext()
     for statement in source.statements:
         if isinstance(statement, ast.Definition):
             context.later.setdefault(statement.name, statement.span.line)
-    reports: list[Report] = []
+    reports = ReportList()  # a list, shown as a table in Jupyter
     reserved = reserved_names()
     for statement in source.statements:
         if isinstance(statement, ast.SyntaxProblem):
@@ -111,14 +112,14 @@ def analyze_text(text: str, path: str = "<string>", *, budget: float | None = No
     return reports
 
 
-def analyze_file(path: str | Path, *, budget: float | None = None) -> list[Report]:
+def analyze_file(path: str | Path, *, budget: float | None = None) -> ReportList:
     """Read a `.loss` file (UTF-8) and analyze it. A file that cannot be read, or is not UTF-8 text,
     gives one E006 report, as in `kinks check`."""
     from ..lint.files import load
 
     loaded = load(str(path))
     if loaded.unreadable is not None:
-        return [loaded.unreadable]
+        return ReportList([loaded.unreadable])
     assert loaded.text is not None
     return analyze_text(loaded.text, str(path), budget=budget)
 

@@ -29,7 +29,7 @@ BUILTIN_COMMAND_MODULES: tuple[str, ...] = (
 # Subcommands that live in modules of their own. Each module has `register(commands)`, which adds
 # its parser with `set_defaults(run=...)`; it must import nothing heavy (TensorFlow, Matplotlib) at
 # module level, so `kinks check` stays fast.
-COMMAND_MODULES: tuple[str, ...] = ("analyzer.cli.plot", "analyzer.cli.tf")
+COMMAND_MODULES: tuple[str, ...] = ("analyzer.cli.plot", "analyzer.cli.tf", "analyzer.server.command")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -39,9 +39,9 @@ SMOOTHNESS = {1: "C1", 0: "C0", -1: "discontinuous"}
 
 
 def matplotlib_figure(**options: Any) -> Any:
-    from matplotlib.figure import Figure
+    from .display import NotebookFigure  # a Figure that Jupyter displays (`_repr_png_`)
 
-    return Figure(**options)
+    return NotebookFigure(**options)
 
 
 def title_of(report: Report, title: str | None = None) -> str:
