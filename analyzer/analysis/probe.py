@@ -517,6 +517,8 @@ class LineProbe:
                 count = len(scales)
                 signs = np.where(self.rng.random(count) < 0.5, -1.0, 1.0)
                 uniform_starts[name][RANDOM_STARTS:] = (signs * np.asarray(scales) * (1 + 0.1 * self.rng.random(count)))[:, None]
+        self._into_domain(uniform_starts)
+        self._into_domain(general_starts)
         problems = self._problems(uniform_starts, general_starts) if movable else []
         if problems:
             problems += self._bracketed(problems, movable, uniform_starts)
@@ -560,6 +562,22 @@ class LineProbe:
             order = sorted(range(len(problems)), key=lambda i: (i % (UNIFORM_STARTS + GENERAL_STARTS), i))
             problems = [problems[i] for i in sorted(order[:MAX_PROBLEMS])]
         return problems
+
+    def _into_domain(self, starts: dict[str, np.ndarray]) -> None:
+        """Starts where the body is undefined (p^1.5 at a negative p) are mirrored to |x| in
+        every unbounded variable, the moving ones and the data alike: a switching set in y is found
+        in vain at points where the body is NaN because of p."""
+        count = len(next(iter(starts.values()))) if starts else 0
+        if count == 0:
+            return
+        with np.errstate(all="ignore"):
+            value, _ = self.program.run(starts, states=False)
+        undefined = ~np.isfinite(self._scalar(value, count))
+        if not np.any(undefined):
+            return
+        for name in self.variables:
+            if name not in self.region.choices and name not in self.region.bounds:
+                starts[name][undefined] = np.abs(starts[name][undefined])
 
     def _bracketed(self, problems: list[_Problem], group: Sequence[str],
                    uniform_starts: dict[str, np.ndarray]) -> list[_Problem]:

@@ -202,7 +202,11 @@ class Huber(RealFunction):
 
     def fdiff(self, argindex=1):
         x, delta = self.args
-        return Clip(x, -delta, delta) if argindex == 1 else sp.Piecewise((0, sp.Abs(x) <= delta), (sp.Abs(x) - delta, True))
+        if argindex == 1:
+            # clip(x, -delta, delta) for delta >= 0; written by pieces so that it holds for any
+            # delta, as the numeric does (a negative delta is never inside: delta * sign(x))
+            return sp.Piecewise((x, sp.Abs(x) <= delta), (delta * sp.sign(x), True))
+        return sp.Piecewise((0, sp.Abs(x) <= delta), (sp.Abs(x) - delta, True))
 
 
 class Elu(RealFunction):

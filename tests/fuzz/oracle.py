@@ -439,7 +439,10 @@ def _one_sided(view: Any, line: int, tau: float, steps: Sequence[float], uncerta
         slope_left = -(4 * (left[1] - left[0]) - 1.5 * (left[2] - left[0])) / h
         curvature = (np.abs(right[0] - 2 * right[1] + right[2]) + np.abs(left[0] - 2 * left[1] + left[2])) / h**2
         slopes = np.abs(slope_right) + np.abs(slope_left)
-        noise = ROUNDING * np.finfo(float).eps * (np.max(np.abs(values[block]), axis=0) + slopes * size)
+        # (the slopes over the stencil, not only at tau: one side of y^2 at y == 0 has slope 0
+        # at tau and a slope at its points, where rounding y itself moves the value)
+        steepest = np.maximum(np.max(np.abs(np.diff(right, axis=0)), axis=0), np.max(np.abs(np.diff(left, axis=0)), axis=0)) / h
+        noise = ROUNDING * np.finfo(float).eps * (np.max(np.abs(values[block]), axis=0) + np.maximum(slopes, steepest) * size)
         levels.append(_Level(value_right - value_left, slope_right - slope_left, slopes,
                              noise + 4 * slopes * uncertainty, noise * 8.0 / h + 4 * curvature * uncertainty, h))
     pairs = [(coarse, fine) for coarse, fine in itertools.pairwise(levels) if coarse is not None and fine is not None]
@@ -456,7 +459,9 @@ def _one_sided(view: Any, line: int, tau: float, steps: Sequence[float], uncerta
         # per output entry: sides that agree exactly, or rounding a hundredth of the line's slopes
         # at most (an entry beside its own C1 corner, which no switch marks, has slopes near 0 and
         # is judged against the slopes of the line, not its own)
-        resolved = ((fine.kink == 0) & (coarse.kink == 0)) | (fine.slope_noise <= 1e-2 * np.max(fine.slopes))
+        # ("exactly" means an entry that does not move at all: values quantized by rounding can
+        # also give differences of exactly 0, and say nothing)
+        resolved = ((fine.slopes == 0) & (coarse.slopes == 0)) | (fine.slope_noise <= 1e-2 * np.max(fine.slopes))
         if not np.all(resolved):
             continue
         slope_floor = 8 * np.maximum(coarse.slope_noise, fine.slope_noise)
