@@ -769,7 +769,8 @@ class LineProbe:
                 # a singular atom's quantity changes sign or touches zero here, whichever switch led here
                 if not switch.singular:
                     item = _Located(item.point, item.normal, singular[0], item.uniform, item.scale, item.precision)
-                events += self._singular_event(line, item, step, transitions, left_ok, right_ok, value[k], tangent[k])
+                events += self._singular_event(line, item, step, transitions, left_ok, right_ok, value[k], tangent[k],
+                                               look["near_step"])
                 continue
             if not (left_ok and right_ok):
                 continue  # an edge of the region: not a point inside it
@@ -798,9 +799,12 @@ class LineProbe:
         return touching
 
     def _singular_event(self, line: int, item: _Located, step: float, transitions: dict[int, tuple[int, int]],
-                        left_ok: bool, right_ok: bool, values: np.ndarray, slopes: np.ndarray) -> list[Event]:
+                        left_ok: bool, right_ok: bool, values: np.ndarray, slopes: np.ndarray,
+                        near_step: float) -> list[Event]:
         """A singular atom's quantity reaches zero here: is the value or the slope unbounded as the
-        point is approached from a side inside the region?"""
+        point is approached from a side inside the region? (`values` and `slopes` are at the
+        offsets of `near_step`, as in `_judge`; `step` is the locally linear step the distances of
+        the unboundedness checks are taken from.)"""
         sides = [side for side, ok in ((-1.0, left_ok), (1.0, right_ok)) if ok]
         singular = {item.switch: transitions.get(item.switch, (0, 0))}
         if not sides:
@@ -850,12 +854,12 @@ class LineProbe:
             return events
         events = []
         if len(sides) == 2 and len(transitions) > 1 or (len(sides) == 2 and any(i != item.switch for i in transitions)):
-            kind, curvature = decide_crossing(values, slopes, step, _placed(item))
+            kind, curvature = decide_crossing(values, slopes, near_step, _placed(item))
             others = {i: t for i, t in transitions.items() if i != item.switch}
             if kind in ("jump", "kink") or curvature:
                 events.append(Event(line, 0.0, tuple(others or transitions), kind, curvature, transitions=dict(others or transitions)))
         elif len(sides) == 2:
-            kind, curvature = decide_crossing(values, slopes, step, _placed(item))
+            kind, curvature = decide_crossing(values, slopes, near_step, _placed(item))
             if kind in ("jump", "kink") or curvature:
                 events.append(Event(line, 0.0, tuple(transitions), kind, curvature, transitions=dict(transitions)))
         switch = self.program.switches[item.switch]

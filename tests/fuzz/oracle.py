@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -364,9 +365,14 @@ def _check_lines_are_c1(program: Program, sampler: _Sampler, wrt: Sequence[str],
     t = np.sort(np.concatenate([near, far], axis=1), axis=1)
     points = t.shape[1]
     ids = np.repeat(np.arange(count), points)
-    _, signature, inside = view(ids, t.reshape(-1))
+    grid_values, signature, inside = view(ids, t.reshape(-1))
     signature = signature.reshape(count, points, -1)
     inside = inside.reshape(count, points)
+    grid_values = grid_values.reshape(count, points, -1)
+    finite = np.where(np.isfinite(grid_values) & inside[:, :, None], grid_values, np.nan)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        spreads = np.nan_to_num(np.nanmax(finite, axis=1) - np.nanmin(finite, axis=1))
     changes = np.any(signature[:, 1:] != signature[:, :-1], axis=2) & inside[:, 1:] & inside[:, :-1]
     rows, columns = np.nonzero(changes)
     if len(rows) == 0:
@@ -382,7 +388,8 @@ def _check_lines_are_c1(program: Program, sampler: _Sampler, wrt: Sequence[str],
     for index, (row, tau) in enumerate(zip(rows, 0.5 * (a + b))):
         size = 1.0 + abs(float(tau)) + max(float(np.max(np.abs(value[int(row)]))) for value in lines.base.values())
         uncertainty = float(b[index] - a[index]) + 4 * np.finfo(float).eps * size
-        kind = _one_sided(view, int(row), float(tau), tuple(step * size for step in SIDE_STEPS), uncertainty, size)
+        kind = _one_sided(view, int(row), float(tau), tuple(step * size for step in SIDE_STEPS), uncertainty, size,
+                          spreads[int(row)])
         if kind is None:
             continue
         verdict.checked += 1
@@ -397,7 +404,7 @@ def _check_lines_are_c1(program: Program, sampler: _Sampler, wrt: Sequence[str],
 
 
 def _one_sided(view: Any, line: int, tau: float, steps: Sequence[float], uncertainty: float = 0.0,
-               size: float = 1.0) -> str | None:
+               size: float = 1.0, spread: Any = 0.0) -> str | None:
     """Compare the sides of `tau` on one line: "jump", "kink", "agree", or "unclear"; None when
     no step size could be used (a side outside the region, or undefined).
 
@@ -414,6 +421,8 @@ def _one_sided(view: Any, line: int, tau: float, steps: Sequence[float], uncerta
     extrapolated to a point that far off differ from the other's by slope (curvature) times it.
     `size` is the size of the point's coordinates: rounding them (`p + 0.5` at p == -0.5) moves a
     value by its slope times a few units in their last place, however small the value.
+    `spread` is how much each output entry varies along the line: a jump below 1e-12 of it is
+    below what float64 resolves of this body (an inner 1 + tanh(z) rounds to units of eps).
     """
     offsets = np.array([1.0, 2.0, 3.0])
     t = np.concatenate([np.concatenate([tau + h * offsets, tau - h * offsets]) for h in steps])
@@ -443,15 +452,29 @@ def _one_sided(view: Any, line: int, tau: float, steps: Sequence[float], uncerta
         # at tau and a slope at its points, where rounding y itself moves the value)
         steepest = np.maximum(np.max(np.abs(np.diff(right, axis=0)), axis=0), np.max(np.abs(np.diff(left, axis=0)), axis=0)) / h
         noise = ROUNDING * np.finfo(float).eps * (np.max(np.abs(values[block]), axis=0) + np.maximum(slopes, steepest) * size)
-        levels.append(_Level(value_right - value_left, slope_right - slope_left, slopes,
-                             noise + 4 * slopes * uncertainty, noise * 8.0 / h + 4 * curvature * uncertainty, h))
+        # what rounding inside the body did, seen rather than modelled: at the finest steps a
+        # side's second difference is h^2 f'' (nothing) plus its rounding (gelu's 1 + tanh(z) at
+        # z == -7 carries an absolute error of eps, whatever the size of the value)
+        seen = np.maximum(np.abs(right[0] - 2 * right[1] + right[2]), np.abs(left[0] - 2 * left[1] + left[2]))
+        levels.append((value_right - value_left, slope_right - slope_left, slopes, noise, curvature, seen, h))
+    finest = [level for level in levels if level is not None][-3:]
+    seen_noise = np.max([level[5] for level in finest], axis=0) if finest else 0.0
+    levels = [None if level is None else _Level(
+        level[0], level[1], level[2],
+        np.maximum(level[3], seen_noise) + 4 * level[2] * uncertainty,
+        np.maximum(level[3], seen_noise) * 8.0 / level[6] + 4 * level[4] * uncertainty, level[6])
+        for level in levels]
     pairs = [(coarse, fine) for coarse, fine in itertools.pairwise(levels) if coarse is not None and fine is not None]
     if not pairs:
         return None
     # values: the finest usable pair decides whether they jump
     coarse, fine = pairs[-1]
-    value_floor = np.maximum(coarse.value_noise, fine.value_noise) * 8 + 1e-3 * fine.slopes * fine.h
-    if _steady(coarse.jump, fine.jump, value_floor):
+    value_floor = np.maximum(coarse.value_noise, fine.value_noise) * 8 + 1e-3 * fine.slopes * fine.h + 1e-12 * spread
+    # a jump holds at the finest three usable steps (rounding that quantizes the values can look
+    # steady at two: the same unit in the last place twice, the other sign at the third)
+    usable = [level for level in levels if level is not None]
+    if _steady(coarse.jump, fine.jump, value_floor) and (
+            len(usable) < 3 or _steady(usable[-3].jump, fine.jump, value_floor)):
         return "jump"
     values_meet = bool(np.all(np.abs(fine.jump) <= value_floor))
     # slopes: the finest pair whose rounding is small beside the slopes (or exactly linear sides)
