@@ -368,6 +368,7 @@ class LineProbe:
         q_noise = np.zeros(count)
         final_size = np.zeros(count)
         q_now = np.full(count, np.nan)
+        q_before = np.full(count, np.inf)  # |q| at the step before
         gradient = np.zeros((count, len(moves)))
         # A start outside the domain (a negative entry under sqrt or log) is moved to the mirror
         # image of its moving coordinates, which the common domains (x > 0, x >= 0) contain.
@@ -415,12 +416,16 @@ class LineProbe:
             ratio = np.where(np.isfinite(previous) & (previous > 0), here / np.where(previous > 0, previous, 1.0), 1.0)
             halving[rows] = np.where((ratio > 0.3) & (ratio < 0.7), halving[rows] + 1, 0)
             last_distance[rows] = here
+            q_before_now = q_before[rows].copy()
+            q_before[rows] = np.abs(q)
             done = (~np.isfinite(q)) | (np.abs(q) <= q_noise[rows]) | (norm2 == 0) | ~np.isfinite(norm2)
             # as near as float64 gets: the distance left is a few units in the last place of the
             # point, or it has stopped shrinking (a double root keeps halving it: not a stall)
             done |= here <= 4 * np.spacing(self._moving_size(point, rows, grads, moves))
             done |= here <= 1e-20 * first_distance[rows]  # a zero at 0 itself, where spacing vanishes
-            done |= (_step > 3) & np.isfinite(previous) & (here >= 0.9 * previous)
+            # a stall: neither the distance nor the quantity shrinks (near exp(exp(w)) == 1e4 the
+            # distance q / q' stays about 1 / e^w for several steps while q falls by e each step)
+            done |= (_step > 3) & np.isfinite(previous) & (here >= 0.9 * previous) & (np.abs(q) >= 0.5 * q_before_now)
             still = rows[~done]
             active[rows[done]] = False
             if len(still) == 0:
@@ -788,14 +793,25 @@ class LineProbe:
         chosen = [i for i, switch in enumerate(self.program.switches) if switch.singular]
         if not chosen:
             return []
-        env = {name: item.point[name][None, :] for name in self.variables}
+        # The quantity at the point, and as far away on each side as the point may be off its set:
+        # it touches zero when it is no farther from 0 than that moves it (abs(x) at x == 1e-17,
+        # placed to 1e-17; not max(sum(p^2), 1e-12) at its tie, which moves by 1e-26 there),
+        # in the quantity's own units, whatever the scale of the variables.
+        size = max(float(np.max(np.abs(v))) for v in item.point.values())
+        offset = 100 * _placed(item) + 4 * float(np.spacing(size))
+        env = {name: item.point[name][None, :] + np.array([[0.0], [offset], [-offset]]) * item.normal[name][None, :]
+               for name in self.variables}
         quantities = self.program.singular_values(env, indices=chosen)
-        reach = 100 * _placed(item)
         touching = []
         for index in chosen:
             value = np.abs(np.asarray(quantities[index], dtype=float))
-            if value.size and float(np.min(value)) <= reach:
-                touching.append(index)
+            if value.ndim == 0 or value.size == 0:
+                continue
+            value = value.reshape(value.shape[0], -1) if value.shape[0] == 3 else np.broadcast_to(value.reshape(1, -1), (3, value.size))
+            moved = np.maximum(np.abs(value[1] - value[0]), np.abs(value[2] - value[0]))
+            with np.errstate(invalid="ignore"):
+                if np.any(np.isfinite(value[0]) & (value[0] <= moved)):
+                    touching.append(index)
         return touching
 
     def _singular_event(self, line: int, item: _Located, step: float, transitions: dict[int, tuple[int, int]],
