@@ -843,12 +843,15 @@ class LineProbe:
         at_point = value[-2:]
         value, tangent, inside = value[:-2], tangent[:-2], inside[:-2]
         value_grows = slope_grows = False
+        grows_on: list[bool] = []  # per side: is the value unbounded there
         for k, side in enumerate(sides):
             rows = slice(4 * k, 4 * k + 4)
             if not np.all(inside[rows]):
-                value_grows = value_grows or not np.all(np.isfinite(value[rows]))
+                grows_on.append(not np.all(np.isfinite(value[rows])))
+                value_grows = value_grows or grows_on[-1]
                 continue
-            value_grows = value_grows or _value_unbounded(value[rows], tangent[rows], step * distances)
+            grows_on.append(_value_unbounded(value[rows], tangent[rows], step * distances))
+            value_grows = value_grows or grows_on[-1]
             slope_grows = slope_grows or _slope_unbounded(tangent[rows])
         # undefined at the point itself and finite beside it (0 * inf, 0 / 0 where the atom's
         # quantity is exactly 0): a removable singularity, NaN in training all the same
@@ -867,6 +870,10 @@ class LineProbe:
                 near, far = value[7] - value[3], value[6] - value[2]
                 if abs(near) > 256 * EPS * (abs(value[7]) + abs(value[3])) and abs(near - far) <= 0.25 * abs(near):
                     events.append(Event(line, 0.0, tuple(others), "jump", transitions=others))
+            elif others and len(sides) == 2 and grows_on.count(True) == 1 and np.all(inside):
+                # unbounded on one side only, where another switch changes piece: the value jumps
+                # from a finite limit to infinity (log(1.5 % p) where 1.5 / p is an integer)
+                events.append(Event(line, 0.0, tuple(others), "jump", transitions=others))
             return events
         events = []
         if len(sides) == 2 and len(transitions) > 1 or (len(sides) == 2 and any(i != item.switch for i in transitions)):

@@ -187,7 +187,7 @@ def symbolic_derivative(expr: Any, symbol: sp.Symbol) -> Any:
 def _check_derivative(report: Report, program: Program, sampler: _Sampler, name: str, verdict: Verdict) -> None:
     try:
         derivative = Program(symbolic_derivative(report.expression, sp.Symbol(name, real=True)))
-    except (EvaluationError, TypeError, ValueError, NotImplementedError) as error:
+    except (EvaluationError, TypeError, ValueError, NotImplementedError, ArithmeticError) as error:
         verdict.skipped = f"no derivative to compare with: {error}"
         return
     env = sampler.points(POINTS, 1)
