@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,10 +28,11 @@ from typing import Any
 import sympy as sp
 from sympy.logic.boolalg import BooleanAtom
 
+from ..api import deep_stack
 from ..compose import compose
 from ..report import Report
 from .lowering import CodegenDefinition, CodegenSource, lower_expression, lower_source
-from .nodes import Along, AlongCondition, StraightThrough
+from .nodes import Along, AlongCondition, OnesLike, StraightThrough, ZerosLike
 from .printer import (
     HELPERS,
     KINK_CONVENTION,
@@ -49,6 +51,10 @@ class CodegenError(Exception):
     """A definition kinks cannot write as TensorFlow code; the message says where and why."""
 
 
+class CodegenWarning(UserWarning):
+    """`to_tensorflow` left a definition out (the others are written); the message says where and why."""
+
+
 @dataclass(slots=True)
 class GeneratedFunction:
     name: str  # the Python name
@@ -61,17 +67,37 @@ class GeneratedFunction:
 
 
 @dataclass(frozen=True, slots=True)
+class CodegenFailure:
+    """A definition that got no code: where (in the file) and why, in the user's terms."""
+
+    name: str
+    line: int
+    column: int
+    message: str
+
+    def text(self, path: str) -> str:
+        return f"{path}:{self.line}:{self.column}: {self.name}: {self.message} (no code written for it)"
+
+
+@dataclass(frozen=True, slots=True)
 class GeneratedModule:
     text: str
     functions: dict[str, str]  # definition name -> Python function name
     classes: dict[str, str]  # definition name -> Keras loss class name
+    failures: tuple[CodegenFailure, ...] = ()  # definitions that got no code, in file order
 
 
 def generate_module(source: CodegenSource, *, mode: str = "plain",
                     keyword_defaults: Mapping[str, float] | None = None,
                     select: Sequence[str] | None = None) -> str:
-    """The text of a Python module for the definitions of `source` (only `select`ed ones if given)."""
-    return generate(source, mode=mode, keyword_defaults=keyword_defaults, select=select).text
+    """The text of a Python module for the definitions of `source` (only `select`ed ones if given).
+
+    A definition that cannot be written is left out with a `CodegenWarning` saying where and why.
+    """
+    module = generate(source, mode=mode, keyword_defaults=keyword_defaults, select=select)
+    for failure in module.failures:
+        warnings.warn(failure.text(source.path), CodegenWarning, stacklevel=3)
+    return module.text
 
 
 def generate(source: CodegenSource, *, mode: str = "plain", keyword_defaults: Mapping[str, float] | None = None,
@@ -81,25 +107,64 @@ def generate(source: CodegenSource, *, mode: str = "plain", keyword_defaults: Ma
     definitions = [d for d in source.definitions if select is None or d.name in select]
     taken: set[str] = set(HELPERS)
     functions: list[GeneratedFunction] = []
+    failures: list[CodegenFailure] = []
     for definition in definitions:
+        before = set(taken)
         try:
-            functions.append(_generate_function(definition, taken, keyword_defaults))
-        except UnsupportedError as error:
-            raise CodegenError(_where(source.path, definition, error.node) + str(error)) from None
+            with deep_stack():
+                functions.append(_generate_function(definition, taken, keyword_defaults))
+        except UnsupportedError as error:  # one definition's failure never costs the others their code
+            failures.append(_failure(definition, error.node, str(error)))
+        except RecursionError:
+            failures.append(_failure(definition, None, "the definition is nested too deeply to generate code for"))
+        except Exception as error:  # noqa: BLE001 - a bug of the generator: reported, the rest still written
+            failures.append(_failure(definition, None, f"internal error of the code generator ({type(error).__name__}); "
+                                     "this is a bug in kinks: please report it with the definition"))
+        else:
+            continue
+        taken.clear()
+        taken.update(before)
     return GeneratedModule(
-        _assemble(source.path, functions, mode),
+        _assemble(source.path, functions, mode, failures),
         {f.source_name: f.name for f in functions},
         {f.source_name: f.keras_class for f in functions if f.keras_class},
+        tuple(failures),
     )
+
+
+def _failure(definition: CodegenDefinition, node: Any, message: str) -> CodegenFailure:
+    """The failure at the innermost atom of the source that holds `node` (else at the definition)."""
+    origin = _origin_of(definition, node)
+    span = origin.span if origin is not None else getattr(definition.report, "span", None)
+    line = span.line if span is not None else definition.line
+    column = span.column if span is not None else 1
+    if origin is not None:
+        message = f"`{_short(origin.text())}`: {message}"
+    return CodegenFailure(definition.name, int(line), int(column), message)
+
+
+def _origin_of(definition: CodegenDefinition, node: Any) -> Any:
+    if node is None or not definition.origins:
+        return None
+    if node in definition.origins:
+        return definition.origins[node]
+    best, best_size = None, None
+    for candidate, origin in definition.origins.items():
+        if isinstance(candidate, sp.Basic) and candidate.has(node):
+            size = sp.count_ops(candidate, visual=False) if best is not None else 0
+            if best is None or size < best_size:
+                best, best_size = origin, size
+    return best
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _where(path: str, definition: CodegenDefinition, node: Any) -> str:
     """`file:line:column: name: ` of the node that could not be printed (else of the definition)."""
-    origin = definition.origins.get(node) if node is not None else None
-    span = origin.span if origin is not None else getattr(definition.report, "span", None)
-    line = span.line if span is not None else definition.line
-    column = span.column if span is not None else 1
-    return f"{path}:{line}:{column}: {definition.name}: "
+    failure = _failure(definition, node, "")
+    return f"{path}:{failure.line}:{failure.column}: {definition.name}: "
 
 
 # ------------------------------------------------------------------ one function
@@ -123,7 +188,10 @@ def _generate_function(definition: CodegenDefinition, taken: set[str], keyword_d
     block = _Block(names, frozenset(definition.wrt), definition.local_names, "tmp", {function_name, "value"})
     statements, result, printer = block.render(body)
 
-    live = compose(body).live if isinstance(body, sp.Basic) else frozenset()
+    # ones_like(x) and zeros_like(x) carry the shape of x, not its gradient
+    shapes = {node: sp.S.One if isinstance(node, OnesLike) else sp.S.Zero
+              for node in sp.preorder_traversal(body) if isinstance(node, (OnesLike, ZerosLike))} if isinstance(body, sp.Basic) else {}
+    live = compose(body.xreplace(shapes)).live if isinstance(body, sp.Basic) else frozenset()
     disconnected = [params[name] for name in definition.wrt if name not in live]
     if disconnected:
         printer.helpers.add("_with_zero_gradient")
@@ -444,7 +512,8 @@ def _comment_text(text: str) -> str:
     return text.encode("unicode_escape").decode("ascii").replace('"""', '\\"\\"\\"')
 
 
-def _assemble(path: str, functions: list[GeneratedFunction], mode: str) -> str:
+def _assemble(path: str, functions: list[GeneratedFunction], mode: str,
+              failures: Sequence[CodegenFailure] = ()) -> str:
     from .. import __version__
 
     shown = _comment_text(path)
@@ -453,6 +522,7 @@ def _assemble(path: str, functions: list[GeneratedFunction], mode: str) -> str:
     out: list[str] = [
         f"# Generated by kinks {__version__} from {shown}{variant}.",
         f"# Edit the .loss file, not this one, and regenerate with: kinks tf{flag} {shown}",
+        *[f"# No code for {identifier(failure.name)} (line {failure.line}): see the diagnostics of kinks tf." for failure in failures],
         '"""TensorFlow code generated by kinks from a .loss file.',
         "",
         *textwrap.wrap(KINK_CONVENTION, 96),
@@ -591,6 +661,11 @@ def tf_function(text: str, name: str | None = None, *, mode: str = "plain") -> A
     if name is None and len(module.functions) != 1:
         defined = ", ".join(module.functions) or "nothing"
         raise ValueError(f"the text defines {len(module.functions)} functions ({defined}): pass name=")
+    failed = {failure.name: failure for failure in module.failures}
+    if name is not None and name in failed:
+        raise ValueError(failed[name].text("<string>"))
+    if name is None and not module.functions and len(failed) == 1:
+        raise ValueError(next(iter(failed.values())).text("<string>"))
     chosen = name if name is not None else next(iter(module.functions))
     if chosen not in module.functions:
         raise ValueError(f"no valid definition named {chosen!r}; the text defines {', '.join(module.functions) or 'nothing'}")

@@ -34,7 +34,17 @@ from sympy.printing.printer import Printer
 
 from .. import functions as fn
 from ..atoms import ATOMS
-from .nodes import Along, AlongCondition, Guarded, KinkSqrt, LogCosh, SoftmaxCrossEntropy, StraightThrough
+from .nodes import (
+    Along,
+    AlongCondition,
+    Guarded,
+    KinkSqrt,
+    LogCosh,
+    OnesLike,
+    SoftmaxCrossEntropy,
+    StraightThrough,
+    ZerosLike,
+)
 
 KINK_CONVENTION = (
     "At a kink, the gradient is the subgradient of smallest magnitude of the kinked function with "
@@ -326,7 +336,7 @@ class TensorFlowPrinter(Printer):
             return self._moving_memo[expr]
         if isinstance(expr, sp.Symbol):
             result = expr.name in self.moving
-        elif isinstance(expr, fn.StopGradient) or not isinstance(expr, sp.Basic):
+        elif isinstance(expr, (fn.StopGradient, OnesLike, ZerosLike)) or not isinstance(expr, sp.Basic):
             result = False
         else:
             result = any(self.moves(arg) for arg in expr.args)
@@ -458,7 +468,9 @@ class TensorFlowPrinter(Printer):
         if isinstance(expr, sp.Ne):
             return Code(f"tf.not_equal({self._arg(left)}, {self._arg(right)})")
         if left.is_number and right.is_number:
-            raise UnsupportedError("a comparison of two numbers", expr)
+            raise UnsupportedError("a condition without variables (a condition on a reduction of a condition, "
+                                   "such as sum(p > 0) > 0, is folded into its entries): not supported in "
+                                   "TensorFlow code", expr)
         if left.is_number:  # Python compares a tensor on the left best
             left, right = right, left
             op = {">": "<", "<": ">", ">=": "<=", "<=": ">="}[expr.rel_op]
@@ -743,6 +755,12 @@ class TensorFlowPrinter(Printer):
         condition, value, safe = expr.args
         return Code(f"tf.where({self._arg(condition)}, {self._arg(value)}, {literal(_number(safe))})")
 
+    def _print_OnesLike(self, expr: OnesLike) -> Code:
+        return Code(f"tf.ones_like({self._arg(expr.args[0])})")
+
+    def _print_ZerosLike(self, expr: ZerosLike) -> Code:
+        return Code(f"tf.zeros_like({self._arg(expr.args[0])})")
+
     def _print_KinkSqrt(self, expr: KinkSqrt) -> Code:
         self.helpers.add("_kink_sqrt")
         return Code(f"_kink_sqrt({self._arg(expr.args[0])})")
@@ -785,7 +803,8 @@ def _number(expr: Any) -> float:
     try:
         return float(value)
     except TypeError:
-        raise UnsupportedError(f"the number {expr} is not real", expr) from None
+        raise UnsupportedError("a value without variables that is not a real number (a reduction of a "
+                               "constant, whose shape is lost: use ones_like(x) or size(x))", expr) from None
 
 
 def _negative(term: Any) -> bool:

@@ -94,7 +94,12 @@ def verify_text(text: str, path: str = "<string>", *, points: int = 16, mode: st
 
     loaded = load_module(module.text)
     lines = _definition_lines(text, path) if mode != "plain" else {}
+    failed = {failure.name: failure for failure in module.failures}
     for definition in source.definitions:
+        if definition.name in failed:
+            failure = failed[definition.name]
+            checks.append(Check(path, definition.name, failure.line, error=f"no code: {failure.message}"))
+            continue
         function = getattr(loaded, module.functions[definition.name])
         check = _verify_definition(path, definition, function, points)
         check.line = lines.get(definition.name, check.line)  # a variant's line in the file as written
