@@ -29,6 +29,7 @@ import sympy as sp
 from sympy.logic.boolalg import BooleanAtom
 
 from ..api import deep_stack
+from .. import functions as fn
 from ..compose import compose
 from ..report import Report
 from .lowering import CodegenDefinition, CodegenSource, lower_expression, lower_source
@@ -36,6 +37,7 @@ from .nodes import Along, AlongCondition, OnesLike, StraightThrough, ZerosLike
 from .printer import (
     HELPERS,
     KINK_CONVENTION,
+    MIDPOINT_NODES,
     Code,
     TensorFlowPrinter,
     UnsupportedError,
@@ -186,7 +188,11 @@ def _generate_function(definition: CodegenDefinition, taken: set[str], keyword_d
     given = definition.report.given if definition.report is not None else None
     body = guard_branches(stable_forms(definition.body, normalized_labels(given)))
     block = _Block(names, frozenset(definition.wrt), definition.local_names, "tmp", {function_name, "value"})
-    statements, result, printer = block.render(body)
+    token = MIDPOINT_NODES.set(_midpoint_nodes(definition, body))
+    try:
+        statements, result, printer = block.render(body)
+    finally:
+        MIDPOINT_NODES.reset(token)
 
     # ones_like(x) and zeros_like(x) carry the shape of x, not its gradient
     shapes = {node: sp.S.One if isinstance(node, OnesLike) else sp.S.Zero
@@ -222,6 +228,38 @@ def _generate_function(definition: CodegenDefinition, taken: set[str], keyword_d
     generated = GeneratedFunction(function_name, definition.name, lines, printer.helpers, printer.imports)
     _add_keras_class(generated, definition, params, keywords, keyword_defaults, taken)
     return generated
+
+
+_TIES = (sp.Max, sp.Min, fn.Relu, fn.Relu6, fn.Clip, fn.HardTanh)
+
+
+def _midpoint_nodes(definition: CodegenDefinition, body: Any) -> frozenset[Any]:
+    """The ties of the body (max, min, relu, clip) where the analysis found no kink nor jump.
+
+    There the body is C1 (a cancellation, as in `relu(z) - relu(-z)` or a pasted
+    `sigmoid_cross_entropy_with_logits`): the slope 1/2 at each tie gives the common one-sided
+    gradient, where slope 0 (the convention at a kink) would not.
+    """
+    if not isinstance(body, sp.Basic) or definition.report is None:
+        return frozenset()
+    spans = [f.span for f in definition.report.findings if f.kind in ("kink", "discontinuity") and f.span is not None]
+    ties = [node for node in sp.preorder_traversal(body) if isinstance(node, _TIES)]
+    if not spans:
+        return frozenset(ties)
+    chosen = []
+    for node in ties:
+        origin = _origin_of(definition, node)
+        if origin is None:
+            continue  # inside an atom whose row we cannot place: keep the convention
+        if not any(_overlaps(origin.span, span) for span in spans):
+            chosen.append(node)
+    return frozenset(chosen)
+
+
+def _overlaps(a: Any, b: Any) -> bool:
+    start_a, end_a = (a.line, a.column), (a.end_line, a.end_column)
+    start_b, end_b = (b.line, b.column), (b.end_line, b.end_column)
+    return start_a < end_b and start_b < end_a
 
 
 def _indented(statements: list[str], indent: str) -> list[str]:

@@ -25,6 +25,7 @@ import keyword
 import math
 import re
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from typing import Any
 
 import sympy as sp
@@ -53,6 +54,11 @@ KINK_CONVENTION = (
     "max and min, gradient 0 for a norm or a standard deviation at 0. At the boundary of a where, the "
     "branch its condition selects gives the gradient."
 )
+
+# Kinked nodes of the body being printed across whose switch the analysis found the body C1 (no kink
+# or jump finding there, as in `relu(z) - relu(-z)`): their slope at the tie is the midpoint of the
+# one-sided slopes, so the gradient of the whole body is the common one-sided value there.
+MIDPOINT_NODES: ContextVar[frozenset[Any]] = ContextVar("MIDPOINT_NODES", default=frozenset())
 
 # Binding strength of printed Python, loosest first.
 COMPARE, SUM, PRODUCT, UNARY, POWER, ATOM = 30, 40, 50, 55, 60, 100
@@ -155,6 +161,34 @@ def _min_fixed(x, bound):
         return tf.minimum(x, bound), gradient
 
     return minimum(x)
+''',
+    "_max_tie": '''
+def _max_tie(x, bound):
+    """max(x, bound) for a bound that takes no gradient; at a tie, x has slope 1/2."""
+
+    @tf.custom_gradient
+    def maximum(x):
+        def gradient(upstream):
+            slope = tf.where(x > bound, 1.0, tf.where(x < bound, 0.0, 0.5))
+            return _sum_to_shape(upstream * tf.cast(slope, upstream.dtype), tf.shape(x))
+
+        return tf.maximum(x, bound), gradient
+
+    return maximum(x)
+''',
+    "_clip_tie": '''
+def _clip_tie(x, lo, hi):
+    """clip_by_value(x, lo, hi) for fixed lo and hi, with slope 1/2 at the corners."""
+
+    @tf.custom_gradient
+    def clip(x):
+        def gradient(upstream):
+            inside = tf.where((x > lo) & (x < hi), 1.0, tf.where((x < lo) | (x > hi), 0.0, 0.5))
+            return _sum_to_shape(upstream * tf.cast(inside, upstream.dtype), tf.shape(x))
+
+        return tf.minimum(tf.maximum(x, lo), hi), gradient
+
+    return clip(x)
 ''',
     "_sum_to_shape": '''
 def _sum_to_shape(gradient, shape):
@@ -263,6 +297,7 @@ class TensorFlowPrinter(Printer):
         self.imports: set[str] = {"tensorflow"}
         self.needs_dtype = False
         self._root: Any = None
+        self._current: Any = None  # the node being printed
         self._moving_memo: dict[Any, bool] = {}
 
     # -------------------------------------------------------------- entry points
@@ -291,7 +326,11 @@ class TensorFlowPrinter(Printer):
             number = literal(_number(expr))
             self._track_imports(number)
             return number
-        code = super()._print(expr, **kwargs)
+        previous, self._current = self._current, expr
+        try:
+            code = super()._print(expr, **kwargs)
+        finally:
+            self._current = previous
         if not isinstance(code, Code):
             code = Code(str(code))
         return code
@@ -463,6 +502,8 @@ class TensorFlowPrinter(Printer):
 
     def _print_Relational(self, expr: Relational) -> Code:
         left, right = expr.args
+        if isinstance(expr, (sp.Eq, sp.Ne)) and left.is_number and not right.is_number:
+            left, right = right, left  # the tensor first: a Python float first would fix the dtype
         if isinstance(expr, sp.Eq):
             return Code(f"tf.equal({self._arg(left)}, {self._arg(right)})")
         if isinstance(expr, sp.Ne):
@@ -514,7 +555,8 @@ class TensorFlowPrinter(Printer):
             return Code(f"tf.cast(tf.logical_not({self._arg(pairs[0][1])}), {self._dtype()})")
         text = self._branch(pairs[-1][0], force_tensor=all(value.is_number for value, _ in pairs))
         for value, condition in reversed(pairs[:-1]):
-            text = f"tf.where({self._arg(condition)}, {self._branch(value)}, {text})"
+            # a number as the first value of tf.where would fix the dtype to float32
+            text = f"tf.where({self._arg(condition)}, {self._branch(value, force_tensor=value.is_number)}, {text})"
         return Code(text)
 
     def _branch(self, value: Any, force_tensor: bool = False) -> str:
@@ -523,6 +565,20 @@ class TensorFlowPrinter(Printer):
         return self._arg(value)
 
     # -------------------------------------------------------------- kinks, by the convention
+
+    def _midpoint(self) -> bool:
+        return self._current in MIDPOINT_NODES.get()
+
+    def _print_Relu(self, expr: Any) -> Code:
+        if self._midpoint() and self.moves(expr.args[0]):
+            self.helpers |= {"_max_tie", "_sum_to_shape"}
+            return Code(f"_max_tie({self._arg(expr.args[0])}, 0.0)")
+        return Code(f"tf.nn.relu({self._arg(expr.args[0])})")
+
+    def _print_Relu6(self, expr: Any) -> Code:
+        if self._midpoint() and self.moves(expr.args[0]):
+            return self._clip(expr.args[0], sp.S.Zero, sp.Integer(6))
+        return Code(f"tf.nn.relu6({self._arg(expr.args[0])})")
 
     def _print_Max(self, expr: Any) -> Code:
         return self._extremum(expr.args, largest=True)
@@ -535,7 +591,8 @@ class TensorFlowPrinter(Printer):
         moving = [arg for arg in ordered if self.moves(arg)]
         fixed = [arg for arg in ordered if not self.moves(arg)]
         pair = "tf.maximum" if largest else "tf.minimum"
-        if not moving:  # no gradient flows: any order gives the same value
+        if not moving:  # no gradient flows: any order gives the same value; a tensor first fixes the dtype
+            fixed = sorted(fixed, key=lambda arg: bool(isinstance(arg, sp.Basic) and arg.is_number))
             text = self._arg(fixed[0])
             for arg in fixed[1:]:
                 text = f"{pair}({text}, {self._arg(arg)})"
@@ -549,6 +606,11 @@ class TensorFlowPrinter(Printer):
         if not fixed:
             return core
         bound: Any = fixed[0] if len(fixed) == 1 else (sp.Max(*fixed) if largest else sp.Min(*fixed))
+        if self._midpoint():  # the body is C1 across this tie: slope 1/2 (min(x, c) == -max(-x, -c))
+            self.helpers |= {"_max_tie", "_sum_to_shape"}
+            if largest:
+                return Code(f"_max_tie({core}, {self._arg(bound)})")
+            return Code(f"-_max_tie(-{_parenthesize(core, UNARY)}, {self._operand(-bound, UNARY)})", UNARY)
         if bound == 0:
             if largest:
                 return Code(f"tf.nn.relu({core})")
@@ -569,6 +631,9 @@ class TensorFlowPrinter(Printer):
             return self._print(sp.Min(sp.Max(x, lo, evaluate=False), hi, evaluate=False))
         if not self.moves(x):
             return Code(f"tf.clip_by_value({self._arg(x)}, {self._arg(lo)}, {self._arg(hi)})")
+        if self._midpoint():
+            self.helpers |= {"_clip_tie", "_sum_to_shape"}
+            return Code(f"_clip_tie({self._arg(x)}, {self._arg(lo)}, {self._arg(hi)})")
         self.helpers |= {"_clip", "_sum_to_shape"}
         return Code(f"_clip({self._arg(x)}, {self._arg(lo)}, {self._arg(hi)})")
 
