@@ -52,7 +52,8 @@ KINK_CONVENTION = (
     "respect to its arguments that move: slope 0 at a tie of max(x, c) with a constant c and at the "
     "corners of relu and clip, slope 0 for abs at 0, an even split between tied moving arguments of "
     "max and min, gradient 0 for a norm or a standard deviation at 0. At the boundary of a where, the "
-    "branch its condition selects gives the gradient."
+    "branch its condition selects gives the gradient. Where the kinks cancel (the function is C1 "
+    "there), a tie of relu, max, min or clip has slope 1/2, so the gradient is the common one-sided value."
 )
 
 # Kinked nodes of the body being printed across whose switch the analysis found the body C1 (no kink
