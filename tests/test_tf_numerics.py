@@ -117,7 +117,7 @@ def test_every_row_of_the_atom_table_has_a_case() -> None:
 
 
 def test_atom_table_rows_agree_with_sympy() -> None:
-    checks = verify_text(atom_source(), "atoms.loss", points=8)
+    checks = verify_text(atom_source(), "atoms.loss", points=8, executions=("eager", "xla"))
     assert len(checks) == len(ATOM_CASES)
     for check in checks:
         assert check.ok and not check.skipped, check.line_text()
@@ -127,17 +127,44 @@ def test_atom_table_rows_agree_with_sympy() -> None:
 
 @pytest.mark.parametrize("mode", ["smooth", "ste"])
 def test_variants_of_the_atom_table_agree_with_sympy(mode: str) -> None:
-    for check in verify_text(atom_source(), "atoms.loss", points=4, mode=mode):
+    for check in verify_text(atom_source(), "atoms.loss", points=4, mode=mode, executions=("eager",),
+                             dtypes=("float64",)):
         assert check.ok and not check.skipped, check.line_text()
 
 
 @pytest.mark.parametrize("mode", ["plain", "smooth", "ste"])
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
 def test_examples_agree_with_sympy_and_have_finite_gradients_at_their_kinks(path: Path, mode: str) -> None:
-    checks = verify_text(path.read_text(encoding="utf-8"), path.name, points=8, mode=mode)
+    # the plain code in all six modes and dtypes; the variants eagerly and under XLA, in float64
+    options = {} if mode == "plain" else {"executions": ("eager", "xla"), "dtypes": ("float64",)}
+    checks = verify_text(path.read_text(encoding="utf-8"), path.name, points=8, mode=mode, **options)
     assert checks
     for check in checks:
         assert check.ok and not check.skipped, check.line_text()
+        if mode == "plain":
+            assert len(check.runs) == 6 and all(check.runs.values()), check.line_text()
+
+
+SAFETY_FIXTURE = ROOT / "tests" / "fixtures" / "tf_safety.loss"
+
+
+def test_the_gradient_safety_fixture_passes_in_every_mode_and_dtype() -> None:
+    checks = verify_text(SAFETY_FIXTURE.read_text(encoding="utf-8"), "tf_safety.loss", points=8)
+    assert len(checks) >= 30
+    for check in checks:
+        assert check.ok and not check.skipped and not check.error, check.line_text()
+        assert len(check.runs) == 6 and all(check.runs.values()), check.line_text()
+    assert sum(check.kink_points + check.switch_points for check in checks) >= 30
+
+
+def test_verify_catches_a_wrong_gradient_where_kinks_cancel(monkeypatch: pytest.MonkeyPatch) -> None:
+    from analyzer.tensorflow import codegen
+
+    monkeypatch.setattr(codegen, "_midpoint_nodes", lambda definition, body: frozenset())  # the convention alone
+    text = "sce(y, z) wrt z = log1p(exp(-abs(z))) + relu(z) - y*z\nodd(z) = relu(z) - relu(-z)\n"
+    checks = verify_text(text, "cancel.loss", points=4, executions=("eager",), dtypes=("float64",))
+    assert [check.ok for check in checks] == [False, False]
+    assert all("outside the one-sided gradients" in check.line_text() for check in checks)
 
 
 # ------------------------------------------------------------------ against Keras

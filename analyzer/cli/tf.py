@@ -191,7 +191,9 @@ def run_tf(arguments: argparse.Namespace) -> int:
         return EXIT_FINDINGS
     _write(module.text, arguments.output, path)
     failed = _report_invalid(source.reports, shown)
-    return EXIT_FINDINGS if failed else EXIT_OK
+    for failure in module.failures:
+        print(failure.text(shown), file=sys.stderr)
+    return EXIT_FINDINGS if failed or module.failures else EXIT_OK
 
 
 def run_smooth(arguments: argparse.Namespace) -> int:

@@ -6,6 +6,6 @@ Nothing here imports TensorFlow at module level: `to_tensorflow` writes code as 
 
 from __future__ import annotations
 
-from .codegen import CodegenError, tf_function, to_tensorflow
+from .codegen import CodegenError, CodegenWarning, tf_function, to_tensorflow
 
-__all__ = ["CodegenError", "tf_function", "to_tensorflow"]
+__all__ = ["CodegenError", "CodegenWarning", "tf_function", "to_tensorflow"]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,14 +28,17 @@ from typing import Any
 import sympy as sp
 from sympy.logic.boolalg import BooleanAtom
 
+from ..analysis.api import deep_stack
 from ..analysis.compose import compose
 from ..analysis.report import Report
+from ..atoms import functions as fn
 from .codegen_lowering import CodegenDefinition, CodegenSource, lower_expression, lower_source
-from .nodes import Along, AlongCondition, StraightThrough
+from .nodes import Along, AlongCondition, OnesLike, StraightThrough, ZerosLike
 from .rewrite import guard_branches, normalized_labels, stable_forms
 from .tf_printer import (
     HELPERS,
     KINK_CONVENTION,
+    MIDPOINT_NODES,
     Code,
     TensorFlowPrinter,
     UnsupportedError,
@@ -49,6 +53,10 @@ class CodegenError(Exception):
     """A definition kinks cannot write as TensorFlow code; the message says where and why."""
 
 
+class CodegenWarning(UserWarning):
+    """`to_tensorflow` left a definition out (the others are written); the message says where and why."""
+
+
 @dataclass(slots=True)
 class GeneratedFunction:
     name: str  # the Python name
@@ -61,17 +69,37 @@ class GeneratedFunction:
 
 
 @dataclass(frozen=True, slots=True)
+class CodegenFailure:
+    """A definition that got no code: where (in the file) and why, in the user's terms."""
+
+    name: str
+    line: int
+    column: int
+    message: str
+
+    def text(self, path: str) -> str:
+        return f"{path}:{self.line}:{self.column}: {self.name}: {self.message} (no code written for it)"
+
+
+@dataclass(frozen=True, slots=True)
 class GeneratedModule:
     text: str
     functions: dict[str, str]  # definition name -> Python function name
     classes: dict[str, str]  # definition name -> Keras loss class name
+    failures: tuple[CodegenFailure, ...] = ()  # definitions that got no code, in file order
 
 
 def generate_module(source: CodegenSource, *, mode: str = "plain",
                     keyword_defaults: Mapping[str, float] | None = None,
                     select: Sequence[str] | None = None) -> str:
-    """The text of a Python module for the definitions of `source` (only `select`ed ones if given)."""
-    return generate(source, mode=mode, keyword_defaults=keyword_defaults, select=select).text
+    """The text of a Python module for the definitions of `source` (only `select`ed ones if given).
+
+    A definition that cannot be written is left out with a `CodegenWarning` saying where and why.
+    """
+    module = generate(source, mode=mode, keyword_defaults=keyword_defaults, select=select)
+    for failure in module.failures:
+        warnings.warn(failure.text(source.path), CodegenWarning, stacklevel=3)
+    return module.text
 
 
 def generate(source: CodegenSource, *, mode: str = "plain", keyword_defaults: Mapping[str, float] | None = None,
@@ -81,25 +109,64 @@ def generate(source: CodegenSource, *, mode: str = "plain", keyword_defaults: Ma
     definitions = [d for d in source.definitions if select is None or d.name in select]
     taken: set[str] = set(HELPERS)
     functions: list[GeneratedFunction] = []
+    failures: list[CodegenFailure] = []
     for definition in definitions:
+        before = set(taken)
         try:
-            functions.append(_generate_function(definition, taken, keyword_defaults))
-        except UnsupportedError as error:
-            raise CodegenError(_where(source.path, definition, error.node) + str(error)) from None
+            with deep_stack():
+                functions.append(_generate_function(definition, taken, keyword_defaults))
+        except UnsupportedError as error:  # one definition's failure never costs the others their code
+            failures.append(_failure(definition, error.node, str(error)))
+        except RecursionError:
+            failures.append(_failure(definition, None, "the definition is nested too deeply to generate code for"))
+        except Exception as error:  # noqa: BLE001 - a bug of the generator: reported, the rest still written
+            failures.append(_failure(definition, None, f"internal error of the code generator ({type(error).__name__}); "
+                                     "this is a bug in kinks: please report it with the definition"))
+        else:
+            continue
+        taken.clear()
+        taken.update(before)
     return GeneratedModule(
-        _assemble(source.path, functions, mode),
+        _assemble(source.path, functions, mode, failures),
         {f.source_name: f.name for f in functions},
         {f.source_name: f.keras_class for f in functions if f.keras_class},
+        tuple(failures),
     )
+
+
+def _failure(definition: CodegenDefinition, node: Any, message: str) -> CodegenFailure:
+    """The failure at the innermost atom of the source that holds `node` (else at the definition)."""
+    origin = _origin_of(definition, node)
+    span = origin.span if origin is not None else getattr(definition.report, "span", None)
+    line = span.line if span is not None else definition.line
+    column = span.column if span is not None else 1
+    if origin is not None:
+        message = f"`{_short(origin.text())}`: {message}"
+    return CodegenFailure(definition.name, int(line), int(column), message)
+
+
+def _origin_of(definition: CodegenDefinition, node: Any) -> Any:
+    if node is None or not definition.origins:
+        return None
+    if node in definition.origins:
+        return definition.origins[node]
+    best, best_size = None, None
+    for candidate, origin in definition.origins.items():
+        if isinstance(candidate, sp.Basic) and candidate.has(node):
+            size = sp.count_ops(candidate, visual=False) if best is not None else 0
+            if best is None or size < best_size:
+                best, best_size = origin, size
+    return best
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _where(path: str, definition: CodegenDefinition, node: Any) -> str:
     """`file:line:column: name: ` of the node that could not be printed (else of the definition)."""
-    origin = definition.origins.get(node) if node is not None else None
-    span = origin.span if origin is not None else getattr(definition.report, "span", None)
-    line = span.line if span is not None else definition.line
-    column = span.column if span is not None else 1
-    return f"{path}:{line}:{column}: {definition.name}: "
+    failure = _failure(definition, node, "")
+    return f"{path}:{failure.line}:{failure.column}: {definition.name}: "
 
 
 # ------------------------------------------------------------------ one function
@@ -121,9 +188,16 @@ def _generate_function(definition: CodegenDefinition, taken: set[str], keyword_d
     given = definition.report.given if definition.report is not None else None
     body = guard_branches(stable_forms(definition.body, normalized_labels(given)))
     block = _Block(names, frozenset(definition.wrt), definition.local_names, "tmp", {function_name, "value"})
-    statements, result, printer = block.render(body)
+    token = MIDPOINT_NODES.set(_midpoint_nodes(definition, body))
+    try:
+        statements, result, printer = block.render(body)
+    finally:
+        MIDPOINT_NODES.reset(token)
 
-    live = compose(body).live if isinstance(body, sp.Basic) else frozenset()
+    # ones_like(x) and zeros_like(x) carry the shape of x, not its gradient
+    shapes = {node: sp.S.One if isinstance(node, OnesLike) else sp.S.Zero
+              for node in sp.preorder_traversal(body) if isinstance(node, (OnesLike, ZerosLike))} if isinstance(body, sp.Basic) else {}
+    live = compose(body.xreplace(shapes)).live if isinstance(body, sp.Basic) else frozenset()
     disconnected = [params[name] for name in definition.wrt if name not in live]
     if disconnected:
         printer.helpers.add("_with_zero_gradient")
@@ -154,6 +228,38 @@ def _generate_function(definition: CodegenDefinition, taken: set[str], keyword_d
     generated = GeneratedFunction(function_name, definition.name, lines, printer.helpers, printer.imports)
     _add_keras_class(generated, definition, params, keywords, keyword_defaults, taken)
     return generated
+
+
+_TIES = (sp.Max, sp.Min, fn.Relu, fn.Relu6, fn.Clip, fn.HardTanh)
+
+
+def _midpoint_nodes(definition: CodegenDefinition, body: Any) -> frozenset[Any]:
+    """The ties of the body (max, min, relu, clip) where the analysis found no kink nor jump.
+
+    There the body is C1 (a cancellation, as in `relu(z) - relu(-z)` or a pasted
+    `sigmoid_cross_entropy_with_logits`): the slope 1/2 at each tie gives the common one-sided
+    gradient, where slope 0 (the convention at a kink) would not.
+    """
+    if not isinstance(body, sp.Basic) or definition.report is None:
+        return frozenset()
+    spans = [f.span for f in definition.report.findings if f.kind in ("kink", "discontinuity") and f.span is not None]
+    ties = [node for node in sp.preorder_traversal(body) if isinstance(node, _TIES)]
+    if not spans:
+        return frozenset(ties)
+    chosen = []
+    for node in ties:
+        origin = _origin_of(definition, node)
+        if origin is None:
+            continue  # inside an atom whose row we cannot place: keep the convention
+        if not any(_overlaps(origin.span, span) for span in spans):
+            chosen.append(node)
+    return frozenset(chosen)
+
+
+def _overlaps(a: Any, b: Any) -> bool:
+    start_a, end_a = (a.line, a.column), (a.end_line, a.end_column)
+    start_b, end_b = (b.line, b.column), (b.end_line, b.end_column)
+    return start_a < end_b and start_b < end_a
 
 
 def _indented(statements: list[str], indent: str) -> list[str]:
@@ -444,7 +550,8 @@ def _comment_text(text: str) -> str:
     return text.encode("unicode_escape").decode("ascii").replace('"""', '\\"\\"\\"')
 
 
-def _assemble(path: str, functions: list[GeneratedFunction], mode: str) -> str:
+def _assemble(path: str, functions: list[GeneratedFunction], mode: str,
+              failures: Sequence[CodegenFailure] = ()) -> str:
     from .._version import __version__
 
     shown = _comment_text(path)
@@ -453,6 +560,7 @@ def _assemble(path: str, functions: list[GeneratedFunction], mode: str) -> str:
     out: list[str] = [
         f"# Generated by kinks {__version__} from {shown}{variant}.",
         f"# Edit the .loss file, not this one, and regenerate with: kinks tf{flag} {shown}",
+        *[f"# No code for {identifier(failure.name)} (line {failure.line}): see the diagnostics of kinks tf." for failure in failures],
         '"""TensorFlow code generated by kinks from a .loss file.',
         "",
         *textwrap.wrap(KINK_CONVENTION, 96),
@@ -591,6 +699,11 @@ def tf_function(text: str, name: str | None = None, *, mode: str = "plain") -> A
     if name is None and len(module.functions) != 1:
         defined = ", ".join(module.functions) or "nothing"
         raise ValueError(f"the text defines {len(module.functions)} functions ({defined}): pass name=")
+    failed = {failure.name: failure for failure in module.failures}
+    if name is not None and name in failed:
+        raise ValueError(failed[name].text("<string>"))
+    if name is None and not module.functions and len(failed) == 1:
+        raise ValueError(next(iter(failed.values())).text("<string>"))
     chosen = name if name is not None else next(iter(module.functions))
     if chosen not in module.functions:
         raise ValueError(f"no valid definition named {chosen!r}; the text defines {', '.join(module.functions) or 'nothing'}")

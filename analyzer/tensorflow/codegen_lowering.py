@@ -52,7 +52,7 @@ from ..atoms import functions as fn
 from ..atoms import table as atoms
 from ..language import syntax as ast
 from ..language.parser import parse_expression, parse_source
-from .nodes import ALL_AXES, Along, AlongCondition, StraightThrough
+from .nodes import ALL_AXES, Along, AlongCondition, OnesLike, StraightThrough, ZerosLike
 
 # Nodes that take an axis: the marker goes on the outermost of these in what a row builds.
 AXIS_NODES: tuple[type, ...] = (
@@ -190,6 +190,12 @@ class CodegenLowerer(Lowerer):
 
     def _apply(self, row: atoms.Atom, node: ast.Call, scope: Scope) -> Any:
         result = super()._apply(row, node, scope)
+        if row.name in ("ones_like", "zeros_like") and len(node.args) == 1 and not node.keywords:
+            # The analysis builds the number 1 (or 0): the code keeps the shape, so that a sum of
+            # it is a count (`sum(ones_like(p))` is the length of the last axis of p).
+            like = self.expr(node.args[0], scope)
+            if isinstance(like, sp.Expr) and like.free_symbols:
+                return (OnesLike if row.name == "ones_like" else ZerosLike)(like)
         if row.name == "categorical_crossentropy":
             # Keras normalises by the sum along the last axis with the axis kept, so it broadcasts.
             result = result.replace(

@@ -12,7 +12,9 @@ both, so its own lowering and rewriting passes wrap or replace parts of a body w
 - `KinkSqrt`: the square root of a quantity that is never negative, with slope 0 where it is 0
   (the 2-norm, the standard deviation): there the function has a kink, not a pole;
 - `LogCosh`: log(cosh(x)), printed in the stable form Keras uses;
-- `SoftmaxCrossEntropy`: `-sum(labels * log_softmax(logits))`, printed as TensorFlow's fused kernel.
+- `SoftmaxCrossEntropy`: `-sum(labels * log_softmax(logits))`, printed as TensorFlow's fused kernel;
+- `OnesLike` / `ZerosLike`: `ones_like(x)` and `zeros_like(x)` keeping `x`, so that a reduction of
+  them (`sum(ones_like(p))`, a count) knows the shape it reduces over.
 
 None of them is ever seen by the analysis.
 """
@@ -46,6 +48,12 @@ class Along(RealFunction):
     @property
     def keepdims(self) -> bool:
         return bool(self.args[2])
+
+    def _eval_derivative(self, symbol: Any) -> Any:
+        # SymPy differentiates while it simplifies conditions (`is_constant`); its generic rule
+        # would differentiate the axes Tuple too. The marker moves with its node.
+        inner = self.node.diff(symbol)
+        return sp.S.Zero if inner == 0 else Along(inner, self.args[1], self.args[2])
 
 
 class AlongCondition(BooleanFunction):
@@ -103,6 +111,24 @@ class SoftmaxCrossEntropy(RealFunction):
     """`-sum(labels * log_softmax(logits))` over the last axis."""
 
     nargs = 2
+
+
+class OnesLike(RealFunction):
+    """`ones_like(x)`: ones of the shape of `x` (no gradient)."""
+
+    nargs = 1
+
+    def fdiff(self, argindex: int = 1) -> Any:
+        return sp.S.Zero
+
+
+class ZerosLike(RealFunction):
+    """`zeros_like(x)`: zeros of the shape of `x` (no gradient)."""
+
+    nargs = 1
+
+    def fdiff(self, argindex: int = 1) -> Any:
+        return sp.S.Zero
 
 
 def unwrap(node: Any) -> tuple[Any, Along | AlongCondition | None]:

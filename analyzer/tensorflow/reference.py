@@ -102,6 +102,8 @@ class Scalarizer:
             return [sp.Integer(len(self(node.args[0])) if len(self(node.args[0])) > 1 else n)]
         if isinstance(node, fn.RangeLike):
             return [sp.Integer(i) for i in range(n)]
+        if type(node).__name__ in ("OnesLike", "ZerosLike"):  # the code generator's, keeping the shape
+            return [sp.S.One if type(node).__name__ == "OnesLike" else sp.S.Zero] * len(self(node.args[0]))
         if isinstance(node, fn.OneHot):
             index = self(node.args[0])
             if len(index) != 1:

@@ -138,8 +138,20 @@ def _nonnegative(node: Any) -> bool:
         return _nonnegative(node.args[0])
     if isinstance(node, Along):
         return _nonnegative(node.node)
-    if isinstance(node, sp.Add):
+    if isinstance(node, (sp.Add, sp.Mul)):
         return all(_nonnegative(term) for term in node.args)
+    if isinstance(node, (fn.Relu, fn.Relu6, sp.Abs, fn.Softplus, fn.Sigmoid)):
+        return True  # 0 on a whole flat piece (relu): sqrt's infinite slope times 0 is NaN there
+    if isinstance(node, sp.Max):
+        return any(_nonnegative(arg) for arg in node.args)
+    if isinstance(node, sp.Min):
+        return all(_nonnegative(arg) for arg in node.args)
+    if isinstance(node, fn.Clip):
+        return _nonnegative(node.args[1])
+    if isinstance(node, sp.Piecewise):
+        return all(_nonnegative(value) for value, _ in node.args)
+    if isinstance(node, sp.Pow) and node.exp.is_number and node.exp.is_positive:
+        return _nonnegative(node.base) or (node.exp.is_integer and node.exp.is_even)
     return bool(node.is_nonnegative)
 
 

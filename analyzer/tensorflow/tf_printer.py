@@ -25,6 +25,7 @@ import keyword
 import math
 import re
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from typing import Any
 
 import sympy as sp
@@ -34,15 +35,31 @@ from sympy.printing.printer import Printer
 
 from ..atoms import functions as fn
 from ..atoms.table import ATOMS
-from .nodes import Along, AlongCondition, Guarded, KinkSqrt, LogCosh, SoftmaxCrossEntropy, StraightThrough
+from .nodes import (
+    Along,
+    AlongCondition,
+    Guarded,
+    KinkSqrt,
+    LogCosh,
+    OnesLike,
+    SoftmaxCrossEntropy,
+    StraightThrough,
+    ZerosLike,
+)
 
 KINK_CONVENTION = (
     "At a kink, the gradient is the subgradient of smallest magnitude of the kinked function with "
     "respect to its arguments that move: slope 0 at a tie of max(x, c) with a constant c and at the "
     "corners of relu and clip, slope 0 for abs at 0, an even split between tied moving arguments of "
     "max and min, gradient 0 for a norm or a standard deviation at 0. At the boundary of a where, the "
-    "branch its condition selects gives the gradient."
+    "branch its condition selects gives the gradient. Where the kinks cancel (the function is C1 "
+    "there), a tie of relu, max, min or clip has slope 1/2, so the gradient is the common one-sided value."
 )
+
+# Kinked nodes of the body being printed across whose switch the analysis found the body C1 (no kink
+# or jump finding there, as in `relu(z) - relu(-z)`): their slope at the tie is the midpoint of the
+# one-sided slopes, so the gradient of the whole body is the common one-sided value there.
+MIDPOINT_NODES: ContextVar[frozenset[Any]] = ContextVar("MIDPOINT_NODES", default=frozenset())
 
 # Binding strength of printed Python, loosest first.
 COMPARE, SUM, PRODUCT, UNARY, POWER, ATOM = 30, 40, 50, 55, 60, 100
@@ -145,6 +162,34 @@ def _min_fixed(x, bound):
         return tf.minimum(x, bound), gradient
 
     return minimum(x)
+''',
+    "_max_tie": '''
+def _max_tie(x, bound):
+    """max(x, bound) for a bound that takes no gradient; at a tie, x has slope 1/2."""
+
+    @tf.custom_gradient
+    def maximum(x):
+        def gradient(upstream):
+            slope = tf.where(x > bound, 1.0, tf.where(x < bound, 0.0, 0.5))
+            return _sum_to_shape(upstream * tf.cast(slope, upstream.dtype), tf.shape(x))
+
+        return tf.maximum(x, bound), gradient
+
+    return maximum(x)
+''',
+    "_clip_tie": '''
+def _clip_tie(x, lo, hi):
+    """clip_by_value(x, lo, hi) for fixed lo and hi, with slope 1/2 at the corners."""
+
+    @tf.custom_gradient
+    def clip(x):
+        def gradient(upstream):
+            inside = tf.where((x > lo) & (x < hi), 1.0, tf.where((x < lo) | (x > hi), 0.0, 0.5))
+            return _sum_to_shape(upstream * tf.cast(inside, upstream.dtype), tf.shape(x))
+
+        return tf.minimum(tf.maximum(x, lo), hi), gradient
+
+    return clip(x)
 ''',
     "_sum_to_shape": '''
 def _sum_to_shape(gradient, shape):
@@ -253,6 +298,7 @@ class TensorFlowPrinter(Printer):
         self.imports: set[str] = {"tensorflow"}
         self.needs_dtype = False
         self._root: Any = None
+        self._current: Any = None  # the node being printed
         self._moving_memo: dict[Any, bool] = {}
 
     # -------------------------------------------------------------- entry points
@@ -281,7 +327,11 @@ class TensorFlowPrinter(Printer):
             number = literal(_number(expr))
             self._track_imports(number)
             return number
-        code = super()._print(expr, **kwargs)
+        previous, self._current = self._current, expr
+        try:
+            code = super()._print(expr, **kwargs)
+        finally:
+            self._current = previous
         if not isinstance(code, Code):
             code = Code(str(code))
         return code
@@ -326,7 +376,7 @@ class TensorFlowPrinter(Printer):
             return self._moving_memo[expr]
         if isinstance(expr, sp.Symbol):
             result = expr.name in self.moving
-        elif isinstance(expr, fn.StopGradient) or not isinstance(expr, sp.Basic):
+        elif isinstance(expr, (fn.StopGradient, OnesLike, ZerosLike)) or not isinstance(expr, sp.Basic):
             result = False
         else:
             result = any(self.moves(arg) for arg in expr.args)
@@ -453,12 +503,16 @@ class TensorFlowPrinter(Printer):
 
     def _print_Relational(self, expr: Relational) -> Code:
         left, right = expr.args
+        if isinstance(expr, (sp.Eq, sp.Ne)) and left.is_number and not right.is_number:
+            left, right = right, left  # the tensor first: a Python float first would fix the dtype
         if isinstance(expr, sp.Eq):
             return Code(f"tf.equal({self._arg(left)}, {self._arg(right)})")
         if isinstance(expr, sp.Ne):
             return Code(f"tf.not_equal({self._arg(left)}, {self._arg(right)})")
         if left.is_number and right.is_number:
-            raise UnsupportedError("a comparison of two numbers", expr)
+            raise UnsupportedError("a condition without variables (a condition on a reduction of a condition, "
+                                   "such as sum(p > 0) > 0, is folded into its entries): not supported in "
+                                   "TensorFlow code", expr)
         if left.is_number:  # Python compares a tensor on the left best
             left, right = right, left
             op = {">": "<", "<": ">", ">=": "<=", "<=": ">="}[expr.rel_op]
@@ -502,7 +556,8 @@ class TensorFlowPrinter(Printer):
             return Code(f"tf.cast(tf.logical_not({self._arg(pairs[0][1])}), {self._dtype()})")
         text = self._branch(pairs[-1][0], force_tensor=all(value.is_number for value, _ in pairs))
         for value, condition in reversed(pairs[:-1]):
-            text = f"tf.where({self._arg(condition)}, {self._branch(value)}, {text})"
+            # a number as the first value of tf.where would fix the dtype to float32
+            text = f"tf.where({self._arg(condition)}, {self._branch(value, force_tensor=value.is_number)}, {text})"
         return Code(text)
 
     def _branch(self, value: Any, force_tensor: bool = False) -> str:
@@ -511,6 +566,20 @@ class TensorFlowPrinter(Printer):
         return self._arg(value)
 
     # -------------------------------------------------------------- kinks, by the convention
+
+    def _midpoint(self) -> bool:
+        return self._current in MIDPOINT_NODES.get()
+
+    def _print_Relu(self, expr: Any) -> Code:
+        if self._midpoint() and self.moves(expr.args[0]):
+            self.helpers |= {"_max_tie", "_sum_to_shape"}
+            return Code(f"_max_tie({self._arg(expr.args[0])}, 0.0)")
+        return Code(f"tf.nn.relu({self._arg(expr.args[0])})")
+
+    def _print_Relu6(self, expr: Any) -> Code:
+        if self._midpoint() and self.moves(expr.args[0]):
+            return self._clip(expr.args[0], sp.S.Zero, sp.Integer(6))
+        return Code(f"tf.nn.relu6({self._arg(expr.args[0])})")
 
     def _print_Max(self, expr: Any) -> Code:
         return self._extremum(expr.args, largest=True)
@@ -523,7 +592,8 @@ class TensorFlowPrinter(Printer):
         moving = [arg for arg in ordered if self.moves(arg)]
         fixed = [arg for arg in ordered if not self.moves(arg)]
         pair = "tf.maximum" if largest else "tf.minimum"
-        if not moving:  # no gradient flows: any order gives the same value
+        if not moving:  # no gradient flows: any order gives the same value; a tensor first fixes the dtype
+            fixed = sorted(fixed, key=lambda arg: bool(isinstance(arg, sp.Basic) and arg.is_number))
             text = self._arg(fixed[0])
             for arg in fixed[1:]:
                 text = f"{pair}({text}, {self._arg(arg)})"
@@ -537,6 +607,11 @@ class TensorFlowPrinter(Printer):
         if not fixed:
             return core
         bound: Any = fixed[0] if len(fixed) == 1 else (sp.Max(*fixed) if largest else sp.Min(*fixed))
+        if self._midpoint():  # the body is C1 across this tie: slope 1/2 (min(x, c) == -max(-x, -c))
+            self.helpers |= {"_max_tie", "_sum_to_shape"}
+            if largest:
+                return Code(f"_max_tie({core}, {self._arg(bound)})")
+            return Code(f"-_max_tie(-{_parenthesize(core, UNARY)}, {self._operand(-bound, UNARY)})", UNARY)
         if bound == 0:
             if largest:
                 return Code(f"tf.nn.relu({core})")
@@ -557,6 +632,9 @@ class TensorFlowPrinter(Printer):
             return self._print(sp.Min(sp.Max(x, lo, evaluate=False), hi, evaluate=False))
         if not self.moves(x):
             return Code(f"tf.clip_by_value({self._arg(x)}, {self._arg(lo)}, {self._arg(hi)})")
+        if self._midpoint():
+            self.helpers |= {"_clip_tie", "_sum_to_shape"}
+            return Code(f"_clip_tie({self._arg(x)}, {self._arg(lo)}, {self._arg(hi)})")
         self.helpers |= {"_clip", "_sum_to_shape"}
         return Code(f"_clip({self._arg(x)}, {self._arg(lo)}, {self._arg(hi)})")
 
@@ -743,6 +821,12 @@ class TensorFlowPrinter(Printer):
         condition, value, safe = expr.args
         return Code(f"tf.where({self._arg(condition)}, {self._arg(value)}, {literal(_number(safe))})")
 
+    def _print_OnesLike(self, expr: OnesLike) -> Code:
+        return Code(f"tf.ones_like({self._arg(expr.args[0])})")
+
+    def _print_ZerosLike(self, expr: ZerosLike) -> Code:
+        return Code(f"tf.zeros_like({self._arg(expr.args[0])})")
+
     def _print_KinkSqrt(self, expr: KinkSqrt) -> Code:
         self.helpers.add("_kink_sqrt")
         return Code(f"_kink_sqrt({self._arg(expr.args[0])})")
@@ -785,7 +869,8 @@ def _number(expr: Any) -> float:
     try:
         return float(value)
     except TypeError:
-        raise UnsupportedError(f"the number {expr} is not real", expr) from None
+        raise UnsupportedError("a value without variables that is not a real number (a reduction of a "
+                               "constant, whose shape is lost: use ones_like(x) or size(x))", expr) from None
 
 
 def _negative(term: Any) -> bool:

@@ -27,11 +27,13 @@ from ..analysis.probe import Bound, region_from
 from ..analysis.report import INVALID, Report
 from .codegen import CodegenError, generate, lower_any
 from .codegen_lowering import CodegenDefinition, lower_source
+from .nodes import Along, AlongCondition, OnesLike, StraightThrough, ZerosLike
 from .reference import ENTRIES, Reference, ScalarizeError, build_reference
 from .rewrite import normalized_labels
 
 TOLERANCE = 1e-6
 SCALE_FLOOR = 1e-6  # errors are relative to max(|reference|, this)
+FLOAT32_SCALE_FLOOR = 1e-2  # float32 keeps about 7 digits: a gradient of 1e-5 next to 0 is its rounding
 CANDIDATES = 96
 MARGIN = 1e-4  # a point is kept when no switch changes within this (relative) distance
 
@@ -50,10 +52,13 @@ class Check:
     nonfinite: list[str] = field(default_factory=list)
     skipped: str | None = None
     error: str | None = None
+    runs: dict[str, bool] = field(default_factory=dict)  # "eager float32" -> passed
+    wrong: list[str] = field(default_factory=list)  # what failed, with the run and the point
+    switch_points: int = 0  # points on switches across which the analysis found the body C1
 
     @property
     def mismatch(self) -> bool:
-        return self.value_error > TOLERANCE or self.gradient_error > TOLERANCE
+        return bool(self.wrong) or self.value_error > TOLERANCE or self.gradient_error > TOLERANCE
 
     @property
     def ok(self) -> bool:
@@ -71,10 +76,23 @@ class Check:
         if self.kink_points:
             text += f"; {self.kink_points} kink/jump points"
             text += ", gradient finite" if not self.nonfinite else f", non-finite gradient at {', '.join(self.nonfinite)}"
+        if self.switch_points:
+            text += f"; {self.switch_points} switch points"
+        if self.runs:
+            text += f"; {sum(self.runs.values())} of {len(self.runs)} runs ok"
+        if self.wrong:
+            text += "; " + "; ".join(self.wrong[:3]) + (f" (+{len(self.wrong) - 3} more)" if len(self.wrong) > 3 else "")
         return text
 
 
-def verify_text(text: str, path: str = "<string>", *, points: int = 16, mode: str = "plain") -> list[Check]:
+EXECUTIONS = ("eager", "function", "xla")  # eagerly, under tf.function, under tf.function(jit_compile=True)
+DTYPES = ("float32", "float64")
+DTYPE_TOLERANCE = {"float64": TOLERANCE, "float32": 5e-3}  # relative, against the float64 reference
+ONE_SIDED_STEP = 1e-6  # the one-sided gradients at a switch: the reference this far to each side
+
+
+def verify_text(text: str, path: str = "<string>", *, points: int = 16, mode: str = "plain",
+                executions: Sequence[str] = EXECUTIONS, dtypes: Sequence[str] = DTYPES) -> list[Check]:
     """Check every valid definition of a `.loss` text (or a lone expression), or of its variant."""
     if mode == "plain":
         source = lower_any(text, path)
@@ -94,9 +112,14 @@ def verify_text(text: str, path: str = "<string>", *, points: int = 16, mode: st
 
     loaded = load_module(module.text)
     lines = _definition_lines(text, path) if mode != "plain" else {}
+    failed = {failure.name: failure for failure in module.failures}
     for definition in source.definitions:
+        if definition.name in failed:
+            failure = failed[definition.name]
+            checks.append(Check(path, definition.name, failure.line, error=f"no code: {failure.message}"))
+            continue
         function = getattr(loaded, module.functions[definition.name])
-        check = _verify_definition(path, definition, function, points)
+        check = _verify_definition(path, definition, function, points, executions, dtypes, sided=mode != "ste")
         check.line = lines.get(definition.name, check.line)  # a variant's line in the file as written
         checks.append(check)
     return checks
@@ -109,7 +132,11 @@ def _definition_lines(text: str, path: str) -> dict[str, int]:
     return {s.name: s.span.line for s in parse_source(text, path).statements if isinstance(s, ast.Definition)}
 
 
-def _verify_definition(path: str, definition: CodegenDefinition, function: Any, points: int) -> Check:
+def _verify_definition(path: str, definition: CodegenDefinition, function: Any, points: int,
+                       executions: Sequence[str] = EXECUTIONS, dtypes: Sequence[str] = DTYPES,
+                       sided: bool = True) -> Check:
+    """`sided`: the gradient at kinks must lie between the one-sided ones (not for straight-through
+    estimators, whose gradient is the surrogate's by design; there it must only be finite)."""
     report = definition.report
     check = Check(path, definition.name, definition.line)
     if report.classification == INVALID or report.expression is None:
@@ -118,7 +145,7 @@ def _verify_definition(path: str, definition: CodegenDefinition, function: Any, 
     variables = list(report.params)
     wrt = list(report.wrt)
     try:
-        reference = build_reference(report.expression, variables, wrt)
+        reference = build_reference(_reference_body(definition), variables, wrt)
         sample = _sample(report, variables, wrt, reference, points)
     except (ScalarizeError, EvaluationError, TypeError, ValueError) as error:
         check.skipped = f"no SymPy reference: {error}"
@@ -126,22 +153,144 @@ def _verify_definition(path: str, definition: CodegenDefinition, function: Any, 
     if sample is None:
         check.skipped = "no point of the region is away from every kink and jump"
         return check
-    values, gradients = _tensorflow(function, variables, wrt, sample)
     expected_values = reference.values(sample)
     expected_gradients = reference.gradient(sample)
     check.points = len(next(iter(sample.values())))
-    check.value_error = _error(values, expected_values)
-    check.gradient_error = max((_error(gradients[name], expected_gradients[name]) for name in wrt), default=0.0)
     kinks = list(_kink_points(report, variables))
-    if kinks:
-        at_kinks = {name: np.asarray([point[name] for point in kinks], dtype=float) for name in variables}
-        _, kink_gradients = _tensorflow(function, variables, wrt, at_kinks)
-        check.kink_points = len(kinks)
-        for name in wrt:
-            bad = ~np.all(np.isfinite(kink_gradients[name]), axis=1)
-            if np.any(bad):
-                check.nonfinite.append(f"{name} ({int(np.sum(bad))} of {len(kinks)})")
+    at_kinks = _stack(kinks, variables)
+    kink_hulls = _one_sided(reference, kinks, variables, wrt)
+    switches = _switch_points(sample, variables, wrt, report) if wrt else []
+    at_switches = _stack(switches, variables)
+    switch_hulls = _one_sided(reference, switches, variables, wrt)
+    check.kink_points, check.switch_points = len(kinks), len(switches)
+    for execution in executions:
+        for dtype in dtypes:
+            label = f"{execution} {dtype}"
+            before = len(check.wrong) + len(check.nonfinite)
+            runner = _runner(function, variables, wrt, execution, dtype)
+            values, gradients = _tensorflow(runner, variables, wrt, sample)
+            floor = SCALE_FLOOR if dtype == "float64" else FLOAT32_SCALE_FLOOR
+            value_error = _error(values, expected_values, floor)
+            gradient_error = max((_error(gradients[name], expected_gradients[name], floor) for name in wrt), default=0.0)
+            if dtype == "float64":
+                check.value_error = max(check.value_error, value_error)
+                check.gradient_error = max(check.gradient_error, gradient_error)
+            tolerance = DTYPE_TOLERANCE[dtype]
+            if value_error > tolerance or gradient_error > tolerance:
+                check.wrong.append(f"{label}: value error {value_error:.1e}, gradient error {gradient_error:.1e}")
+            for kind, at, hulls in (("kink/jump", at_kinks, kink_hulls), ("switch", at_switches, switch_hulls)):
+                if at is None:
+                    continue
+                _, at_gradients = _tensorflow(runner, variables, wrt, at)
+                _check_one_sided(check, label, kind, at_gradients, hulls, wrt, tolerance, sided, dtype)
+            check.runs[label] = len(check.wrong) + len(check.nonfinite) == before
     return check
+
+
+def _reference_body(definition: CodegenDefinition) -> Any:
+    """The analysis body, or the code's where it keeps what the analysis drops (ones_like's shape)."""
+    body = definition.body
+    markers = (Along, AlongCondition, StraightThrough)
+    if isinstance(body, sp.Basic) and body.has(OnesLike, ZerosLike) and not body.has(*markers):
+        return body
+    return definition.report.expression
+
+
+def _stack(points: Sequence[Mapping[str, Sequence[float]]], variables: list[str]) -> dict[str, np.ndarray] | None:
+    if not points:
+        return None
+    return {name: np.asarray([point[name] for point in points], dtype=float) for name in variables}
+
+
+def _one_sided(reference: Reference, points: Sequence[Mapping[str, Sequence[float]]], variables: list[str],
+               wrt: list[str]) -> list[dict[str, tuple[np.ndarray, np.ndarray]] | None]:
+    """Per point, the range (low, high) of the gradients next to it on every side; None where one is not finite.
+
+    A point's sides are its witness's direction (both ways) and dense random directions of the
+    differentiated parameters: the generated gradient there must lie between the one-sided ones
+    (equal to one of them, or the convention's subgradient between them).
+    """
+    hulls: list[dict[str, tuple[np.ndarray, np.ndarray]] | None] = []
+    for point in points:
+        directions = [point.get("__direction__")] if point.get("__direction__") else []
+        rng = np.random.default_rng(len(hulls))
+        for _ in range(4):  # dense directions: every entry leaves its tie (the reference's own tie value is no side)
+            directions.append({name: list(rng.choice([-1.0, 1.0], ENTRIES) * rng.uniform(0.5, 1.0, ENTRIES))
+                               for name in wrt})
+        moved: dict[str, list[list[float]]] = {name: [] for name in variables}
+        if point.get("__direction__") is not None:  # a kink's witness may sit next to the tie: its own gradient counts
+            for name in variables:
+                moved[name].append(list(point[name]))
+        for direction in directions:
+            for side in (-1.0, 1.0):
+                for name in variables:
+                    base = np.asarray(point[name], dtype=float)
+                    step = np.asarray(direction.get(name, [0.0] * ENTRIES), dtype=float) if direction else 0.0
+                    moved[name].append(list(base + side * ONE_SIDED_STEP * (1.0 + np.abs(base)) * step))
+        arrays = {name: np.asarray(rows, dtype=float) for name, rows in moved.items()}
+        with np.errstate(all="ignore"):
+            gradients = reference.gradient(arrays)
+        if not all(np.all(np.isfinite(gradients[name])) for name in wrt):
+            hulls.append(None)
+            continue
+        hulls.append({name: (np.min(gradients[name], axis=0), np.max(gradients[name], axis=0)) for name in wrt})
+    return hulls
+
+
+def _check_one_sided(check: Check, label: str, kind: str, gradients: Mapping[str, np.ndarray],
+                     hulls: Sequence[dict[str, tuple[np.ndarray, np.ndarray]] | None], wrt: list[str],
+                     tolerance: float, sided: bool = True, dtype: str = "float64") -> None:
+    largest = float(np.finfo(np.dtype(dtype)).max) ** 0.5  # beyond it, the gradient overflows the dtype
+    for index, hull in enumerate(hulls):
+        if hull is None:
+            continue
+        for name in wrt:
+            actual = gradients[name][index]
+            low, high = hull[name]
+            if max(float(np.max(np.abs(low))), float(np.max(np.abs(high)))) > largest:
+                continue  # next to a pole: the one-sided gradient itself does not fit this dtype
+            if not np.all(np.isfinite(actual)):
+                check.nonfinite.append(f"{name} at a {kind} point ({label})")
+                continue
+            slack = tolerance * max(1.0, float(np.max(np.abs(high))), float(np.max(np.abs(low)))) + 1e-4
+            # At a kink the documented convention is per atom (slope 0 of relu, alpha of leaky_relu): a
+            # sum of kinked atoms may then leave the body's one-sided range (leaky_relu(x, 0.2) +
+            # leaky_relu(x, 1.5) at 0 gives 1.2, the sides 1.7 and 2), so there only finiteness is
+            # required; where the analysis finds the body C1, the gradient must be the common value.
+            if not sided or kind != "switch" or np.any(high - low > slack):
+                continue  # steep there (a norm plus eps at 0): the sides differ at the step, no switch to judge
+            if np.any(actual < low - slack) or np.any(actual > high + slack):
+                check.wrong.append(f"{label}: gradient of {name} at a {kind} point is {_brief(actual)}, "
+                                   f"outside the one-sided gradients {_brief(low)} .. {_brief(high)}")
+
+
+def _brief(values: np.ndarray) -> str:
+    return "[" + ", ".join(f"{value:.4g}" for value in np.ravel(values)) + "]"
+
+
+def _switch_points(sample: Mapping[str, np.ndarray], variables: list[str], wrt: list[str],
+                   report: Report) -> list[dict[str, list[float]]]:
+    """Points on the switches a body most often has (a differentiated entry at 0, or tied with data),
+    when the analysis found no kink nor jump: there the body is C1 and the gradient must be the
+    common one-sided value."""
+    if any(f.kind in ("kink", "discontinuity", "zero-gradient") for f in report.findings):
+        return []
+    out: list[dict[str, list[float]]] = []
+    for row in range(min(2, len(next(iter(sample.values()))))):
+        base = {name: [float(v) for v in sample[name][row]] for name in variables}
+        zero = {name: ([0.0] * ENTRIES if name in wrt else list(values)) for name, values in base.items()}
+        out.append(zero)
+        for name in wrt:
+            for other in variables:
+                if other not in wrt:
+                    out.append({**base, name: list(base[other])})
+    if report.given is None or not out:
+        return out
+    condition = Program(sp.Piecewise((1, report.given), (0, True)))
+    arrays = {name: np.asarray([point[name] for point in out], dtype=float) for name in variables}
+    holds, _ = condition.run(arrays, states=False)
+    inside = np.all(_rows(holds, len(out)) > 0.5, axis=1)
+    return [point for point, keep in zip(out, inside) if keep]  # only points the region allows
 
 
 # ------------------------------------------------------------------ points
@@ -228,10 +377,12 @@ def _kink_points(report: Report, variables: list[str]) -> Iterable[dict[str, lis
         point = {name: list(finding.witness.point.get(name, [0.0] * ENTRIES)) for name in variables}
         if any(len(values) != ENTRIES for values in point.values()):
             continue
+        direction = {name: list(values) for name, values in finding.witness.direction.items()
+                     if name in variables and len(values) == ENTRIES}
         for candidate in (point, _snapped(point, report.wrt)):
             if candidate not in seen:
                 seen.append(candidate)
-                yield candidate
+                yield {**candidate, "__direction__": direction}
 
 
 def _snapped(point: Mapping[str, list[float]], wrt: Sequence[str]) -> dict[str, list[float]]:
@@ -249,7 +400,38 @@ def _snapped(point: Mapping[str, list[float]], wrt: Sequence[str]) -> dict[str, 
 # ------------------------------------------------------------------ TensorFlow
 
 
-def _tensorflow(function: Any, variables: list[str], wrt: list[str],
+def _runner(function: Any, variables: list[str], wrt: list[str], execution: str, dtype: str) -> Any:
+    """Values and gradients of `function` at one point, eagerly, under tf.function or under XLA.
+
+    Under tf.function and XLA the gradient is computed inside the compiled function, as a training
+    step does.
+    """
+    import tensorflow as tf
+
+    positions = [variables.index(name) for name in wrt]
+
+    def step(*tensors: Any) -> Any:
+        with tf.GradientTape() as tape:
+            for position in positions:
+                tape.watch(tensors[position])
+            output = function(*tensors)
+            total = tf.reduce_sum(output)
+        grads = tape.gradient(total, [tensors[position] for position in positions])
+        grads = [tf.zeros_like(tensors[p]) if g is None else g for g, p in zip(grads, positions)]
+        return output, grads
+
+    compiled = step if execution == "eager" else tf.function(step, jit_compile=execution == "xla", reduce_retracing=True)
+    tf_dtype = tf.as_dtype(dtype)
+
+    def run(arrays: list[np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        output, grads = compiled(*[tf.constant(array, dtype=tf_dtype) for array in arrays])
+        value = np.asarray(tf.cast(output, tf.float64), dtype=float)
+        return value, {name: np.asarray(tf.cast(g, tf.float64), dtype=float) for name, g in zip(wrt, grads)}
+
+    return run
+
+
+def _tensorflow(run: Any, variables: list[str], wrt: list[str],
                 point: Mapping[str, np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Values and gradients, one point at a time: each point is a batch of one row of entries.
 
@@ -257,25 +439,7 @@ def _tensorflow(function: Any, variables: list[str], wrt: list[str],
     rows would differ where a reduced value meets an unreduced one (`max(z) - z` broadcasts only
     against a single row, as in NumPy).
     """
-    import tensorflow as tf
-
     count = len(next(iter(point.values())))
-
-    def run(arrays: list[np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        tensors = [tf.constant(array, dtype=tf.float64) for array in arrays]
-        watched = [tensors[variables.index(name)] for name in wrt]
-        with tf.GradientTape() as tape:
-            tape.watch(watched)
-            output = function(*tensors)
-            total = tf.reduce_sum(output)
-        grads = tape.gradient(total, watched)
-        value = np.asarray(output, dtype=float)
-        gradient = {
-            name: (np.zeros(arrays[variables.index(name)].shape) if g is None else np.asarray(g, dtype=float))
-            for name, g in zip(wrt, grads)
-        }
-        return value, gradient
-
     values, gradients = [], {name: [] for name in wrt}
     for index in range(count):
         value, gradient = run([point[name][index : index + 1] for name in variables])
@@ -287,7 +451,7 @@ def _tensorflow(function: Any, variables: list[str], wrt: list[str],
             {name: np.stack(rows) for name, rows in gradients.items()})
 
 
-def _error(actual: np.ndarray, expected: np.ndarray) -> float:
+def _error(actual: np.ndarray, expected: np.ndarray, floor: float = SCALE_FLOOR) -> float:
     actual = np.asarray(actual, dtype=float)
     expected = np.asarray(expected, dtype=float)
     if actual.shape != expected.shape:
@@ -296,7 +460,7 @@ def _error(actual: np.ndarray, expected: np.ndarray) -> float:
         else:
             return math.inf
     with np.errstate(all="ignore"):
-        scale = np.maximum(np.max(np.abs(expected), axis=1, keepdims=True), SCALE_FLOOR)
+        scale = np.maximum(np.max(np.abs(expected), axis=1, keepdims=True), floor)
         errors = np.abs(actual - expected) / scale
     errors = np.where(np.isnan(errors) & np.isnan(expected), 0.0, errors)
     return float(np.max(errors)) if errors.size else 0.0
@@ -312,4 +476,12 @@ def summary(checks: Sequence[Check]) -> str:
     largest_gradient = max((c.gradient_error for c in checked), default=0.0)
     return (f"{len(checked)} definitions checked, {mismatches} mismatches, {nonfinite} with NaN/Inf at kinks, "
             f"{errors} errors, {skipped} skipped; largest value error {largest_value:.1e}, "
-            f"largest gradient error {largest_gradient:.1e} (tolerance {TOLERANCE:g})")
+            f"largest gradient error {largest_gradient:.1e} (tolerance {TOLERANCE:g})" + _run_counts(checked))
+
+
+def _run_counts(checked: Sequence[Check]) -> str:
+    """`; eager float32 41/43 ok, ...`: per mode and dtype, how many definitions passed."""
+    labels = list(dict.fromkeys(label for check in checked for label in check.runs))
+    parts = [f"{label} {sum(c.runs.get(label, False) for c in checked)}/{sum(label in c.runs for c in checked)} ok"
+             for label in labels]
+    return ("; " + ", ".join(parts)) if parts else ""
