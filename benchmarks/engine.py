@@ -39,8 +39,12 @@ tree, corpus_path, measure_path = sys.argv[1], sys.argv[2], sys.argv[3]
 sys.path.insert(0, tree)
 sys.path.insert(1, measure_path)
 import numpy as np
-from analyzer import evaluate
-from analyzer.api import analyze_text
+try:  # the layout of issue 15
+    from analyzer.analysis import evaluate
+    from analyzer.analysis.api import analyze_text
+except ImportError:  # a revision from before it
+    from analyzer import evaluate
+    from analyzer.api import analyze_text
 import measure
 
 counted = collections.Counter()
