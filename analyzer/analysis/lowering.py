@@ -471,7 +471,9 @@ class Lowerer:
             for param, tree in zip(row.params, bound)
             if param.kind in ("expr", "int", "condition") or (param.kind == "optional" and tree is not None)
         )
-        self._record(result, row.name, node, expr_args, scope)
+        if row.node is None or isinstance(result, row.node):
+            # a row that built another function (weighted logsumexp is a log) leaves it to that one's facts
+            self._record(result, row.name, node, expr_args, scope)
         return result
 
     def _apply_variadic(self, row: atoms.Atom, node: ast.Call, scope: Scope) -> Any:

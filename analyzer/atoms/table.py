@@ -709,7 +709,7 @@ def _categorical_ce(y: Any, p: Any, from_logits: Any) -> Any:
 
 # ------------------------------------------------------------------ indexing, argsort, new builders
 
-_OPEN_END = 2**62  # a slice bound left out, resolved to a concrete end by the lowering
+_OPEN_END = 2**31 - 1  # a slice bound left out, resolved to a concrete end by the lowering (fits int32)
 
 
 def _subscript(x: Any, start: Any, stop: Any, step: Any, drop: Any) -> Any:
@@ -1148,7 +1148,7 @@ _ROWS: tuple[Atom, ...] = (
          build=lambda v, axis: fn.ArgSort(v), node=fn.ArgSort, numeric=_argsort,
          switch=_permutation_code, jumps=("ties among the entries of {0}",), zero_gradient=frozenset({0}),
          crossings=_entry_pairs, piece=lambda state, v: fn.ArgSort(v), jvp=lambda args, tangents, value: np.zeros_like(value),
-         state_surfaces=lambda a, b: 0, smoothness=-1, tf="tf.cast(tf.argsort({0}, axis=-1), tf.float32)",
+         state_surfaces=lambda a, b: 0, smoothness=-1, tf="tf.cast(tf.argsort({0}, axis=-1), {0}.dtype)",
          tf_at_kink="no gradient", summary="the sorting permutation: piecewise constant, jumping where entries tie",
          surrogates=(Surrogate("soft rank", "softsort({0}, {t}) with softsort a relaxed sort (not part of TensorFlow)", 0.1),)),
     Atom(name="subscript", params=(Param("x"), Param("start", kind="int"), Param("stop", kind="int"),
