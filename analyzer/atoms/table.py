@@ -1499,9 +1499,9 @@ def lookup(name: str, method: bool = False) -> Atom | None:
 
 def spellings_of(row: Atom) -> tuple[str, ...]:
     """How a row is written: its names, with the library's prefix for a library row."""
-    if row in TORCH_ROWS:
+    if any(row is other for other in TORCH_ROWS):
         return tuple(f"F.{name}" for name in row.spellings)
-    if row in KERAS_ROWS:
+    if any(row is other for other in KERAS_ROWS):
         return tuple(f"keras.losses.{name}" for name in row.spellings)
     return row.spellings
 
