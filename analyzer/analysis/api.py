@@ -25,9 +25,9 @@ from .lowering import (
     Lowerer,
     LoweringError,
     constant_binding,
+    default_wrt,
     free_names,
     lower_constant,
-    default_wrt,
     reserved_names,
 )
 from .report import INVALID, UNKNOWN, Finding, Report

@@ -852,6 +852,17 @@ def constant_binding(value: Any) -> Binding:
 
 
 __all__ = [
-    "Binding", "FileContext", "Lowered", "Lowerer", "LoweringError", "Origin", "Scope", "constant_binding",
-    "DATA_NAMES", "default_wrt", "free_names", "lower_constant", "reserved_names",
+    "DATA_NAMES",
+    "Binding",
+    "FileContext",
+    "Lowered",
+    "Lowerer",
+    "LoweringError",
+    "Origin",
+    "Scope",
+    "constant_binding",
+    "default_wrt",
+    "free_names",
+    "lower_constant",
+    "reserved_names",
 ]

@@ -322,19 +322,19 @@ def _check_layout(chunk: _Chunk, lines: list[_PhysicalLine]) -> None:
 # grammar sees them, so the error names the construct and what to write instead.
 _CONSTRUCTS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^\s*(def)\s+[^\W\d]\w*\s*\("),
-     "a Python `def` is not part of the language: write `name(params) = expression`, or a block "
-     "`name(params):` with indented `local = ...` lines and `return expression`"),
+     ("a Python `def` is not part of the language: write `name(params) = expression`, or a block "
+     "`name(params):` with indented `local = ...` lines and `return expression`")),
     (re.compile(r"^\s*(for|while)\b"),
-     "a loop is not part of the language: reduce over an axis instead (sum(x, axis=k), mean(x), max(x)), "
-     "since arithmetic broadcasts over whole tensors"),
+     ("a loop is not part of the language: reduce over an axis instead (sum(x, axis=k), mean(x), max(x)), "
+     "since arithmetic broadcasts over whole tensors")),
     (re.compile(r"\b(for)\s+[^\W\d]\w*(?:\s*,\s*[^\W\d]\w*)*\s+in\b"),
-     "a comprehension (`... for x in ...`) is not part of the language: write the expression on whole "
-     "tensors and reduce over an axis (sum(x, axis=k))"),
+     ("a comprehension (`... for x in ...`) is not part of the language: write the expression on whole "
+     "tensors and reduce over an axis (sum(x, axis=k))")),
     (re.compile(r"\b(lambda)(?:\s+[^\W\d]\w*(?:\s*,\s*[^\W\d]\w*)*)?\s*:(?!\s*$)"),
      "a lambda is not part of the language: write a definition `f(x) = ...` above and call it"),
     (re.compile(r"^\s*[^\W\d][\w.]*\s*(\[)[^\]]*\]\s*=(?!=)"),
-     "an assignment to an index (`x[i] = ...`) is not part of the language: build the value with "
-     "where(...), e.g. where(range_like(x) == i, value, x)"),
+     ("an assignment to an index (`x[i] = ...`) is not part of the language: build the value with "
+     "where(...), e.g. where(range_like(x) == i, value, x)")),
     (re.compile(r"^\s*[^\W\d][\w.]*\s*(\+=|-=|\*=|/=|\*\*=)"),
      "an augmented assignment is not part of the language: write `x = x + ...`"),
     (re.compile(r"^\s*(if)\b.*:\s*$"),
