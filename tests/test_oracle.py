@@ -29,6 +29,8 @@ from analyzer.atoms import table as atoms
 ROOT = Path(__file__).resolve().parents[1]
 REGRESSIONS = sorted((ROOT / "tests" / "regressions").glob("*.loss"))
 CASES = ROOT.parent / "shared" / "cases"
+if not CASES.is_dir():  # a clone without ../shared: the copy in tests/
+    CASES = ROOT / "tests" / "acceptance_cases"
 SOURCES = sorted((ROOT / "examples").glob("*.loss")) + sorted(CASES.glob("*.loss"))
 
 

@@ -25,6 +25,7 @@ from .lowering import (
     Lowerer,
     LoweringError,
     constant_binding,
+    default_wrt,
     free_names,
     lower_constant,
     reserved_names,
@@ -56,11 +57,15 @@ def analyze(text: str, wrt: Sequence[str] | None = None, given: str | None = Non
     params = tuple(ast.Param(name, span) for name in names)
     wrt_params = tuple(ast.Param(name, span) for name in wrt) if wrt is not None else None
     definition = ast.Definition("expression", span, params, wrt_params, condition, (), tree, span)
-    return _analyze_definition(definition, FileContext(), None, budget)
+    return _analyze_definition(definition, FileContext(), None, budget, ())
 
 
-def analyze_text(text: str, path: str = "<string>", *, budget: float | None = None) -> ReportList:
-    """Every definition of a `.loss` text, and every statement that failed, in file order."""
+def analyze_text(text: str, path: str = "<string>", *, budget: float | None = None,
+                 data_names: Sequence[str] | None = None) -> ReportList:
+    """Every definition of a `.loss` text, and every statement that failed, in file order.
+
+    `data_names`: the parameter names that are data when a definition has no `wrt` (LANGUAGE.md §1;
+    None: `DATA_NAMES`, the linter setting `data-names`)."""
     source = parse_source(text, path)
     context = FileContext()
     for statement in source.statements:
@@ -102,7 +107,7 @@ def analyze_text(text: str, path: str = "<string>", *, budget: float | None = No
         if clash:
             report = invalid_report(name, statement.span.line, path, Finding("error", "E005", clash, statement.name_span))
         else:
-            report = _analyze_definition(statement, context, path, budget)
+            report = _analyze_definition(statement, context, path, budget, data_names)
         _apply_noqa(report, statement.noqa)
         reports.append(report)
         if report.classification == INVALID:
@@ -112,7 +117,7 @@ def analyze_text(text: str, path: str = "<string>", *, budget: float | None = No
     return reports
 
 
-def analyze_file(path: str | Path, *, budget: float | None = None) -> ReportList:
+def analyze_file(path: str | Path, *, budget: float | None = None, data_names: Sequence[str] | None = None) -> ReportList:
     """Read a `.loss` file (UTF-8) and analyze it. A file that cannot be read, or is not UTF-8 text,
     gives one E006 report, as in `kinks check`."""
     from ..lint.files import load
@@ -121,25 +126,25 @@ def analyze_file(path: str | Path, *, budget: float | None = None) -> ReportList
     if loaded.unreadable is not None:
         return ReportList([loaded.unreadable])
     assert loaded.text is not None
-    return analyze_text(loaded.text, str(path), budget=budget)
+    return analyze_text(loaded.text, str(path), budget=budget, data_names=data_names)
 
 
 # ------------------------------------------------------------------ internals
 
 
 def _analyze_definition(definition: ast.Definition, context: FileContext, path: str | None,
-                        budget: float | None) -> Report:
+                        budget: float | None, data_names: Sequence[str] | None = None) -> Report:
     report = Report(name=definition.name if path is not None or definition.name != "expression" else None,
                     line=definition.span.line, file=path, span=definition.span)
     report.params = tuple(p.name for p in definition.params)
-    report.wrt = tuple(p.name for p in definition.wrt) if definition.wrt is not None else report.params
+    report.wrt = default_wrt(definition, data_names)
     # Probing evaluates bodies where they overflow or are undefined on purpose: NumPy's warnings
     # about it are expected, and are not for the user.
     limit = hard_limit_for(budget)
     with deep_stack(), np.errstate(all="ignore"):
         try:
             with hard_limit(limit):
-                lowered: Lowered = Lowerer(context, definition.name).definition(definition)
+                lowered: Lowered = Lowerer(context, definition.name, data_names=data_names).definition(definition)
         except LoweringError as error:
             report.findings = [Finding("error", error.code, error.message, error.span or definition.span)]
             return report
@@ -341,9 +346,7 @@ def _syntax_message(problem: ast.SyntaxProblem) -> str:
 
 
 def _name_clash(statement: ast.Constant | ast.Definition, context: FileContext, reserved: set[str]) -> str | None:
-    name = statement.name
-    if name in reserved:
-        return f"`{name}` is the name of a function or constant of the language: choose another name"
+    name = statement.name  # a name of the language may be shadowed (LANGUAGE.md §1)
     if name in context.definitions or name in context.constants or name in context.broken:
         return f"`{name}` is already defined above"
     return None

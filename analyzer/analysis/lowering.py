@@ -23,6 +23,7 @@ import sympy as sp
 from sympy.core.relational import Relational
 from sympy.logic.boolalg import BooleanAtom, BooleanFunction
 
+from ..atoms import functions as fn
 from ..atoms import table as atoms
 from ..language import syntax as ast
 from ..language.printer import level, render
@@ -121,6 +122,18 @@ class FileContext:
     later: dict[str, int] = field(default_factory=dict)  # definitions below: name -> line
 
 
+# LANGUAGE.md §1: without `wrt`, parameters with these names are data (the linter's `data-names`).
+DATA_NAMES: tuple[str, ...] = ("y_true", "target", "targets", "label", "labels", "mask", "sample_weight")
+
+
+def default_wrt(definition: ast.Definition, data_names: Iterable[str] | None = None) -> tuple[str, ...]:
+    """The parameters differentiated: those of `wrt`, or without it every one not named as data."""
+    if definition.wrt is not None:
+        return tuple(p.name for p in definition.wrt)
+    data = frozenset(DATA_NAMES if data_names is None else data_names)
+    return tuple(p.name for p in definition.params if p.name not in data)
+
+
 def reserved_names() -> set[str]:
     return set(atoms.ATOM_BY_NAME) | set(atoms.CONSTANTS)
 
@@ -131,8 +144,10 @@ def reserved_names() -> set[str]:
 class Lowerer:
     """Lowers the bodies of one file; one instance per definition being lowered."""
 
-    def __init__(self, context: FileContext, current: str | None, max_nodes: int = 200_000):
+    def __init__(self, context: FileContext, current: str | None, max_nodes: int = 200_000,
+                 data_names: Iterable[str] | None = None):
         self.context = context
+        self.data_names = frozenset(DATA_NAMES if data_names is None else data_names)
         self.current = current
         self.origins: dict[Any, Origin] = {}
         self.budget = max_nodes
@@ -151,14 +166,12 @@ class Lowerer:
         given = None
         if definition.given is not None:
             given = self.condition(definition.given, scope)
-        wrt = tuple(p.name for p in definition.wrt) if definition.wrt is not None else tuple(symbols)
+        wrt = default_wrt(definition, self.data_names)
         return Lowered(definition, symbols, wrt, body, given, self.origins, definition.given)
 
     def _body(self, definition: ast.Definition, scope: Scope) -> Any:
         inner = scope.child()
         for local in definition.locals:
-            if local.name in atoms.ATOM_BY_NAME:
-                raise LoweringError("E005", f"the local `{local.name}` reuses the name of a function", local.name_span)
             value = self.expr(local.value, inner)
             inner.names[local.name] = Binding(value, local.value, inner.child(), "local")
         return self.expr(definition.body, inner)
@@ -168,8 +181,6 @@ class Lowerer:
         for param in definition.params:
             if param.name in seen:
                 raise LoweringError("E005", f"the parameter `{param.name}` is repeated", param.span)
-            if param.name in atoms.ATOM_BY_NAME:
-                raise LoweringError("E005", f"the parameter `{param.name}` reuses the name of a function", param.span)
             seen.add(param.name)
         for name in definition.wrt or ():
             if name.name not in seen:
@@ -272,6 +283,9 @@ class Lowerer:
             raise LoweringError(
                 "E004", f"`{name}` is defined below, on line {self.context.later[name]}: move it above this line", node.span
             )
+        attribute = _attribute_hint(name, scope)
+        if attribute is not None:
+            raise LoweringError("E003", attribute, node.span)
         candidates = list(scope.names) + list(atoms.CONSTANTS)
         raise LoweringError("E002", f"undefined name `{_brief(name)}`{_did_you_mean(name, candidates)}", node.span)
 
@@ -362,6 +376,12 @@ class Lowerer:
 
     def _Call(self, node: ast.Call, scope: Scope) -> Any:
         name = node.func
+        if node.method:
+            row = atoms.lookup(name, method=True)
+            if row is None:
+                raise LoweringError("E002", f"unknown method `.{_brief(name)}()`{_did_you_mean_function(name, self.context, method=True)}",
+                                    node.func_span)
+            return self._apply(row, node, scope)
         if name in self.context.definitions:
             return self._expand(node, self.context.definitions[name], scope)
         if name == self.current:
@@ -377,10 +397,57 @@ class Lowerer:
         if row is None:
             if name in scope.names:
                 raise LoweringError("E003", f"`{name}` is not a function", node.func_span)
-            candidates = list(atoms.ATOM_BY_NAME) + list(self.context.definitions)
-            raise LoweringError("E002", f"undefined function `{_brief(name)}`{_did_you_mean(atoms.strip_prefix(name), candidates)}",
+            attribute = _attribute_hint(name, scope)
+            if attribute is not None:
+                raise LoweringError("E003", attribute, node.func_span)
+            raise LoweringError("E002", f"undefined function `{_brief(name)}`{_did_you_mean_function(name, self.context)}",
                                 node.func_span)
         return self._apply(row, node, scope)
+
+    def _Index(self, node: ast.Index, scope: Scope) -> Any:
+        if isinstance(node.value, ast.Name) and node.value.id.rsplit(".", 1)[-1] in ("shape", "ndim"):
+            base = node.value.id.rsplit(".", 1)[0]
+            raise LoweringError(
+                "E003", f"`{_brief(node.value.id)}[...]` is a shape, which the language does not have: write "
+                f"size({base}, axis) for the length of an axis (e.g. size({base}, 0))", node.span)
+        items = [item for item in node.items if not isinstance(item, ast.EllipsisIndex)]
+        chosen = [item for item in items if not _full_slice(item)]
+        value = self.expr(node.value, scope)
+        if not chosen:
+            return value
+        if len(chosen) > 1:
+            raise LoweringError("E003", "an index on more than one axis (p[0, 1]) is not supported: index one axis, "
+                                "as p[..., 1]", node.span)
+        item = chosen[0]
+        if isinstance(item, ast.Slice):
+            start, stop, step = (self._index_number(part, scope) if part is not None else None
+                                 for part in (item.start, item.stop, item.step))
+            step = 1 if step is None else step
+            if step == 0:
+                raise LoweringError("E003", "a slice step cannot be 0", item.span)
+            if start is None:
+                start = 0 if step > 0 else atoms._OPEN_END
+            if stop is None:
+                stop = atoms._OPEN_END if step > 0 else -atoms._OPEN_END
+            result = fn.Subscript(value, sp.Integer(start), sp.Integer(stop), sp.Integer(step), sp.S.Zero)
+        else:
+            index = self.expr(item, scope)
+            if index.free_symbols:
+                result = fn.Take(value, index)  # an index that is a variable: a take
+                self._record(result, "take", node, (node.value, item), scope)
+                return result
+            position = self._index_number(item, scope)
+            stop = position + 1 if position != -1 else atoms._OPEN_END
+            result = fn.Subscript(value, sp.Integer(position), sp.Integer(stop), sp.S.One, sp.S.One)
+        self._record(result, "subscript", node, (node.value,), scope)
+        return result
+
+    def _index_number(self, tree: ast.Expr, scope: Scope) -> int:
+        value = self.expr(tree, scope)
+        if not (isinstance(value, sp.Integer)):
+            raise LoweringError("E003", f"an index or a slice bound is an integer or a parameter, not "
+                                f"`{_brief(scope.text(tree))}`", tree.span)
+        return int(value)
 
     # -- calls
 
@@ -398,13 +465,15 @@ class Lowerer:
         try:
             result = row.build(*values)
         except (TypeError, ValueError, KeyError) as error:
-            raise LoweringError("E003", f"{row.name}(): {error}", node.span) from None
+            raise LoweringError("E003", f"{node.func}(): {error}", node.span) from None
         expr_args = tuple(
             tree if tree is not None else _default_tree(param, node.span)
             for param, tree in zip(row.params, bound)
-            if param.kind in ("expr", "int", "condition")
+            if param.kind in ("expr", "int", "condition") or (param.kind == "optional" and tree is not None)
         )
-        self._record(result, row.name, node, expr_args, scope)
+        if row.node is None or isinstance(result, row.node):
+            # a row that built another function (weighted logsumexp is a log) leaves it to that one's facts
+            self._record(result, row.name, node, expr_args, scope)
         return result
 
     def _apply_variadic(self, row: atoms.Atom, node: ast.Call, scope: Scope) -> Any:
@@ -435,7 +504,7 @@ class Lowerer:
 
     def _argument(self, row: atoms.Atom, param: atoms.Param, tree: ast.Expr | None, call: ast.Call, scope: Scope) -> Any:
         if tree is None:
-            return _default(param.default)
+            return atoms.ABSENT if param.kind == "optional" else _default(param.default)
         if param.kind == "axis":
             _check_axis(tree)
             return None
@@ -668,9 +737,52 @@ def _bind(row: atoms.Atom, call: ast.Call) -> list[ast.Expr | None]:
     return bound
 
 
-def _did_you_mean(name: str, candidates: Iterable[str]) -> str:
-    matches = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.6)
+def _did_you_mean(name: str, candidates: Iterable[str], cutoff: float = 0.6) -> str:
+    matches = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=cutoff)
     return f"; did you mean `{matches[0]}`?" if matches else ""
+
+
+def _did_you_mean_function(name: str, context: FileContext, method: bool = False) -> str:
+    """A suggestion that resolves when written in place of `name`: the same spelling in a library
+    that has it (`mae` -> `keras.losses.mae`), else the closest spelling with the user's own prefix."""
+    library = atoms.library_of(name)
+    bare = library[1] if library is not None else atoms.strip_prefix(name)
+    prefix = name[: len(name) - len(bare)]
+    if not method and not prefix:
+        for library_name, prefix_text in (("keras", "keras.losses."), ("torch", "F.")):
+            if bare in atoms.LIBRARIES[library_name]:
+                return f"; did you mean `{prefix_text}{bare}`?"
+    candidates = [spelling for spelling in (list(atoms.ATOM_BY_NAME) + (list(atoms.TORCH_BY_NAME) if method or prefix else []))
+                  if (atoms.lookup(spelling, method=True) if method else atoms.lookup(prefix + spelling)) is not None]
+    if not prefix and not method:
+        candidates += list(context.definitions)
+    matches = difflib.get_close_matches(bare, sorted(set(candidates)), n=1, cutoff=0.6)
+    if not matches:
+        return ""
+    return f"; did you mean `.{matches[0]}()`?" if method else f"; did you mean `{prefix}{matches[0]}`?"
+
+
+_UNSUPPORTED_ATTRIBUTES = {
+    "shape": "a shape, which the language does not have: write size({0}, axis) for the length of an axis",
+    "ndim": "a rank, which the language does not have",
+    "T": "a transpose, which the language does not have: reductions take axis=",
+    "dtype": "a dtype: write cast(x, tf.float32) to convert",
+}
+
+
+def _attribute_hint(name: str, scope: Scope) -> str | None:
+    """`x.shape`, `x.T`: an attribute of a variable, which the language does not have."""
+    if "." not in name:
+        return None
+    base, attribute = name.rsplit(".", 1)
+    if base.split(".", 1)[0] not in scope.names:
+        return None
+    what = _UNSUPPORTED_ATTRIBUTES.get(attribute, "an attribute, which the language does not have")
+    return f"`{_brief(name)}` is {what.format(base)}"
+
+
+def _full_slice(item: Any) -> bool:
+    return isinstance(item, ast.Slice) and item.start is None and item.stop is None and item.step is None
 
 
 def free_names(tree: ast.Expr) -> list[str]:
@@ -690,7 +802,7 @@ def free_names(tree: ast.Expr) -> list[str]:
 
 def _children(node: ast.Expr) -> list[ast.Expr]:
     if isinstance(node, ast.Call):
-        row = atoms.lookup(node.func)
+        row = atoms.lookup(node.func, method=node.method)
         out = list(node.args)
         if row is not None and not row.variadic:
             out = [arg for arg, param in zip(node.args, row.params) if param.kind not in ("axis", "dtype", "flag")]
@@ -715,6 +827,14 @@ def _children(node: ast.Expr) -> list[ast.Expr]:
         return [node.then, node.condition, node.otherwise]
     if isinstance(node, ast.TupleExpr):
         return list(node.items)
+    if isinstance(node, ast.Index):
+        out = [node.value]
+        for item in node.items:
+            if isinstance(item, ast.Slice):
+                out.extend(part for part in (item.start, item.stop, item.step) if part is not None)
+            elif not isinstance(item, ast.EllipsisIndex):
+                out.append(item)
+        return out
     return []
 
 
@@ -732,6 +852,17 @@ def constant_binding(value: Any) -> Binding:
 
 
 __all__ = [
-    "Binding", "FileContext", "Lowered", "Lowerer", "LoweringError", "Origin", "Scope", "constant_binding",
-    "free_names", "lower_constant", "reserved_names",
+    "DATA_NAMES",
+    "Binding",
+    "FileContext",
+    "Lowered",
+    "Lowerer",
+    "LoweringError",
+    "Origin",
+    "Scope",
+    "constant_binding",
+    "default_wrt",
+    "free_names",
+    "lower_constant",
+    "reserved_names",
 ]

@@ -238,12 +238,12 @@ _RULES = (
         name="invalid-definition",
         severity=ERROR,
         what=(
-            "Flags a definition that reuses a function's name, repeats a parameter, or names a `wrt` "
-            "that is not a parameter."
+            "Flags a definition that repeats a parameter, names a `wrt` that is not a parameter, or is "
+            "too large or deep to analyse. (Names of functions may be shadowed, as in Python.)"
         ),
         why="The statement is ambiguous; kinks refuses to guess.",
-        example="relu(x) = x",
-        instead="my_relu(x) = relu(x)",
+        example="repeated(x, x) = x",
+        instead="repeated(x, z) = x + z",
     ),
     Rule(
         code="E006",

@@ -491,6 +491,25 @@ class Take(RealFunction):
         return sp.S.One if argindex == 1 else sp.S.Zero
 
 
+class ArgSort(RealFunction):
+    """argsort(v): the permutation that sorts v, as numbers; piecewise constant."""
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        return sp.S.Zero
+
+
+class Subscript(RealFunction):
+    """NumPy indexing along the last axis: `x[..., start:stop:step]` (drop 0) or `x[..., start]`
+    (drop 1, the axis dropped as NumPy does; the evaluator keeps it with width 1). Linear in x."""
+
+    nargs = 5
+
+    def fdiff(self, argindex=1):
+        return sp.S.One if argindex == 1 else sp.S.Zero
+
+
 class InTopK(LossPredicate):
     nargs = 3
 
@@ -536,5 +555,5 @@ class IsInf(_NonFiniteTest):
 VECTOR_FUNCTIONS = (
     ReduceSum, ReduceMean, ReduceProd, ReduceVar, ReduceMax, ReduceMin, LogSumExp, Softmax,
     LogSoftmax, CumSum, Sort, TopKValues, Norm, Dot, Size, RangeLike, ArgMax, ArgMin, OneHot,
-    Take, InTopK, ReduceAll, ReduceAny,
+    Take, InTopK, ReduceAll, ReduceAny, ArgSort, Subscript,
 )

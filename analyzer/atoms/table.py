@@ -35,6 +35,8 @@ from sympy.logic.boolalg import BooleanFunction
 from . import functions as fn
 
 NO_DEFAULT: Any = object()
+# The value a builder gets for an "optional" parameter that was not given (`torch.clamp(x, min=0)`).
+ABSENT: Any = sp.Symbol("_absent_argument")
 
 # ------------------------------------------------------------------ row types
 
@@ -44,7 +46,7 @@ class Param:
     name: str
     default: Any = NO_DEFAULT
     keywords: tuple[str, ...] = ()
-    kind: str = "expr"  # "expr", "condition", "axis", "flag", "dtype", "int"
+    kind: str = "expr"  # "expr", "condition", "axis", "flag", "dtype", "int", "optional" (an expr or ABSENT)
 
     @property
     def spellings(self) -> tuple[str, ...]:
@@ -705,6 +707,67 @@ def _categorical_ce(y: Any, p: Any, from_logits: Any) -> Any:
     return -fn.ReduceSum(y * sp.log(fn.Clip(q, _KERAS_EPSILON, 1 - _KERAS_EPSILON)))
 
 
+# ------------------------------------------------------------------ indexing, argsort, new builders
+
+_OPEN_END = 2**31 - 1  # a slice bound left out, resolved to a concrete end by the lowering (fits int32)
+
+
+def _subscript(x: Any, start: Any, stop: Any, step: Any, drop: Any) -> Any:
+    """`x[..., start:stop:step]` along the last axis (an entry keeps its axis, of width 1)."""
+    x = np.asarray(x, dtype=float)
+    if x.ndim == 0:
+        return x
+    first, last, stride = (int(np.max(v)) for v in (start, stop, step))
+    width = x.shape[-1]
+    if int(np.max(drop)):
+        position = min(max(first if first >= 0 else width + first, 0), width - 1)
+        return x[..., position:position + 1]
+    picked = x[..., first:last:stride]
+    return picked if picked.shape[-1] else x[..., :1]
+
+
+def _jvp_subscript(args: Sequence[Any], tangents: Sequence[Any], value: Any) -> Any:
+    x = np.asarray(args[0], dtype=float)
+    return _subscript(np.broadcast_to(_tangent(tangents[0], x), x.shape), *args[1:])
+
+
+def _argsort(x: Any) -> Any:
+    return np.argsort(np.asarray(x, dtype=float), axis=-1, kind="stable").astype(float)
+
+
+def _given(value: Any) -> bool:
+    return value is not ABSENT
+
+
+def _clamp(x: Any, lo: Any, hi: Any) -> Any:
+    """PyTorch's clamp: one-sided when only `min` or only `max` is given."""
+    if _given(lo) and _given(hi):
+        return fn.Clip(x, lo, hi)
+    if _given(lo):
+        return sp.Max(x, lo)
+    if _given(hi):
+        return sp.Min(x, hi)
+    raise ValueError("needs at least one of min and max")
+
+
+def _logsumexp_build(x: Any, axis: Any, keepdims: Any, b: Any) -> Any:
+    if _given(b):
+        return sp.log(fn.ReduceSum(b * sp.exp(x)))  # scipy / JAX: log(sum(b * exp(x)))
+    return fn.LogSumExp(x)
+
+
+def _l2_normalize(x: Any, axis: Any, epsilon: Any) -> Any:
+    """Keras / TensorFlow: x * rsqrt(max(sum(x^2), epsilon))."""
+    return x / sp.sqrt(sp.Max(fn.ReduceSum(x**2), epsilon))
+
+
+def _sparse_categorical_ce(y: Any, p: Any, from_logits: Any, axis: Any) -> Any:
+    if from_logits != 0:
+        return fn.LogSumExp(p) - fn.Take(p, y)
+    q = fn.Take(p / fn.ReduceSum(p), y)
+    return -sp.log(fn.Clip(q, _KERAS_EPSILON, 1 - _KERAS_EPSILON))
+
+
 # ------------------------------------------------------------------ families
 
 
@@ -839,7 +902,9 @@ _ROWS: tuple[Atom, ...] = (
     _smooth("ones_like", None, np.ones_like, "tf.ones_like({0})", build=lambda x: sp.S.One),
     _smooth("zeros_like", None, np.zeros_like, "tf.zeros_like({0})", build=lambda x: sp.S.Zero),
     _smooth("range_like", fn.RangeLike, _range_like, "tf.cast(tf.range(tf.shape({0})[-1]), {0}.dtype)"),
-    _smooth("size", fn.Size, _size, "tf.cast(tf.size({0}), tf.float32)"),
+    _smooth("size", fn.Size, _size, "tf.cast(tf.size({0}), tf.float32)",
+            params=(Param("x"), Param("axis", default=-1, keywords=("dim",), kind="axis")),
+            build=lambda x, axis: fn.Size(x)),
     _smooth("huber", fn.Huber, _huber, "tf.keras.losses.Huber(delta={1})",
             params=(Param("x"), Param("delta", default=1)), build=lambda x, delta: fn.Huber(x, delta),
             smoothness=1, switch=lambda x, delta: _between(x, -delta, delta), crossings=_at_threshold,
@@ -858,8 +923,9 @@ _ROWS: tuple[Atom, ...] = (
     Atom(name="std", aliases=("reduce_std",), params=REDUCTION_PARAMS,
          build=lambda x, axis, keepdims: sp.sqrt(fn.ReduceVar(x)), tf="tf.math.reduce_std({0}, axis=-1)",
          summary="the square root of the variance: see sqrt"),
-    _reduction("logsumexp", fn.LogSumExp, _logsumexp, "tf.reduce_logsumexp({0}, axis=-1)", "reduce_logsumexp",
-               jvp=_jvp_logsumexp),
+    Atom(name="logsumexp", aliases=("reduce_logsumexp",), params=(*REDUCTION_PARAMS, Param("b", default=None, kind="optional")),
+         build=_logsumexp_build, node=fn.LogSumExp, numeric=_logsumexp, tf="tf.reduce_logsumexp({0}, axis=-1)",
+         jvp=_jvp_logsumexp, summary="log(sum(exp(x))); with weights b=, log(sum(b * exp(x)))"),
     _reduction(
         "reduce_max", fn.ReduceMax, _last(np.max), "tf.reduce_max({0}, axis=-1)", "amax",
         switch=_argmax, crossings=_entry_pairs, kinks=("ties among the largest entries of {0}",),
@@ -933,6 +999,24 @@ _ROWS: tuple[Atom, ...] = (
     Atom(name="tan", params=_p("x"), build=_unary(sp.tan), node=sp.tan, numeric=np.tan,
          singular=("cos({0}) == 0",), singular_at=lambda x: np.cos(x), tf="tf.tan({0})",
          summary="smooth between its poles, infinite at odd multiples of pi / 2"),
+    Atom(name="acos", aliases=("arccos",), params=_p("x"), build=_unary(sp.acos), node=sp.acos, numeric=np.arccos,
+         singular=("abs({0}) == 1",), singular_at=lambda x: 1 - np.asarray(x, dtype=float) ** 2,
+         slope_infinite_if=lambda x: True, tf="tf.math.acos({0})",
+         summary="defined on [-1, 1]: its slope is infinite at -1 and 1"),
+    Atom(name="asin", aliases=("arcsin",), params=_p("x"), build=_unary(sp.asin), node=sp.asin, numeric=np.arcsin,
+         singular=("abs({0}) == 1",), singular_at=lambda x: 1 - np.asarray(x, dtype=float) ** 2,
+         slope_infinite_if=lambda x: True, tf="tf.math.asin({0})",
+         summary="defined on [-1, 1]: its slope is infinite at -1 and 1"),
+    Atom(name="log2", params=_p("x"), build=lambda x: sp.log(x) / sp.log(2), tf="tf.math.log({0}) / tf.math.log(2.0)",
+         summary="log(x) / log(2): see log"),
+    Atom(name="log10", params=_p("x"), build=lambda x: sp.log(x) / sp.log(10), tf="tf.math.log({0}) / tf.math.log(10.0)",
+         summary="log(x) / log(10): see log"),
+    Atom(name="l2_normalize", aliases=("l2_normalise",),
+         params=(Param("x"), Param("axis", default=-1, keywords=("dim",), kind="axis"),
+                 Param("epsilon", default=sp.Rational(1, 10**12), keywords=("eps",))),
+         build=_l2_normalize, tf="tf.math.l2_normalize({0}, axis=-1, epsilon={1})",
+         summary="x / sqrt(max(sum(x^2), epsilon)) (Keras's guarded form): a kink where sum(x^2) == epsilon, "
+         "no singularity"),
     Atom(name="divide_no_nan", params=_p("x", "y"), build=lambda a, b: fn.DivideNoNan(a, b), node=fn.DivideNoNan,
          numeric=_divide_no_nan, switch=lambda a, b: _sign(b), jumps=("{1} == 0",), smoothness=-1,
          crossings=_divisor, piece=lambda state, a, b: a / b if int(state) else sp.S.Zero, jvp=_jvp_divide_no_nan,
@@ -958,11 +1042,11 @@ _ROWS: tuple[Atom, ...] = (
              piece=_pieces(lambda x: sp.S.Zero, lambda x: x, lambda x: sp.Integer(6))),
     _corners("hard_tanh", fn.HardTanh, lambda x: np.clip(x, -1.0, 1.0), (-1.0, 1.0), ("{0} == -1", "{0} == 1"),
              ("{0} < -1", "{0} > 1"), {0: 0, 2: 1}, "tf.clip_by_value({0}, -1.0, 1.0)",
-             Surrogate("tanh", "tanh({0})"),
+             Surrogate("tanh", "tanh({0})"), "hardtanh",
              piece=_pieces(lambda x: sp.S.NegativeOne, lambda x: x, lambda x: sp.S.One)),
-    Atom(name="hard_sigmoid", params=_p("x"), build=_hard_sigmoid, tf="tf.nn.relu6({0} + 3.0) / 6.0",
+    Atom(name="hard_sigmoid", aliases=("hardsigmoid",), params=_p("x"), build=_hard_sigmoid, tf="tf.nn.relu6({0} + 3.0) / 6.0",
          summary="relu6(x + 3) / 6 (Keras 3)"),
-    Atom(name="hard_silu", aliases=("hard_swish",), params=_p("x"), build=lambda x: x * _hard_sigmoid(x),
+    Atom(name="hard_silu", aliases=("hard_swish", "hardswish"), params=_p("x"), build=lambda x: x * _hard_sigmoid(x),
          tf="{0} * tf.nn.relu6({0} + 3.0) / 6.0", summary="x * hard_sigmoid(x)"),
     Atom(name="clip", aliases=("clip_by_value", "clamp"),
          params=(Param("x", keywords=("t",)), Param("lo", keywords=("clip_value_min", "a_min", "min", "x_min")),
@@ -988,16 +1072,20 @@ _ROWS: tuple[Atom, ...] = (
              Surrogate("celu", "celu({0}, 1.6733)"),
              at_kink="1.0507 at x == 0 (the slope on the right)",
              piece=_pieces(lambda x: fn.SELU_SCALE * fn.SELU_ALPHA * (sp.exp(x) - 1), lambda x: fn.SELU_SCALE * x)),
-    _corners("sparse_plus", fn.SparsePlus, _sparse_plus, (-1.0, 1.0), ("{0} == -1", "{0} == 1"), ("{0} < -1",),
-             {0: 0}, "keras.activations.sparse_plus({0})", Surrogate("softplus", "softplus({0})"),
-             piece=_pieces(lambda x: sp.S.Zero, lambda x: (x + 1) ** 2 / 4, lambda x: x)),
+    Atom(name="sparse_plus", params=_p("x"), build=_unary(fn.SparsePlus), node=fn.SparsePlus, numeric=_sparse_plus,
+         switch=_band(-1.0, 1.0), crossings=_at_edges(-1.0, 1.0), surfaces=("{0} == -1", "{0} == 1"),
+         flat=("{0} < -1",), flat_states={0: 0}, state_surfaces=_adjacent, smoothness=1,
+         piece=_pieces(lambda x: sp.S.Zero, lambda x: (x + 1) ** 2 / 4, lambda x: x),
+         tf="keras.activations.sparse_plus({0})",
+         summary="0 below -1, (x + 1)^2 / 4 on [-1, 1], x above 1: C1, with a constant piece below -1",
+         surrogates=(Surrogate("softplus", "softplus({0})"),)),
     _corners("soft_shrink", fn.SoftShrink, _soft_shrink, (), ("{0} == -{1}", "{0} == {1}"), ("abs({0}) < {1}",), {1: 0},
-             "keras.activations.soft_shrink({0}, {1})", Surrogate("smooth shrink", "{0} - {1} * tanh({0} / {1})"),
+             "keras.activations.soft_shrink({0}, {1})", Surrogate("smooth shrink", "{0} - {1} * tanh({0} / {1})"), "softshrink",
              params=(Param("x"), Param("threshold", default=sp.Rational(1, 2), keywords=("lambd", "lambda_"))),
              build=lambda x, threshold: fn.SoftShrink(x, threshold), switch=lambda x, t: _between(x, -t, t),
              crossings=_at_threshold, piece=_pieces(lambda x, t: x + t, lambda x, t: sp.S.Zero, lambda x, t: x - t)),
     _corners("hard_shrink", fn.HardShrink, _hard_shrink, (), (), ("abs({0}) < {1}",), {1: 0},
-             "keras.activations.hard_shrink({0}, {1})", Surrogate("soft shrink", "soft_shrink({0}, {1})"),
+             "keras.activations.hard_shrink({0}, {1})", Surrogate("soft shrink", "soft_shrink({0}, {1})"), "hardshrink",
              params=(Param("x"), Param("threshold", default=sp.Rational(1, 2), keywords=("lambd", "lambda_"))),
              build=lambda x, threshold: fn.HardShrink(x, threshold), jumps=("{0} == -{1}", "{0} == {1}"), smoothness=-1,
              switch=lambda x, t: _between(x, -t, t), crossings=_at_threshold,
@@ -1056,6 +1144,18 @@ _ROWS: tuple[Atom, ...] = (
          state_surfaces=lambda a, b: 0, smoothness=-1, tf="tf.cast(tf.argmin({0}, axis=-1), tf.float32)",
          tf_at_kink="no gradient", summary="an index: piecewise constant, jumping where the smallest entries tie",
          surrogates=(Surrogate("softargmin", "sum(softmax(-{0} / {t}) * range_like({0}))", 0.1),)),
+    Atom(name="argsort", params=(Param("v"), Param("axis", default=-1, keywords=("dim",), kind="axis")),
+         build=lambda v, axis: fn.ArgSort(v), node=fn.ArgSort, numeric=_argsort,
+         switch=_permutation_code, jumps=("ties among the entries of {0}",), zero_gradient=frozenset({0}),
+         crossings=_entry_pairs, piece=lambda state, v: fn.ArgSort(v), jvp=lambda args, tangents, value: np.zeros_like(value),
+         state_surfaces=lambda a, b: 0, smoothness=-1, tf="tf.cast(tf.argsort({0}, axis=-1), {0}.dtype)",
+         tf_at_kink="no gradient", summary="the sorting permutation: piecewise constant, jumping where entries tie",
+         surrogates=(Surrogate("soft rank", "softsort({0}, {t}) with softsort a relaxed sort (not part of TensorFlow)", 0.1),)),
+    Atom(name="subscript", params=(Param("x"), Param("start", kind="int"), Param("stop", kind="int"),
+                                   Param("step", kind="int"), Param("drop", kind="int")),
+         build=lambda x, start, stop, step, drop: fn.Subscript(x, start, stop, step, drop), node=fn.Subscript,
+         numeric=_subscript, jvp=_jvp_subscript, tf="{0}[..., {1}:{2}:{3}]",
+         summary="NumPy indexing x[..., k] or x[..., a:b:c] along the last axis (written with brackets): linear in x"),
     Atom(name="one_hot", params=(Param("i"), Param("n", keywords=("depth", "num_classes"), kind="int")),
          build=lambda i, n: fn.OneHot(i, n), node=fn.OneHot, numeric=_one_hot,
          switch=lambda i, n: np.nan_to_num(np.asarray(i, dtype=float)).astype(np.int64),
@@ -1123,6 +1223,10 @@ _ROWS: tuple[Atom, ...] = (
          build=lambda x: fn.StopGradient(x), node=fn.StopGradient, numeric=lambda x: x,
          zero_gradient=frozenset({0}), tf="tf.stop_gradient({0})",
          summary="treated as data: constant for the gradient, and nothing inside it is a finding"),
+    Atom(name="multiply", params=_p("x", "y"), build=lambda a, b: a * b, tf="{0} * {1}", summary="x * y"),
+    Atom(name="add", params=_p("x", "y"), build=lambda a, b: a + b, tf="{0} + {1}", summary="x + y"),
+    Atom(name="subtract", params=_p("x", "y"), build=lambda a, b: a - b, tf="{0} - {1}", summary="x - y"),
+    Atom(name="negative", params=_p("x"), build=lambda a: -a, tf="-{0}", summary="-x"),
     Atom(name="identity", params=_p("x"), build=lambda x: x, tf="tf.identity({0})", summary="x"),
     Atom(name="cast", params=(Param("x"), Param("dtype", kind="dtype")), build=lambda x, dtype: x,
          tf="tf.cast({0}, {1})", summary="x for a float dtype, x != 0 for bool"),
@@ -1144,6 +1248,174 @@ _ROWS: tuple[Atom, ...] = (
                  Param("from_logits", default=False, kind="flag")),
          build=_categorical_ce, tf="tf.keras.losses.categorical_crossentropy({0}, {1}, from_logits={2})",
          summary="Keras's categorical cross-entropy: probabilities normalised and clipped"),
+    Atom(name="sparse_categorical_crossentropy", aliases=("sparse_categorical_cross_entropy",),
+         params=(Param("y", keywords=("y_true", "target")), Param("p", keywords=("y_pred", "output")),
+                 Param("from_logits", default=False, kind="flag"), Param("axis", default=-1, kind="axis")),
+         build=_sparse_categorical_ce,
+         tf="tf.keras.losses.sparse_categorical_crossentropy({0}, {1}, from_logits={2})",
+         summary="Keras's sparse categorical cross-entropy: the labels are class indices (zero-gradient in them)"),
+    Atom(name="sparse_softmax_cross_entropy_with_logits", params=(Param("labels"), Param("logits")),
+         build=lambda labels, logits: fn.LogSumExp(logits) - fn.Take(logits, labels),
+         tf="tf.nn.sparse_softmax_cross_entropy_with_logits(labels={0}, logits={1})",
+         summary="logsumexp(logits) - logits[labels]"),
+)
+
+
+# ------------------------------------------------------------------ library spellings
+# LANGUAGE.md §2: the argument order and keywords follow the library the spelling comes from. A
+# name spelled with one of a library's prefixes is looked up in that library's rows first; these
+# rows are data like the others (parameters in the library's order, its keywords and defaults, the
+# formula it computes), and their names are not names of the language without the prefix.
+
+
+def _torch_mean(x: Any) -> Any:
+    return fn.ReduceMean(x)  # PyTorch's default reduction="mean"
+
+
+def _torch_bce(p: Any, y: Any) -> Any:
+    # PyTorch clamps each log to be at least -100
+    return _torch_mean(-(y * sp.Max(sp.log(p), -100) + (1 - y) * sp.Max(sp.log(1 - p), -100)))
+
+
+def _torch_cross_entropy(z: Any, y: Any, label_smoothing: Any) -> Any:
+    nll = fn.LogSumExp(z) - fn.Take(z, y)  # target holds class indices
+    if label_smoothing != 0:
+        nll = (1 - label_smoothing) * nll - label_smoothing * fn.ReduceMean(fn.LogSoftmax(z))
+    return _torch_mean(nll)
+
+
+def _torch_distance(a: Any, b: Any, order: Any, eps: Any) -> Any:
+    return fn.Norm(a - b + eps, order)  # F.pairwise_distance
+
+
+def _torch_kl_div(x: Any, y: Any, log_target: Any) -> Any:
+    if log_target != 0:
+        return _torch_mean(sp.exp(y) * (y - x))
+    return _torch_mean(fn.Xlogy(y, y) - y * x)
+
+
+def _torch_cosine(a: Any, b: Any, dim: Any, eps: Any) -> Any:
+    return fn.Dot(a, b) / sp.Max(fn.Norm(a, 2) * fn.Norm(b, 2), eps)
+
+
+_INPUT_TARGET = (Param("input"), Param("target"))
+
+TORCH_ROWS: tuple[Atom, ...] = (
+    Atom(name="mse_loss", params=_INPUT_TARGET, build=lambda p, y: _torch_mean((p - y) ** 2),
+         tf="tf.reduce_mean(tf.square({0} - {1}))", summary="PyTorch: mean((input - target)^2)"),
+    Atom(name="l1_loss", params=_INPUT_TARGET, build=lambda p, y: _torch_mean(sp.Abs(p - y)),
+         tf="tf.reduce_mean(tf.abs({0} - {1}))", summary="PyTorch: mean(abs(input - target))"),
+    Atom(name="smooth_l1_loss", params=(*_INPUT_TARGET, Param("beta", default=1)),
+         build=lambda p, y, beta: _torch_mean(fn.Huber(p - y, beta) / beta if beta != 0 else sp.Abs(p - y)),
+         tf="tf.reduce_mean(tf.keras.losses.Huber(delta={2})({0}, {1})) / {2}",
+         summary="PyTorch: huber(input - target, beta) / beta, averaged"),
+    Atom(name="huber_loss", params=(*_INPUT_TARGET, Param("delta", default=1)),
+         build=lambda p, y, delta: _torch_mean(fn.Huber(p - y, delta)),
+         tf="tf.reduce_mean(tf.keras.losses.Huber(delta={2})({0}, {1}))", summary="PyTorch: huber(input - target, delta), averaged"),
+    Atom(name="binary_cross_entropy", params=_INPUT_TARGET, build=_torch_bce,
+         tf="tf.reduce_mean(-({1} * tf.maximum(tf.math.log({0}), -100.0) + (1 - {1}) * tf.maximum(tf.math.log(1 - {0}), -100.0)))",
+         summary="PyTorch: -mean(target * log(input) + (1 - target) * log(1 - input)), each log clamped to >= -100"),
+    Atom(name="binary_cross_entropy_with_logits", params=_INPUT_TARGET,
+         build=lambda z, y: _torch_mean(_sigmoid_ce(y, z)),
+         tf="tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels={1}, logits={0}))",
+         summary="PyTorch: the stable sigmoid cross-entropy of logits input against target, averaged"),
+    Atom(name="cross_entropy", params=(*_INPUT_TARGET, Param("label_smoothing", default=0)),
+         build=_torch_cross_entropy,
+         tf="tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels={1}, logits={0}))",
+         summary="PyTorch: logsumexp(input) - input[target] (target: class indices), averaged"),
+    Atom(name="nll_loss", params=_INPUT_TARGET, build=lambda x, y: _torch_mean(-fn.Take(x, y)),
+         tf="-tf.reduce_mean(tf.gather({0}, tf.cast({1}, tf.int32), batch_dims=-1))",
+         summary="PyTorch: -input[target] (log-probabilities at class indices), averaged"),
+    Atom(name="kl_div", params=(*_INPUT_TARGET, Param("log_target", default=False, kind="flag")),
+         build=_torch_kl_div, tf="tf.reduce_mean(tf.math.xlogy({1}, {1}) - {1} * {0})",
+         summary="PyTorch: target * (log(target) - input) (input: log-probabilities), averaged"),
+    Atom(name="soft_margin_loss", params=_INPUT_TARGET, build=lambda x, y: _torch_mean(fn.Softplus(-y * x)),
+         tf="tf.reduce_mean(tf.nn.softplus(-{1} * {0}))", summary="PyTorch: mean(log(1 + exp(-target * input)))"),
+    Atom(name="hinge_embedding_loss", params=(*_INPUT_TARGET, Param("margin", default=1)),
+         build=lambda x, y, margin: _torch_mean(sp.Piecewise((x, sp.Eq(y, 1)), (sp.Max(0, margin - x), True))),
+         tf="tf.reduce_mean(tf.where({1} == 1, {0}, tf.maximum(0.0, {2} - {0})))",
+         summary="PyTorch: input where target == 1, max(0, margin - input) elsewhere, averaged"),
+    Atom(name="margin_ranking_loss", params=(Param("input1"), Param("input2"), Param("target"), Param("margin", default=0)),
+         build=lambda a, b, y, margin: _torch_mean(sp.Max(0, -y * (a - b) + margin)),
+         tf="tf.reduce_mean(tf.maximum(0.0, -{2} * ({0} - {1}) + {3}))",
+         summary="PyTorch: mean(max(0, -target * (input1 - input2) + margin))"),
+    Atom(name="triplet_margin_loss",
+         params=(Param("anchor"), Param("positive"), Param("negative"), Param("margin", default=1),
+                 Param("p", default=2), Param("eps", default=sp.Rational(1, 10**6))),
+         build=lambda a, pos, neg, margin, order, eps: _torch_mean(
+             sp.Max(_torch_distance(a, pos, order, eps) - _torch_distance(a, neg, order, eps) + margin, 0)),
+         tf="tf.reduce_mean(tf.maximum(tf.norm({0} - {1} + {5}, axis=-1) - tf.norm({0} - {2} + {5}, axis=-1) + {3}, 0.0))",
+         summary="PyTorch: max(d(anchor, positive) - d(anchor, negative) + margin, 0), d the p-norm of a - b + eps"),
+    Atom(name="pairwise_distance", params=(Param("x1"), Param("x2"), Param("p", default=2), Param("eps", default=sp.Rational(1, 10**6))),
+         build=_torch_distance, tf="tf.norm({0} - {1} + {3}, axis=-1)", summary="PyTorch: norm(x1 - x2 + eps, p)"),
+    Atom(name="cosine_similarity",
+         params=(Param("x1"), Param("x2"), Param("dim", default=1, kind="axis"), Param("eps", default=sp.Rational(1, 10**8))),
+         build=_torch_cosine, tf="tf.reduce_sum({0} * {1}, axis=-1) / tf.maximum(tf.norm({0}, axis=-1) * tf.norm({1}, axis=-1), {3})",
+         summary="PyTorch: dot(x1, x2) / max(norm(x1) * norm(x2), eps)"),
+    Atom(name="normalize", params=(Param("input"), Param("p", default=2), Param("dim", default=1, kind="axis"),
+                                   Param("eps", default=sp.Rational(1, 10**12))),
+         build=lambda x, order, dim, eps: x / sp.Max(fn.Norm(x, order), eps),
+         tf="{0} / tf.maximum(tf.norm({0}, ord={1}, axis=-1, keepdims=True), {3})",
+         summary="PyTorch: input / max(norm(input, p), eps)"),
+    Atom(name="clamp", aliases=("clip",),
+         params=(Param("input"), Param("min", default=None, kind="optional"), Param("max", default=None, kind="optional")),
+         build=_clamp, tf="tf.clip_by_value({0}, {1}, {2})",
+         summary="PyTorch: clamp to [min, max]; one-sided (max(x, min) or min(x, max)) when only one is given"),
+    Atom(name="clamp_min", params=(Param("input"), Param("min")), build=lambda x, lo: sp.Max(x, lo),
+         tf="tf.maximum({0}, {1})", summary="PyTorch: max(input, min)"),
+    Atom(name="clamp_max", params=(Param("input"), Param("max")), build=lambda x, hi: sp.Min(x, hi),
+         tf="tf.minimum({0}, {1})", summary="PyTorch: min(input, max)"),
+    Atom(name="float", aliases=("double", "half"), params=_p("input"), build=lambda x: x, tf="tf.cast({0}, tf.float32)",
+         summary="PyTorch: a cast to a float type, x"),
+)
+
+
+def _keras_mean(x: Any) -> Any:
+    return fn.ReduceMean(x)  # over the last axis, as Keras's loss functions do
+
+
+def _keras_cosine(y: Any, p: Any, axis: Any) -> Any:
+    eps = sp.Rational(1, 10**12)
+    return -fn.ReduceSum(_l2_normalize(y, axis, eps) * _l2_normalize(p, axis, eps))
+
+
+_YP = (Param("y_true", keywords=("y",)), Param("y_pred", keywords=("p",)))
+
+KERAS_ROWS: tuple[Atom, ...] = (
+    Atom(name="mean_squared_error", aliases=("mse", "MSE"), params=_YP, build=lambda y, p: _keras_mean((p - y) ** 2),
+         tf="tf.keras.losses.mean_squared_error({0}, {1})", summary="Keras: mean(square(y_pred - y_true))"),
+    Atom(name="mean_absolute_error", aliases=("mae", "MAE"), params=_YP, build=lambda y, p: _keras_mean(sp.Abs(p - y)),
+         tf="tf.keras.losses.mean_absolute_error({0}, {1})", summary="Keras: mean(abs(y_pred - y_true))"),
+    Atom(name="mean_absolute_percentage_error", aliases=("mape", "MAPE"), params=_YP,
+         build=lambda y, p: 100 * _keras_mean(sp.Abs((y - p) / sp.Max(sp.Abs(y), _KERAS_EPSILON))),
+         tf="tf.keras.losses.mean_absolute_percentage_error({0}, {1})",
+         summary="Keras: 100 * mean(abs((y_true - y_pred) / max(abs(y_true), 1e-7)))"),
+    Atom(name="mean_squared_logarithmic_error", aliases=("msle", "MSLE"), params=_YP,
+         build=lambda y, p: _keras_mean((sp.log(sp.Max(p, _KERAS_EPSILON) + 1) - sp.log(sp.Max(y, _KERAS_EPSILON) + 1)) ** 2),
+         tf="tf.keras.losses.mean_squared_logarithmic_error({0}, {1})",
+         summary="Keras: mean((log(max(y_pred, 1e-7) + 1) - log(max(y_true, 1e-7) + 1))^2)"),
+    Atom(name="huber", params=(*_YP, Param("delta", default=1)), build=lambda y, p, delta: _keras_mean(fn.Huber(p - y, delta)),
+         tf="tf.keras.losses.huber({0}, {1}, delta={2})", summary="Keras: mean(huber(y_pred - y_true, delta))"),
+    Atom(name="log_cosh", aliases=("logcosh",), params=_YP,
+         build=lambda y, p: _keras_mean((p - y) + fn.Softplus(-2 * (p - y)) - sp.log(2)),
+         tf="tf.keras.losses.log_cosh({0}, {1})", summary="Keras: mean(x + softplus(-2x) - log(2)), x = y_pred - y_true"),
+    Atom(name="hinge", params=_YP, build=lambda y, p: _keras_mean(sp.Max(1 - y * p, 0)),
+         tf="tf.keras.losses.hinge({0}, {1})", summary="Keras: mean(max(1 - y_true * y_pred, 0))"),
+    Atom(name="squared_hinge", params=_YP, build=lambda y, p: _keras_mean(sp.Max(1 - y * p, 0) ** 2),
+         tf="tf.keras.losses.squared_hinge({0}, {1})", summary="Keras: mean(max(1 - y_true * y_pred, 0)^2)"),
+    Atom(name="categorical_hinge", params=_YP,
+         build=lambda y, p: sp.Max(fn.ReduceMax((1 - y) * p) - fn.ReduceSum(y * p) + 1, 0),
+         tf="tf.keras.losses.categorical_hinge({0}, {1})",
+         summary="Keras: max(max((1 - y_true) * y_pred) - sum(y_true * y_pred) + 1, 0)"),
+    Atom(name="kl_divergence", aliases=("kld", "KLD", "kullback_leibler_divergence"), params=_YP,
+         build=lambda y, p: fn.ReduceSum(fn.Clip(y, _KERAS_EPSILON, 1) * sp.log(
+             fn.Clip(y, _KERAS_EPSILON, 1) / fn.Clip(p, _KERAS_EPSILON, 1))),
+         tf="tf.keras.losses.kl_divergence({0}, {1})", summary="Keras: sum(y * log(y / p)), both clipped to [1e-7, 1]"),
+    Atom(name="poisson", params=_YP, build=lambda y, p: _keras_mean(p - y * sp.log(p + _KERAS_EPSILON)),
+         tf="tf.keras.losses.poisson({0}, {1})", summary="Keras: mean(y_pred - y_true * log(y_pred + 1e-7))"),
+    Atom(name="cosine_similarity", params=(*_YP, Param("axis", default=-1, kind="axis")), build=_keras_cosine,
+         tf="tf.keras.losses.cosine_similarity({0}, {1})",
+         summary="Keras: -sum(l2_normalize(y_true) * l2_normalize(y_pred))"),
 )
 
 
@@ -1162,13 +1434,30 @@ def _index(rows: tuple[Atom, ...]) -> tuple[Mapping[str, Atom], Mapping[type, At
 
 ATOMS: tuple[Atom, ...] = _ROWS
 ATOM_BY_NAME, ATOM_BY_NODE = _index(_ROWS)
+TORCH_BY_NAME, _ = _index(TORCH_ROWS)
+KERAS_BY_NAME, _ = _index(KERAS_ROWS)
+
+# Library spellings (LANGUAGE.md §2), longest prefix first: a name with one of these prefixes is
+# looked up in the library's own rows before the language's. Methods (`x.clamp(min=0)`) use PyTorch's.
+LIBRARIES: Mapping[str, Mapping[str, Atom]] = MappingProxyType({"torch": TORCH_BY_NAME, "keras": KERAS_BY_NAME})
+LIBRARY_PREFIXES: tuple[tuple[str, str], ...] = tuple(
+    sorted(
+        (("torch.nn.functional.", "torch"), ("nn.functional.", "torch"), ("torch.", "torch"), ("F.", "torch"),
+         ("tf.keras.losses.", "keras"), ("keras.losses.", "keras"), ("tf.losses.", "keras"), ("losses.", "keras")),
+        key=lambda item: len(item[0]),
+        reverse=True,
+    )
+)
 
 # Prefixes dropped from pasted code (LANGUAGE.md §2), longest first so `tf.math.` wins over `tf.`.
 PREFIXES = tuple(
     sorted(
         ("tf.", "tf.math.", "tf.nn.", "tf.keras.backend.", "K.", "np.", "jnp.", "jax.nn.", "keras.ops.",
          "ops.", "torch.", "F.", "tf.keras.activations.", "keras.activations.", "tf.keras.losses.",
-         "keras.losses.", "jax.numpy.", "numpy.", "torch.nn.functional.", "jax.lax.", "lax."),
+         "keras.losses.", "jax.numpy.", "numpy.", "torch.nn.functional.", "jax.lax.", "lax.", "tf.linalg.",
+         "jnp.linalg.", "np.linalg.", "torch.linalg.", "linalg.", "jax.numpy.linalg.", "numpy.linalg.", "tf.losses.",
+         "losses.", "nn.functional.", "jax.scipy.special.", "scipy.special.", "tf.keras.ops.", "keras.backend.",
+         "tfa.losses.", "optax."),
         key=len,
         reverse=True,
     )
@@ -1187,8 +1476,34 @@ def strip_prefix(name: str) -> str:
     return name
 
 
-def lookup(name: str) -> Atom | None:
+def library_of(name: str) -> tuple[str, str] | None:
+    """(library, bare name) for a name spelled with a library prefix, else None."""
+    for prefix, library in LIBRARY_PREFIXES:
+        if name.startswith(prefix):
+            return library, name[len(prefix):]
+    return None
+
+
+def lookup(name: str, method: bool = False) -> Atom | None:
+    """The row a spelling resolves to: the library's own row for a library prefix (`F.mse_loss`,
+    `keras.losses.huber`), PyTorch's for a method (`x.clamp(min=0)`), else the language's."""
+    if method:
+        return TORCH_BY_NAME.get(name) or ATOM_BY_NAME.get(name)
+    library = library_of(name)
+    if library is not None:
+        row = LIBRARIES[library[0]].get(library[1])
+        if row is not None:
+            return row
     return ATOM_BY_NAME.get(strip_prefix(name))
+
+
+def spellings_of(row: Atom) -> tuple[str, ...]:
+    """How a row is written: its names, with the library's prefix for a library row."""
+    if any(row is other for other in TORCH_ROWS):
+        return tuple(f"F.{name}" for name in row.spellings)
+    if any(row is other for other in KERAS_ROWS):
+        return tuple(f"keras.losses.{name}" for name in row.spellings)
+    return row.spellings
 
 
 def row_for(node: Any) -> Atom | None:

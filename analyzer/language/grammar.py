@@ -66,8 +66,8 @@ class LossIndenter(Indenter):
     """
 
     NL_type = "_NL"
-    OPEN_PAREN_types = ("LPAR", "LBRACE")
-    CLOSE_PAREN_types = ("RPAR", "RBRACE")
+    OPEN_PAREN_types = ("LPAR", "LBRACE", "LSQB")
+    CLOSE_PAREN_types = ("RPAR", "RBRACE", "RSQB")
     INDENT_type = "_INDENT"
     DEDENT_type = "_DEDENT"
     tab_len = 8

@@ -38,7 +38,9 @@ from analyzer.language.syntax import (
     Conditional,
     Constant,
     Definition,
+    EllipsisIndex,
     Expr,
+    Index,
     Keyword,
     Local,
     Membership,
@@ -47,6 +49,7 @@ from analyzer.language.syntax import (
     Not,
     Number,
     Param,
+    Slice,
     SourceFile,
     Span,
     Statement,
@@ -257,6 +260,7 @@ def _parse_statement(chunk: _Chunk, lines: list[_PhysicalLine]) -> Statement:
     first = lines[chunk.head.first]
     noqa = _read_noqa(first)
     try:
+        _check_constructs(chunk, lines)
         _check_layout(chunk, lines)
         text = "\n".join(line.text for line in lines[chunk.head.first : chunk.logical_lines[-1].last + 1])
         statement = _parse_text(text + "\n", "statement", first.number - 1, _ErrorContext(chunk, lines))
@@ -312,6 +316,44 @@ def _check_layout(chunk: _Chunk, lines: list[_PhysicalLine]) -> None:
                 f"{_describe_indentation(line.indentation)}",
                 _indentation_span(line),
             )
+
+
+# Python constructs the language does not have (LANGUAGE.md §1-2), recognised on each line before the
+# grammar sees them, so the error names the construct and what to write instead.
+_CONSTRUCTS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^\s*(def)\s+[^\W\d]\w*\s*\("),
+     ("a Python `def` is not part of the language: write `name(params) = expression`, or a block "
+     "`name(params):` with indented `local = ...` lines and `return expression`")),
+    (re.compile(r"^\s*(for|while)\b"),
+     ("a loop is not part of the language: reduce over an axis instead (sum(x, axis=k), mean(x), max(x)), "
+     "since arithmetic broadcasts over whole tensors")),
+    (re.compile(r"\b(for)\s+[^\W\d]\w*(?:\s*,\s*[^\W\d]\w*)*\s+in\b"),
+     ("a comprehension (`... for x in ...`) is not part of the language: write the expression on whole "
+     "tensors and reduce over an axis (sum(x, axis=k))")),
+    (re.compile(r"\b(lambda)(?:\s+[^\W\d]\w*(?:\s*,\s*[^\W\d]\w*)*)?\s*:(?!\s*$)"),
+     "a lambda is not part of the language: write a definition `f(x) = ...` above and call it"),
+    (re.compile(r"^\s*[^\W\d][\w.]*\s*(\[)[^\]]*\]\s*=(?!=)"),
+     ("an assignment to an index (`x[i] = ...`) is not part of the language: build the value with "
+     "where(...), e.g. where(range_like(x) == i, value, x)")),
+    (re.compile(r"^\s*[^\W\d][\w.]*\s*(\+=|-=|\*=|/=|\*\*=)"),
+     "an augmented assignment is not part of the language: write `x = x + ...`"),
+    (re.compile(r"^\s*(if)\b.*:\s*$"),
+     "an `if` statement is not part of the language: write `a if condition else b` or where(condition, a, b)"),
+    (re.compile(r"^\s*(import|from)\s+[\w.]+"),
+     "an import is not part of the language: library prefixes (tf., np., F., K., ...) are accepted without one"),
+    (re.compile(r"^\s*[^\W\d][\w.]*(?:\s*,\s*[^\W\d][\w.]*)+\s*(=)(?!=)"),
+     "unpacking (`a, b = ...`) is not part of the language: give each value its own line"),
+)
+
+
+def _check_constructs(chunk: _Chunk, lines: list[_PhysicalLine]) -> None:
+    for logical in chunk.logical_lines:
+        for line in lines[logical.first : logical.last + 1]:
+            for pattern, message in _CONSTRUCTS:
+                match = pattern.search(line.code)
+                if match is not None:
+                    start = match.start(1) + 1
+                    raise _Problem(message, Span(line.number, start, line.number, match.end(1) + 1))
 
 
 def _indentation_span(line: _PhysicalLine) -> Span:
@@ -456,6 +498,8 @@ _EXPRESSION_RULES = frozenset(
         "binary",
         "unary",
         "call",
+        "method_call",
+        "subscript",
         "keyword",
         "tuple_",
         "number",
@@ -686,6 +730,9 @@ def _explain(error: UnexpectedInput, text: str, line_offset: int, context: _Erro
 
     found = _describe_token(token)
     after = f" after '{previous.value}'" if previous is not None else ""
+    if token.type == "LSQB" and "an expression" in expected:
+        return _Problem("a list (`[...]`) is not part of the language: a variable is already a tensor; write the "
+                        "values as separate arguments or parameters", span, ())
     if token.type == "_INDENT":
         message, expected = "unexpected indentation", ()
     elif token.type == "RETURN" and expected == ("a name",):  # at the start of a statement
@@ -706,6 +753,28 @@ def _explain(error: UnexpectedInput, text: str, line_offset: int, context: _Erro
 
 
 # ================================================================ the tree transformer
+
+# The roots of library spellings (`tf.math.log`, `F.mse_loss`, `K.epsilon`): a dotted callee whose
+# first part is one of these is a function; any other (`inputs.sigmoid()`, `mask.sum()`) is a method
+# called on the name before the last dot.
+LIBRARY_ROOTS = frozenset({
+    "tf", "np", "jnp", "jax", "K", "F", "keras", "ops", "torch", "nn", "numpy", "lax", "math", "tfa",
+    "optax", "scipy", "backend", "functional", "special",
+})
+
+
+def _split_method(name: str, span: Span) -> tuple[Expr | None, str]:
+    if "." not in name or name.split(".", 1)[0] in LIBRARY_ROOTS:
+        return None, name
+    receiver, method = name.rsplit(".", 1)
+    receiver_span = Span(span.line, span.column, span.line, span.column + len(receiver))
+    return Name(receiver, receiver_span), method
+
+
+def _last_part_span(name: str, span: Span) -> Span:
+    start = span.column + name.rindex(".") + 1
+    return Span(span.line, start, span.end_line, span.end_column)
+
 
 
 def _span(meta, line_offset: int) -> Span:
@@ -870,7 +939,41 @@ class _ToSyntax(Transformer_NonRecursive):
         items = rest[0].items if rest else ()
         args = tuple(item for item in items if not isinstance(item, Keyword))
         keywords = tuple(item for item in items if isinstance(item, Keyword))
-        return Call(str(func), self._token_span(func), args, keywords, self._meta_span(meta))
+        name, span = str(func), self._token_span(func)
+        receiver, method = _split_method(name, span)
+        if receiver is not None:
+            # `inputs.sigmoid()`: the lexer reads `inputs.sigmoid` as one dotted name
+            return Call(method, _last_part_span(name, span), (receiver, *args), keywords, self._meta_span(meta), method=True)
+        return Call(name, span, args, keywords, self._meta_span(meta))
+
+    def method_call(self, meta, children):
+        receiver, func, *rest = children
+        items = rest[0].items if rest else ()
+        args = tuple(item for item in items if not isinstance(item, Keyword))
+        keywords = tuple(item for item in items if isinstance(item, Keyword))
+        name, span = str(func), self._token_span(func)
+        if "." in name:  # `(a - b).abs.sum()` cannot happen; `x.sum().a.b()` reads `a.b` as one name
+            inner, name = name.rsplit(".", 1)
+            raise _Problem(f"`.{inner}` is an attribute, which the language does not have; call a method such as "
+                           f".{name}() directly", span)
+        return Call(name, span, (receiver, *args), keywords, self._meta_span(meta), method=True)
+
+    def subscript(self, meta, children):
+        value, *items = children
+        return Index(value, tuple(items), self._meta_span(meta))
+
+    def ellipsis(self, meta, children):
+        return EllipsisIndex(self._meta_span(meta))
+
+    def slice(self, meta, children):
+        parts: list[Expr | None] = [None]
+        for child in children:
+            if isinstance(child, Token) and child.value == ":":
+                parts.append(None)
+            else:
+                parts[-1] = child
+        parts += [None] * (3 - len(parts))
+        return Slice(parts[0], parts[1], parts[2], self._meta_span(meta))
 
     def arguments(self, meta, children):
         seen_keyword = False

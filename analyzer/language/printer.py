@@ -56,9 +56,16 @@ def _render(node: ast.Expr, names: NameRenderer | None) -> tuple[str, int]:
         resolved = names(node) if names else None
         return resolved if resolved is not None else (node.id, ATOM)
     if isinstance(node, ast.Call):
-        parts = [render(arg, names) for arg in node.args]
+        args = node.args[1:] if node.method and node.args else node.args
+        parts = [render(arg, names) for arg in args]
         parts += [f"{kw.name}={render(kw.value, names)}" for kw in node.keywords]
+        if node.method and node.args:
+            receiver = _wrap(*_render(node.args[0], names), ATOM)
+            return f"{receiver}.{node.func}({', '.join(parts)})", ATOM
         return f"{node.func}({', '.join(parts)})", ATOM
+    if isinstance(node, ast.Index):
+        value = _wrap(*_render(node.value, names), ATOM)
+        return f"{value}[{', '.join(_render_item(item, names) for item in node.items)}]", ATOM
     if isinstance(node, ast.TupleExpr):
         items = [render(item, names) for item in node.items]
         return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")", ATOM
@@ -99,6 +106,15 @@ def _render(node: ast.Expr, names: NameRenderer | None) -> tuple[str, int]:
         otherwise = _wrap(*_render(node.otherwise, names), CONDITIONAL)
         return f"{then} if {condition} else {otherwise}", CONDITIONAL
     raise TypeError(f"cannot print {type(node).__name__}")
+
+
+def _render_item(item: ast.Expr | ast.Slice | ast.EllipsisIndex, names: NameRenderer | None) -> str:
+    if isinstance(item, ast.EllipsisIndex):
+        return "..."
+    if isinstance(item, ast.Slice):
+        text = ":".join("" if part is None else render(part, names) for part in (item.start, item.stop))
+        return text + (":" + render(item.step, names) if item.step is not None else "")
+    return render(item, names)
 
 
 def wrap_for(text: str, inner: int, outer: int) -> str:

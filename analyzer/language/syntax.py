@@ -68,13 +68,20 @@ class Keyword:
 
 @dataclass(frozen=True, slots=True)
 class Call:
-    """`func(args, key=value)`; `func` is the callee as written, prefixes (`tf.math.`) included."""
+    """`func(args, key=value)`; `func` is the callee as written, prefixes (`tf.math.`) included.
+
+    A method call `r.m(a, k=v)` (`x.mean()`, `(a - b).norm()`, `x.sum(dim=1)`) is the call of `m`
+    with the receiver `r` as its first argument and `method=True`: `Call("m", span of m, (r, a),
+    (k=v,), span, method=True)`. Methods resolve through PyTorch's spellings first (LANGUAGE.md §2),
+    so `x.clamp(min=0)` is the one-sided clamp.
+    """
 
     func: str
     func_span: Span
     args: tuple[Expr, ...]
     keywords: tuple[Keyword, ...]
     span: Span
+    method: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,8 +148,35 @@ class TupleExpr:
     span: Span
 
 
+@dataclass(frozen=True, slots=True)
+class Slice:
+    """`start:stop:step` inside an index; a part left out is None (`1:` is Slice(1, None, None))."""
+
+    start: Expr | None
+    stop: Expr | None
+    step: Expr | None
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class EllipsisIndex:
+    """`...` inside an index."""
+
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Index:
+    """NumPy indexing `value[items]`: `p[..., 0]` is Index(p, (EllipsisIndex, Number 0));
+    each item is an expression, a `Slice` or an `EllipsisIndex`."""
+
+    value: Expr
+    items: tuple[Expr | Slice | EllipsisIndex, ...]
+    span: Span
+
+
 Expr = Union[  # noqa: UP007 - a runtime alias, also read by isinstance-free dispatch
-    Number, Boolean, Name, Call, Unary, Binary, Compare, Membership, BoolOp, Not, Conditional, TupleExpr
+    Number, Boolean, Name, Call, Unary, Binary, Compare, Membership, BoolOp, Not, Conditional, TupleExpr, Index
 ]
 
 

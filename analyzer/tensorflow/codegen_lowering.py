@@ -171,8 +171,6 @@ class CodegenLowerer(Lowerer):
         try:
             inner = scope.child()
             for local in definition.locals:
-                if local.name in atoms.ATOM_BY_NAME:
-                    raise LoweringError("E005", f"the local `{local.name}` reuses the name of a function", local.name_span)
                 value = self.expr(local.value, inner)
                 inner.names[local.name] = Binding(value, local.value, inner.child(), "local")
                 if self._depth == 1 and isinstance(value, sp.Basic) and value.free_symbols:

@@ -83,7 +83,7 @@ class Scalarizer:
             return self(x - m * sp.floor(x / m))
         if isinstance(node, (fn.ReduceSum, fn.CumSum, fn.ReduceMean, fn.ReduceProd, fn.ReduceVar, fn.ReduceMax,
                              fn.ReduceMin, fn.LogSumExp, fn.Softmax, fn.LogSoftmax, fn.Sort, fn.ArgMax, fn.ArgMin,
-                             fn.ReduceAll, fn.ReduceAny)):
+                             fn.ReduceAll, fn.ReduceAny, fn.ArgSort, fn.Subscript)):
             return self._vector(node, self(node.args[0]))
         if isinstance(node, fn.TopKValues):
             ordered = list(reversed(self._sorted(self(node.args[0]))))
@@ -174,6 +174,16 @@ class Scalarizer:
             return [sp.Add(*full[: i + 1]) for i in range(size)]
         if isinstance(node, fn.Sort):
             return self._sorted(full)
+        if isinstance(node, fn.Subscript):
+            start, stop, step, drop = (int(arg) for arg in node.args[1:])
+            if drop:
+                return [full[start]]
+            return full[start:stop:step] or full[:1]
+        if isinstance(node, fn.ArgSort):
+            # the stable sorting permutation: entry k is the i whose rank (entries below it, ties by index) is k
+            ranks = [sp.Add(*[sp.Piecewise((1, full[j] < full[i] if j > i else full[j] <= full[i]), (0, True))
+                              for j in range(size) if j != i]) for i in range(size)]
+            return [sp.Add(*[i * sp.Piecewise((1, sp.Eq(ranks[i], k)), (0, True)) for i in range(size)]) for k in range(size)]
         if isinstance(node, (fn.ArgMax, fn.ArgMin)):
             better = (lambda a, b: a >= b) if isinstance(node, fn.ArgMax) else (lambda a, b: a <= b)
             pairs = []

@@ -34,7 +34,7 @@ from sympy.logic.boolalg import BooleanFalse, BooleanTrue
 from sympy.printing.printer import Printer
 
 from ..atoms import functions as fn
-from ..atoms.table import ATOMS
+from ..atoms.table import _OPEN_END, ATOMS
 from .nodes import (
     Along,
     AlongCondition,
@@ -803,6 +803,15 @@ class TensorFlowPrinter(Printer):
     def _print_Take(self, expr: Any) -> Code:
         self.helpers.add("_take")
         return Code(f"_take({self._arg(expr.args[0])}, {self._arg(expr.args[1])})")
+
+    def _print_Subscript(self, expr: Any) -> Code:
+        """`x[..., k]` or `x[..., a:b:c]` as written (an open end of the slice is left out)."""
+        x, start, stop, step, drop = expr.args
+        if int(drop):
+            return Code(f"{self._arg(x)}[..., {int(start)}]")
+        parts = ["" if abs(int(bound)) >= _OPEN_END else str(int(bound)) for bound in (start, stop)]
+        stride = f":{int(step)}" if int(step) != 1 else ""
+        return Code(f"{self._arg(x)}[..., {parts[0]}:{parts[1]}{stride}]")
 
     def _print_IsNan(self, expr: Any) -> Code:
         return Code(f"tf.math.is_nan({self._arg(expr.args[0])})")
