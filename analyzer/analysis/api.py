@@ -112,15 +112,17 @@ def analyze_text(text: str, path: str = "<string>", *, budget: float | None = No
 
 
 def analyze_file(path: str | Path, *, budget: float | None = None) -> list[Report]:
-    """Read a `.loss` file (UTF-8) and analyze it. A file that cannot be read, or is not UTF-8 text,
-    gives one E006 report, as in `kinks check`."""
+    """Read a `.loss` file (UTF-8) and analyze it; a `.py` file is read as Python (its loss functions,
+    as `analyze_python`). A file that cannot be read, or is not UTF-8 text, gives one E006 report,
+    as in `kinks check`."""
     from ..lint.files import load
+    from .python_api import analyze_source
 
     loaded = load(str(path))
     if loaded.unreadable is not None:
         return [loaded.unreadable]
     assert loaded.text is not None
-    return analyze_text(loaded.text, str(path), budget=budget)
+    return analyze_source(loaded.text, str(path), budget=budget)
 
 
 # ------------------------------------------------------------------ internals

@@ -61,53 +61,52 @@ def analyze_python(source_or_path: str | Path, *, budget: float | None = None,
 
 def analyze_function(function: Any, *, budget: float | None = None) -> Report:
     """The report of a live Python function (or method), read from its source with
-    `inspect.getsource` (in a notebook too): the function is never called."""
+    `inspect.getsource` (in a notebook too): the function is never called.
+
+    When the function's module has readable source, the module is read (its imports, constants,
+    helpers and `__init__` defaults count, and lines are the file's); else (a notebook cell) the
+    function's own source is, with the modules its globals name as imports."""
     target = inspect.unwrap(function)
     if isinstance(target, (staticmethod, classmethod)):
         target = target.__func__
+    target = getattr(target, "__func__", target)  # a bound method
     name = getattr(target, "__name__", None)
-    if not name or not callable(target):
-        raise TypeError(f"analyze_function() needs a function, got {type(function).__name__}")
-    try:
-        source = inspect.getsource(target)
-        first_line = inspect.getsourcelines(target)[1]
-    except (OSError, TypeError) as error:
-        raise ValueError(f"the source of {name} cannot be read ({error}); "
-                         "analyse its text with analyze_python instead") from None
-    source = textwrap.dedent(source)
-    # The module's imports give the spellings (`F.`, `K.`, `jnp.`): read them from its source too.
-    module_text = ""
+    if not name or not callable(target) or not hasattr(target, "__code__"):
+        raise TypeError(f"analyze_function() needs a Python function, got {type(function).__name__}")
+    qualname = getattr(target, "__qualname__", name)
+    owner = qualname.rsplit(".", 1)[0] if "." in qualname and "<locals>" not in qualname else None
+    wanted = f"{owner}.{name}" if owner else name
     module = inspect.getmodule(target)
-    if module is not None:
+    module_text = None
+    if module is not None and "<locals>" not in qualname:
         try:
             module_text = inspect.getsource(module)
         except (OSError, TypeError):
-            module_text = ""
-    imports = _import_lines(module_text) if module_text else _imports_from_globals(target)
-    text = "\n".join(imports) + ("\n" if imports else "") + source
-    offset = first_line - 1 - len(imports)
-    reports = analyze_python_text(text, getattr(target, "__code__", None) and target.__code__.co_filename or "<function>",
-                                  budget=budget, python_functions=(name,))
-    chosen = [report for report in reports if report.name == name] or reports
-    if not chosen:
-        raise ValueError(f"{name} was not found in its source")
-    report = chosen[0]
-    _shift_report(report, offset)
-    return report
-
-
-def _import_lines(module_text: str) -> list[str]:
-    import ast as py
-
+            module_text = None
+    if module_text is not None:
+        path = inspect.getsourcefile(target) or target.__code__.co_filename
+        found = [report for report in analyze_python_text(module_text, path, budget=budget, python_functions=(wanted,))
+                 if report.name == wanted]
+        if found:
+            return found[0]
     try:
-        tree = py.parse(module_text)
-    except SyntaxError:
-        return []
-    lines = []
-    for node in tree.body:
-        if isinstance(node, (py.Import, py.ImportFrom)):
-            lines.append(py.unparse(node))
-    return lines
+        lines, first_line = inspect.getsourcelines(target)
+    except (OSError, TypeError) as error:
+        raise ValueError(f"the source of {name} cannot be read ({error}); "
+                         "analyse its text with analyze_python instead") from None
+    source = textwrap.dedent("".join(lines))
+    header = _imports_from_globals(target)
+    if owner and "." not in owner:
+        header.append(f"class {owner}:")
+        source = textwrap.indent(source, "    ")
+    text = "\n".join(header) + ("\n" if header else "") + source
+    reports = analyze_python_text(text, target.__code__.co_filename, budget=budget, python_functions=(wanted,))
+    chosen = [report for report in reports if report.name == wanted]
+    if not chosen:
+        raise ValueError(f"{wanted} was not found in its source")
+    report = chosen[0]
+    _shift_report(report, max(first_line, 1) - 1 - len(header))
+    return report
 
 
 def _imports_from_globals(function: Any) -> list[str]:

@@ -135,6 +135,22 @@ class _Positions:
             end_column = column + 1
         return Span(line, column, end_line, end_column)
 
+    def header_span(self, node: py.stmt) -> Span:
+        """A statement's first line: `for x in xs` of a loop, not its whole body."""
+        whole = self.span(node)
+        if whole.line == whole.end_line:
+            return whole
+        header = getattr(node, "iter", None) or getattr(node, "test", None) or getattr(node, "subject", None)
+        if header is None and getattr(node, "items", None):
+            header = node.items[-1].context_expr  # type: ignore[attr-defined]
+        if isinstance(node, (py.FunctionDef, py.AsyncFunctionDef)):
+            return self.def_span(node)
+        if header is not None and getattr(header, "end_lineno", None) == whole.line:
+            end = self.span(header)
+            return Span(whole.line, whole.column, whole.line, end.end_column)
+        text = self.lines[whole.line - 1] if 0 < whole.line <= len(self.lines) else ""
+        return Span(whole.line, whole.column, whole.line, max(whole.column + 1, len(text.rstrip()) + 1))
+
     def def_span(self, node: py.FunctionDef | py.AsyncFunctionDef) -> Span:
         line = node.lineno
         text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
@@ -393,7 +409,7 @@ class _Translator:
         return self.override or self.positions.span(node)
 
     def problem(self, message: str, node: Any) -> _Skip:
-        span = self.positions.span(node)
+        span = self.positions.header_span(node) if isinstance(node, py.stmt) else self.positions.span(node)
         where = f"line {span.line}, column {span.column}"
         if self.override is not None:
             where += f" (in `{self.stack[-1]}`, called at line {self.override.line}, column {self.override.column})"
@@ -744,6 +760,8 @@ class _Translator:
         if isinstance(func, py.Name):
             name = func.id
             if name in env:
+                if isinstance(env[name], _Deferred):
+                    raise _Skip(env[name].problem)
                 raise self.problem(f"a call of the local `{name}`", func)
             if name in self.module.functions:
                 return self.expand(self.module.functions[name], node, env, function, receiver=None)
