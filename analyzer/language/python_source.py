@@ -535,7 +535,7 @@ class _Translator:
                 raise self.problem("a string used as a value", node)
             return lx.TupleExpr(tuple(self.tensor(item, node) for item in value.value), self.span(node))
         if isinstance(value, _DType):
-            return lx.Name(f"tf.{value.name}", value.span)
+            return lx.Name(value.name, value.span)
         return value
 
     def argument(self, value: Any, node: Any) -> lx.Expr:
@@ -830,8 +830,13 @@ class _Translator:
         if not node.args or dtype_node is None or len(node.args) + len(node.keywords) != 2:
             return None
         dtype = self.expr(dtype_node, env, function)
+        if isinstance(dtype, _Static) and isinstance(dtype.value, str):  # Keras's `K.cast(x, "float32")`
+            dtype = _DType(dtype.value, self.span(dtype_node))
         if isinstance(dtype, _DType) and dtype.name in _FLOAT_NAMES:
             return self.expr(node.args[0], env, function)
+        if isinstance(dtype, _DType):
+            value = self.argument(self.expr(node.args[0], env, function), node.args[0])
+            return lx.Call("cast", self.span(node.func), (value, lx.Name(dtype.name, dtype.span)), (), self.span(node))
         return None
 
     def call(self, spelling: str, node: py.Call, args: tuple[lx.Expr, ...], env: dict[str, Any],
@@ -858,6 +863,8 @@ class _Translator:
             if len(node.args) != 1 or node.keywords:
                 raise self.problem(f".{name}() of something other than one dtype", node)
             dtype_value = self.expr(node.args[0], env, function)
+            if isinstance(dtype_value, _Static) and isinstance(dtype_value.value, str):
+                dtype_value = _DType(dtype_value.value, self.span(node.args[0]))
             if isinstance(dtype_value, _DType) and dtype_value.name in _FLOAT_NAMES:
                 return receiver
             dtype = self.argument(dtype_value, node.args[0])
