@@ -320,6 +320,19 @@ def _canonical(full: str) -> str | None:
     return None
 
 
+# The libraries of the language's prefixes: a call may keep the spelling it is written with when
+# that spelling names the same library as its import (`K.` for `tensorflow.keras.backend`).
+_FAMILY = {"tf": "tensorflow", "K": "tensorflow", "keras": "tensorflow", "ops": "tensorflow", "torch": "torch",
+           "F": "torch", "np": "numpy", "numpy": "numpy", "jnp": "jax", "jax": "jax", "lax": "jax"}
+
+
+def _same_library(written: str, canonical: str) -> bool:
+    first, last = written.split(".", 1)[0], written.rsplit(".", 1)[-1]
+    family = _FAMILY.get(first)
+    return family is not None and family == _FAMILY.get(canonical.split(".", 1)[0]) \
+        and last == canonical.rsplit(".", 1)[-1]
+
+
 def _imports(tree: py.Module) -> dict[str, str]:
     """Local name -> the full dotted path it stands for, from the module-level imports."""
     aliases: dict[str, str] = {}
@@ -793,6 +806,10 @@ class _Translator:
 
     def library(self, full: str, node: py.Call, env: dict[str, Any], function: _Function) -> Any:
         canonical = _canonical(full)
+        written = ".".join(_dotted(node.func) or [])
+        if canonical is not None and written != canonical and _same_library(written, canonical) \
+                and self.is_function(written):
+            canonical = written  # `K.round` as written, rather than `tf.keras.backend.round`
         if canonical is None:
             written = ".".join(_dotted(node.func) or [full])
             shown = f"`{written}` (`{full}`)" if written != full else f"`{full}`"
