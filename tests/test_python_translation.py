@@ -126,8 +126,8 @@ PAIRS = [
          if tf.abs(error) <= delta:
              return 0.5 * error ** 2
          return delta * tf.abs(error) - 0.5 * delta ** 2
-     """, "huber_loss(y_true, y_pred) wrt y_pred = 0.5 * (y_pred - y_true)^2 if abs(y_pred - y_true) <= 1.0 "
-          "else 1.0 * abs(y_pred - y_true) - 0.5 * 1.0^2"),
+     """, ("huber_loss(y_true, y_pred) wrt y_pred = 0.5 * (y_pred - y_true)^2 if abs(y_pred - y_true) <= 1.0 "
+           "else 1.0 * abs(y_pred - y_true) - 0.5 * 1.0^2")),
     ("""
      import jax.numpy as jnp
      def step_loss(x):

@@ -106,7 +106,7 @@ class PythonModule:
     text: str
     functions: list[PythonFunction] = field(default_factory=list)
     syntax_error: Untranslatable | None = None
-    # line -> the `# noqa` of that line (None: bare, else its codes), with the comment's span
+    # line -> the noqa comment of that line (codes None: a bare one), with the span of the comment
     noqa: dict[int, lx.Noqa] = field(default_factory=dict)
 
 
@@ -212,7 +212,7 @@ def _directives(lines: Iterable[int], comments: Mapping[int, tuple[int, str]],
         if line not in comments:
             continue
         column, comment = comments[line]
-        # the comment may also hold a noqa (`# kinks: analyse  # noqa: K201`)
+        # the comment may also hold a noqa directive after the kinks one: it is cut off below
         match = _DIRECTIVE.search(comment)
         if match is None:
             continue
@@ -656,7 +656,7 @@ class _Translator:
         value = owner.attributes[attribute]
         if isinstance(value, Untranslatable):
             raise _Skip(Untranslatable(f"{value.message} (used at line {self.positions.span(node).line})", self.span(node)))
-        if isinstance(value, _Static) or isinstance(value, _DType):
+        if isinstance(value, (_Static, _DType)):
             return value
         return _respan(value, self.span(node))
 
@@ -1120,12 +1120,11 @@ def _bases(node: py.ClassDef, imports: Mapping[str, str]) -> list[str]:
 
 
 def _is_keras_loss(base: str) -> bool:
-    return base.endswith("losses.Loss") and (base.startswith("keras") or base.startswith("tensorflow")
-                                              or base.startswith("tf_keras"))
+    return base.endswith("losses.Loss") and base.startswith(("keras", "tensorflow", "tf_keras"))
 
 
 def _is_torch_module(base: str) -> bool:
-    return base.startswith("torch.") and (base.endswith(".Module") or base.endswith("Loss"))
+    return base.startswith("torch.") and base.endswith((".Module", "Loss"))
 
 
 def _compiled_names(tree: py.Module) -> set[str]:
