@@ -15,8 +15,10 @@ from .analysis.report import Finding, Report, VariableVerdict
 
 if TYPE_CHECKING:
     from .analysis.api import analyze, analyze_file, analyze_text
+    from .analysis.python_api import analyze_function, analyze_python
 
 _ANALYSIS = frozenset({"analyze", "analyze_file", "analyze_text"})
+_PYTHON = frozenset({"analyze_python", "analyze_function"})
 
 
 def __getattr__(name: str) -> Any:
@@ -27,6 +29,10 @@ def __getattr__(name: str) -> Any:
         from .analysis import api
 
         return getattr(api, name)
+    if name in _PYTHON:
+        from .analysis import python_api
+
+        return getattr(python_api, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -49,6 +55,7 @@ def tf_function(text: str, name: str | None = None, *, mode: str = "plain") -> C
 
 
 __all__ = [
-    "Finding", "Report", "VariableVerdict", "__version__", "analyze", "analyze_file", "analyze_text",
+    "Finding", "Report", "VariableVerdict", "__version__", "analyze", "analyze_file", "analyze_function",
+    "analyze_python", "analyze_text",
     "tf_function", "to_tensorflow",
 ]

@@ -246,7 +246,7 @@ def test_directory_without_loss_files_warns_and_passes(
 ) -> None:
     status, out, err = run_main(capsys, "check", "--format", "json", str(tmp_path))
     assert (status, json.loads(out)) == (0, [])
-    assert "no .loss files found" in err
+    assert "no .loss or .py files found" in err
 
 
 def test_stdin_is_read_as_dash(

@@ -100,7 +100,7 @@ def layer(select: list[str] | None = None, extend: tuple[str, ...] = (), ignore:
         ([layer(ignore=("K2",), extend=("K201",))], ALL_CODES - {"K202"}),
         ([layer(["K2"], ignore=("K201",))], {"K201", "K202"} - {"K201"}),
         ([layer(["K201"], ignore=("K201",))], set()),
-        ([layer(["ALL"], ignore=("K9",))], ALL_CODES - {"K901", "K902"}),
+        ([layer(["ALL"], ignore=("K9",))], ALL_CODES - {"K901", "K902", "K903"}),
         # ruff's own example: config select E,F ignore F401; `--select F401` enforces F401 alone...
         ([layer(["K1", "K2"], ignore=("K201",)), layer(["K201"])], {"K201"}),
         # ...and `--extend-select B` keeps the config's selection and its ignore

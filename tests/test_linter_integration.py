@@ -37,7 +37,8 @@ def test_the_hook_has_what_pre_commit_requires() -> None:
     assert {"id", "name", "entry", "language"} <= set(entry)
     assert entry["id"] == "kinks" and entry["language"] == "python"
     assert re.search(entry["files"], "losses/regression.loss")
-    assert not re.search(entry["files"], "losses/regression.py")
+    assert re.search(entry["files"], "losses/train.py")  # issue 13: the loss functions of Python files
+    assert not re.search(entry["files"], "losses/notes.md")
     assert shlex.split(entry["entry"])[:2] == ["kinks", "check"]
 
 

@@ -118,15 +118,17 @@ def analyze_text(text: str, path: str = "<string>", *, budget: float | None = No
 
 
 def analyze_file(path: str | Path, *, budget: float | None = None, data_names: Sequence[str] | None = None) -> ReportList:
-    """Read a `.loss` file (UTF-8) and analyze it. A file that cannot be read, or is not UTF-8 text,
-    gives one E006 report, as in `kinks check`."""
+    """Read a `.loss` file (UTF-8) and analyze it; a `.py` file is read as Python (its loss functions,
+    as `analyze_python`). A file that cannot be read, or is not UTF-8 text, gives one E006 report,
+    as in `kinks check`."""
     from ..lint.files import load
+    from .python_api import analyze_source
 
     loaded = load(str(path))
     if loaded.unreadable is not None:
         return ReportList([loaded.unreadable])
     assert loaded.text is not None
-    return analyze_text(loaded.text, str(path), budget=budget, data_names=data_names)
+    return ReportList(analyze_source(loaded.text, str(path), budget=budget, data_names=data_names))
 
 
 # ------------------------------------------------------------------ internals

@@ -25,6 +25,7 @@ from sympy.logic.boolalg import BooleanAtom, BooleanFunction
 
 from ..atoms import functions as fn
 from ..atoms import table as atoms
+from ..language.python_source import DATA_NAMES as PYTHON_DATA_NAMES
 from ..language import syntax as ast
 from ..language.printer import level, render
 from ..language.syntax import Span
@@ -122,8 +123,9 @@ class FileContext:
     later: dict[str, int] = field(default_factory=dict)  # definitions below: name -> line
 
 
-# LANGUAGE.md §1: without `wrt`, parameters with these names are data (the linter's `data-names`).
-DATA_NAMES: tuple[str, ...] = ("y_true", "target", "targets", "label", "labels", "mask", "sample_weight")
+# LANGUAGE.md §1: without `wrt`, parameters with these names are data (the linter's `data-names`);
+# one list, kept with the Python front end, which needs it below the analysis.
+DATA_NAMES: tuple[str, ...] = PYTHON_DATA_NAMES
 
 
 def default_wrt(definition: ast.Definition, data_names: Iterable[str] | None = None) -> tuple[str, ...]:

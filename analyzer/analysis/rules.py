@@ -45,6 +45,8 @@ class Rule:
     example_note: str = ""
     # The settings that change what the rule reports (shown as ruff's "Options" section).
     options: tuple[str, ...] = ()
+    # The kind of file the example and "use instead" texts are (`.loss`, or `.py` for Python modules).
+    example_suffix: str = ".loss"
 
     def doc(self) -> str:
         parts = [
@@ -193,6 +195,38 @@ _RULES = (
         instead="mse(y, p) wrt p = mean((y - p)^2)",
     ),
     Rule(
+        code="K903",
+        kind="untranslatable",
+        name="untranslatable-python",
+        severity=INFO,
+        what=(
+            "Flags a loss function of a Python module that kinks cannot translate into the loss "
+            "language, naming the first construct it cannot read and its line and column: a loop, a "
+            "lambda, a call into a library the atom table does not know, `x.shape` and other shape "
+            "arithmetic, indexing, a Python-side `if` on a value that cannot be decided. The function "
+            "is skipped (a record of class `invalid`); the rest of the file is still analysed."
+        ),
+        why=(
+            "The function gets no verdict: a kink, a jump or a zero gradient in it goes unreported. "
+            "It is information, not a failure: the code may be fine, kinks just cannot tell."
+        ),
+        example=(
+            "import tensorflow as tf\n\n\n"
+            "def weighted_loss(y_true, y_pred):\n"
+            "    total = 0.0\n"
+            "    for weight in (0.5, 0.5):\n"
+            "        total += weight * tf.abs(y_true - y_pred)\n"
+            "    return tf.reduce_mean(total)"
+        ),
+        instead=(
+            "import tensorflow as tf\n\n\n"
+            "def weighted_loss(y_true, y_pred):\n"
+            "    total = 0.5 * tf.abs(y_true - y_pred) + 0.5 * tf.abs(y_true - y_pred)\n"
+            "    return tf.reduce_mean(total)"
+        ),
+        example_suffix=".py",
+    ),
+    Rule(
         code="E001",
         kind="error",
         name="syntax-error",
@@ -277,6 +311,7 @@ CODE_FOR_KIND: Mapping[str, str] = MappingProxyType(
     {rule.kind: rule.code for rule in _RULES if rule.kind != "error"}
 )
 UNUSED_NOQA = "K902"
+UNTRANSLATABLE = "K903"
 
 
 def rule_for(text: str) -> Rule | None:

@@ -31,17 +31,19 @@ from .common import EXIT_FINDINGS, EXIT_OK, UsageError, positive_seconds, versio
 def register(commands: Any) -> None:
     check = commands.add_parser(
         "check",
-        help="analyze .loss files and report their findings",
+        help="analyze .loss files and the loss functions of Python files, and report their findings",
         description=(
-            "Analyze .loss files and report the differentiability of every definition. Settings come "
-            "from [tool.kinks] in the nearest pyproject.toml (or a kinks.toml), then these options."
+            "Analyze .loss files and the loss functions of Python modules, and report the "
+            "differentiability of every definition. Settings come from [tool.kinks] in the nearest "
+            "pyproject.toml (or a kinks.toml), then these options."
         ),
     )
     check.add_argument(
         "paths",
         nargs="*",
         metavar="PATH",
-        help="a .loss file, a directory (searched recursively for *.loss), or - for standard input (default: .)",
+        help="a .loss or .py file, a directory (searched recursively for *.loss and *.py), or - for standard "
+        "input (default: .)",
     )
     output = check.add_argument_group("output")
     output.add_argument(
@@ -76,7 +78,7 @@ def register(commands: Any) -> None:
     files.add_argument("--config", metavar="FILE", help="use this configuration file (pyproject.toml or kinks.toml)")
     files.add_argument("--isolated", action="store_true", help="ignore every configuration file")
     files.add_argument("--include", action="append", metavar="GLOBS",
-                       help="file patterns to check inside directories (default: *.loss)")
+                       help="file patterns to check inside directories (default: *.loss, *.py)")
     files.add_argument("--exclude", action="append", metavar="GLOBS",
                        help="patterns to skip, replacing the defaults (.git, .venv, build, ...)")
     files.add_argument("--extend-exclude", action="append", metavar="GLOBS", help="patterns to skip as well")
@@ -88,6 +90,9 @@ def register(commands: Any) -> None:
                        help="the name of the file read from standard input, for the output and per-file-ignores")
 
     analysis = check.add_argument_group("analysis")
+    analysis.add_argument("--python-functions", action="append", metavar="GLOBS",
+                          help="functions of Python files to analyse besides those recognised as losses "
+                          "(globs over `name` and `Class.method`, comma-separated)")
     analysis.add_argument("--budget", type=positive_seconds, default=None, metavar="SECONDS",
                           help="time budget for the analysis of each definition (default: the analyzer's own)")
     analysis.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
@@ -126,7 +131,7 @@ def run_check(arguments: argparse.Namespace) -> int:
     except MissingPathsError as error:
         raise UsageError(str(error)) from None
     if not names and not arguments.quiet:
-        print("kinks: warning: no .loss files found", file=sys.stderr)
+        print("kinks: warning: no .loss or .py files found", file=sys.stderr)
     loaded = [_load(path, arguments.stdin_filename) for path in names]
 
     cache = None if arguments.no_cache else Cache(settings.cache_dir)
@@ -141,6 +146,7 @@ def run_check(arguments: argparse.Namespace) -> int:
             jobs=arguments.jobs or default_jobs(),
             on_progress=progress.update if progress is not None else None,
             statistics=statistics,
+            python_functions=settings.python_functions,
         )
     finally:
         if progress is not None:
@@ -182,6 +188,7 @@ def _settings(arguments: argparse.Namespace, paths: Sequence[str]) -> Settings:
         "force-exclude": arguments.force_exclude,
         "respect-gitignore": arguments.respect_gitignore,
         "output-format": arguments.output_format,
+        "python-functions": _comma_list(arguments.python_functions),
     }
     try:
         return settings_for(
@@ -197,15 +204,16 @@ def _settings(arguments: argparse.Namespace, paths: Sequence[str]) -> Settings:
 
 
 def _analyzer() -> Callable[..., list[Report]]:
-    """`analyzer.analysis.api.analyze_text`, imported only when there is something to analyze.
+    """`analyzer.analysis.python_api.analyze_source` (`analyze_text` for `.loss` files, the Python
+    translation for `.py` files), imported only when there is something to analyze.
 
     So `--version`, usage errors and fully cached runs never pay for importing the analysis
     machinery. Tests replace this seam with a stub to check the command's own logic apart from
     the analysis.
     """
-    from ..analysis.api import analyze_text
+    from ..analysis.python_api import analyze_source
 
-    return analyze_text
+    return analyze_source
 
 
 def _load(path: str, stdin_filename: str | None) -> LoadedFile:

@@ -22,6 +22,7 @@ from typing import Any
 from .common import EXIT_OK, UsageError, positive_seconds
 
 LOSS_SUFFIX = ".loss"
+SOURCE_SUFFIXES = (LOSS_SUFFIX, ".py")
 FORMATS = (".png", ".svg", ".pdf")
 PNG_DPI = 130
 
@@ -132,7 +133,7 @@ def _report(target: str, wrt: Sequence[str], given: str | None, budget: float | 
         return _expression_report(target, wrt, given, budget)
     if given:
         raise UsageError("--given is for expressions: a definition of a .loss file has its own `given`")
-    from ..analysis.api import analyze_text
+    from ..analysis.python_api import analyze_source
 
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -140,7 +141,8 @@ def _report(target: str, wrt: Sequence[str], given: str | None, budget: float | 
         raise UsageError(f"{path}: cannot read the file: {error.strerror or error}") from None
     except UnicodeDecodeError:
         raise UsageError(f"{path}: the file is not UTF-8 text") from None
-    reports = [r for r in analyze_text(text, str(path), budget=budget) if r.name is not None]
+    wanted = (name,) if name else ()
+    reports = [r for r in analyze_source(text, str(path), budget=budget, python_functions=wanted) if r.name is not None]
     names = list(dict.fromkeys(r.name for r in reports))
     if name is None:
         if len(names) != 1:
@@ -162,14 +164,14 @@ def _report(target: str, wrt: Sequence[str], given: str | None, budget: float | 
 
 
 def _file_target(target: str) -> tuple[Path | None, str | None]:
-    """FILE.loss:NAME, FILE.loss, or None for an expression."""
+    """FILE.loss:NAME, FILE.loss, FILE.py:NAME (or :Class.method), FILE.py, or None for an expression."""
     head, colon, tail = target.rpartition(":")
-    if colon and (head.endswith(LOSS_SUFFIX) or Path(head).is_file()) and re.fullmatch(r"[A-Za-z_]\w*", tail):
+    if colon and (head.endswith(SOURCE_SUFFIXES) or Path(head).is_file()) and re.fullmatch(r"[A-Za-z_][\w.]*", tail):
         path = Path(head)
         if not path.is_file():
             raise UsageError(f"{head}: no such file")
         return path, tail
-    if target.endswith(LOSS_SUFFIX):
+    if target.endswith(SOURCE_SUFFIXES):
         path = Path(target)
         if not path.is_file():
             raise UsageError(f"{target}: no such file")

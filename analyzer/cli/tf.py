@@ -33,7 +33,7 @@ def register(commands: Any) -> None:
         "keras.losses.Loss subclass for each definition with one wrt parameter and one data parameter. "
         "The code is gradient-safe (double-where guards, stable forms) and runs under tf.function and XLA.",
     )
-    generate.add_argument("path", metavar="FILE.loss", help="the .loss file, or - for standard input")
+    generate.add_argument("path", metavar="FILE", help="the .loss file (or a .py file: its loss functions), or - for standard input")
     generate.add_argument("-o", "--output", metavar="MODULE.py", help="write the module here (default: standard output)")
     _variant_options(generate)
     generate.set_defaults(run=run_tf)
@@ -178,6 +178,8 @@ def run_tf(arguments: argparse.Namespace) -> int:
     text = _read(path)
     shown = "<stdin>" if path == "-" else path
     mode = _mode(arguments)
+    if path.endswith(".py"):
+        return _tf_from_python(text, shown, mode, arguments.output, path)
     try:
         if mode == "plain":
             source = lower_any(text, shown)
@@ -194,6 +196,33 @@ def run_tf(arguments: argparse.Namespace) -> int:
     for failure in module.failures:
         print(failure.text(shown), file=sys.stderr)
     return EXIT_FINDINGS if failed or module.failures else EXIT_OK
+
+
+def _tf_from_python(text: str, shown: str, mode: str, output: str | None, path: str) -> int:
+    """`kinks tf train.py`: TensorFlow code for the loss functions of a Python module, generated from
+    their analysed bodies (reductions over the last axis; `Class.method` becomes `Class_method`)."""
+    from ..analysis.python_api import analyze_python_text
+    from ..analysis.report import INVALID
+    from ..tensorflow.codegen import CodegenError, to_tensorflow
+
+    if mode != "plain":
+        raise UsageError("--smooth and --ste need a .loss file; for a Python file, use kinks tf without them")
+    reports = analyze_python_text(text, shown)
+    valid = [report for report in reports if report.classification != INVALID and report.expression is not None]
+    for report in valid:
+        report.file = None
+        report.name = (report.name or "loss").replace(".", "_")
+    if valid:
+        try:
+            module = to_tensorflow(valid)
+        except (CodegenError, ValueError) as error:
+            print(f"kinks: error: {error}", file=sys.stderr)
+            return EXIT_FINDINGS
+        _write(module, output, path)
+    elif not reports:
+        print(f"kinks: warning: {shown} has no loss function", file=sys.stderr)
+    failed = _report_invalid(reports, shown)
+    return EXIT_FINDINGS if failed else EXIT_OK
 
 
 def run_smooth(arguments: argparse.Namespace) -> int:

@@ -57,8 +57,10 @@ class Cache:
         self.fingerprint = fingerprint or analyzer_fingerprint()
         self.directory = directory / f"v{CACHE_FORMAT}-{self.fingerprint[:16]}"
 
-    def key(self, text: str, budget: float | None) -> str:
-        settings = json.dumps({"budget": budget}, sort_keys=True)
+    def key(self, text: str, budget: float | None, options: Mapping[str, Any] | None = None) -> str:
+        """`options`: what else changes the analysis of this file (for a Python file, that it is
+        one, and the `python-functions` setting)."""
+        settings = json.dumps({"budget": budget, **(options or {})}, sort_keys=True)
         digest = hashlib.sha256(f"{self.fingerprint}\n{settings}\n".encode())
         digest.update(text.encode("utf-8", errors="surrogatepass"))
         return digest.hexdigest()

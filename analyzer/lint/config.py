@@ -49,7 +49,8 @@ PYPROJECT = "pyproject.toml"
 DEFAULT_CACHE_DIR = ".kinks_cache"
 CACHE_DIR_VARIABLE = "KINKS_CACHE_DIR"
 OUTPUT_FORMATS = ("text", "concise", "json", "sarif", "github", "junit")
-DEFAULT_INCLUDE = ("*.loss",)
+# `.loss` files, and the loss functions of Python modules (issue 13).
+DEFAULT_INCLUDE = ("*.loss", "*.py")
 # Directories nobody wants linted, as in ruff's defaults (plus kinks's own cache).
 DEFAULT_EXCLUDE = (
     ".bzr", ".direnv", ".eggs", ".git", ".git-rewrite", ".hg", ".ipynb_checkpoints", ".kinks_cache",
@@ -144,6 +145,7 @@ KEYS: Mapping[str, Callable[[Any, str], Any]] = {
     "respect-gitignore": _boolean,
     "cache-dir": _path,
     "output-format": _output_format,
+    "python-functions": _strings,
 }
 
 
@@ -251,6 +253,9 @@ class Settings:
     cache_dir: Path
     output_format: str
     respect_gitignore: bool = True
+    # Globs of the functions of Python files to analyse besides those recognised as losses
+    # (matched against `name` and `Class.method`).
+    python_functions: tuple[str, ...] = ()
 
     def relative(self, path: str) -> str:
         """`path` relative to the project root, with `/`, for matching globs."""
@@ -298,6 +303,7 @@ def resolve(config: ConfigFile, options: Mapping[str, Any], cache_dir_option: st
         cache_dir=_cache_dir(config, cache_dir_option),
         output_format=pick("output-format", "text"),
         respect_gitignore=pick("respect-gitignore", True),
+        python_functions=(*file_values.get("python-functions", ()), *cli.get("python-functions", ())),
     )
 
 

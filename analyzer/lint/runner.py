@@ -61,8 +61,14 @@ def default_jobs() -> int:
         return os.cpu_count() or 1
 
 
-def estimated_definitions(text: str) -> int:
-    """A cheap count of the definitions in a text (lines that start with `name(`), to plan the work."""
+_PYTHON_LOSS_DEF = re.compile(r"^[ \t]*def[ \t]+\w*(?:loss|metric|forward|call)\w*[ \t]*\(", re.MULTILINE | re.IGNORECASE)
+
+
+def estimated_definitions(text: str, path: str = "") -> int:
+    """A cheap count of the definitions in a text (lines that start with `name(`; in a Python file,
+    the `def`s that look like losses), to plan the work."""
+    if _is_python(path):
+        return len(_PYTHON_LOSS_DEF.findall(text))
     return len(_DEFINITION_START.findall(text))
 
 
@@ -76,6 +82,7 @@ def analyze_files(
     on_progress: Callable[[int, int], None] | None = None,
     parallel_threshold: int | None = None,
     statistics: RunStatistics | None = None,
+    python_functions: Sequence[str] = (),
 ) -> list[list[Report]]:
     """The reports of every file, in the order of `files`.
 
@@ -84,7 +91,8 @@ def analyze_files(
     machinery. The analyzer must be picklable (a module-level function) for the parallel path.
     `on_progress(done, total)` is called as files needing analysis finish. Workers are started
     when `jobs` > 1 and there are at least `parallel_threshold` (default PARALLEL_MIN_DEFINITIONS)
-    definitions to analyse.
+    definitions to analyse. `python_functions` (the setting's globs) is passed to the analyzer for
+    Python files, only when it is not empty.
     """
     if parallel_threshold is None:
         parallel_threshold = PARALLEL_MIN_DEFINITIONS
@@ -99,7 +107,7 @@ def analyze_files(
             continue
         assert loaded.text is not None
         if cache is not None:
-            keys[index] = cache.key(loaded.text, budget)
+            keys[index] = cache.key(loaded.text, budget, _cache_options(loaded.path, python_functions))
             hit = cache.load(keys[index])
             if hit is not None:
                 records[index] = [with_file(record, loaded.path) for record in hit]
@@ -109,7 +117,7 @@ def analyze_files(
 
     statistics.analysed = len(pending)
     statistics.analysed_paths = [files[index].path for index in pending]
-    workload = sum(estimated_definitions(files[index].text or "") for index in pending)
+    workload = sum(estimated_definitions(files[index].text or "", files[index].path) for index in pending)
     workers = min(jobs, len(pending))
     fresh: dict[int, Records] = {}
     if pending:
@@ -118,10 +126,10 @@ def analyze_files(
             on_progress(0, len(pending))
         if workers > 1 and workload >= parallel_threshold:
             statistics.workers = workers
-            fresh = _analyze_in_processes(files, pending, analyze, budget, workers, on_progress)
+            fresh = _analyze_in_processes(files, pending, analyze, budget, workers, on_progress, python_functions)
         else:
             statistics.workers = 1
-            fresh = _analyze_here(files, pending, analyze, budget, on_progress)
+            fresh = _analyze_here(files, pending, analyze, budget, on_progress, python_functions)
 
     for index, file_records in fresh.items():
         records[index] = file_records
@@ -131,7 +139,18 @@ def analyze_files(
     return [[report_from_record(record) for record in file_records or ()] for file_records in records]
 
 
-def records_for(analyze: Analyzer, text: str, path: str, budget: float | None) -> Records:
+def _is_python(path: str) -> bool:
+    return path.endswith((".py", ".pyi"))
+
+
+def _cache_options(path: str, python_functions: Sequence[str]) -> dict[str, Any] | None:
+    if not _is_python(path):
+        return None
+    return {"python": True, "python-functions": list(python_functions)}
+
+
+def records_for(analyze: Analyzer, text: str, path: str, budget: float | None,
+                python_functions: Sequence[str] = ()) -> Records:
     """Analyse one file and return its records; runs in a worker process or in this one.
 
     SymPy's cache is emptied first. Verdicts must depend on the file's text alone: the cache key
@@ -143,7 +162,8 @@ def records_for(analyze: Analyzer, text: str, path: str, budget: float | None) -
 
     clear_cache()
     records = []
-    for report in analyze(text, path, budget=budget):
+    extra = {"python_functions": tuple(python_functions)} if python_functions and _is_python(path) else {}
+    for report in analyze(text, path, budget=budget, **extra):
         if report.file is None:
             report.file = path
         records.append(report.to_dict())
@@ -156,12 +176,13 @@ def _analyze_here(
     analyze: Analyzer,
     budget: float | None,
     on_progress: Callable[[int, int], None] | None,
+    python_functions: Sequence[str] = (),
 ) -> dict[int, Records]:
     results: dict[int, Records] = {}
     for done, index in enumerate(pending, start=1):
         loaded = files[index]
         try:
-            results[index] = records_for(analyze, loaded.text or "", loaded.path, budget)
+            results[index] = records_for(analyze, loaded.text or "", loaded.path, budget, python_functions)
         except Exception as error:
             raise AnalysisFailed(loaded.path) from error
         if on_progress is not None:
@@ -176,6 +197,7 @@ def _analyze_in_processes(
     budget: float | None,
     workers: int,
     on_progress: Callable[[int, int], None] | None,
+    python_functions: Sequence[str] = (),
 ) -> dict[int, Records]:
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
@@ -185,7 +207,8 @@ def _analyze_in_processes(
     with ProcessPoolExecutor(max_workers=workers, mp_context=_process_context(),
                              initializer=_leave_interrupts_to_the_parent) as executor:
         futures: dict[Future[Records], int] = {
-            executor.submit(records_for, analyze, files[index].text or "", files[index].path, budget): index
+            executor.submit(records_for, analyze, files[index].text or "", files[index].path, budget,
+                            python_functions): index
             for index in order
         }
         remaining = set(futures)
@@ -225,6 +248,6 @@ def _process_context() -> multiprocessing.context.BaseContext:
 
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["analyzer.analysis.api"])
+        context.set_forkserver_preload(["analyzer.analysis.api", "analyzer.analysis.python_api"])
         return context
     return multiprocessing.get_context("spawn")
