@@ -70,6 +70,17 @@ TRUTHS = [
     Truth("mean(abs(y - p)) + 9000", PIECEWISE, (KINK,), (JUMP, FLAT), wrt=("p",)),
     Truth("mean(abs(y - p)) + 5238", PIECEWISE, (KINK,), (JUMP, FLAT), wrt=("p",)),
     Truth("mean(abs(y - p)) + 5999", PIECEWISE, (KINK,), (JUMP, FLAT), wrt=("p",)),
+    # found by this session's scale-free oracle (tests/regressions/scale_free_oracle_finds.loss)
+    Truth("abs(1 / w - 1e4)", PIECEWISE, (KINK, SING), (JUMP,)),
+    Truth("divide_no_nan(w + 1.5, -1 < w)", PIECEWISE, (JUMP, FLAT), (KINK,)),
+    Truth("sin(x) / x", SMOOTH, (SING,), (JUMP, KINK)),
+    Truth("std(-(1 + p))", PIECEWISE, (KINK, SING), (JUMP,)),
+    Truth("abs(cosh(1) + exp(exp(w)) - 1e4)", PIECEWISE, (KINK,), (JUMP,)),
+    Truth("sqrt(maximum(sum(p^2), 1e-12))", PIECEWISE, (KINK, FLAT), (SING, JUMP)),
+    Truth("log(1.5 % p)", PIECEWISE, (JUMP, SING)),
+    # LANGUAGE.md §4: a singularity that data alone reach is a finding; one `given` excludes is not
+    Truth("100 * mean(abs((y - p) / y))", PIECEWISE, (KINK, SING), (JUMP,), wrt=("p",)),
+    Truth("sqrt(maximum(y, 1e-12)) * p", SMOOTH, (), (SING, KINK, JUMP), wrt=("p",)),
 ]
 
 

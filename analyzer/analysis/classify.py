@@ -30,6 +30,20 @@ from .rules import CODE_FOR_KIND
 
 DEFAULT_BUDGET = 2.0
 
+def _strictly_inside(region: Any, point: dict[str, list[float]]) -> bool:
+    """Is a point inside the region `given` allows: within its bounds, not on them, and the rest
+    of the condition holding there?"""
+    for name, bound in region.bounds.items():
+        values = np.asarray(point.get(name, []), dtype=float)
+        if values.size and (np.any(values <= bound.lo) or np.any(values >= bound.hi)):
+            return False
+    if region.condition is not None:
+        env = {name: np.asarray(value, dtype=float)[None, :] for name, value in point.items()}
+        holds, _ = region.condition.run(env, states=False)
+        return bool(np.all(np.asarray(holds, dtype=float) > 0.5))
+    return True
+
+
 _KIND_OF_EVENT = {"jump": "discontinuity", "kink": "kink", "singular": "singularity"}
 
 
@@ -116,6 +130,14 @@ class Classifier:
                 if verdict.classification == ZERO_GRADIENT:
                     zero_names.append(name)
                 smoothness = min(smoothness, order)
+            # LANGUAGE.md §4: a singularity that data alone reach is a finding too (MAPE's
+            # division by y at a zero label gives an infinite loss and gradient for that batch),
+            # unless `given` keeps the data away from it. Only the singular sets are looked for
+            # along the data; their kinks and jumps do not move in training.
+            for index, name in enumerate(self._data_reaching_singularities(program, variables, connected, region)):
+                deadline.check()
+                probe = LineProbe(program, variables, region, seed + len(connected) + index, deadline).run([name], connected)
+                self._singular_candidates(name, probe, program, candidates, region)
         for name in wrt:
             if name not in verdicts:
                 verdicts[name] = VariableVerdict(ZERO_GRADIENT, None, ("unconnected",))
@@ -147,6 +169,45 @@ class Classifier:
         report.by_variable = verdicts
         report.findings = _ordered(findings)
         report.steps = steps_for(report, lowered, composition, self.printer)
+
+    @staticmethod
+    def _data_reaching_singularities(program: Program, variables: list[str], connected: list[str],
+                                     region: Any) -> list[str]:
+        """The data variables that a singular atom's argument depends on (and that `given` does
+        not pin to a set of values)."""
+        singular_symbols: set[str] = set()
+        for switch in program.switches:
+            if switch.singular and isinstance(switch.node, sp.Basic):
+                singular_symbols |= {symbol.name for symbol in switch.node.free_symbols}
+        return [name for name in variables
+                if name not in connected and name in singular_symbols and name not in region.choices]
+
+    def _singular_candidates(self, name: str, probe: Probe, program: Program,
+                             candidates: dict[tuple[str, Any, str], _Candidate], region: Any) -> None:
+        for event in probe.events:
+            if event.kind != "singular":
+                continue
+            # on the edge of what `given` allows the data (y == 0 under `given y > 0`): excluded;
+            # the set is reached inside the region when the region holds on both sides of it
+            point, heading = probe.point(event.line, event.t), probe.heading(event.line)
+            size = max((abs(v) for values in point.values() for v in values), default=0.0)
+            step = 1e-6 * size if size > 0 else 1e-6
+            sides = [{name: [v + sign * step * d for v, d in zip(point[name], heading.get(name, [0.0] * len(point[name])))]
+                      for name in point} for sign in (-1.0, 1.0)]
+            if not all(_strictly_inside(region, side) for side in sides):
+                continue
+            for index in self._responsible(event, program, "singularity"):
+                switch = program.switches[index]
+                if not switch.singular:
+                    continue
+                where = self._where(switch, "singularity", event.transitions.get(index))
+                key = ("singularity", switch.node, where)
+                candidate = candidates.get(key)
+                if candidate is None:
+                    witness = Witness(probe.point(event.line, event.t), probe.heading(event.line))
+                    candidate = candidates[key] = _Candidate("singularity", switch.node, where, set(), event.on_edge, witness)
+                candidate.on_edge = candidate.on_edge and event.on_edge
+                candidate.variables.add(name)
 
     def _verdict(self, name: str, probe: Probe, composition: Composition, program: Program,
                  candidates: dict[tuple[str, Any, str], _Candidate],

@@ -797,7 +797,7 @@ class LineProbe:
         # it touches zero when it is no farther from 0 than that moves it (abs(x) at x == 1e-17,
         # placed to 1e-17; not max(sum(p^2), 1e-12) at its tie, which moves by 1e-26 there),
         # in the quantity's own units, whatever the scale of the variables.
-        size = max(float(np.max(np.abs(v))) for v in item.point.values())
+        size = max(float(np.max(np.abs(item.point[name][item.normal[name] != 0]), initial=0.0)) for name in item.point)
         offset = 100 * _placed(item) + 4 * float(np.spacing(size))
         env = {name: item.point[name][None, :] + np.array([[0.0], [offset], [-offset]]) * item.normal[name][None, :]
                for name in self.variables}
