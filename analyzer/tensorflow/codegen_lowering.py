@@ -19,6 +19,8 @@ invalid are left out here.
 
 from __future__ import annotations
 
+import contextlib
+
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
@@ -194,12 +196,15 @@ class CodegenLowerer(Lowerer):
             like = self.expr(node.args[0], scope)
             if isinstance(like, sp.Expr) and like.free_symbols:
                 return (OnesLike if row.name == "ones_like" else ZerosLike)(like)
-        if row.name == "categorical_crossentropy":
-            # Keras normalises by the sum along the last axis with the axis kept, so it broadcasts.
-            result = result.replace(
-                lambda e: isinstance(e, sp.Pow) and isinstance(e.base, fn.ReduceSum) and e.exp == -1,
-                lambda e: sp.Pow(Along(e.base, sp.Tuple(-1), sp.S.One), -1),
-            )
+        # A reduction that a composite row builds itself and combines with an unreduced tensor
+        # keeps its axis, so that it broadcasts (Keras normalises p by its sum, l2_normalize
+        # divides x by its norm); what the user wrote keeps the contract's default (dropped).
+        written: set[Any] = set()
+        if any(isinstance(e, AXIS_NODES) for e in sp.preorder_traversal(result)):
+            for argument in [*node.args, *(keyword.value for keyword in node.keywords)]:
+                with contextlib.suppress(LoweringError, TypeError, ValueError):
+                    written.add(self.expr(argument, scope))
+        result = _broadcast_built_reductions(result, written)
         axis_tree = _given(row, node, "axis")
         keep_tree = _given(row, node, "keepdims")
         axes = _axes(axis_tree) if axis_tree is not None else DEFAULT_AXES
@@ -235,6 +240,40 @@ def _axes(tree: ast.Expr) -> tuple[int, ...] | None:
     if isinstance(tree, ast.Number):
         return (int(tree.value),)
     raise LoweringError("E003", "an axis is an integer, a tuple of integers, or None", tree.span)
+
+
+def _vector_valued(expr: Any) -> bool:
+    """Does a variable reach `expr` other than through a reduction (so it has the input's shape)?"""
+    if isinstance(expr, AXIS_NODES + CONDITION_AXIS_NODES + (Along, AlongCondition)):
+        return False
+    if isinstance(expr, sp.Symbol):
+        return True
+    return any(_vector_valued(arg) for arg in getattr(expr, "args", ()))
+
+
+def _broadcast_built_reductions(result: Any, written: set[Any]) -> Any:
+    """Reductions in `result` that are not one of the written arguments, and that some node on
+    their way to the top combines with a vector-valued operand, wrapped to keep their axis."""
+    replacements: dict[Any, Any] = {}
+
+    def visit(expr: Any, beside_a_vector: bool) -> None:
+        if expr in written or not isinstance(expr, sp.Basic):
+            return
+        if isinstance(expr, fn.ReduceSum | fn.ReduceMean | fn.ReduceMax | fn.ReduceMin | fn.Norm | fn.LogSumExp):
+            if beside_a_vector and expr.args and _vector_valued(expr.args[0]):
+                replacements[expr] = Along(expr, sp.Tuple(-1), sp.S.One)
+            if expr.args:
+                visit(expr.args[0], False)  # inside it, a context of its own
+            return
+        if isinstance(expr, AXIS_NODES + CONDITION_AXIS_NODES + (Along, AlongCondition)):
+            return
+        args = getattr(expr, "args", ())
+        for index, arg in enumerate(args):
+            siblings = any(_vector_valued(other) for k, other in enumerate(args) if k != index)
+            visit(arg, beside_a_vector or (siblings and isinstance(expr, sp.Add | sp.Mul | sp.Pow | sp.Max | sp.Min)))
+
+    visit(result, False)
+    return result.xreplace(replacements) if replacements else result
 
 
 def _mark(result: Any, axes: tuple[int, ...] | None, keepdims: bool, node: ast.Call) -> Any:
