@@ -29,8 +29,8 @@ from .rules import RULES, UNTRANSLATABLE, UNUSED_NOQA
 __all__ = ["analyze_function", "analyze_python", "analyze_python_text", "analyze_source"]
 
 
-def _is_function(name: str) -> bool:
-    return atoms.lookup(name) is not None
+def _is_function(name: str, method: bool = False) -> bool:
+    return atoms.lookup(name, method=method) is not None
 
 
 def analyze_source(text: str, path: str = "<string>", *, budget: float | None = None,
@@ -46,9 +46,9 @@ def analyze_source(text: str, path: str = "<string>", *, budget: float | None = 
 
 
 def analyze_python(source_or_path: str | Path, *, budget: float | None = None,
-                   python_functions: Sequence[str] = ()) -> list[Report]:
+                   python_functions: Sequence[str] = (), data_names: Sequence[str] = DATA_NAMES) -> list[Report]:
     """The reports of the loss functions of a Python module, given as a path (a `Path`, or a string
-    naming an existing `.py` file) or as its source text."""
+    naming an existing `.py` file) or as its source text. `data_names`: as for `analyze_source`."""
     if isinstance(source_or_path, Path) or is_python_path(str(source_or_path)) and "\n" not in str(source_or_path):
         from ..lint.files import load
 
@@ -57,8 +57,10 @@ def analyze_python(source_or_path: str | Path, *, budget: float | None = None,
         if loaded.unreadable is not None:
             return [loaded.unreadable]
         assert loaded.text is not None
-        return analyze_python_text(loaded.text, path, budget=budget, python_functions=python_functions)
-    return analyze_python_text(str(source_or_path), "<string>", budget=budget, python_functions=python_functions)
+        return analyze_python_text(loaded.text, path, budget=budget, python_functions=python_functions,
+                                   data_names=data_names)
+    return analyze_python_text(str(source_or_path), "<string>", budget=budget, python_functions=python_functions,
+                               data_names=data_names)
 
 
 def analyze_function(function: Any, *, budget: float | None = None) -> Report:
@@ -166,7 +168,7 @@ def analyze_python_text(text: str, path: str = "<string>", *, budget: float | No
             report.span = function.span
         else:
             try:
-                report = _analyze_definition(function.definition, FileContext(), path, budget)
+                report = _analyze_definition(function.definition, FileContext(), path, budget, data_names)
             except Exception as error:  # noqa: BLE001 - one function's failure must not cost the others
                 report = invalid_report(function.name, function.line, path, internal_error_finding(error, function.span))
             report.name = function.name

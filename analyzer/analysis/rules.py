@@ -203,7 +203,7 @@ _RULES = (
             "Flags a loss function of a Python module that kinks cannot translate into the loss "
             "language, naming the first construct it cannot read and its line and column: a loop, a "
             "lambda, a call into a library the atom table does not know, `x.shape` and other shape "
-            "arithmetic, indexing, a Python-side `if` on a value that cannot be decided. The function "
+            "arithmetic, a string argument, a Python-side `if` on a value that cannot be decided. The function "
             "is skipped (a record of class `invalid`); the rest of the file is still analysed."
         ),
         why=(

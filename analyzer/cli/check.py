@@ -147,6 +147,7 @@ def run_check(arguments: argparse.Namespace) -> int:
             on_progress=progress.update if progress is not None else None,
             statistics=statistics,
             python_functions=settings.python_functions,
+            data_names=settings.data_names,
         )
     finally:
         if progress is not None:

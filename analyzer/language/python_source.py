@@ -17,18 +17,20 @@ and no user text reaches `eval`, `exec` or SymPy's parsers. This module decides
   can be decided (on a default, `x is None`, a string) takes its branch, calls go by their dotted
   name as written with the import aliases resolved (`F.` for `torch.nn.functional`, `K.` for
   `keras.backend`, `jnp.` for `jax.numpy`, ...), so the atom table's aliases and argument orders
-  apply as for `.loss` text; method calls `x.mean(dim=1)` are calls with the receiver first;
+  apply as for `.loss` text; method calls `x.mean(dim=1)` are the language's method calls
+  (`Call("mean", (x,), dim=1, method=True)`) and subscripts `p[..., 0]` its `Index` nodes;
   keyword defaults, module-level numeric constants and `self.x` set from `__init__` defaults are
   numbers; calls of other functions of the module are expanded in place, their findings pointing at
   the call site as for `.loss` calls.
 
 What cannot be translated (a loop, a lambda, a call the atom table does not know, `x.shape`,
-indexing, a Python-side `if` that cannot be decided, ...) is an `Untranslatable` problem naming the
+a string argument, a Python-side `if` that cannot be decided, ...) is an `Untranslatable` problem naming the
 construct and where it is; the function is then skipped (rule K903) and the rest of the module is
 still analysed. Nothing here raises on bad input.
 
-This module knows no function of the language: `translate_module` is given `is_function(name)`
-(the atom table's lookup) by the analysis, as the folders' import order requires.
+This module knows no function of the language: `translate_module` is given `is_function(name,
+method=False)` (the atom table's lookup, PyTorch's rows first for a method) by the analysis, as the
+folders' import order requires.
 """
 
 from __future__ import annotations
@@ -300,10 +302,11 @@ _OPERATOR_FUNCTIONS = {
 }
 # Methods that leave a float tensor as it is.
 _IDENTITY_METHODS = frozenset({"float", "double", "contiguous", "clone", "cpu", "cuda", "to", "type_as"})
-# Methods that read or change the shape, or leave the tensor world.
+# Methods that read or change the shape, or leave the tensor world (`.size(k)` with an axis is the
+# language's `size(x, k)`; `.size()` alone is the shape).
 _SHAPE_METHODS = frozenset({
     "view", "reshape", "flatten", "squeeze", "unsqueeze", "permute", "transpose", "expand", "expand_as",
-    "repeat", "item", "numpy", "tolist", "size", "dim", "append", "extend",
+    "repeat", "item", "numpy", "tolist", "dim", "append", "extend",
 })
 # Calls made for their checks alone (the value is not used).
 _CHECKS = re.compile(r"^(chex\.assert_|print$|warnings\.warn$|logging\.|logger\.|tf\.debugging\.|assert_)")
@@ -409,7 +412,7 @@ class _Class:
 
 
 class _Translator:
-    def __init__(self, module: _ModuleInfo, positions: _Positions, is_function: Callable[[str], bool]) -> None:
+    def __init__(self, module: _ModuleInfo, positions: _Positions, is_function: Callable[..., bool]) -> None:
         self.module = module
         self.positions = positions
         self.is_function = is_function
@@ -594,6 +597,8 @@ class _Translator:
             value = env[name]
             if isinstance(value, _Deferred):
                 raise _Skip(value.problem)
+            if isinstance(value, lx.Name):
+                return replace(value, span=self.span(node))  # a parameter where it is used, as parsed
             return value
         if name in self.module.constants:
             return self.constant(name, node)
@@ -753,9 +758,33 @@ class _Translator:
         return lx.Conditional(then, self.tensor(condition, node.test), otherwise, self.span(node))
 
     def _Subscript(self, node: py.Subscript, env: dict[str, Any], function: _Function) -> Any:
+        """`x[..., 0]`, `y[:, 1]`, `p[..., ::-1]`: the `Index` node the `.loss` parser builds, with
+        `Slice` and `EllipsisIndex` items (LANGUAGE.md section 2); the lowering decides what it
+        means (one axis, an index that is a variable a `take`)."""
         if isinstance(node.value, py.Attribute) and node.value.attr in ("shape", "size"):
             raise self.problem(f"`.{node.value.attr}[...]`, the length of an axis (the language has no shapes)", node)
-        raise self.problem("indexing (`x[...]`)", node)
+        value = self.expr(node.value, env, function)
+        if isinstance(value, _Value):
+            raise self.problem("indexing a value that is not a tensor", node)
+        parts = node.slice.elts if isinstance(node.slice, py.Tuple) else [node.slice]
+        items = tuple(self.index_item(part, env, function) for part in parts)
+        return lx.Index(value, items, self.span(node))
+
+    def index_item(self, node: py.expr, env: dict[str, Any], function: _Function) -> Any:
+        if isinstance(node, py.Constant) and node.value is Ellipsis:
+            return lx.EllipsisIndex(self.span(node))
+        if isinstance(node, py.Slice):
+            bounds = (self.tensor(self.expr(part, env, function), part) if part is not None else None
+                      for part in (node.lower, node.upper, node.step))
+            return lx.Slice(*bounds, self.span(node))
+        if isinstance(node, py.Starred):
+            raise self.problem("a starred expression in an index", node)
+        item = self.expr(node, env, function)
+        if isinstance(item, _Static) and item.value is None:
+            raise self.problem("`None` in an index (a new axis; the language has no shapes)", node)
+        if isinstance(item, _Static) and isinstance(item.value, str):
+            raise self.problem("a string in an index", node)
+        return self.tensor(item, node)
 
     def _Tuple(self, node: py.Tuple, env: dict[str, Any], function: _Function) -> Any:
         return _Static(tuple(self.expr(item, env, function) for item in node.elts))
@@ -857,23 +886,24 @@ class _Translator:
         return None
 
     def call(self, spelling: str, node: py.Call, args: tuple[lx.Expr, ...], env: dict[str, Any],
-             function: _Function) -> lx.Call:
+             function: _Function, *, method: bool = False, func_span: Span | None = None) -> lx.Call:
         keywords = []
         for keyword in node.keywords:
             value = self.argument(self.expr(keyword.value, env, function), keyword.value)
             span = self.span(keyword)
             name_span = self.override or Span(span.line, span.column, span.line, span.column + len(keyword.arg or ""))
             keywords.append(lx.Keyword(keyword.arg or "", name_span, value, span))
-        return lx.Call(spelling, self.span(node.func), args, tuple(keywords), self.span(node))
+        return lx.Call(spelling, func_span or self.span(node.func), args, tuple(keywords), self.span(node),
+                       method=method)
 
     def method(self, func: py.Attribute, node: py.Call, env: dict[str, Any], function: _Function) -> Any:
         name = func.attr
         receiver = self.expr(func.value, env, function)
         if isinstance(receiver, _Value):
             raise self.problem(f"the method `.{name}()` of a value that is not a tensor", func)
-        if name in _IDENTITY_METHODS:
-            return receiver
-        if name in _SHAPE_METHODS:
+        if name in _IDENTITY_METHODS and not self.is_function(name, method=True):
+            return receiver  # `.to(device)`, `.contiguous()`: no row, and nothing to the values
+        if name in _SHAPE_METHODS or name == "size" and not (node.args or node.keywords):
             raise self.problem(f"the method `.{name}()`, which works on shapes or Python values "
                                "(the language has no shapes)", func)
         if name == "astype" or name == "type":
@@ -888,12 +918,19 @@ class _Translator:
             return lx.Call("cast", self.span(func), (receiver, dtype), (), self.span(node))
         if name == "bool":
             return lx.Call("cast", self.span(func), (receiver, lx.Name("bool", self.span(func))), (), self.span(node))
-        if name == "detach":
-            return lx.Call("stop_gradient", self.span(func), (receiver,), (), self.span(node))
-        if not self.is_function(name):
+        if not self.is_function(name, method=True):
             raise self.problem(f"the method `.{name}()`, which kinks does not know", func)
+        # `r.m(a, k=v)` as the `.loss` parser builds it: Call("m", span of m, (r, a), (k=v,), method=True),
+        # resolved among PyTorch's rows first (`x.clamp(min=0)` one-sided, `.detach()`, `.float()`)
         args = (receiver, *(self.argument(self.expr(arg, env, function), arg) for arg in node.args))
-        return self.call(name, node, args, env, function)
+        return self.call(name, node, args, env, function, method=True, func_span=self.attribute_span(func))
+
+    def attribute_span(self, func: py.Attribute) -> Span:
+        """The span of the method's name in `r.m`, as the `.loss` parser gives a method's `func_span`."""
+        if self.override is not None:
+            return self.override
+        whole = self.positions.span(func)
+        return Span(whole.end_line, max(1, whole.end_column - len(func.attr)), whole.end_line, whole.end_column)
 
     def expand(self, callee: _Function, node: py.Call, env: dict[str, Any], function: _Function,
                receiver: Any) -> Any:
@@ -1008,7 +1045,7 @@ if hasattr(py, "Match"):
 if hasattr(py, "TryStar"):
     _STATEMENT_NAMES[py.TryStar] = "a `try` block"
 _EXPRESSION_NAMES = {
-    py.Lambda: "a lambda", py.Subscript: "indexing (`x[...]`)", py.ListComp: "a list comprehension",
+    py.Lambda: "a lambda", py.ListComp: "a list comprehension",
     py.SetComp: "a set comprehension", py.DictComp: "a dict comprehension",
     py.GeneratorExp: "a generator expression", py.List: "a list", py.Dict: "a dict", py.Set: "a set",
     py.JoinedStr: "an f-string", py.Starred: "a starred expression", py.NamedExpr: "an assignment expression",
@@ -1161,7 +1198,7 @@ def _signature_lines(node: py.FunctionDef) -> range:
     return range(node.lineno, max(node.lineno, last) + 1)
 
 
-def translate_module(text: str, path: str = "<string>", *, is_function: Callable[[str], bool],
+def translate_module(text: str, path: str = "<string>", *, is_function: Callable[..., bool],
                      python_functions: Sequence[str] = (), data_names: Sequence[str] = DATA_NAMES) -> PythonModule:
     """The recognised functions of a Python module, each translated or with the reason it is not."""
     result = PythonModule(path, text)

@@ -146,6 +146,7 @@ KEYS: Mapping[str, Callable[[Any, str], Any]] = {
     "cache-dir": _path,
     "output-format": _output_format,
     "python-functions": _strings,
+    "data-names": _strings,
 }
 
 
@@ -256,6 +257,8 @@ class Settings:
     # Globs of the functions of Python files to analyse besides those recognised as losses
     # (matched against `name` and `Class.method`).
     python_functions: tuple[str, ...] = ()
+    # The parameters that are data without `wrt` (LANGUAGE.md section 1); None: the language's list.
+    data_names: tuple[str, ...] | None = None
 
     def relative(self, path: str) -> str:
         """`path` relative to the project root, with `/`, for matching globs."""
@@ -304,6 +307,7 @@ def resolve(config: ConfigFile, options: Mapping[str, Any], cache_dir_option: st
         output_format=pick("output-format", "text"),
         respect_gitignore=pick("respect-gitignore", True),
         python_functions=(*file_values.get("python-functions", ()), *cli.get("python-functions", ())),
+        data_names=pick("data-names", None),
     )
 
 

@@ -83,6 +83,7 @@ def analyze_files(
     parallel_threshold: int | None = None,
     statistics: RunStatistics | None = None,
     python_functions: Sequence[str] = (),
+    data_names: Sequence[str] | None = None,
 ) -> list[list[Report]]:
     """The reports of every file, in the order of `files`.
 
@@ -92,7 +93,8 @@ def analyze_files(
     `on_progress(done, total)` is called as files needing analysis finish. Workers are started
     when `jobs` > 1 and there are at least `parallel_threshold` (default PARALLEL_MIN_DEFINITIONS)
     definitions to analyse. `python_functions` (the setting's globs) is passed to the analyzer for
-    Python files, only when it is not empty.
+    Python files, only when it is not empty; `data_names` (the setting `data-names`) to it for every
+    file, only when it is set.
     """
     if parallel_threshold is None:
         parallel_threshold = PARALLEL_MIN_DEFINITIONS
@@ -107,7 +109,7 @@ def analyze_files(
             continue
         assert loaded.text is not None
         if cache is not None:
-            keys[index] = cache.key(loaded.text, budget, _cache_options(loaded.path, python_functions))
+            keys[index] = cache.key(loaded.text, budget, _cache_options(loaded.path, python_functions, data_names))
             hit = cache.load(keys[index])
             if hit is not None:
                 records[index] = [with_file(record, loaded.path) for record in hit]
@@ -126,10 +128,11 @@ def analyze_files(
             on_progress(0, len(pending))
         if workers > 1 and workload >= parallel_threshold:
             statistics.workers = workers
-            fresh = _analyze_in_processes(files, pending, analyze, budget, workers, on_progress, python_functions)
+            fresh = _analyze_in_processes(files, pending, analyze, budget, workers, on_progress, python_functions,
+                                          data_names)
         else:
             statistics.workers = 1
-            fresh = _analyze_here(files, pending, analyze, budget, on_progress, python_functions)
+            fresh = _analyze_here(files, pending, analyze, budget, on_progress, python_functions, data_names)
 
     for index, file_records in fresh.items():
         records[index] = file_records
@@ -143,14 +146,16 @@ def _is_python(path: str) -> bool:
     return path.endswith((".py", ".pyi"))
 
 
-def _cache_options(path: str, python_functions: Sequence[str]) -> dict[str, Any] | None:
-    if not _is_python(path):
-        return None
-    return {"python": True, "python-functions": list(python_functions)}
+def _cache_options(path: str, python_functions: Sequence[str],
+                   data_names: Sequence[str] | None = None) -> dict[str, Any] | None:
+    options: dict[str, Any] = {"python": True, "python-functions": list(python_functions)} if _is_python(path) else {}
+    if data_names is not None:
+        options["data-names"] = list(data_names)
+    return options or None
 
 
 def records_for(analyze: Analyzer, text: str, path: str, budget: float | None,
-                python_functions: Sequence[str] = ()) -> Records:
+                python_functions: Sequence[str] = (), data_names: Sequence[str] | None = None) -> Records:
     """Analyse one file and return its records; runs in a worker process or in this one.
 
     SymPy's cache is emptied first. Verdicts must depend on the file's text alone: the cache key
@@ -162,7 +167,9 @@ def records_for(analyze: Analyzer, text: str, path: str, budget: float | None,
 
     clear_cache()
     records = []
-    extra = {"python_functions": tuple(python_functions)} if python_functions and _is_python(path) else {}
+    extra: dict[str, Any] = {"python_functions": tuple(python_functions)} if python_functions and _is_python(path) else {}
+    if data_names is not None:
+        extra["data_names"] = tuple(data_names)
     for report in analyze(text, path, budget=budget, **extra):
         if report.file is None:
             report.file = path
@@ -177,12 +184,13 @@ def _analyze_here(
     budget: float | None,
     on_progress: Callable[[int, int], None] | None,
     python_functions: Sequence[str] = (),
+    data_names: Sequence[str] | None = None,
 ) -> dict[int, Records]:
     results: dict[int, Records] = {}
     for done, index in enumerate(pending, start=1):
         loaded = files[index]
         try:
-            results[index] = records_for(analyze, loaded.text or "", loaded.path, budget, python_functions)
+            results[index] = records_for(analyze, loaded.text or "", loaded.path, budget, python_functions, data_names)
         except Exception as error:
             raise AnalysisFailed(loaded.path) from error
         if on_progress is not None:
@@ -198,6 +206,7 @@ def _analyze_in_processes(
     workers: int,
     on_progress: Callable[[int, int], None] | None,
     python_functions: Sequence[str] = (),
+    data_names: Sequence[str] | None = None,
 ) -> dict[int, Records]:
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
@@ -208,7 +217,7 @@ def _analyze_in_processes(
                              initializer=_leave_interrupts_to_the_parent) as executor:
         futures: dict[Future[Records], int] = {
             executor.submit(records_for, analyze, files[index].text or "", files[index].path, budget,
-                            python_functions): index
+                            python_functions, data_names): index
             for index in order
         }
         remaining = set(futures)
