@@ -514,6 +514,10 @@ class LineProbe:
         joint = list(joint or group)
         movable = [name for name in group if name not in self.region.choices]
         scales = self._scales()
+        if self.region.condition is not None:
+            # a condition such as `sum(p) >= 1` leaves room to move one entry to its set only
+            # where the others are large: starts at larger scales too
+            scales = sorted(set(scales) | {10.0, 100.0})
         uniform_starts = self._starts(RANDOM_STARTS + len(scales), True, scales)
         general_starts = self._starts(RANDOM_STARTS, False, scales)
         # Uniform points at every scale the body names, for the pieces far from the origin.
