@@ -218,6 +218,10 @@ def _check_derivative(report: Report, program: Program, sampler: _Sampler, name:
     # Relative to the derivative itself and to the slopes this body has at all (a hundred-thousandth
     # of their median), plus what rounding of the values does to a difference quotient: no
     # absolute floor, so scaling the body or its variables changes nothing.
+    exact = np.broadcast_to(exact, coarse.shape) if exact.shape != coarse.shape and exact.shape[1] == 1 else exact
+    if exact.shape != coarse.shape:
+        return  # a derivative of another shape than the body (an output made longer by one_hot)
+    usable = usable & np.isfinite(exact)
     typical = float(np.median(np.abs(exact[usable]))) if np.any(usable) else 0.0
     h_fine = (1.25e-7 * (1 + np.abs(env[name])))
     tolerance = (DERIVATIVE_TOLERANCE * np.abs(exact) + 1e-5 * typical
