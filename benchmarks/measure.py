@@ -83,7 +83,10 @@ def peak_memory_mb() -> float:
 
 def count_nodes(statement: Any) -> int:
     """Expression nodes in a definition as written: its locals, its body and its `given`."""
-    from analyzer.language import syntax as ast
+    try:
+        from analyzer.language import syntax as ast
+    except ImportError:  # a baseline revision from before issue 15
+        from analyzer import syntax as ast  # type: ignore[no-redef]
 
     roots = [local.value for local in statement.locals] + [statement.body]
     if statement.given is not None:
@@ -114,15 +117,14 @@ _EXPRESSIONS = frozenset({
 def lowered_definitions(text: str, path: str) -> Iterator[Any]:
     """Parse `text` and build the SymPy expressions of every definition, as `analyze_text` does
     before its analysis (constants bound, calls to earlier definitions expanded)."""
-    from analyzer.analysis.lowering import (
-        FileContext,
-        Lowerer,
-        LoweringError,
-        constant_binding,
-        lower_constant,
-    )
-    from analyzer.language import syntax as ast
-    from analyzer.language.parser import parse_source
+    try:  # the layout of issue 15
+        from analyzer.analysis.lowering import FileContext, Lowerer, LoweringError, constant_binding, lower_constant
+        from analyzer.language import syntax as ast
+        from analyzer.language.parser import parse_source
+    except ImportError:  # a baseline revision from before it (benchmarks/engine.py)
+        from analyzer import syntax as ast  # type: ignore[no-redef]
+        from analyzer.lowering import FileContext, Lowerer, LoweringError, constant_binding, lower_constant  # type: ignore[no-redef]
+        from analyzer.parser import parse_source  # type: ignore[no-redef]
 
     source = parse_source(text, path)
     context = FileContext()

@@ -136,7 +136,8 @@ class Classifier:
             # along the data; their kinks and jumps do not move in training.
             for index, name in enumerate(self._data_reaching_singularities(program, variables, connected, region)):
                 deadline.check()
-                probe = LineProbe(program, variables, region, seed + len(connected) + index, deadline).run([name], connected)
+                probe = LineProbe(program, variables, region, seed + len(connected) + index, deadline).run(
+                    [name], connected, singular_only=True)
                 self._singular_candidates(name, probe, program, candidates, region)
         for name in wrt:
             if name not in verdicts:

@@ -506,9 +506,10 @@ class LineProbe:
 
     # -------------------------------------------------------------- the probe
 
-    def run(self, group: Sequence[str], joint: Sequence[str] | None = None) -> Probe:
+    def run(self, group: Sequence[str], joint: Sequence[str] | None = None, singular_only: bool = False) -> Probe:
         """Find and judge every switching set that moves with `group`; constant pieces are judged
-        on the gradient in `joint`."""
+        on the gradient in `joint`. `singular_only`: the sets of singular atoms alone, and no
+        samples (the singularities that data reach, LANGUAGE.md §4)."""
         probe = Probe()
         self.solved = 0
         joint = list(joint or group)
@@ -529,19 +530,22 @@ class LineProbe:
         self._into_domain(uniform_starts)
         self._into_domain(general_starts)
         problems = self._problems(uniform_starts, general_starts) if movable else []
+        if singular_only:
+            problems = [problem for problem in problems if self.program.switches[problem.switch].singular]
         if problems:
             problems += self._bracketed(problems, movable, uniform_starts)
         located = self._solve(problems, movable) if problems else []
         looks = self._looks(located)
         probe.events = self._judge(looks)
-        self._samples(probe, uniform_starts, general_starts, looks, group, joint)
+        if not singular_only:
+            self._samples(probe, uniform_starts, general_starts, looks, group, joint)
         probe.solved = self.solved
         probe.evaluations = self.evaluations
         names = self.variables
         if self._lines:
             probe.base = {name: np.stack([base[name] for base, _ in self._lines]) for name in names}
             probe.direction = {name: np.stack([direction[name] for _, direction in self._lines]) for name in names}
-        if probe.samples == 0 and probe.reason is None:
+        if probe.samples == 0 and probe.reason is None and not singular_only:
             probe.reason = "the definition is undefined (NaN) or outside `given` at every point tried"
         return probe
 
