@@ -14,9 +14,7 @@ FIXTURE = Path(__file__).parent / "fixtures" / "pasted"
 EXPECTED = json.loads((FIXTURE / "expected.json").read_text(encoding="utf-8"))
 
 # Verdicts the engine does not reach yet (not the language): each with why.
-KNOWN_GAPS = {
-    "orientation_angle": "divide_no_nan(output, norm(output)) at output == 0: the sides agree after abs, and the point value is not compared",
-}
+KNOWN_GAPS: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")

@@ -790,7 +790,8 @@ class LineProbe:
             kind, _ = decide_crossing(value[k], tangent[k], look["near_step"], _placed(item))
             _, curvature = decide_crossing(look["curve_values"], look["curve_slopes"], step, _placed(item))
             slope = max(abs(tangent[k][3]), abs(tangent[k][4]))
-            if kind in ("none", "kink") and self._differs_on_surface(item, transitions, slope):
+            if kind in ("none", "kink") and (self._differs_on_surface(item, transitions, slope)
+                                             or self._differs_at_zero(item, value[k], tangent[k], look["near_step"])):
                 kind = "jump"
             events.append(Event(line, 0.0, changed, kind, curvature, transitions=dict(transitions)))
         return events
@@ -930,6 +931,25 @@ class LineProbe:
         size = max(float(np.max(np.abs(v))) for v in item.point.values())
         moved = 4 * slope * (item.precision + 4 * float(np.spacing(size)))
         return bool(abs(on - beside) > 256 * EPS * (abs(on) + abs(beside)) + moved)
+
+    def _differs_at_zero(self, item: _Located, values: np.ndarray, slopes: np.ndarray, step: float) -> bool:
+        """A point where the set passes through 0 itself (its coordinates nothing beside the
+        scale of the search): does the value there, with them exactly 0, differ from the limits on
+        both sides? (divide_no_nan(output, norm(output)) is 0 at output == 0 and a unit vector
+        next to it: a jump that every line through 0 sees only at the point.)"""
+        snapped = {name: np.where(np.abs(item.point[name]) <= 1e-15 * item.scale, 0.0, item.point[name])
+                   for name in self.variables}
+        if all(np.array_equal(snapped[name], item.point[name]) for name in self.variables) or not any(
+                np.all(snapped[name][item.normal[name] != 0] == 0) and np.any(item.normal[name] != 0) for name in self.variables):
+            return False
+        value, _ = self.program.run({name: snapped[name][None, :] for name in self.variables}, states=False)
+        at = self._scalar(value, 1)[0]
+        left, right = values[3], values[4]  # a quarter step on each side
+        if not (np.isfinite(at) and np.isfinite(left) and np.isfinite(right)):
+            return False
+        # what each side moves over a quarter step, and rounding: the limits are within that
+        reach = 0.25 * step * (abs(slopes[3]) + abs(slopes[4])) + 256 * EPS * (abs(at) + abs(left) + abs(right))
+        return bool(abs(at - left) > 2 * reach and abs(at - right) > 2 * reach)
 
     # -------------------------------------------------------------- pieces
 
