@@ -57,6 +57,7 @@ MAX_PROBLEMS = 3072  # switching problems solved together, at most
 MAX_CERTIFICATES = 24  # distinct flat states certified symbolically, at most
 SCAN_OCTAVES = 40  # the bracketing grid of each switching quantity: +-2^k for |k| <= 40
 SCAN_BRACKETS = 4  # sign changes of one quantity along one variable followed, at most
+SCAN_ROWS = 8192  # rows of one scan, at most (switches times grid points)
 SCAN_ANCHORS = 4  # zeros of affine parts of the body the grid also closes in on, at most
 LADDER = 100  # distances 2^-j of the first step at which a located point is looked at
 EPS = float(np.finfo(float).eps)
@@ -612,16 +613,21 @@ class LineProbe:
             near = [anchor + sign * abs(anchor) * closer for anchor in self._anchors(name) for sign in (-1.0, 1.0)]
             line = np.unique(np.concatenate([grid, *near]))
             line = line[(line >= bound.lo) & (line <= bound.hi)]
+            # every row evaluates the body up to its switch: a body with hundreds of switches gets
+            # a coarser grid (and the first switches only) rather than a scan quadratic in its size
+            stride = max(1, math.ceil(len(kinds) * len(line) / SCAN_ROWS))
+            line = line[::stride]
+            scanned = kinds[:max(1, SCAN_ROWS // max(len(line), 1))]
             if len(line) < 2:
                 continue
             scan = [_Problem(switch, crossing, 0, True, dict(base, **{name: np.full(self.entries, g)}))
-                    for switch, crossing in kinds for g in line]
+                    for switch, crossing in scanned for g in line]
             env = {other: np.stack([problem.start[other] for problem in scan]) for other in self.variables}
             q, _ = self._quantities(env, None, scan)
-            q = q.reshape(len(kinds), len(line))
+            q = q.reshape(len(scanned), len(line))
             with np.errstate(all="ignore"):
                 change = np.isfinite(q[:, :-1]) & np.isfinite(q[:, 1:]) & (np.sign(q[:, :-1]) * np.sign(q[:, 1:]) < 0)
-            for k, (switch, crossing) in enumerate(kinds):
+            for k, (switch, crossing) in enumerate(scanned):
                 for j in np.nonzero(change[k])[0][:SCAN_BRACKETS]:
                     a, b, qa, qb = line[j], line[j + 1], q[k, j], q[k, j + 1]
                     guess = a + (b - a) * qa / (qa - qb)
