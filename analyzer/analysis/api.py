@@ -30,7 +30,7 @@ from .lowering import (
     lower_constant,
     reserved_names,
 )
-from .report import INVALID, UNKNOWN, Finding, Report
+from .report import INVALID, UNKNOWN, Finding, KinksSyntaxError, Report
 from .report_list import ReportList
 
 BUG_HINT = "this is a bug in kinks: please report it with the statement that triggers it"
@@ -38,14 +38,37 @@ BUG_HINT = "this is a bug in kinks: please report it with the statement that tri
 
 def analyze(text: str, wrt: Sequence[str] | None = None, given: str | None = None,
             budget: float | None = None) -> Report:
-    """Analyze one expression; every free name is a variable, and without `wrt` all are differentiated."""
+    """Analyze one expression; every free name is a variable, and without `wrt` all are differentiated.
+
+    An expression (or `given`) that does not parse raises `KinksSyntaxError`, with its line, column
+    and message; any other problem (an undefined function, a wrong call) is a report of class
+    `invalid`, as in a file. `analyze_text` and `analyze_file` never raise for their input.
+    """
+    report = expression_report(text, wrt, given, budget)
+    if report.classification == INVALID and report.findings and report.findings[0].code == "E001":
+        finding = report.findings[0]
+        source = given if given and _parses(text) else text
+        raise KinksSyntaxError(finding.message, finding.span or Span(1, 1, 1, 2), source or "")
+    return report
+
+
+def expression_report(text: str, wrt: Sequence[str] | None = None, given: str | None = None,
+                      budget: float | None = None) -> Report:
+    """`analyze`, with a syntax error as a report of class `invalid` (E001) instead of an exception:
+    what the commands that print diagnostics need."""
     try:
         tree = parse_expression(text)
-        condition = parse_condition(given) if given else None
     except LossSyntaxError as error:
         problem = error.problem
         return invalid_report(None, problem.span.line, None, Finding("error", "E001", problem.message, problem.span))
     except Exception as error:  # noqa: BLE001 - a bug in the parser is a diagnostic, never a traceback
+        return invalid_report(None, 1, None, internal_error_finding(error, Span(1, 1, 1, 2)))
+    try:
+        condition = parse_condition(given) if given else None
+    except LossSyntaxError as error:
+        problem = error.problem
+        return invalid_report(None, problem.span.line, None, Finding("error", "E001", problem.message, problem.span))
+    except Exception as error:  # noqa: BLE001
         return invalid_report(None, 1, None, internal_error_finding(error, Span(1, 1, 1, 2)))
     names = free_names(tree)
     if condition is not None:
@@ -58,6 +81,14 @@ def analyze(text: str, wrt: Sequence[str] | None = None, given: str | None = Non
     wrt_params = tuple(ast.Param(name, span) for name in wrt) if wrt is not None else None
     definition = ast.Definition("expression", span, params, wrt_params, condition, (), tree, span)
     return _analyze_definition(definition, FileContext(), None, budget, ())
+
+
+def _parses(text: str) -> bool:
+    try:
+        parse_expression(text)
+    except Exception:  # noqa: BLE001
+        return False
+    return True
 
 
 def analyze_text(text: str, path: str = "<string>", *, budget: float | None = None,

@@ -48,7 +48,7 @@ def register(commands: Any) -> None:
 
 
 def run_explain(arguments: argparse.Namespace) -> int:
-    from ..analysis.api import analyze
+    from ..analysis.api import expression_report as analyze
     from ..analysis.python_api import analyze_source
     from .check import use_color
 
