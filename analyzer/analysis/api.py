@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+from dataclasses import dataclass
 import inspect
+import re
 import signal
 import sys
 import threading
@@ -32,6 +35,7 @@ from .lowering import (
 )
 from .report import INVALID, UNKNOWN, Finding, KinksSyntaxError, Report
 from .report_list import ReportList
+from .rules import RULES
 
 BUG_HINT = "this is a bug in kinks: please report it with the statement that triggers it"
 
@@ -103,6 +107,7 @@ def analyze_text(text: str, path: str = "<string>", *, budget: float | None = No
         if isinstance(statement, ast.Definition):
             context.later.setdefault(statement.name, statement.span.line)
     reports = ReportList()  # a list, shown as a table in Jupyter
+    directives = noqa_directives(text)
     reserved = reserved_names()
     for statement in source.statements:
         if isinstance(statement, ast.SyntaxProblem):
@@ -139,7 +144,7 @@ def analyze_text(text: str, path: str = "<string>", *, budget: float | None = No
             report = invalid_report(name, statement.span.line, path, Finding("error", "E005", clash, statement.name_span))
         else:
             report = _analyze_definition(statement, context, path, budget, data_names)
-        _apply_noqa(report, statement.noqa)
+        _apply_noqa(report, _statement_noqas(statement, directives))
         reports.append(report)
         if report.classification == INVALID:
             context.broken[name] = _cause(report.findings[0]) if report.findings else "it is invalid"
@@ -385,52 +390,135 @@ def _name_clash(statement: ast.Constant | ast.Definition, context: FileContext, 
     return None
 
 
-def _apply_noqa(report: Report, noqa: ast.Noqa | None) -> None:
-    """Remove the findings the statement's `# noqa` silences; the class is unchanged.
+@dataclass(frozen=True, slots=True)
+class NoqaDirective:
+    """A `# noqa` comment as ruff reads it: bare (codes None), with codes, or malformed (`problem`,
+    which then silences nothing and is reported as K904)."""
 
-    A bare `# noqa` silences everything but the errors (E codes); `# noqa: K201, K301` only those
-    codes. A `noqa` that silences nothing, or codes in its list that silence nothing, become one
-    K902 finding at the comment (ruff's unused-noqa), unless the list names K902 itself. A
-    statement whose analysis did not finish (invalid, unknown) cannot tell, so it is never flagged.
+    codes: frozenset[str] | None
+    span: Span
+    problem: str | None = None
+    first_line: bool = False  # on its statement's first line: it covers the whole statement
+
+
+# `# noqa`, then what follows it up to the end of the comment.
+_NOQA_DIRECTIVE = re.compile(r"#\s*noqa(?![\w-])(?P<rest>[^#]*)", re.IGNORECASE)
+_CODE_TOKEN = re.compile(r"[A-Za-z]+[0-9]+")
+
+
+def noqa_directives(text: str) -> dict[int, NoqaDirective]:
+    """Every line's `# noqa` comment (`#` starts a comment anywhere in the loss language)."""
+    found: dict[int, NoqaDirective] = {}
+    for number, line in enumerate(text.split("\n"), start=1):
+        hash_at = line.find("#")
+        if hash_at < 0:
+            continue
+        match = _NOQA_DIRECTIVE.search(line, hash_at)
+        if match is None:
+            continue
+        rest = match.group("rest")
+        stripped = rest.strip()
+        codes: frozenset[str] | None = None
+        problem = None
+        end = match.end()
+        if stripped.startswith(":"):
+            items = [item for item in re.split(r"[\s,]+", stripped[1:].strip()) if item]
+            tokens = []
+            for item in items:
+                if not _CODE_TOKEN.fullmatch(item):
+                    break
+                tokens.append(item.upper())
+            if not tokens:
+                problem = "expected a code after `# noqa:` (`# noqa: K201`)"
+            else:
+                codes = frozenset(tokens)
+                unknown = sorted(code for code in codes if code not in RULES)
+                if unknown:
+                    problem = (f"{', '.join(unknown)} {'is not a kinks code' if len(unknown) == 1 else 'are not kinks codes'}"
+                               f" (`kinks rule --all` lists them)")
+            # the span ends after the last code read
+            last = rest.upper().rfind(tokens[-1]) + len(tokens[-1]) if tokens else len(rest.rstrip())
+            end = match.start("rest") + last
+        elif stripped and _CODE_TOKEN.match(stripped):
+            problem = "missing `:` after `# noqa` (write `# noqa: CODE`); a malformed `noqa` silences nothing"
+            token = _CODE_TOKEN.match(stripped)
+            end = match.start("rest") + rest.index(stripped) + token.end()
+        else:
+            end = match.start("rest")
+        span = Span(number, match.start() + 1, number, end + 1)
+        found[number] = NoqaDirective(codes, span, problem)
+    return found
+
+
+def _statement_noqas(statement: ast.Definition | ast.Constant, directives: dict[int, NoqaDirective]) -> list[NoqaDirective]:
+    first = statement.span.line
+    noqas = []
+    for line in range(first, statement.span.end_line + 1):
+        directive = directives.get(line)
+        if directive is not None:
+            noqas.append(dataclasses.replace(directive, first_line=line == first))
+    return noqas
+
+
+def _apply_noqa(report: Report, noqas: Sequence[NoqaDirective]) -> None:
+    """Remove the findings the statement's `# noqa` comments silence; the class is unchanged.
+
+    As in ruff, a `# noqa` silences the diagnostics that point at its line; on the statement's first
+    line, it silences the whole statement. A bare `# noqa` silences everything but the errors (E
+    codes); `# noqa: K201, K301` only those codes. A malformed one (`# noqa K201`, without the
+    colon, or a code that is not a kinks code) silences nothing and is reported as K904. One that
+    silences nothing, or codes in its list that silence nothing, become one K902 finding at the
+    comment (ruff's unused-noqa, RUF100), unless the list names K902 itself. A statement whose
+    analysis did not finish (invalid, unknown) cannot tell, so it is never flagged as K902.
     """
     from .report import UNKNOWN
-    from .rules import RULES, UNUSED_NOQA
+    from .rules import INVALID_NOQA, UNUSED_NOQA
 
-    if noqa is None:
+    if not noqas:
         return
     kept = []
-    used: set[str] = set()
+    used: dict[int, set[str]] = {index: set() for index in range(len(noqas))}
     for finding in report.findings:
-        silenced = noqa.codes is None or finding.code in noqa.codes
-        if not silenced or finding.kind == "error" and noqa.codes is None and finding.code.startswith("E"):
+        line = finding.span.line if finding.span is not None else report.line
+        silenced_by = None
+        for index, noqa in enumerate(noqas):
+            if noqa.problem is not None or not (noqa.first_line or noqa.span.line == line):
+                continue
+            if noqa.codes is None and finding.code.startswith("E"):
+                continue
+            if noqa.codes is None or finding.code in noqa.codes:
+                silenced_by = index
+                break
+        if silenced_by is None:
             kept.append(finding)
         else:
-            used.add(finding.code)
+            used[silenced_by].add(finding.code)
     report.findings = kept
-    if report.classification in (INVALID, UNKNOWN) or noqa.codes is not None and UNUSED_NOQA in noqa.codes:
-        return
-    if noqa.codes is None:
-        if not used:
-            message = "unused `# noqa`: this statement has no diagnostic to silence"
-            report.findings.append(Finding("unused-noqa", UNUSED_NOQA, message, noqa.span,
-                                           suggestion="remove the `# noqa` comment"))
-        return
-    unknown = sorted(code for code in noqa.codes if code not in RULES)
-    unmatched = sorted(code for code in noqa.codes if code in RULES and code not in used)
-    if not unknown and not unmatched:
-        return
-    problems = []
-    if unmatched:
-        problems.append(f"{', '.join(unmatched)} {'is' if len(unmatched) == 1 else 'are'} not reported on this statement")
-    if unknown:
-        problems.append(f"{', '.join(unknown)} {'is not a kinks code' if len(unknown) == 1 else 'are not kinks codes'}")
-    stale = unknown + unmatched
-    if len(stale) == len(noqa.codes):
-        suggestion = "remove the `# noqa` comment"
-    else:
-        suggestion = f"remove {', '.join(sorted(stale))} from the `# noqa` list"
-    message = f"unused `# noqa` code{'s' if len(stale) > 1 else ''}: {'; '.join(problems)}"
-    report.findings.append(Finding("unused-noqa", UNUSED_NOQA, message, noqa.span, suggestion=suggestion))
+    judged = report.classification not in (INVALID, UNKNOWN)
+    for index, noqa in enumerate(noqas):
+        if noqa.problem is not None:
+            report.findings.append(Finding("invalid-noqa", INVALID_NOQA, f"malformed `# noqa`: {noqa.problem}",
+                                           noqa.span, suggestion="write `# noqa: CODE, ...` with kinks codes"))
+            continue
+        if not judged or noqa.codes is not None and UNUSED_NOQA in noqa.codes:
+            continue
+        where = "this statement" if noqa.first_line else "this line"
+        if noqa.codes is None:
+            if not used[index]:
+                message = f"unused `# noqa`: {where} has no diagnostic to silence"
+                report.findings.append(Finding("unused-noqa", UNUSED_NOQA, message, noqa.span,
+                                               suggestion="remove the `# noqa` comment"))
+            continue
+        unmatched = sorted(code for code in noqa.codes if code not in used[index])
+        if not unmatched:
+            continue
+        if len(unmatched) == len(noqa.codes):
+            suggestion = "remove the `# noqa` comment"
+        else:
+            suggestion = f"remove {', '.join(unmatched)} from the `# noqa` list"
+        verb = "is" if len(unmatched) == 1 else "are"
+        message = f"unused `# noqa` code{'s' if len(unmatched) > 1 else ''}: {', '.join(unmatched)} {verb} not reported on {where}"
+        report.findings.append(Finding("unused-noqa", UNUSED_NOQA, message, noqa.span, suggestion=suggestion))
 
 
 def _span_of(tree: ast.Expr) -> Span:
