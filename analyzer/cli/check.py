@@ -53,8 +53,9 @@ def register(commands: Any) -> None:
         choices=OUTPUT_FORMATS,
         default=None,
         metavar="FORMAT",
-        help="text for people (default); concise: one line a diagnostic; json: the records of LANGUAGE.md §5; "
-        "sarif; github (workflow annotations); junit (CI test reports)",
+        help="text for people (default); concise: one line a diagnostic; grouped: by file; json: the records of "
+        "LANGUAGE.md §5 (json-lines: one a line); sarif; github (workflow annotations); gitlab (code quality); "
+        "azure (pipeline issues); rdjson (reviewdog); pylint; junit (CI test reports)",
     )
     output.add_argument("-o", "--output-file", metavar="FILE", help="write the output to FILE instead of standard output")
     output.add_argument("-q", "--quiet", action="store_true", help="print the diagnostics and nothing else")

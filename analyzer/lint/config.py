@@ -48,7 +48,9 @@ CONFIG_FILE_NAMES = (".kinks.toml", "kinks.toml", "pyproject.toml")
 PYPROJECT = "pyproject.toml"
 DEFAULT_CACHE_DIR = ".kinks_cache"
 CACHE_DIR_VARIABLE = "KINKS_CACHE_DIR"
-OUTPUT_FORMATS = ("text", "concise", "json", "sarif", "github", "junit")
+# The names of `formats.FORMATS` (kept here so that reading a configuration imports no reporter).
+OUTPUT_FORMATS = ("text", "concise", "grouped", "json", "json-lines", "sarif", "github", "gitlab", "azure", "rdjson",
+                  "pylint", "junit")
 # `.loss` files, and the loss functions of Python modules (issue 13).
 DEFAULT_INCLUDE = ("*.loss", "*.py")
 # Directories nobody wants linted, as in ruff's defaults (plus kinks's own cache).
