@@ -117,3 +117,28 @@ def test_extend_and_extend_per_file_ignores(capsys) -> None:
     Path("base.toml").write_text('extend = "kinks.toml"\n', encoding="utf-8")
     status, _, err = run(capsys, "check", "--no-cache", "a.loss")
     assert status == 2 and "`extend` makes a circle" in err
+
+
+def test_the_github_action_runs_kinks_and_uploads_sarif() -> None:
+    import shlex
+
+    import yaml
+
+    action = yaml.safe_load((Path(__file__).resolve().parent.parent / "action.yml").read_text(encoding="utf-8"))
+    assert action["runs"]["using"] == "composite"
+    steps = action["runs"]["steps"]
+    assert all("shell" in step for step in steps if "run" in step)  # a composite action's run steps need one
+    parser = cli._build_parser()
+    formats = []
+    for step in steps:
+        for line in step.get("run", "").splitlines():
+            if line.startswith("kinks "):
+                words = ["value" if word.startswith("$") else word for word in shlex.split(line)[1:]]
+                arguments = parser.parse_args(words)
+                formats.append(arguments.output_format)
+    assert formats == ["github", "sarif"]
+    upload = next(step for step in steps if step.get("uses", "").startswith("github/codeql-action/upload-sarif"))
+    assert upload["with"]["sarif_file"] == "${{ inputs.sarif-file }}"
+    # Inputs reach the shell through the environment, never pasted into the script.
+    assert all("${{" not in step.get("run", "") for step in steps)
+    assert steps[-1]["run"].startswith("exit ")
