@@ -142,3 +142,17 @@ def test_the_github_action_runs_kinks_and_uploads_sarif() -> None:
     # Inputs reach the shell through the environment, never pasted into the script.
     assert all("${{" not in step.get("run", "") for step in steps)
     assert steps[-1]["run"].startswith("exit ")
+
+
+def test_the_documented_use_of_the_action_names_its_inputs() -> None:
+    import re
+
+    import yaml
+
+    repo = Path(__file__).resolve().parent.parent
+    action = yaml.safe_load((repo / "action.yml").read_text(encoding="utf-8"))
+    text = (repo / "docs" / "linter.md").read_text(encoding="utf-8")
+    (block,) = re.findall(r"```yaml\n(# with the action.*?)```", text, re.DOTALL)
+    step = next(step for step in yaml.safe_load(block)["jobs"]["kinks"]["steps"] if "with" in step)
+    mentioned = set(step["with"]) | set(re.findall(r"# (\S+):", block))
+    assert mentioned == set(action["inputs"])
