@@ -401,7 +401,7 @@ class NoqaDirective:
     first_line: bool = False  # on its statement's first line: it covers the whole statement
 
 
-# `# noqa`, then what follows it up to the end of the comment.
+# The noqa directive, then what follows it up to the end of the comment.
 _NOQA_DIRECTIVE = re.compile(r"#\s*noqa(?![\w-])(?P<rest>[^#]*)", re.IGNORECASE)
 _CODE_TOKEN = re.compile(r"[A-Za-z]+[0-9]+")
 
