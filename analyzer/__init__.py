@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
-from .analysis.report import Finding, Report, VariableVerdict
+from .analysis.report import Finding, KinksSyntaxError, Report, VariableVerdict
 
 if TYPE_CHECKING:
     from .analysis.api import analyze, analyze_file, analyze_text
@@ -55,7 +55,7 @@ def tf_function(text: str, name: str | None = None, *, mode: str = "plain") -> C
 
 
 __all__ = [
-    "Finding", "Report", "VariableVerdict", "__version__", "analyze", "analyze_file", "analyze_function",
+    "Finding", "KinksSyntaxError", "Report", "VariableVerdict", "__version__", "analyze", "analyze_file", "analyze_function",
     "analyze_python", "analyze_text",
     "tf_function", "to_tensorflow",
 ]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from analyzer import analyze, analyze_text
 
 
@@ -57,3 +59,23 @@ def test_locals_of_a_block_are_printed_as_what_they_stand_for():
     text = "gate(y, p) wrt p:\n    margin = 1 - y * p\n    return mean(relu(margin))\n"
     (report,) = analyze_text(text, "block.loss")
     assert {f.where for f in report.findings} == {"1 - y * p == 0", "1 - y * p < 0"}
+
+
+# ---------------------------------------------------------------- issue 17: syntax errors raise
+
+
+def test_an_expression_that_does_not_parse_raises_with_where_and_why():
+    import analyzer
+    from analyzer import KinksSyntaxError
+
+    with pytest.raises(KinksSyntaxError) as caught:
+        analyzer.analyze("mean(abs(y - p)")
+    error = caught.value
+    assert isinstance(error, ValueError)
+    assert (error.line, error.column) == (1, 5) and "(" in error.message  # the bracket never closed
+    assert str(error) == f"line 1, column 5: {error.message}"
+    with pytest.raises(KinksSyntaxError):
+        analyzer.analyze("abs(x)", given="0 < < x")
+    # Files keep their reports: a syntax error is a record of class invalid.
+    (report,) = analyzer.analyze_text("f(x) = mean(abs(x)")
+    assert report.classification == "invalid" and report.findings[0].code == "E001"

@@ -179,7 +179,6 @@ def test_bad_budget_is_a_usage_error(
         ["check", "--no-such-option", "f.loss"],
         ["check", "--jobs", "0", "f.loss"],
         ["frobnicate"],
-        [],
     ],
 )
 def test_bad_usage_exits_2_with_a_message(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:

@@ -64,10 +64,12 @@ def test_a_syntax_error_names_what_was_expected():
     assert reports[0].line == 1 and reports[1].classification == "smooth"
 
 
-def test_the_api_reports_a_syntax_error_instead_of_raising():
-    report = analyze("abs(y - ")
-    assert report.classification == "invalid"
-    assert report.findings[0].code == "E001"
+def test_the_api_raises_on_an_expression_that_does_not_parse():
+    from analyzer import KinksSyntaxError
+
+    with pytest.raises(KinksSyntaxError) as caught:
+        analyze("abs(y - ")
+    assert caught.value.code == "E001" and caught.value.line == 1
 
 
 def test_a_duplicate_definition_is_an_error():

@@ -265,3 +265,64 @@ def test_a_crash_is_reported_with_its_file(
 def test_the_workload_estimate_counts_definitions() -> None:
     text = "eps = 1e-7\nf(x) = x\ng(x, y) wrt x = x * y\nblock(x):\n    y = x\n    return y\n# h(x) = x\n"
     assert runner.estimated_definitions(text) == 3
+
+
+# ---------------------------------------------------------------- issue 17: entries that are JSON but not records
+
+
+def _entry_json(entry: Path) -> dict:
+    return json.loads(entry.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda data: {},
+        lambda data: {**data, "records": [{}]},
+        lambda data: {**data, "records": [{**data["records"][0], "findings": "nope"}]},
+        lambda data: {**data, "records": [{**data["records"][0], "findings": [
+            {**data["records"][0]["findings"][0], "span": {"line": 1, "end_line": 1, "end_column": 2}}]}]},
+        lambda data: {**data, "records": [{key: value for key, value in data["records"][0].items() if key != "class"}]},
+        # well formed, but edited: the checksum no longer matches
+        lambda data: {**data, "records": [{**data["records"][0], "class": "zero-gradient"}]},
+        # well formed and re-checksummed, but stored under another key
+        lambda data: {**data, "key": "0" * 64},
+    ],
+    ids=["empty", "empty-record", "findings-not-a-list", "span-without-column", "no-class", "wrong-class", "wrong-key"],
+)
+def test_an_entry_that_is_not_a_valid_record_is_a_miss(
+    capsys: pytest.CaptureFixture[str], counting: CountingAnalyzer, damage
+) -> None:
+    Path("a.loss").write_text("a K201\n", encoding="utf-8")
+    first = check(capsys, "a.loss")
+    (entry,) = Path(".kinks_cache").rglob("*.json")
+    entry.write_text(json.dumps(damage(_entry_json(entry))), encoding="utf-8")
+    assert cli.main(["check", "--isolated", "--output-format", "json", "a.loss"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == first and "internal error" not in captured.err
+    assert counting.paths == ["a.loss"] * 2
+    assert check(capsys, "a.loss") == first  # the entry was rewritten: a hit again
+    assert counting.paths == ["a.loss"] * 2
+
+
+def test_a_cache_entry_names_its_key_and_checksum(tmp_path: Path) -> None:
+    cache = Cache(tmp_path, fingerprint="a" * 64)
+    key = cache.key("x", None)
+    cache.store(key, [{"name": "f", "line": 1, "wrt": [], "class": "smooth", "smoothness": 2, "by_variable": {},
+                       "findings": []}])
+    (entry,) = tmp_path.rglob("*.json")
+    data = _entry_json(entry)
+    assert data["key"] == key and len(data["checksum"]) == 64
+    # The key holds the analyzer's version (in its fingerprint) and the settings that change a verdict.
+    assert cache.key("x", None) != Cache(tmp_path, fingerprint="b" * 64).key("x", None)
+    assert cache.key("x", None, {"python": True}) != cache.key("x", None)
+
+
+def test_a_symbolic_link_loop_is_reported_as_one(capsys: pytest.CaptureFixture[str], counting: CountingAnalyzer) -> None:
+    Path("loop.loss").symlink_to("loop.loss")
+    assert cli.main(["check", "--isolated", "loop.loss"]) == 2
+    assert "loop.loss: symbolic link loop" in capsys.readouterr().err
+    Path("d").mkdir()
+    Path("d/self.loss").symlink_to("self.loss")
+    assert cli.main(["check", "--isolated", "--output-format", "concise", "d"]) == 1
+    assert "d/self.loss:1:1: E006 cannot read the file: it is a symbolic link loop" in capsys.readouterr().out

@@ -21,6 +21,7 @@ from analyzer.language.syntax import Span
 from analyzer.lint.config import DEFAULT_CACHE_DIR
 from analyzer.lint.selection import (
     ALL_CODES,
+    DEFAULT_CODES,
     ERROR_CODES,
     Layer,
     PathPattern,
@@ -93,19 +94,19 @@ def layer(select: list[str] | None = None, extend: tuple[str, ...] = (), ignore:
 @pytest.mark.parametrize(
     ("layers", "expected"),
     [
-        ([], ALL_CODES),  # everything by default
+        ([], DEFAULT_CODES),  # everything by default
         ([layer(["K1"])], {"K101", "K102"}),
-        ([layer(ignore=("K2",))], ALL_CODES - {"K201", "K202"}),
+        ([layer(ignore=("K2",))], DEFAULT_CODES - {"K201", "K202"}),
         # ruff: a more specific selector wins within a layer, and ignore wins ties
-        ([layer(ignore=("K2",), extend=("K201",))], ALL_CODES - {"K202"}),
+        ([layer(ignore=("K2",), extend=("K201",))], DEFAULT_CODES - {"K202"}),
         ([layer(["K2"], ignore=("K201",))], {"K201", "K202"} - {"K201"}),
         ([layer(["K201"], ignore=("K201",))], set()),
-        ([layer(["ALL"], ignore=("K9",))], ALL_CODES - {"K901", "K902", "K903"}),
+        ([layer(["ALL"], ignore=("K9",))], ALL_CODES - {"K901", "K902", "K903", "K904"}),
         # ruff's own example: config select E,F ignore F401; `--select F401` enforces F401 alone...
         ([layer(["K1", "K2"], ignore=("K201",)), layer(["K201"])], {"K201"}),
         # ...and `--extend-select B` keeps the config's selection and its ignore
         ([layer(["K1", "K2"], ignore=("K201",)), layer(extend=("K3",))], {"K101", "K102", "K202", "K301"}),
-        ([layer(ignore=("K201",)), layer(ignore=("K202",))], ALL_CODES - {"K201", "K202"}),
+        ([layer(ignore=("K201",)), layer(ignore=("K202",))], DEFAULT_CODES - {"K201", "K202"}),
     ],
 )
 def test_enabled_codes(layers: list[Layer], expected: set[str]) -> None:
@@ -451,3 +452,12 @@ def test_default_cache_dir_is_at_the_project_root(
     cli.main(["check", "f.loss"])
     assert (tmp_path / "repo" / DEFAULT_CACHE_DIR / ".gitignore").read_text(encoding="utf-8").endswith("*\n")
     assert path.exists()
+
+
+def test_unused_noqa_is_off_by_default_as_ruffs_rule() -> None:
+    # ruff's RUF100: not in the default selection; ALL or naming it turns it on.
+    assert DEFAULT_CODES == ALL_CODES - ERROR_CODES - {"K902"}
+    assert "K902" not in enabled_codes([])
+    assert "K902" in enabled_codes([layer(extend=("K902",))])
+    assert "K902" in enabled_codes([layer(["ALL"])])
+    assert "K904" in enabled_codes([])

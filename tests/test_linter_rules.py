@@ -156,6 +156,7 @@ def test_default_severities_are_what_a_user_expects() -> None:
         "unconnected": "warning",
         "unknown": "warning",
         "unused-noqa": "warning",
+        "invalid-noqa": "warning",
         # issue 13: a Python function kinks cannot translate is skipped; information, not a failure
         "untranslatable": "info",
     }
@@ -179,7 +180,8 @@ def check_example(capsys: pytest.CaptureFixture[str], tmp_path: Path, text: str,
     path = tmp_path / f"{name}{rule.example_suffix}"
     path.write_bytes((text + "\n").encode(rule.example_encoding if name == "example" else "utf-8"))
     budget = ["--budget", str(rule.example_budget)] if name == "example" and rule.example_budget else []
-    cli.main(["check", "--isolated", "--no-cache", "--output-format", "json", *budget, str(path)])
+    selected = [] if rule.enabled_by_default else ["--extend-select", rule.code]
+    cli.main(["check", "--isolated", "--no-cache", "--output-format", "json", *budget, *selected, str(path)])
     return {finding["code"] for record in json.loads(capsys.readouterr().out) for finding in record["findings"]}
 
 
@@ -250,3 +252,50 @@ def test_rule_needs_a_code_or_all(capsys: pytest.CaptureFixture[str]) -> None:
 def test_check_command_module_is_the_one_registered() -> None:
     # The seam the stub tests replace must be the one `kinks check` calls.
     assert callable(check_command._analyzer)
+
+
+# ---------------------------------------------------------------- issue 17: noqa as ruff does it
+
+
+def test_a_noqa_on_the_line_a_block_diagnostic_points_at_applies() -> None:
+    lines = ["f(x) wrt x:", "    a = x - 1", "    return abs(a) + 1 / x"]
+    (plain,) = analyze_text("\n".join(lines) + "\n")
+    pointed = {(finding.span.line, finding.code) for finding in plain.findings}
+    assert pointed and all(line > 1 for line, _ in pointed)
+    for line, code in sorted(pointed):
+        marked = list(lines)
+        marked[line - 1] += f"  # noqa: {code}"
+        (report,) = analyze_text("\n".join(marked) + "\n")
+        assert code not in [finding.code for finding in report.findings if finding.span.line == line]
+        assert all(finding.code != "K902" for finding in report.findings)
+    # on a line the diagnostic does not point at, it silences nothing (and is unused)
+    marked = list(lines)
+    some_code = min(pointed)[1]
+    marked[1] += f"  # noqa: {some_code}"
+    codes = [finding.code for finding in analyze_text("\n".join(marked) + "\n")[0].findings]
+    assert some_code in codes and codes.count("K902") == 1
+    # the first line still covers the whole statement
+    marked = list(lines)
+    marked[0] += f"  # noqa: {', '.join(sorted({code for _, code in pointed}))}"
+    assert analyze_text("\n".join(marked) + "\n")[0].findings == []
+
+
+def test_a_malformed_noqa_silences_nothing_and_is_reported() -> None:
+    (report,) = analyze_text("f(x) = abs(x)  # noqa K201\n")
+    assert [finding.code for finding in report.findings] == ["K201", "K904"]
+    assert "missing `:`" in report.findings[1].message and report.findings[1].span.column == 16
+    (report,) = analyze_text("f(x) = abs(x)  # noqa: K201, K299\n")
+    assert [finding.code for finding in report.findings] == ["K201", "K904"]
+    assert "K299 is not a kinks code" in report.findings[1].message
+    # a bare noqa with a reason after it is still a bare noqa
+    assert analyze_text("f(x) = abs(x)  # noqa - fine here\n")[0].findings == []
+
+
+def test_k902_is_not_reported_by_default(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "a.loss"
+    path.write_text("f(x) = x^2  # noqa: K201\n", encoding="utf-8")
+    assert cli.main(["check", "--isolated", "--no-cache", "--output-format", "concise", str(path)]) == 0
+    assert "K902" not in capsys.readouterr().out
+    assert cli.main(["check", "--isolated", "--no-cache", "--output-format", "concise", "--extend-select", "K902",
+                     str(path)]) == 1
+    assert "K902" in capsys.readouterr().out

@@ -21,7 +21,7 @@ matplotlib = pytest.importorskip("matplotlib")
 
 from matplotlib.figure import Figure
 
-from analyzer import analyze
+from analyzer import analyze, analyze_text
 from analyzer.cli import plot as plot_commands
 from analyzer.cli.main import UsageError
 from analyzer.plotting import plot_data
@@ -241,7 +241,7 @@ def test_a_report_shows_its_class_findings_and_plot_in_jupyter() -> None:
 
 
 def test_jupyter_view_without_matplotlib_or_without_a_body(monkeypatch) -> None:
-    invalid = analyze("relu(x")._repr_html_()
+    invalid = analyze_text("f(x) = relu(x")[0]._repr_html_()
     assert "invalid" in invalid and "E001" in invalid and "<img" not in invalid
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if it were not installed
     html = analyze("relu(x)")._repr_html_()

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import inspect
+import re
 import signal
 import sys
 import threading
 import time
 import traceback
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,22 +33,46 @@ from .lowering import (
     lower_constant,
     reserved_names,
 )
-from .report import INVALID, UNKNOWN, Finding, Report
+from .report import INVALID, UNKNOWN, Finding, KinksSyntaxError, Report
 from .report_list import ReportList
+from .rules import RULES
 
 BUG_HINT = "this is a bug in kinks: please report it with the statement that triggers it"
 
 
 def analyze(text: str, wrt: Sequence[str] | None = None, given: str | None = None,
             budget: float | None = None) -> Report:
-    """Analyze one expression; every free name is a variable, and without `wrt` all are differentiated."""
+    """Analyze one expression; every free name is a variable, and without `wrt` all are differentiated.
+
+    An expression (or `given`) that does not parse raises `KinksSyntaxError`, with its line, column
+    and message; any other problem (an undefined function, a wrong call) is a report of class
+    `invalid`, as in a file. `analyze_text` and `analyze_file` never raise for their input.
+    """
+    report = expression_report(text, wrt, given, budget)
+    if report.classification == INVALID and report.findings and report.findings[0].code == "E001":
+        finding = report.findings[0]
+        source = given if given and _parses(text) else text
+        raise KinksSyntaxError(finding.message, finding.span or Span(1, 1, 1, 2), source or "")
+    return report
+
+
+def expression_report(text: str, wrt: Sequence[str] | None = None, given: str | None = None,
+                      budget: float | None = None) -> Report:
+    """`analyze`, with a syntax error as a report of class `invalid` (E001) instead of an exception:
+    what the commands that print diagnostics need."""
     try:
         tree = parse_expression(text)
-        condition = parse_condition(given) if given else None
     except LossSyntaxError as error:
         problem = error.problem
         return invalid_report(None, problem.span.line, None, Finding("error", "E001", problem.message, problem.span))
     except Exception as error:  # noqa: BLE001 - a bug in the parser is a diagnostic, never a traceback
+        return invalid_report(None, 1, None, internal_error_finding(error, Span(1, 1, 1, 2)))
+    try:
+        condition = parse_condition(given) if given else None
+    except LossSyntaxError as error:
+        problem = error.problem
+        return invalid_report(None, problem.span.line, None, Finding("error", "E001", problem.message, problem.span))
+    except Exception as error:  # noqa: BLE001
         return invalid_report(None, 1, None, internal_error_finding(error, Span(1, 1, 1, 2)))
     names = free_names(tree)
     if condition is not None:
@@ -60,6 +87,14 @@ def analyze(text: str, wrt: Sequence[str] | None = None, given: str | None = Non
     return _analyze_definition(definition, FileContext(), None, budget, ())
 
 
+def _parses(text: str) -> bool:
+    try:
+        parse_expression(text)
+    except Exception:  # noqa: BLE001
+        return False
+    return True
+
+
 def analyze_text(text: str, path: str = "<string>", *, budget: float | None = None,
                  data_names: Sequence[str] | None = None) -> ReportList:
     """Every definition of a `.loss` text, and every statement that failed, in file order.
@@ -72,6 +107,7 @@ def analyze_text(text: str, path: str = "<string>", *, budget: float | None = No
         if isinstance(statement, ast.Definition):
             context.later.setdefault(statement.name, statement.span.line)
     reports = ReportList()  # a list, shown as a table in Jupyter
+    directives = noqa_directives(text)
     reserved = reserved_names()
     for statement in source.statements:
         if isinstance(statement, ast.SyntaxProblem):
@@ -108,7 +144,7 @@ def analyze_text(text: str, path: str = "<string>", *, budget: float | None = No
             report = invalid_report(name, statement.span.line, path, Finding("error", "E005", clash, statement.name_span))
         else:
             report = _analyze_definition(statement, context, path, budget, data_names)
-        _apply_noqa(report, statement.noqa)
+        _apply_noqa(report, _statement_noqas(statement, directives))
         reports.append(report)
         if report.classification == INVALID:
             context.broken[name] = _cause(report.findings[0]) if report.findings else "it is invalid"
@@ -354,52 +390,135 @@ def _name_clash(statement: ast.Constant | ast.Definition, context: FileContext, 
     return None
 
 
-def _apply_noqa(report: Report, noqa: ast.Noqa | None) -> None:
-    """Remove the findings the statement's `# noqa` silences; the class is unchanged.
+@dataclass(frozen=True, slots=True)
+class NoqaDirective:
+    """A `# noqa` comment as ruff reads it: bare (codes None), with codes, or malformed (`problem`,
+    which then silences nothing and is reported as K904)."""
 
-    A bare `# noqa` silences everything but the errors (E codes); `# noqa: K201, K301` only those
-    codes. A `noqa` that silences nothing, or codes in its list that silence nothing, become one
-    K902 finding at the comment (ruff's unused-noqa), unless the list names K902 itself. A
-    statement whose analysis did not finish (invalid, unknown) cannot tell, so it is never flagged.
+    codes: frozenset[str] | None
+    span: Span
+    problem: str | None = None
+    first_line: bool = False  # on its statement's first line: it covers the whole statement
+
+
+# The noqa directive, then what follows it up to the end of the comment.
+_NOQA_DIRECTIVE = re.compile(r"#\s*noqa(?![\w-])(?P<rest>[^#]*)", re.IGNORECASE)
+_CODE_TOKEN = re.compile(r"[A-Za-z]+[0-9]+")
+
+
+def noqa_directives(text: str) -> dict[int, NoqaDirective]:
+    """Every line's `# noqa` comment (`#` starts a comment anywhere in the loss language)."""
+    found: dict[int, NoqaDirective] = {}
+    for number, line in enumerate(text.split("\n"), start=1):
+        hash_at = line.find("#")
+        if hash_at < 0:
+            continue
+        match = _NOQA_DIRECTIVE.search(line, hash_at)
+        if match is None:
+            continue
+        rest = match.group("rest")
+        stripped = rest.strip()
+        codes: frozenset[str] | None = None
+        problem = None
+        end = match.end()
+        if stripped.startswith(":"):
+            items = [item for item in re.split(r"[\s,]+", stripped[1:].strip()) if item]
+            tokens = []
+            for item in items:
+                if not _CODE_TOKEN.fullmatch(item):
+                    break
+                tokens.append(item.upper())
+            if not tokens:
+                problem = "expected a code after `# noqa:` (`# noqa: K201`)"
+            else:
+                codes = frozenset(tokens)
+                unknown = sorted(code for code in codes if code not in RULES)
+                if unknown:
+                    problem = (f"{', '.join(unknown)} {'is not a kinks code' if len(unknown) == 1 else 'are not kinks codes'}"
+                               f" (`kinks rule --all` lists them)")
+            # the span ends after the last code read
+            last = rest.upper().rfind(tokens[-1]) + len(tokens[-1]) if tokens else len(rest.rstrip())
+            end = match.start("rest") + last
+        elif stripped and _CODE_TOKEN.match(stripped):
+            problem = "missing `:` after `# noqa` (write `# noqa: CODE`); a malformed `noqa` silences nothing"
+            token = _CODE_TOKEN.match(stripped)
+            end = match.start("rest") + rest.index(stripped) + token.end()
+        else:
+            end = match.start("rest")
+        span = Span(number, match.start() + 1, number, end + 1)
+        found[number] = NoqaDirective(codes, span, problem)
+    return found
+
+
+def _statement_noqas(statement: ast.Definition | ast.Constant, directives: dict[int, NoqaDirective]) -> list[NoqaDirective]:
+    first = statement.span.line
+    noqas = []
+    for line in range(first, statement.span.end_line + 1):
+        directive = directives.get(line)
+        if directive is not None:
+            noqas.append(dataclasses.replace(directive, first_line=line == first))
+    return noqas
+
+
+def _apply_noqa(report: Report, noqas: Sequence[NoqaDirective]) -> None:
+    """Remove the findings the statement's `# noqa` comments silence; the class is unchanged.
+
+    As in ruff, a `# noqa` silences the diagnostics that point at its line; on the statement's first
+    line, it silences the whole statement. A bare `# noqa` silences everything but the errors (E
+    codes); `# noqa: K201, K301` only those codes. A malformed one (`# noqa K201`, without the
+    colon, or a code that is not a kinks code) silences nothing and is reported as K904. One that
+    silences nothing, or codes in its list that silence nothing, become one K902 finding at the
+    comment (ruff's unused-noqa, RUF100), unless the list names K902 itself. A statement whose
+    analysis did not finish (invalid, unknown) cannot tell, so it is never flagged as K902.
     """
     from .report import UNKNOWN
-    from .rules import RULES, UNUSED_NOQA
+    from .rules import INVALID_NOQA, UNUSED_NOQA
 
-    if noqa is None:
+    if not noqas:
         return
     kept = []
-    used: set[str] = set()
+    used: dict[int, set[str]] = {index: set() for index in range(len(noqas))}
     for finding in report.findings:
-        silenced = noqa.codes is None or finding.code in noqa.codes
-        if not silenced or finding.kind == "error" and noqa.codes is None and finding.code.startswith("E"):
+        line = finding.span.line if finding.span is not None else report.line
+        silenced_by = None
+        for index, noqa in enumerate(noqas):
+            if noqa.problem is not None or not (noqa.first_line or noqa.span.line == line):
+                continue
+            if noqa.codes is None and finding.code.startswith("E"):
+                continue
+            if noqa.codes is None or finding.code in noqa.codes:
+                silenced_by = index
+                break
+        if silenced_by is None:
             kept.append(finding)
         else:
-            used.add(finding.code)
+            used[silenced_by].add(finding.code)
     report.findings = kept
-    if report.classification in (INVALID, UNKNOWN) or noqa.codes is not None and UNUSED_NOQA in noqa.codes:
-        return
-    if noqa.codes is None:
-        if not used:
-            message = "unused `# noqa`: this statement has no diagnostic to silence"
-            report.findings.append(Finding("unused-noqa", UNUSED_NOQA, message, noqa.span,
-                                           suggestion="remove the `# noqa` comment"))
-        return
-    unknown = sorted(code for code in noqa.codes if code not in RULES)
-    unmatched = sorted(code for code in noqa.codes if code in RULES and code not in used)
-    if not unknown and not unmatched:
-        return
-    problems = []
-    if unmatched:
-        problems.append(f"{', '.join(unmatched)} {'is' if len(unmatched) == 1 else 'are'} not reported on this statement")
-    if unknown:
-        problems.append(f"{', '.join(unknown)} {'is not a kinks code' if len(unknown) == 1 else 'are not kinks codes'}")
-    stale = unknown + unmatched
-    if len(stale) == len(noqa.codes):
-        suggestion = "remove the `# noqa` comment"
-    else:
-        suggestion = f"remove {', '.join(sorted(stale))} from the `# noqa` list"
-    message = f"unused `# noqa` code{'s' if len(stale) > 1 else ''}: {'; '.join(problems)}"
-    report.findings.append(Finding("unused-noqa", UNUSED_NOQA, message, noqa.span, suggestion=suggestion))
+    judged = report.classification not in (INVALID, UNKNOWN)
+    for index, noqa in enumerate(noqas):
+        if noqa.problem is not None:
+            report.findings.append(Finding("invalid-noqa", INVALID_NOQA, f"malformed `# noqa`: {noqa.problem}",
+                                           noqa.span, suggestion="write `# noqa: CODE, ...` with kinks codes"))
+            continue
+        if not judged or noqa.codes is not None and UNUSED_NOQA in noqa.codes:
+            continue
+        where = "this statement" if noqa.first_line else "this line"
+        if noqa.codes is None:
+            if not used[index]:
+                message = f"unused `# noqa`: {where} has no diagnostic to silence"
+                report.findings.append(Finding("unused-noqa", UNUSED_NOQA, message, noqa.span,
+                                               suggestion="remove the `# noqa` comment"))
+            continue
+        unmatched = sorted(code for code in noqa.codes if code not in used[index])
+        if not unmatched:
+            continue
+        if len(unmatched) == len(noqa.codes):
+            suggestion = "remove the `# noqa` comment"
+        else:
+            suggestion = f"remove {', '.join(unmatched)} from the `# noqa` list"
+        verb = "is" if len(unmatched) == 1 else "are"
+        message = f"unused `# noqa` code{'s' if len(unmatched) > 1 else ''}: {', '.join(unmatched)} {verb} not reported on {where}"
+        report.findings.append(Finding("unused-noqa", UNUSED_NOQA, message, noqa.span, suggestion=suggestion))
 
 
 def _span_of(tree: ast.Expr) -> Span:

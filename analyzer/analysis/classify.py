@@ -492,11 +492,15 @@ class Classifier:
             message = f"the gradient with respect to {', '.join(variables)} vanishes where {where} ({atom_text}{inside} is flat there)"
         return Finding(
             kind=kind, code=CODE_FOR_KIND[kind], message=message, span=span, atom=atom_name, where=where,
-            suggestion=_suggestion(row, self._arg_texts(node, origin), kind), variables=variables, on_edge=candidate.on_edge,
+            suggestion=self._pattern_suggestion(node, origin) or _suggestion(row, self._arg_texts(node, origin, row), kind),
+            variables=variables, on_edge=candidate.on_edge,
             witness=candidate.witness,
         )
 
-    def _arg_texts(self, node: Any, origin: Origin | None) -> list[str]:
+    def _arg_texts(self, node: Any, origin: Origin | None, row: Atom | None = None) -> list[str]:
+        if origin is not None and row is not None and _written_as_another_function(origin, row):
+            # `sqrt(x^2)` is abs(x) to SymPy: abs's surrogate takes abs's argument, `x`, not sqrt's `x^2`
+            return [self.printer.doprint(arg) for arg in node.args]
         if origin is not None and len(origin.args) >= len([a for a in node.args if not a.is_number]):
             return origin.arg_texts()
         if isinstance(node, sp.Piecewise) and len(node.args) >= 2:
@@ -505,6 +509,26 @@ class Classifier:
             otherwise = rest[0].expr if len(rest) == 1 else sp.Piecewise(*rest)
             return [self.printer.doprint(part) for part in (condition, then, otherwise)]
         return [self.printer.doprint(arg) for arg in node.args]
+
+    def _pattern_suggestion(self, node: Any, origin: Origin | None) -> str | None:
+        """A suggestion for the pattern that causes the finding, when the atom alone is not it.
+
+        `argmax(p) == argmax(y)` (accuracy): a smooth argmax compared with an index is still a
+        comparison, flat almost everywhere; what trains is the probability the prediction gives the
+        labelled class, `take(softmax(p / t), argmax(y))`, as `kinks smooth` writes it. The
+        suggestion names what it replaces (`in place of ...`)."""
+        if not isinstance(node, fn.ArgMax):
+            return None
+        comparison = next((candidate for candidate in sp.preorder_traversal(self.lowered.body)
+                           if isinstance(candidate, sp.Eq) and node in candidate.args), None)
+        if comparison is None:
+            return None
+        other = comparison.args[1] if comparison.args[0] == node else comparison.args[0]
+        scores = origin.arg_texts()[0] if origin is not None and origin.args else self.printer.doprint(node.args[0])
+        label = self.printer.doprint(other)
+        written = f"{self.printer.doprint(comparison.args[0])} == {self.printer.doprint(comparison.args[1])}"
+        return (f"take(softmax({scores} / 0.1), {label}) (soft accuracy: the probability given to the "
+                f"labelled class) in place of {written}")
 
     def _unconnected(self, name: str, report: Report) -> Finding:
         definition = self.lowered.definition
@@ -535,7 +559,8 @@ class Classifier:
             because = f"{text} {why}"
             span = origin.span if origin is not None else self.lowered.definition.body.span
             atom = origin.atom if origin is not None else (row.name if row else None)
-            suggestion = _suggestion(row, self._arg_texts(cause, origin), "discontinuity")
+            suggestion = self._pattern_suggestion(cause, origin) or _suggestion(
+                row, self._arg_texts(cause, origin, row), "discontinuity")
         return Finding(
             kind="zero-gradient", code="K001", span=span, atom=atom, variables=tuple(names),
             message=f"the gradient with respect to {', '.join(names)} is zero almost everywhere: {because}, "
@@ -569,6 +594,14 @@ def _declares(switch: Switch, kind: str) -> bool:
     if row is None:
         return False
     return bool(row.jumps) if kind == "discontinuity" else bool(row.kinks)
+
+
+def _written_as_another_function(origin: Origin, row: Atom) -> bool:
+    """Whether the atom was written as a different function of the table (`sqrt(x^2)` for abs)."""
+    from ..atoms.table import lookup
+
+    written = lookup(origin.atom) if origin.atom else None
+    return written is not None and written is not row and written.name != row.name
 
 
 def _suggestion(row: Atom | None, texts: list[str], kind: str) -> str | None:

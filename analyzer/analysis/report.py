@@ -16,6 +16,29 @@ INVALID = "invalid"
 CLASSES = (SMOOTH, PIECEWISE, ZERO_GRADIENT, UNKNOWN, INVALID)
 
 
+class KinksSyntaxError(ValueError):
+    """An expression given to `analyze` (or its `given`) that does not parse.
+
+    `line` and `column` are 1-based (where the first token that does not fit starts), `end_line` and
+    `end_column` exclusive; `message` says what was expected; `text` is the text that failed.
+    """
+
+    code = "E001"
+
+    def __init__(self, message: str, span: Span, text: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.span = span
+        self.line = span.line
+        self.column = span.column
+        self.end_line = span.end_line
+        self.end_column = span.end_column
+        self.text = text
+
+    def __str__(self) -> str:
+        return f"line {self.line}, column {self.column}: {self.message}"
+
+
 @dataclass(frozen=True, slots=True)
 class Witness:
     """Where the probe confirmed a finding: the inputs (vectors of a small concrete size) and the

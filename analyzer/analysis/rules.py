@@ -47,6 +47,8 @@ class Rule:
     options: tuple[str, ...] = ()
     # The kind of file the example and "use instead" texts are (`.loss`, or `.py` for Python modules).
     example_suffix: str = ".loss"
+    # Reported without being selected (`select = ["ALL"]` or naming the code turns on the others).
+    enabled_by_default: bool = True
 
     def doc(self) -> str:
         parts = [
@@ -55,6 +57,11 @@ class Rule:
             f"## What it does\n{self.what}\n",
             f"## Why is this bad?\n{self.why}\n",
         ]
+        if not self.enabled_by_default:
+            parts.append(
+                f"Off by default: enable it with `--extend-select {self.code}` "
+                f"(or `extend-select = [\"{self.code}\"]`, or `select = [\"ALL\"]`).\n"
+            )
         if self.example is not None:
             note = f"{self.example_note}\n" if self.example_note else ""
             parts.append(f"## Example\n{note}```\n{self.example}\n```\n")
@@ -182,17 +189,19 @@ _RULES = (
         name="unused-noqa",
         severity=WARNING,
         what=(
-            "Flags a `# noqa` comment that silences no diagnostic of its statement, and codes in a "
-            "`# noqa: CODE, ...` list that silence nothing or are not kinks codes. A statement that "
-            "could not be analysed (invalid, or undecided within the budget) is never flagged."
+            "Flags a `# noqa` comment that silences no diagnostic (of its statement, on the "
+            "statement's first line; of its line, on another line of a block), and codes in a "
+            "`# noqa: CODE, ...` list that silence nothing. A statement that could not be analysed "
+            "(invalid, or undecided within the budget) is never flagged. Unknown codes are K904."
         ),
         why=(
             "A stale suppression hides the next real problem on its statement: once the kink it was "
-            "written for is gone, it silences whatever comes along later. An unknown code is usually "
-            "a typo that silences nothing. Name K902 in the list to keep a `noqa` on purpose."
+            "written for is gone, it silences whatever comes along later. Name K902 in the list to "
+            "keep a `noqa` on purpose. Off by default, as ruff's RUF100."
         ),
         example="mse(y, p) wrt p = mean((y - p)^2)  # noqa: K201",
         instead="mse(y, p) wrt p = mean((y - p)^2)",
+        enabled_by_default=False,
     ),
     Rule(
         code="K903",
@@ -225,6 +234,24 @@ _RULES = (
             "    return tf.reduce_mean(total)"
         ),
         example_suffix=".py",
+    ),
+    Rule(
+        code="K904",
+        kind="invalid-noqa",
+        name="invalid-noqa",
+        severity=WARNING,
+        what=(
+            "Flags a malformed `# noqa` comment: codes without the colon (`# noqa K201`), a colon "
+            "with no code after it, or a code that is not a kinks code (`# noqa: K299`). A malformed "
+            "`noqa` silences nothing."
+        ),
+        why=(
+            "Read loosely, `# noqa K201` would silence every diagnostic of its line, not just K201, "
+            "and a misspelt code silences nothing while looking as if it did. Saying so is better "
+            "than guessing what was meant."
+        ),
+        example="mae(y, p) wrt p = mean(abs(y - p))  # noqa K201",
+        instead="mae(y, p) wrt p = mean(abs(y - p))  # noqa: K201",
     ),
     Rule(
         code="E001",
@@ -311,6 +338,7 @@ CODE_FOR_KIND: Mapping[str, str] = MappingProxyType(
     {rule.kind: rule.code for rule in _RULES if rule.kind != "error"}
 )
 UNUSED_NOQA = "K902"
+INVALID_NOQA = "K904"
 UNTRANSLATABLE = "K903"
 
 

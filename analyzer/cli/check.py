@@ -53,11 +53,22 @@ def register(commands: Any) -> None:
         choices=OUTPUT_FORMATS,
         default=None,
         metavar="FORMAT",
-        help="text for people (default); concise: one line a diagnostic; json: the records of LANGUAGE.md §5; "
-        "sarif; github (workflow annotations); junit (CI test reports)",
+        help="text for people (default); concise: one line a diagnostic; grouped: by file; json: the records of "
+        "LANGUAGE.md §5 (json-lines: one a line); sarif; github (workflow annotations); gitlab (code quality); "
+        "azure (pipeline issues); rdjson (reviewdog); pylint; junit (CI test reports)",
     )
     output.add_argument("-o", "--output-file", metavar="FILE", help="write the output to FILE instead of standard output")
     output.add_argument("-q", "--quiet", action="store_true", help="print the diagnostics and nothing else")
+    output.add_argument("-s", "--silent", action="store_true",
+                        help="print nothing at all; the exit status still says whether diagnostics fail")
+    output.add_argument("--statistics", action="store_true",
+                        help="print how many diagnostics each code has, instead of the diagnostics")
+    output.add_argument("--show-files", action="store_true", help="print the files that would be checked, and exit")
+    output.add_argument("--show-settings", action="store_true",
+                        help="print the settings resolved for the first path (or .), and exit")
+    output.add_argument("--add-noqa", action="store_true",
+                        help="add `# noqa: CODES` to the first line of every statement with diagnostics "
+                        "(not errors), and exit")
     output.add_argument("-v", "--verbose", action="store_true",
                         help="say on standard error which configuration, cache and processes were used")
 
@@ -126,10 +137,19 @@ def run_check(arguments: argparse.Namespace) -> int:
     settings = _settings(arguments, paths)
     output_format = arguments.output_format or settings.output_format
 
+    if arguments.silent:
+        arguments.quiet = True
+    if arguments.show_settings:
+        _show_settings(settings, output_format)
+        return EXIT_OK
     try:
         names = expand_paths(paths, settings)
     except MissingPathsError as error:
         raise UsageError(str(error)) from None
+    if arguments.show_files:
+        for name in names:
+            print(name)
+        return EXIT_OK
     if not names and not arguments.quiet:
         print("kinks: warning: no .loss or .py files found", file=sys.stderr)
     loaded = [_load(path, arguments.stdin_filename) for path in names]
@@ -159,6 +179,12 @@ def run_check(arguments: argparse.Namespace) -> int:
         for report in file_reports
     ]
     sources = {file.path: file.text for file in loaded if file.text is not None}
+    if arguments.add_noqa:
+        added = add_noqa(reports, {file.path: file.path for file in loaded if file.path != STDIN_PATH
+                                   and file.text is not None and not arguments.stdin_filename}, sources)
+        if not arguments.silent:
+            print(f"Added {added} noqa directive{'s' if added != 1 else ''}.", file=sys.stderr)
+        return EXIT_OK
     to_terminal = arguments.output_file is None
     options = RenderOptions(
         sources=sources,
@@ -167,13 +193,90 @@ def run_check(arguments: argparse.Namespace) -> int:
         version=version() if output_format == "sarif" else "",  # reading the metadata costs ~15 ms
         summary=not arguments.quiet,
     )
-    text = render(output_format, reports, options)
-    _write(text, arguments.output_file)
+    if arguments.statistics:
+        text = statistics_text(reports, output_format)
+    else:
+        text = render(output_format, reports, options)
+    if not arguments.silent:
+        _write(text, arguments.output_file)
     if arguments.verbose:
         _explain_run(settings, cache, statistics, time.monotonic() - started)
     if arguments.exit_zero:
         return EXIT_OK
     return EXIT_FINDINGS if fails(reports, settings.fail_on) else EXIT_OK
+
+
+def statistics_text(reports: Sequence[Report], output_format: str) -> str:
+    """ruff's `--statistics`: a line per code, most frequent first: count, code, name."""
+    import json
+    from collections import Counter
+
+    counts = Counter(finding.code for report in reports for finding in report.findings)
+    rows = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    if output_format in ("json", "json-lines"):
+        return json.dumps([{"code": code, "name": RULES[code].name if code in RULES else None, "count": count}
+                           for code, count in rows], indent=2)
+    width = max((len(str(count)) for _, count in rows), default=1)
+    return "\n".join(f"{str(count).rjust(width)}\t{code}\t{RULES[code].name if code in RULES else ''}"
+                     for code, count in rows)
+
+
+def _show_settings(settings: Settings, output_format: str) -> None:
+    def patterns(items: Sequence[Any]) -> str:
+        return ", ".join(item.text for item in items) or "(none)"
+
+    lines = [
+        f"config: {settings.config_path or '(none: defaults)'}",
+        f"root: {settings.root}",
+        f"select: {', '.join(sorted(settings.enabled))}",
+        f"fail-on: {settings.fail_on}",
+        f"budget: {settings.budget if settings.budget is not None else '(the analyzer default)'}",
+        f"output-format: {output_format}",
+        f"include: {patterns(settings.include)}",
+        f"exclude: {patterns(settings.exclude)}",
+        f"force-exclude: {str(settings.force_exclude).lower()}",
+        f"respect-gitignore: {str(settings.respect_gitignore).lower()}",
+        f"cache-dir: {settings.cache_dir}",
+        f"python-functions: {', '.join(settings.python_functions) or '(none)'}",
+        "per-file-ignores:" + ("" if settings.per_file_ignores else " (none)"),
+        *(f"  {pattern.text} = {', '.join(sorted(codes))}" for pattern, codes in settings.per_file_ignores),
+    ]
+    print("\n".join(lines))
+
+
+def add_noqa(reports: Sequence[Report], writable: dict[str, str], sources: dict[str, str]) -> int:
+    """ruff's `--add-noqa`: `# noqa: CODES` on each statement's first line, for the codes reported on
+    it (errors, K902 and K904 aside), merged into a `# noqa: ...` list already there. Returns how
+    many lines were changed."""
+    import re
+
+    wanted: dict[str, dict[int, set[str]]] = {}
+    for report in reports:
+        path = report.file or ""
+        if path not in writable:
+            continue
+        codes = {finding.code for finding in report.findings
+                 if not finding.code.startswith("E") and finding.code not in ("K902", "K904")}
+        if codes:
+            wanted.setdefault(path, {}).setdefault(report.line, set()).update(codes)
+    changed = 0
+    existing = re.compile(r"#\s*noqa:\s*(?P<codes>[A-Za-z]+[0-9]+(?:[\s,]+[A-Za-z]+[0-9]+)*)", re.IGNORECASE)
+    for path, by_line in wanted.items():
+        lines = sources[path].split("\n")
+        for number, codes in sorted(by_line.items()):
+            line = lines[number - 1]
+            match = existing.search(line)
+            if match:
+                merged = sorted({*re.findall(r"[A-Za-z]+[0-9]+", match.group("codes").upper()), *codes})
+                lines[number - 1] = line[: match.start()] + f"# noqa: {', '.join(merged)}" + line[match.end():]
+            else:
+                lines[number - 1] = line.rstrip() + f"  # noqa: {', '.join(sorted(codes))}"
+            changed += lines[number - 1] != line
+        try:
+            Path(path).write_text("\n".join(lines), encoding="utf-8")
+        except OSError as error:
+            raise UsageError(f"{path}: cannot add noqa directives: {error.strerror or error}") from None
+    return changed
 
 
 def _settings(arguments: argparse.Namespace, paths: Sequence[str]) -> Settings:

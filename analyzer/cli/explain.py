@@ -48,7 +48,7 @@ def register(commands: Any) -> None:
 
 
 def run_explain(arguments: argparse.Namespace) -> int:
-    from ..analysis.api import analyze
+    from ..analysis.api import expression_report as analyze
     from ..analysis.python_api import analyze_source
     from .check import use_color
 
@@ -100,10 +100,10 @@ def _file_target(target: str) -> tuple[str, str | None] | None:
     The language has no `:` inside expressions, so a target whose part before the last `:` is a
     file is FILE:NAME.
     """
-    if os.path.isfile(target):
+    if target == "-" or os.path.isfile(target):  # `-`: standard input, as `kinks check -`
         return target, None
     path, colon, name = target.rpartition(":")
-    if colon and path and os.path.isfile(path):
+    if colon and path and (path == "-" or os.path.isfile(path)):
         return path, name.strip()
     if colon and path.endswith((".loss", ".py")):
         raise UsageError(f"{path}: no such file")

@@ -35,8 +35,15 @@ COMMAND_MODULES: tuple[str, ...] = ("analyzer.cli.plot", "analyzer.cli.tf", "ana
 def main(argv: Sequence[str] | None = None) -> int:
     """Run `kinks` with `argv` (default: the process arguments) and return the exit status."""
     parser = _build_parser()
+    commands = parser._kinks_commands  # type: ignore[attr-defined]
     try:
-        arguments = parser.parse_args(argv)
+        arguments, unknown = parser.parse_known_args(argv)
+        if arguments.command is None:  # bare `kinks`: the help, on standard error with status 2, as ruff
+            parser.print_help(sys.stderr)
+            return EXIT_USAGE
+        if unknown:
+            # An option the subcommand does not know: its own usage, not the top-level one.
+            commands.choices[arguments.command].error(f"unrecognized arguments: {' '.join(unknown)}")
     except SystemExit as exit_request:
         # argparse exits by itself on --help, --version (0) and bad options (2); return the status so
         # that main() is usable from tests and from the console script alike.
@@ -65,9 +72,9 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action=_VersionAction, nargs=0, help="show the version of kinks and exit")
     commands = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND")
-    commands.required = True
     for module_name in (*BUILTIN_COMMAND_MODULES, *COMMAND_MODULES):
         importlib.import_module(module_name).register(commands)
+    parser._kinks_commands = commands  # type: ignore[attr-defined] - for a subcommand's own usage
     return parser
 
 

@@ -180,7 +180,7 @@ def _file_target(target: str) -> tuple[Path | None, str | None]:
 
 
 def _expression_report(text: str, wrt: Sequence[str], given: str | None, budget: float | None) -> tuple[Any, str, str]:
-    from ..analysis.api import analyze
+    from ..analysis.api import expression_report as analyze
     from ..analysis.lowering import free_names
     from ..language.parser import LossSyntaxError, parse_condition, parse_expression
 

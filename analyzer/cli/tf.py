@@ -57,7 +57,7 @@ def register(commands: Any) -> None:
         "in float64 at random points away from the kinks and jumps, compare them with SymPy's exact values and "
         "derivatives, and evaluate the gradient at the kinks and jumps the analysis found. Needs TensorFlow.",
     )
-    verify.add_argument("paths", nargs="+", metavar="PATH", help="a .loss file or a directory (searched for *.loss)")
+    verify.add_argument("paths", nargs="+", metavar="PATH", help="a .loss file, a directory (searched for *.loss), or - for standard input")
     verify.add_argument("--points", type=_positive_int, default=16, metavar="N",
                         help="random points per definition (default: 16)")
     _variant_options(verify)
@@ -244,12 +244,12 @@ def run_smooth(arguments: argparse.Namespace) -> int:
 
 
 def _loss_files(paths: list[str]) -> list[str]:
-    missing = [path for path in paths if not os.path.exists(path)]
+    missing = [path for path in paths if path != "-" and not os.path.exists(path)]
     if missing:
         raise UsageError("\n".join(f"{path}: no such file or directory" for path in missing))
     files: list[str] = []
     for path in paths:
-        if os.path.isdir(path):
+        if path != "-" and os.path.isdir(path):  # `-`: standard input, as `kinks check -`
             found = sorted((p for p in Path(path).rglob(f"*{LOSS_SUFFIX}") if p.is_file()), key=lambda p: p.parts)
             files.extend(str(p) for p in found)
         else:

@@ -8,7 +8,13 @@ cache, so changing it needs no new analysis. The path is not part of the key: a 
 An entry holds the JSON records of LANGUAGE.md §5 without their `file` key; that is all the
 reporters need besides the source text, which is read anyway to compute the key. No SymPy object
 is ever stored. Entries are written atomically (a temporary file, then a rename), so concurrent
-runs never see half an entry; an entry that cannot be read is a miss.
+runs never see half an entry.
+
+An entry is trusted only if it is what this analyzer wrote for this key: it names its key (which
+holds the analyzer's fingerprint and the settings), carries a checksum of its records, and every
+record has the shape of LANGUAGE.md §5 (`valid_record`). Anything else (not JSON, `{}`, a record
+without `class`, a span without `column`, an edited class) is a miss, and the file is analysed
+again; the entry is then overwritten.
 """
 
 from __future__ import annotations
@@ -18,15 +24,15 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..analysis.report import INVALID, UNKNOWN, Finding, Report, VariableVerdict
+from ..analysis.report import CLASSES, INVALID, UNKNOWN, Finding, Report, VariableVerdict
 from ..language.syntax import Span
 
 # Bump when the layout of an entry changes.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 _CACHEDIR_TAG = (
     "Signature: 8a477f597d28d172789f06886806bc55\n"
     "# This file is a cache directory tag created by kinks.\n"
@@ -69,19 +75,25 @@ class Cache:
         return self.directory / key[:2] / f"{key}.json"
 
     def load(self, key: str) -> list[dict[str, Any]] | None:
+        """The records stored for `key`, or None (a miss) unless the entry is intact and valid."""
         try:
             data = json.loads(self._entry(key).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             return None
-        records = data.get("records") if isinstance(data, dict) else None
-        if not isinstance(records, list) or not all(isinstance(record, dict) for record in records):
+        if not isinstance(data, dict) or data.get("key") != key:
+            return None
+        records = data.get("records")
+        if not isinstance(records, list) or data.get("checksum") != _checksum(records):
+            return None
+        if not all(valid_record(record) for record in records):
             return None
         return records
 
     def store(self, key: str, records: Sequence[Mapping[str, Any]]) -> None:
         """Write an entry; a cache that cannot be written (read-only checkout) is silently skipped."""
         entry = self._entry(key)
-        payload = json.dumps({"records": [_without_file(record) for record in records]}, ensure_ascii=False)
+        stored = [_without_file(record) for record in records]
+        payload = json.dumps({"key": key, "checksum": _checksum(stored), "records": stored}, ensure_ascii=False)
         try:
             self._prepare()
             entry.parent.mkdir(parents=True, exist_ok=True)
@@ -103,6 +115,91 @@ class Cache:
         self.root.mkdir(parents=True, exist_ok=True)
         (self.root / ".gitignore").write_text("# Automatically created by kinks.\n*\n", encoding="utf-8")
         (self.root / "CACHEDIR.TAG").write_text(_CACHEDIR_TAG, encoding="utf-8")
+
+
+def _checksum(records: Any) -> str:
+    text = json.dumps(records, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8", errors="surrogatepass")).hexdigest()
+
+
+# ---------------------------------------------------------------- the shape of a record
+#
+# The same shape as docs/report.schema.json (the tests check that the two agree), written out so
+# that reading the cache needs no schema library.
+
+_SPAN_KEYS = ("line", "column", "end_line", "end_column")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_str_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def _optional(record: Mapping[str, Any], key: str, check: Callable[[Any], bool]) -> bool:
+    return key not in record or check(record[key])
+
+
+def valid_span(span: Any) -> bool:
+    return span is None or isinstance(span, dict) and all(_is_int(span.get(key)) and span[key] >= 1 for key in _SPAN_KEYS)
+
+
+def valid_finding(finding: Any) -> bool:
+    from ..analysis.rules import RULES, SEVERITY_ORDER
+
+    if not isinstance(finding, dict):
+        return False
+    return (
+        isinstance(finding.get("kind"), str)
+        and finding.get("code") in RULES
+        and finding.get("severity") in SEVERITY_ORDER
+        and isinstance(finding.get("message"), str)
+        and "span" in finding and valid_span(finding["span"])
+        and all(_optional(finding, key, lambda v: v is None or isinstance(v, str)) for key in ("atom", "where", "suggestion"))
+        and _optional(finding, "variables", _is_str_list)
+        and _optional(finding, "on_edge", lambda v: isinstance(v, bool))
+    )
+
+
+def _valid_verdict(verdict: Any) -> bool:
+    return (
+        isinstance(verdict, dict)
+        and verdict.get("class") in CLASSES
+        and (verdict.get("smoothness") is None or verdict.get("smoothness") in (-1, 0, 1, 2))
+        and "smoothness" in verdict
+        and _is_str_list(verdict.get("kinds"))
+    )
+
+
+def valid_record(record: Any) -> bool:
+    """Whether `record` has the shape of a record of LANGUAGE.md §5 (the `file` key may be missing)."""
+    if not isinstance(record, dict):
+        return False
+    classification = record.get("class")
+    if classification not in CLASSES:
+        return False
+    if not (
+        (record.get("name") is None or isinstance(record.get("name"), str))
+        and "name" in record
+        and _is_int(record.get("line")) and record["line"] >= 1
+        and _is_str_list(record.get("wrt"))
+        and isinstance(record.get("findings"), list)
+        and all(valid_finding(finding) for finding in record["findings"])
+        and _optional(record, "file", lambda v: v is None or isinstance(v, str))
+        and _optional(record, "reason", lambda v: v is None or isinstance(v, str))
+    ):
+        return False
+    if classification == INVALID:
+        return True
+    smoothness = record.get("smoothness", None)
+    by_variable = record.get("by_variable", {})
+    return (
+        (smoothness is None or smoothness in (-1, 0, 1, 2)) and not isinstance(smoothness, bool)
+        and isinstance(by_variable, dict)
+        and all(isinstance(name, str) and _valid_verdict(verdict) for name, verdict in by_variable.items())
+    )
 
 
 def _remove_quietly(path: str) -> None:

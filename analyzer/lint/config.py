@@ -48,7 +48,9 @@ CONFIG_FILE_NAMES = (".kinks.toml", "kinks.toml", "pyproject.toml")
 PYPROJECT = "pyproject.toml"
 DEFAULT_CACHE_DIR = ".kinks_cache"
 CACHE_DIR_VARIABLE = "KINKS_CACHE_DIR"
-OUTPUT_FORMATS = ("text", "concise", "json", "sarif", "github", "junit")
+# The names of `formats.FORMATS` (kept here so that reading a configuration imports no reporter).
+OUTPUT_FORMATS = ("text", "concise", "grouped", "json", "json-lines", "sarif", "github", "gitlab", "azure", "rdjson",
+                  "pylint", "junit")
 # `.loss` files, and the loss functions of Python modules (issue 13).
 DEFAULT_INCLUDE = ("*.loss", "*.py")
 # Directories nobody wants linted, as in ruff's defaults (plus kinks's own cache).
@@ -136,6 +138,8 @@ KEYS: Mapping[str, Callable[[Any, str], Any]] = {
     "extend-select": _selectors,
     "ignore": _ignores,
     "per-file-ignores": _per_file_ignores,
+    "extend-per-file-ignores": _per_file_ignores,
+    "extend": _path,
     "fail-on": _fail_on,
     "budget": _budget,
     "include": _patterns,
@@ -181,6 +185,8 @@ class ConfigFile:
     path: Path | None
     root: Path
     values: Mapping[str, Any] = field(default_factory=dict)
+    # The selections of the files it extends (`extend`), most basic first: layers below its own.
+    base_layers: tuple[Layer, ...] = ()
 
 
 def find_config(start: Path) -> Path | None:
@@ -210,8 +216,48 @@ def _mentions_kinks(pyproject: Path) -> bool:
         return "[tool.kinks" in text  # then load_config reports the syntax error with its position
 
 
-def load_config(path: Path) -> ConfigFile:
-    """Read and validate one file: `[tool.kinks]` of a pyproject.toml, the whole of any other file."""
+# Keys whose values add to those of the file extended, rather than replace them.
+_EXTENDING_KEYS = ("extend-exclude", "extend-per-file-ignores")
+_SELECTION_KEYS = ("select", "extend-select", "ignore")
+
+
+def load_config(path: Path, _seen: tuple[Path, ...] = ()) -> ConfigFile:
+    """Read and validate one file: `[tool.kinks]` of a pyproject.toml, the whole of any other file.
+
+    `extend = "../base.toml"` (relative to this file) reads that file first, as ruff does: this
+    file's settings override the base's, its selection is a layer above the base's, and
+    `extend-exclude` and `extend-per-file-ignores` add to the base's.
+    """
+    config = _load_one(path)
+    base_path = config.values.get("extend")
+    if base_path is None:
+        return config
+    base_file = (config.root / base_path).resolve()
+    if base_file in _seen or base_file == path.resolve():
+        chain = " -> ".join(str(item) for item in (*_seen, path.resolve(), base_file))
+        raise ConfigError(f"{path}: `extend` makes a circle: {chain}")
+    if not base_file.is_file():
+        raise ConfigError(f"{path}: `extend`: {base_path}: no such file")
+    base = load_config(base_file, (*_seen, path.resolve()))
+    own = config.values
+    values: dict[str, Any] = {key: value for key, value in base.values.items()
+                              if key not in _SELECTION_KEYS and key != "extend"}
+    for key, value in own.items():
+        if key in _SELECTION_KEYS or key == "extend":
+            continue
+        values[key] = (*values.get(key, ()), *value) if key in _EXTENDING_KEYS else value
+    for key in _SELECTION_KEYS:
+        if key in own:
+            values[key] = own[key]
+    base_layers = (*base.base_layers, _layer(base.values))
+    return ConfigFile(path, config.root, values, base_layers)
+
+
+def _layer(values: Mapping[str, Any]) -> Layer:
+    return Layer(values.get("select"), values.get("extend-select", ()), values.get("ignore", ()))
+
+
+def _load_one(path: Path) -> ConfigFile:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
@@ -288,6 +334,7 @@ def resolve(config: ConfigFile, options: Mapping[str, Any], cache_dir_option: st
         return cli.get(key, file_values.get(key, default))
 
     layers = [
+        *config.base_layers,
         Layer(file_values.get("select"), file_values.get("extend-select", ()), file_values.get("ignore", ())),
         Layer(cli.get("select"), cli.get("extend-select", ()), cli.get("ignore", ())),
     ]
@@ -297,7 +344,8 @@ def resolve(config: ConfigFile, options: Mapping[str, Any], cache_dir_option: st
         config_path=config.path,
         root=config.root,
         enabled=enabled_codes(layers),
-        per_file_ignores=(*file_values.get("per-file-ignores", ()), *cli.get("per-file-ignores", ())),
+        per_file_ignores=(*file_values.get("per-file-ignores", ()), *file_values.get("extend-per-file-ignores", ()),
+                          *cli.get("per-file-ignores", ())),
         fail_on=pick("fail-on", WARNING),
         budget=pick("budget", None),
         include=pick("include", tuple(PathPattern(text) for text in DEFAULT_INCLUDE)),

@@ -9,6 +9,7 @@ that cannot be decoded.
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from collections.abc import Sequence
@@ -28,8 +29,20 @@ class MissingPathsError(ValueError):
     """Paths on the command line that do not exist; all of them, so one run shows every typo."""
 
     def __init__(self, paths: Sequence[str]) -> None:
-        super().__init__("\n".join(f"{path}: no such file or directory" for path in paths))
+        super().__init__("\n".join(f"{path}: {_why_missing(path)}" for path in paths))
         self.paths = tuple(paths)
+
+
+def _why_missing(path: str) -> str:
+    """What is wrong with a path that does not exist: a symbolic link loop, a dangling link, or nothing there."""
+    if not os.path.islink(path):
+        return "no such file or directory"
+    try:
+        os.stat(path)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            return "symbolic link loop (the link resolves to itself)"
+    return f"broken symbolic link (to {os.readlink(path)}, which does not exist)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,11 +94,22 @@ def _walk(top: str, settings: Settings) -> list[str]:
             if (
                 _matches(settings.include, path, settings)
                 and not _matches(settings.exclude, path, settings)
-                and os.path.isfile(path)
+                and (os.path.isfile(path) or _is_link_loop(path))
                 and not (git and git.ignored(path, is_directory=False))
             ):
                 found.append(os.path.normpath(path))  # `a.loss`, not `./a.loss`, as Path and ruff print it
     return sorted(found, key=lambda path: Path(path).parts)
+
+
+def _is_link_loop(path: str) -> bool:
+    """A symbolic link that resolves to itself: walked, so that it is reported (E006), not skipped."""
+    if not os.path.islink(path):
+        return False
+    try:
+        os.stat(path)
+    except OSError as error:
+        return error.errno == errno.ELOOP
+    return False
 
 
 def _matches(patterns: Sequence, path: str, settings: Settings) -> bool:
@@ -98,7 +122,8 @@ def load(path: str) -> LoadedFile:
     try:
         data = _read_bytes(path)
     except OSError as error:
-        return LoadedFile(path, None, unreadable(path, f"cannot read the file: {error.strerror or error}", Span(1, 1, 1, 2)))
+        reason = "it is a symbolic link loop" if error.errno == errno.ELOOP else error.strerror or error
+        return LoadedFile(path, None, unreadable(path, f"cannot read the file: {reason}", Span(1, 1, 1, 2)))
     try:
         # utf-8-sig: a byte-order mark is not part of the text (Python reads its own sources the same way).
         text = data.decode("utf-8-sig")

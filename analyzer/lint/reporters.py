@@ -282,3 +282,131 @@ def _junit_line(report: Report, finding: Finding) -> str:
 
 def _xml_text(text: str) -> str:
     return _XML_INVALID.sub("\ufffd", text)
+
+
+# ---------------------------------------------------------------- formats for other consumers (issue 17)
+
+
+def _path(report: Report) -> str:
+    return report.file if report.file is not None else "-"
+
+
+def _end(report: Report, finding: Finding) -> tuple[int, int]:
+    if finding.span is not None:
+        return finding.span.end_line, finding.span.end_column
+    return report.line, 2
+
+
+def render_json_lines(reports: Iterable[Report]) -> str:
+    """The records of `json`, one compact JSON object a line (JSON Lines), for streaming tools."""
+    return "\n".join(json.dumps(report.to_dict(), ensure_ascii=False) for report in reports)
+
+
+def render_pylint(reports: Sequence[Report]) -> str:
+    """Pylint's parseable form, `path:line: [CODE] message`, as ruff's `pylint` format."""
+    return "\n".join(
+        f"{_path(report)}:{position(report, finding)[0]}: [{finding.code}] {finding.message}"
+        for report, finding in diagnostics(reports)
+    )
+
+
+def render_grouped(reports: Sequence[Report], sources: Mapping[str, str], color: bool = False,
+                   summary: bool = True) -> str:
+    """ruff's `grouped`: a header line per file, then its diagnostics indented as `line:col CODE message`."""
+    style = _Style(color)
+    by_file: dict[str, list[tuple[Report, Finding]]] = {}
+    for report, finding in diagnostics(reports):
+        by_file.setdefault(_path(report), []).append((report, finding))
+    blocks = []
+    for path, entries in by_file.items():
+        lines = [style.bold(f"{path}:")]
+        width = max(len(str(position(report, finding)[0])) for report, finding in entries)
+        for report, finding in entries:
+            line, column = position(report, finding)
+            lines.append(f"  {str(line).rjust(width)}:{column:<3} {style.severity(finding.code, finding.severity)} "
+                         f"{finding.message}")
+        blocks.append("\n".join(lines))
+    if summary:
+        blocks.append(style.bold(summary_line(reports, sources)))
+    return "\n\n".join(blocks)
+
+
+def render_azure(reports: Sequence[Report]) -> str:
+    """Azure Pipelines logging commands (`##vso[task.logissue ...]`), one per diagnostic; info is a warning
+    (Azure has only `error` and `warning`)."""
+    lines = []
+    for report, finding in diagnostics(reports):
+        line, column = position(report, finding)
+        kind = "error" if finding.severity == ERROR else "warning"
+        properties = f"type={kind};sourcepath={_azure(_path(report))};linenumber={line};columnnumber={column};code={finding.code};"
+        lines.append(f"##vso[task.logissue {properties}]{_azure_data(finding.message)}")
+    return "\n".join(lines)
+
+
+def _azure_data(text: str) -> str:
+    # The escapes of the Azure Pipelines agent's logging commands: %, CR and LF in the message...
+    return text.replace("%", "%AZP25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _azure(text: str) -> str:
+    # ...and also ; and ] in a property's value.
+    return _azure_data(text).replace(";", "%3B").replace("]", "%5D")
+
+
+# GitLab code quality severities: info, minor, major, critical, blocker.
+_GITLAB_SEVERITY = {INFO: "info", WARNING: "major", ERROR: "critical"}
+
+
+def render_gitlab(reports: Sequence[Report]) -> str:
+    """GitLab's code quality report (a JSON array of Code Climate issues), for merge-request widgets.
+
+    Each issue's `fingerprint` is stable across runs and line moves: a hash of the path, the code,
+    the message and how many identical diagnostics came before it in the file.
+    """
+    import hashlib
+
+    issues = []
+    seen: dict[tuple[str, str, str], int] = {}
+    for report, finding in diagnostics(reports):
+        path = _path(report)
+        line, column = position(report, finding)
+        end_line, end_column = _end(report, finding)
+        identity = (path, finding.code, finding.message)
+        seen[identity] = seen.get(identity, 0) + 1
+        fingerprint = hashlib.sha256("\0".join((*identity, str(seen[identity]))).encode()).hexdigest()
+        issues.append({
+            "type": "issue",
+            "check_name": finding.code,
+            "description": f"{finding.code} {finding.message}",
+            "categories": ["Bug Risk"] if finding.severity != INFO else ["Style"],
+            "severity": _GITLAB_SEVERITY.get(finding.severity, "major"),
+            "fingerprint": fingerprint,
+            "location": {
+                "path": path,
+                "positions": {"begin": {"line": line, "column": column}, "end": {"line": end_line, "column": end_column}},
+            },
+        })
+    return json.dumps(issues, indent=2, ensure_ascii=False)
+
+
+_RDJSON_SEVERITY = {INFO: "INFO", WARNING: "WARNING", ERROR: "ERROR"}
+
+
+def render_rdjson(reports: Sequence[Report]) -> str:
+    """reviewdog's Diagnostic Format (rdjson): one `DiagnosticResult` with every diagnostic."""
+    result_diagnostics = []
+    for report, finding in diagnostics(reports):
+        line, column = position(report, finding)
+        end_line, end_column = _end(report, finding)
+        diagnostic: dict = {
+            "message": finding.message,
+            "location": {
+                "path": _path(report),
+                "range": {"start": {"line": line, "column": column}, "end": {"line": end_line, "column": end_column}},
+            },
+            "severity": _RDJSON_SEVERITY.get(finding.severity, "WARNING"),
+            "code": {"value": finding.code},
+        }
+        result_diagnostics.append(diagnostic)
+    return json.dumps({"source": {"name": "kinks"}, "severity": "WARNING", "diagnostics": result_diagnostics},
+                      indent=2, ensure_ascii=False)

@@ -24,6 +24,8 @@ ALL = "ALL"
 ALL_CODES = frozenset(RULES)
 ERROR_CODES = frozenset(code for code in RULES if is_error_code(code))
 SELECTABLE_CODES = ALL_CODES - ERROR_CODES
+# What is reported when nothing is selected: every code but the few that are off by default (K902).
+DEFAULT_CODES = frozenset(code for code in SELECTABLE_CODES if RULES[code].enabled_by_default)
 
 
 class SelectionError(ValueError):
@@ -75,7 +77,7 @@ class Layer:
 
 def enabled_codes(layers: Iterable[Layer]) -> frozenset[str]:
     """The codes reported after applying the layers in order (lowest priority first)."""
-    enabled = set(SELECTABLE_CODES)
+    enabled = set(DEFAULT_CODES)
     for layer in layers:
         if layer.select is not None:
             enabled = set()

@@ -29,9 +29,9 @@ import sympy as sp
 
 from ..analysis.api import (
     AnalysisTimeout,
-    analyze,
     analyze_text,
     deep_stack,
+    expression_report,
     hard_limit,
     hard_limit_for,
     internal_error_finding,
@@ -326,7 +326,7 @@ def same_tree(a: Any, b: Any) -> bool:
 
 def lower_expression(text: str, name: str = "loss") -> CodegenSource:
     """A lone expression (every free name a differentiated parameter), as `analyze` reads it."""
-    report = analyze(text)
+    report = expression_report(text)
     out = CodegenSource("<expression>", reports=[report])
     if report.classification == INVALID:
         return out

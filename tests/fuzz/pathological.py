@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from analyzer import analyze, analyze_file, analyze_text
+from analyzer import analyze_file, analyze_text
+from analyzer.analysis.api import expression_report
 from analyzer.analysis.report import INVALID, PIECEWISE, SMOOTH, UNKNOWN, Report
 
 ERRORS = ("E001", "E002", "E003", "E004", "E005", "E006")
@@ -84,7 +85,7 @@ def nested_calls(size: int) -> str:
 
 
 def nested_brackets_expression(size: int) -> str:
-    report = analyze("(" * size + "x" + ")" * size)
+    report = expression_report("(" * size + "x" + ")" * size)
     return _one_error([report], "E001", "nested too deeply")
 
 
