@@ -184,6 +184,8 @@ def run_tf(arguments: argparse.Namespace) -> int:
             module = generate(source)
         else:
             rewritten = rewrite_source(text, shown, mode=mode)
+            for refusal in rewritten.refused:
+                print(refusal.text(shown), file=sys.stderr)
             source = lower_source(rewritten.text, shown, rewritten.temperatures)
             module = generate(source, mode=mode, keyword_defaults=rewritten.temperatures)
     except CodegenError as error:
@@ -206,6 +208,8 @@ def run_smooth(arguments: argparse.Namespace) -> int:
     shown = "<stdin>" if path == "-" else path
     rewritten = rewrite_source(text, shown, mode="ste" if arguments.ste else "smooth")
     _write(rewritten.text, arguments.output, path)
+    for refusal in rewritten.refused:
+        print(refusal.text(shown), file=sys.stderr)
     status = EXIT_OK
     for report in analyze_text(rewritten.text, shown):
         if report.name is not None and report.classification not in (SMOOTH, PIECEWISE):
