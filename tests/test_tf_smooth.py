@@ -126,7 +126,7 @@ def test_regression_example_keeps_c1_definitions_comments_and_noqa() -> None:
     rewritten = rewrite_source(source, "regression.loss")
     lines = rewritten.text.splitlines()
     kept = [line for line in source.splitlines() if line.startswith(("smooth_l1(", "pinball_loss(", "#"))]
-    for line in kept:  # smooth_l1 is C1 (no finding), pinball's kink is intended (`# noqa: K201`)
+    for line in kept:  # smooth_l1 is C1 (no finding), pinball's kink is intended (its noqa comment)
         assert line in lines, line
     assert "mae(y, p) wrt p = jnp.mean(huber(y - p, huber_temperature))" in lines
     assert rewritten.refused == []

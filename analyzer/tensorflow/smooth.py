@@ -78,7 +78,7 @@ class Rewritten:
     offset: int = 0  # a line of the input is this many lines further down in the variant
 
 
-# Codes a variant may gain without being worse: a `# noqa` left with nothing to silence.
+# Codes a variant may gain without being worse: a noqa comment left with nothing to silence.
 _IGNORED_IN_COMPARISON = frozenset({"K902"})
 # Findings that no surrogate removes: they never allow a replacement.
 _NOT_REPLACEABLE = frozenset({"K301", "K901", "K902"})
