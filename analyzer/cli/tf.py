@@ -195,6 +195,8 @@ def run_tf(arguments: argparse.Namespace) -> int:
     failed = _report_invalid(source.reports, shown)
     for failure in module.failures:
         print(failure.text(shown), file=sys.stderr)
+    for note in module.notes:
+        print(note.text(shown), file=sys.stderr)
     return EXIT_FINDINGS if failed or module.failures else EXIT_OK
 
 

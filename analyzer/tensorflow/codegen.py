@@ -66,6 +66,7 @@ class GeneratedFunction:
     imports: set[str]
     keras_class: str | None = None
     keras_lines: list[str] = field(default_factory=list)
+    note: CodegenNote | None = None  # why it got no Keras loss class, when that is worth saying
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,11 +83,24 @@ class CodegenFailure:
 
 
 @dataclass(frozen=True, slots=True)
+class CodegenNote:
+    """Something the user should know about a definition's code (printed on standard error)."""
+
+    name: str
+    line: int
+    message: str
+
+    def text(self, path: str) -> str:
+        return f"{path}:{self.line}: {self.name}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
 class GeneratedModule:
     text: str
     functions: dict[str, str]  # definition name -> Python function name
     classes: dict[str, str]  # definition name -> Keras loss class name
     failures: tuple[CodegenFailure, ...] = ()  # definitions that got no code, in file order
+    notes: tuple[CodegenNote, ...] = ()  # zero-gradient definitions left without a Keras loss class, ...
 
 
 def generate_module(source: CodegenSource, *, mode: str = "plain",
@@ -110,11 +124,12 @@ def generate(source: CodegenSource, *, mode: str = "plain", keyword_defaults: Ma
     taken: set[str] = set(HELPERS)
     functions: list[GeneratedFunction] = []
     failures: list[CodegenFailure] = []
+    keras = _KerasContext(keras_package(source.path, mode), mode, source.path)
     for definition in definitions:
         before = set(taken)
         try:
             with deep_stack():
-                functions.append(_generate_function(definition, taken, keyword_defaults))
+                functions.append(_generate_function(definition, taken, keyword_defaults, keras))
         except UnsupportedError as error:  # one definition's failure never costs the others their code
             failures.append(_failure(definition, error.node, str(error)))
         except RecursionError:
@@ -131,6 +146,7 @@ def generate(source: CodegenSource, *, mode: str = "plain", keyword_defaults: Ma
         {f.source_name: f.name for f in functions},
         {f.source_name: f.keras_class for f in functions if f.keras_class},
         tuple(failures),
+        tuple(f.note for f in functions if f.note is not None),
     )
 
 
@@ -173,9 +189,12 @@ def _where(path: str, definition: CodegenDefinition, node: Any) -> str:
 
 
 MAX_LINE = 100  # generated lines stay this short: a long expression is split into named parts
+MAX_DOC = 88  # docstrings and comments, as ruff's default line length
 
 
-def _generate_function(definition: CodegenDefinition, taken: set[str], keyword_defaults: Mapping[str, float]) -> GeneratedFunction:
+def _generate_function(definition: CodegenDefinition, taken: set[str], keyword_defaults: Mapping[str, float],
+                       keras: _KerasContext | None = None) -> GeneratedFunction:
+    keras = keras or _KerasContext("kinks", "plain", "<string>")
     function_name = identifier(definition.name, taken)
     taken.add(function_name)
     assigned: set[str] = {function_name}
@@ -209,6 +228,9 @@ def _generate_function(definition: CodegenDefinition, taken: set[str], keyword_d
 
     ordered = [params[name] for name in definition.wrt] + [params[name] for name in definition.params if name not in definition.wrt]
     lines = _signature(function_name, [params[p] for p in definition.params], keywords, keyword_defaults)
+    if _is_keras_loss_shape(definition):  # passed as a loss or a metric, a saved model reloads without custom_objects
+        lines.insert(0, f'@keras.saving.register_keras_serializable(package="{keras.package}")')
+        printer.imports.add("keras")
     lines.append(f'    """{_docstring(definition, params)}"""')
     if ordered:
         printer.helpers.add("_as_float_tensors")
@@ -226,7 +248,7 @@ def _generate_function(definition: CodegenDefinition, taken: set[str], keyword_d
     lines.append(f"    return {result}")
 
     generated = GeneratedFunction(function_name, definition.name, lines, printer.helpers, printer.imports)
-    _add_keras_class(generated, definition, params, keywords, keyword_defaults, taken)
+    _add_keras_class(generated, definition, params, keywords, keyword_defaults, taken, keras)
     return generated
 
 
@@ -502,21 +524,89 @@ def _camel(name: str) -> str:
     return text if text.endswith("Loss") else text + "Loss"
 
 
-def _add_keras_class(generated: GeneratedFunction, definition: CodegenDefinition, params: Mapping[str, str],
-                     keywords: Mapping[str, str], defaults: Mapping[str, float], taken: set[str]) -> None:
+# Names of metrics where higher is better (a name's words, split at `_`); a word of _LOSS_WORDS
+# in the name says it is already a loss (`dice_loss`, `one_minus_iou`...).
+HIGHER_IS_BETTER_WORDS = frozenset({"accuracy", "acc", "f1", "fbeta", "dice", "iou", "jaccard", "precision",
+                                    "recall", "auc", "sensitivity", "specificity", "r2"})
+_LOSS_WORDS = frozenset({"loss", "error", "distance", "minus", "complement"})
+HIGHER_IS_BETTER_MARKER = "kinks: higher-is-better"
+LOWER_IS_BETTER_MARKER = "kinks: lower-is-better"
+
+
+@dataclass(frozen=True, slots=True)
+class _KerasContext:
+    package: str  # the package its objects are registered under: one per source file and variant
+    mode: str
+    path: str
+
+
+def keras_package(path: str, mode: str = "plain") -> str:
+    """`kinks.<file stem>[.smooth|.ste]`: the plain, smooth and straight-through modules of a file,
+    and modules of different files, never register the same Keras name."""
+    stem = re.sub(r"\W+", "_", Path(path).stem).strip("_") if not path.startswith("<") else ""
+    parts = ["kinks", *([stem] if stem else []), *([mode] if mode != "plain" else [])]
+    return ".".join(parts)
+
+
+def higher_is_better(definition: CodegenDefinition) -> bool:
+    """A metric where higher is better: by a marker comment, else by its name."""
+    marker = getattr(definition, "marker", None)
+    if marker is not None:
+        return marker == "higher"
+    words = set(definition.name.lower().split("_"))
+    return bool(words & HIGHER_IS_BETTER_WORDS) and not words & _LOSS_WORDS and not _complemented(definition.body)
+
+
+def _complemented(body: Any) -> bool:
+    """Is the body `1 - metric` already (`hard_dice = 1 - dice`): a loss, whatever its name says?"""
+    if not isinstance(body, sp.Add):
+        return False
+    constant, terms = body.as_coeff_add()
+    return constant == 1 and bool(terms) and all(term.could_extract_minus_sign() for term in terms)
+
+
+def _is_keras_loss_shape(definition: CodegenDefinition) -> bool:
     wrt = list(definition.wrt)
     data = [p for p in definition.params if p not in wrt]
-    if len(wrt) != 1 or len(data) != 1 or len(definition.params) != 2:
+    return len(wrt) == 1 and len(data) == 1 and len(definition.params) == 2
+
+
+def _add_keras_class(generated: GeneratedFunction, definition: CodegenDefinition, params: Mapping[str, str],
+                     keywords: Mapping[str, str], defaults: Mapping[str, float], taken: set[str],
+                     keras: _KerasContext) -> None:
+    if not _is_keras_loss_shape(definition):
         return
-    class_name = identifier(_camel(generated.name), taken)
+    wrt = list(definition.wrt)
+    data = [p for p in definition.params if p not in wrt]
+    class_name = _camel(generated.name)
+    if definition.report is not None and definition.report.classification == "zero-gradient":
+        shown = _comment_text(_shown_path(keras.path))
+        if keras.mode == "plain":
+            hint = (f"for a loss, use {class_name} of `kinks tf --smooth {shown}` (surrogates) or of "
+                    f"`kinks tf --ste {shown}` (hard forward pass, surrogate gradient)")
+        else:
+            hint = "no surrogate removes the zero gradient here: change the definition"
+        text = (f"No Keras loss class for {generated.name}: its gradient is zero almost everywhere, so training "
+                f"with it would not learn; {hint}.")
+        generated.keras_lines = ["# " + line for line in textwrap.wrap(text, MAX_DOC - 2)]
+        generated.note = CodegenNote(definition.name, int(definition.line),
+                                     f"the gradient is zero almost everywhere: no Keras loss class written; {hint}")
+        return
+    class_name = identifier(class_name, taken)
     taken.add(class_name)
+    better = higher_is_better(definition)
     call_args = ", ".join("y_pred" if p == wrt[0] else "y_true" for p in definition.params)
     call_args += "".join(f", {python}=self.{python}" for python in keywords.values())
     init_keywords = "".join(f", {python}={literal(defaults.get(source, 0.1))}" for source, python in keywords.items())
+    if better:
+        summary = (f"1 - `{generated.name}` as a Keras loss ({generated.name} is a metric where higher is better): "
+                   f"y_true is {params[data[0]]}, y_pred is {params[wrt[0]]}.")
+    else:
+        summary = f"`{generated.name}` as a Keras loss: y_true is {params[data[0]]}, y_pred is {params[wrt[0]]}."
     lines = [
-        '@keras.saving.register_keras_serializable(package="kinks")',
+        f'@keras.saving.register_keras_serializable(package="{keras.package}")',
         f"class {class_name}(keras.losses.Loss):",
-        f'    """`{generated.name}` as a Keras loss: y_true is {params[data[0]]}, y_pred is {params[wrt[0]]}."""',
+        *_docstring_lines(summary, "    "),
         "",
         *_def_lines("__init__", ["self", f'name="{generated.name}"', 'reduction="sum_over_batch_size"', "dtype=None",
                                  *[item.strip() for item in init_keywords.split(",") if item.strip()]], "    "),
@@ -526,7 +616,7 @@ def _add_keras_class(generated: GeneratedFunction, definition: CodegenDefinition
     lines += [
         "",
         "    def call(self, y_true, y_pred):",
-        *_call_lines("        return ", generated.name, call_args),
+        *_call_lines("        return 1.0 - " if better else "        return ", generated.name, call_args),
     ]
     if keywords:
         updates = ", ".join(f"{python}=self.{python}" for python in keywords.values())
@@ -545,6 +635,29 @@ def _add_keras_class(generated: GeneratedFunction, definition: CodegenDefinition
 # ------------------------------------------------------------------ the module
 
 
+def _docstring_lines(text: str, indent: str) -> list[str]:
+    """A docstring, its lines short enough for ruff's defaults."""
+    width = MAX_DOC - len(indent)
+    if len(text) + 6 <= width:
+        return [f'{indent}"""{text}"""']
+    wrapped = textwrap.wrap(text, width)
+    return [f'{indent}"""{wrapped[0]}', *[indent + line for line in wrapped[1:]], f'{indent}"""']
+
+
+def _shown_path(path: str) -> str:
+    """The path as given when relative; an absolute one relative to the working directory when inside it,
+    else its file name: a generated module never embeds where it was made."""
+    import os
+
+    if path.startswith("<") or not os.path.isabs(path):
+        return path
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:
+        return Path(path).name
+    return relative if not relative.startswith("..") else Path(path).name
+
+
 def _comment_text(text: str) -> str:
     """A path as comment text: control and non-ASCII characters escaped, so it cannot end the comment."""
     return text.encode("unicode_escape").decode("ascii").replace('"""', '\\"\\"\\"')
@@ -554,7 +667,7 @@ def _assemble(path: str, functions: list[GeneratedFunction], mode: str,
               failures: Sequence[CodegenFailure] = ()) -> str:
     from .._version import __version__
 
-    shown = _comment_text(path)
+    shown = _comment_text(_shown_path(path))
     variant = f" ({MODES[mode]})" if MODES.get(mode) else ""
     flag = {"smooth": " --smooth", "ste": " --ste"}.get(mode, "")
     out: list[str] = [

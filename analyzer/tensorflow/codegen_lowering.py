@@ -19,6 +19,8 @@ invalid are left out here.
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
@@ -76,6 +78,7 @@ class CodegenDefinition:
     report: Report
     keyword_constants: tuple[str, ...] = ()  # symbolic constants the body uses, in file order
     origins: dict[Any, Any] = field(default_factory=dict)  # SymPy node -> Origin (its span in the file)
+    marker: str | None = None  # "higher" or "lower": a `# kinks: higher-is-better` comment on the definition
 
 
 @dataclass(slots=True)
@@ -141,9 +144,24 @@ def lower_source(text: str, path: str = "<string>", symbolic_constants: Mapping[
             report=report,
             keyword_constants=keywords,
             origins=lowered.origins,
+            marker=_marker(text, statement.span),
         ))
         context.definitions[statement.name] = statement
     return out
+
+
+_MARKER = re.compile(r"#.*\bkinks:\s*(higher|lower)-is-better\b")
+
+
+def _marker(text: str, span: Any) -> str | None:
+    """`# kinks: higher-is-better` (or `lower-is-better`) on the definition's lines or the line above."""
+    lines = text.split("\n")
+    above = lines[span.line - 2 : span.line - 1] if span.line >= 2 else []
+    for line in [*[a for a in above if a.lstrip().startswith("#")], *lines[span.line - 1 : span.end_line]]:
+        found = _MARKER.search(line)
+        if found:
+            return found.group(1)
+    return None
 
 
 def _bind_constant(statement: ast.Constant, context: FileContext, symbolic: Mapping[str, float]) -> None:
