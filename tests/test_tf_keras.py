@@ -17,7 +17,7 @@ from analyzer.tensorflow.smooth import rewrite_source
 tf = pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
 
-from analyzer.tensorflow.runtime import load_module  # noqa: E402 - after the importorskip
+from analyzer.tensorflow.runtime import load_module
 
 SOURCE = """\
 mae(y, p) wrt p = mean(abs(y - p))
@@ -44,7 +44,7 @@ def test_registered_names_differ_per_variant_and_file(modules: dict[str, tuple[A
     assert keras_package("losses/keras_case.loss") == "kinks.keras_case"
     assert keras_package("keras_case.loss", "smooth") == "kinks.keras_case.smooth"
     assert keras_package("<stdin>", "ste") == "kinks.ste"
-    names = {mode: keras.saving.get_registered_name(getattr(loaded, "AccuracyLoss"))
+    names = {mode: keras.saving.get_registered_name(loaded.AccuracyLoss)
              for mode, (_, loaded) in modules.items() if hasattr(loaded, "AccuracyLoss")}
     assert names == {"smooth": "kinks.keras_case.smooth>AccuracyLoss", "ste": "kinks.keras_case.ste>AccuracyLoss"}
     assert keras.saving.get_registered_name(modules["plain"][1].mae) == "kinks.keras_case>mae"

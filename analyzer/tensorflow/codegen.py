@@ -141,6 +141,8 @@ def generate(source: CodegenSource, *, mode: str = "plain", keyword_defaults: Ma
             continue
         taken.clear()
         taken.update(before)
+    if source.line_offset:  # a variant: failures at the lines of the input
+        failures = [_shifted(failure, source.line_offset) for failure in failures]
     return GeneratedModule(
         _assemble(source.path, functions, mode, failures),
         {f.source_name: f.name for f in functions},
@@ -148,6 +150,10 @@ def generate(source: CodegenSource, *, mode: str = "plain", keyword_defaults: Ma
         tuple(failures),
         tuple(f.note for f in functions if f.note is not None),
     )
+
+
+def _shifted(failure: CodegenFailure, offset: int) -> CodegenFailure:
+    return CodegenFailure(failure.name, max(failure.line - offset, 1), failure.column, failure.message)
 
 
 def _failure(definition: CodegenDefinition, node: Any, message: str) -> CodegenFailure:
@@ -188,7 +194,7 @@ def _where(path: str, definition: CodegenDefinition, node: Any) -> str:
 # ------------------------------------------------------------------ one function
 
 
-MAX_LINE = 100  # generated lines stay this short: a long expression is split into named parts
+MAX_LINE = 88  # generated lines stay this short (ruff's default line length): a long expression is split into named parts
 MAX_DOC = 88  # docstrings and comments, as ruff's default line length
 
 
@@ -246,6 +252,7 @@ def _generate_function(definition: CodegenDefinition, taken: set[str], keyword_d
         body_lines.insert(0, "")
     lines += body_lines
     lines.append(f"    return {result}")
+    lines = _wrapped(lines)
 
     generated = GeneratedFunction(function_name, definition.name, lines, printer.helpers, printer.imports)
     _add_keras_class(generated, definition, params, keywords, keyword_defaults, taken, keras)
@@ -454,6 +461,43 @@ def _call_lines(prefix: str, function: str, arguments: str) -> list[str]:
     return [f"{prefix}{function}(", *[f"{indent}{part}," for part in arguments.split(", ")], f"{indent[:-4]})"]
 
 
+def _wrapped(lines: list[str]) -> list[str]:
+    """A statement still too long (one atom's code, nothing left to name) split as ruff format does:
+    the arguments of its outermost call on a line of their own."""
+    out: list[str] = []
+    for line in lines:
+        stripped = line.lstrip()
+        if len(line) <= MAX_LINE or stripped.startswith(("#", '"""', "def ", "@")) or not line.endswith(")"):
+            out.append(line)
+            continue
+        opening = _outer_call(line)
+        indent = line[: len(line) - len(stripped)] + "    "
+        if opening is None or len(indent) + len(line) - opening - 2 > MAX_LINE:
+            out.append(line)
+            continue
+        out += [line[: opening + 1], indent + line[opening + 1 : -1], indent[:-4] + ")"]
+    return out
+
+
+def _outer_call(line: str) -> int | None:
+    """The index of the `(` whose `)` ends the line, when that call starts the expression's last part."""
+    depth, opening = 0, None
+    for index in range(len(line) - 1, -1, -1):
+        char = line[index]
+        if char == ")":
+            depth += 1
+        elif char == "(":
+            depth -= 1
+            if depth == 0:
+                opening = index
+                break
+        elif char in "\"'":
+            return None
+    if opening is None or opening == 0 or not (line[opening - 1].isalnum() or line[opening - 1] in "_."):
+        return None
+    return opening
+
+
 def _def_lines(name: str, parts: list[str], indent: str) -> list[str]:
     """`def name(parts):`, one parameter a line when it would be too long (as ruff format does)."""
     line = f"{indent}def {name}({', '.join(parts)}):"
@@ -638,9 +682,9 @@ def _add_keras_class(generated: GeneratedFunction, definition: CodegenDefinition
 def _docstring_lines(text: str, indent: str) -> list[str]:
     """A docstring, its lines short enough for ruff's defaults."""
     width = MAX_DOC - len(indent)
-    if len(text) + 6 <= width:
-        return [f'{indent}"""{text}"""']
     wrapped = textwrap.wrap(text, width)
+    if len(text) + 6 <= width or len(wrapped) == 1:
+        return [f'{indent}"""{text}"""']
     return [f'{indent}"""{wrapped[0]}', *[indent + line for line in wrapped[1:]], f'{indent}"""']
 
 
@@ -661,6 +705,16 @@ def _shown_path(path: str) -> str:
 def _comment_text(text: str) -> str:
     """A path as comment text: control and non-ASCII characters escaped, so it cannot end the comment."""
     return text.encode("unicode_escape").decode("ascii").replace('"""', '\\"\\"\\"')
+
+
+def _all_order(name: str) -> tuple[int, tuple[tuple[int, int, str], ...]]:
+    """The order ruff's RUF022 wants in `__all__`: constants, then classes, then the rest."""
+    natural = tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", name) if part)
+    if name.isupper() and len(name) > 1:
+        return 0, natural
+    if name[:1].isupper():
+        return 1, natural
+    return 2, natural
 
 
 def _assemble(path: str, functions: list[GeneratedFunction], mode: str,
@@ -694,6 +748,7 @@ def _assemble(path: str, functions: list[GeneratedFunction], mode: str,
         exported.append(function.name)
         if function.keras_class:
             exported.append(function.keras_class)
+    exported.sort(key=_all_order)
     listed = ", ".join(f'"{name}"' for name in exported)
     if len(listed) < 84:
         out += ["", f"__all__ = [{listed}]"]
@@ -732,6 +787,21 @@ def lower_any(text: str, path: str = "<string>", symbolic_constants: Mapping[str
     return lower_source(text, path, symbolic_constants)
 
 
+def lower_variant(text: str, path: str, mode: str) -> tuple[CodegenSource, Any]:
+    """The smooth or straight-through variant of a `.loss` text, lowered; and the `Rewritten`.
+
+    Definitions keep the line of the input (their docstrings cite it), and failures are reported there.
+    """
+    from .smooth import rewrite_source
+
+    rewritten = rewrite_source(text, path, mode=mode)
+    source = lower_source(rewritten.text, path, rewritten.temperatures)
+    source.line_offset = rewritten.offset
+    for definition in source.definitions:
+        definition.line = rewritten.lines.get(definition.name, definition.line - rewritten.offset)
+    return source, rewritten
+
+
 def to_tensorflow(text_or_reports: str | Report | Iterable[Report], path: str | None = None, *,
                   mode: str = "plain") -> str:
     """TensorFlow code for a `.loss` text, a lone expression, or reports of `analyze`/`analyze_file`.
@@ -751,10 +821,7 @@ def to_tensorflow(text_or_reports: str | Report | Iterable[Report], path: str | 
 def _from_text(text: str, path: str, mode: str) -> str:
     if mode == "plain":
         return generate_module(lower_any(text, path))
-    from .smooth import rewrite_source
-
-    rewritten = rewrite_source(text, path, mode=mode)
-    source = lower_source(rewritten.text, path, rewritten.temperatures)
+    source, rewritten = lower_variant(text, path, mode)
     return generate_module(source, mode=mode, keyword_defaults=rewritten.temperatures)
 
 
@@ -771,10 +838,7 @@ def _from_reports(reports: list[Report], mode: str) -> str:
         text = Path(file).read_text(encoding="utf-8")
         if mode == "plain":
             return generate_module(lower_source(text, file), select=names)
-        from .smooth import rewrite_source
-
-        rewritten = rewrite_source(text, file, mode=mode)
-        source = lower_source(rewritten.text, file, rewritten.temperatures)
+        source, rewritten = lower_variant(text, file, mode)
         return generate_module(source, mode=mode, keyword_defaults=rewritten.temperatures, select=names)
     if by_file:
         raise ValueError("reports from several files: generate one module per file")
@@ -801,11 +865,8 @@ def tf_function(text: str, name: str | None = None, *, mode: str = "plain") -> A
     if mode == "plain":
         module = generate(lower_any(text, "<string>"))
     else:
-        from .smooth import rewrite_source
-
-        rewritten = rewrite_source(text, "<string>", mode=mode)
-        module = generate(lower_source(rewritten.text, "<string>", rewritten.temperatures), mode=mode,
-                          keyword_defaults=rewritten.temperatures)
+        source, rewritten = lower_variant(text, "<string>", mode)
+        module = generate(source, mode=mode, keyword_defaults=rewritten.temperatures)
     from .runtime import function_from, load_module
 
     loaded = load_module(module.text)

@@ -20,7 +20,6 @@ invalid are left out here.
 from __future__ import annotations
 
 import re
-
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
@@ -86,6 +85,7 @@ class CodegenSource:
     path: str
     definitions: list[CodegenDefinition] = field(default_factory=list)
     reports: list[Report] = field(default_factory=list)
+    line_offset: int = 0  # a variant: its lines are this many further down than the input's
 
 
 def lower_source(text: str, path: str = "<string>", symbolic_constants: Mapping[str, float] | None = None,
