@@ -70,3 +70,14 @@ def test_generated_modules_are_clean_under_ruff_defaults(tmp_path: Path) -> None
     for command in (["check", "--isolated", "--no-cache", "."], ["format", "--isolated", "--no-cache", "--check", "."]):
         done = subprocess.run([*ruff, *command], cwd=tmp_path, capture_output=True, text=True, check=False)
         assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_named_constants_stay_names_at_module_level() -> None:
+    code = to_tensorflow((ROOT / "examples" / "classification.loss").read_text(encoding="utf-8"),
+                         "classification.loss")
+    assert "\nLABEL_SMOOTHING = 0.1\nNUM_CLASSES = 10\n" in code
+    assert "    label_smoothing = _as_dtype(LABEL_SMOOTHING, z.dtype)\n" in code
+    assert "label_smoothing / num_classes" in code and "0.01" not in code
+    # a constant that must be a number where it is used falls back to its value
+    fallback = to_tensorflow("k = 3\nf(y, z) wrt z = sum(one_hot(y, k) * z)\n", "f.loss")
+    assert "def f(y, z):" in fallback

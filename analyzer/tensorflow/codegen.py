@@ -17,6 +17,7 @@ identifiers (checked, and renamed when they are Python keywords or clash) and nu
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import textwrap
 import warnings
@@ -66,6 +67,7 @@ class GeneratedFunction:
     imports: set[str]
     keras_class: str | None = None
     keras_lines: list[str] = field(default_factory=list)
+    constants: set[str] = field(default_factory=set)  # the named constants of the file it uses
     note: CodegenNote | None = None  # why it got no Keras loss class, when that is worth saying
 
 
@@ -125,11 +127,24 @@ def generate(source: CodegenSource, *, mode: str = "plain", keyword_defaults: Ma
     functions: list[GeneratedFunction] = []
     failures: list[CodegenFailure] = []
     keras = _KerasContext(keras_package(source.path, mode), mode, source.path)
+    constants: dict[str, str] = {}  # the file's named constants: source name -> module-level name
+    for name in source.named_constants:
+        constants[name] = identifier(re.sub(r"\W", "_", name).upper(), taken)
+        taken.add(constants[name])
+    keras.constants.update(constants)
     for definition in definitions:
         before = set(taken)
         try:
             with deep_stack():
-                functions.append(_generate_function(definition, taken, keyword_defaults, keras))
+                try:
+                    functions.append(_generate_function(definition, taken, keyword_defaults, keras))
+                except Exception:
+                    numeric = _with_constant_values(definition, source.named_constants)
+                    if numeric is None:
+                        raise
+                    taken.clear()
+                    taken.update(before)  # a name where a number is needed (one_hot's depth): the values
+                    functions.append(_generate_function(numeric, taken, keyword_defaults, keras))
         except UnsupportedError as error:  # one definition's failure never costs the others their code
             failures.append(_failure(definition, error.node, str(error)))
         except RecursionError:
@@ -143,12 +158,28 @@ def generate(source: CodegenSource, *, mode: str = "plain", keyword_defaults: Ma
         taken.update(before)
     if source.line_offset:  # a variant: failures at the lines of the input
         failures = [_shifted(failure, source.line_offset) for failure in failures]
+    used = set().union(*(f.constants for f in functions)) if functions else set()
+    module_constants = [(constants[name], source.named_constants[name]) for name in constants if name in used]
     return GeneratedModule(
-        _assemble(source.path, functions, mode, failures),
+        _assemble(source.path, functions, mode, failures, module_constants),
         {f.source_name: f.name for f in functions},
         {f.source_name: f.keras_class for f in functions if f.keras_class},
         tuple(failures),
         tuple(f.note for f in functions if f.note is not None),
+    )
+
+
+def _with_constant_values(definition: CodegenDefinition, named: Mapping[str, Any]) -> CodegenDefinition | None:
+    """The definition with the file's named constants it uses replaced by their values (None if it uses none)."""
+    used = [name for name in definition.keyword_constants if name in named]
+    if not used or not isinstance(definition.body, sp.Basic):
+        return None
+    values = {sp.Symbol(name, positive=True): named[name] for name in used}
+    return dataclasses.replace(
+        definition, body=definition.body.xreplace(values),
+        keyword_constants=tuple(name for name in definition.keyword_constants if name not in named),
+        local_names={key.xreplace(values) if isinstance(key, sp.Basic) else key: value
+                     for key, value in definition.local_names.items()},
     )
 
 
@@ -208,8 +239,9 @@ def _generate_function(definition: CodegenDefinition, taken: set[str], keyword_d
     for name in (*definition.params, *definition.keyword_constants):
         params[name] = identifier(name, assigned)
         assigned.add(params[name])
-    keywords = {name: params.pop(name) for name in definition.keyword_constants}
-    names = {**params, **keywords}
+    keywords = {name: params.pop(name) for name in definition.keyword_constants if name not in keras.constants}
+    named = {name: params.pop(name) for name in definition.keyword_constants if name in keras.constants}
+    names = {**params, **keywords, **named}
     given = definition.report.given if definition.report is not None else None
     body = guard_branches(stable_forms(definition.body, normalized_labels(given)))
     block = _Block(names, frozenset(definition.wrt), definition.local_names, "tmp", {function_name, "value"})
@@ -244,9 +276,11 @@ def _generate_function(definition: CodegenDefinition, taken: set[str], keyword_d
         lines.append(f"    {targets} = _as_float_tensors({', '.join(ordered)})")
     if printer.needs_dtype:
         lines.append(f"    dtype = {ordered[0]}.dtype" if ordered else "    dtype = tf.float32")
-    for python in keywords.values():  # a Python float would become a float32 tensor
+    conversions = [(python, python) for python in keywords.values()]
+    conversions += [(python, keras.constants[name]) for name, python in named.items()]
+    for python, value in conversions:  # a Python float would become a float32 tensor
         printer.helpers.add("_as_dtype")
-        lines.append(f"    {python} = _as_dtype({python}, {'dtype' if printer.needs_dtype else ordered[0] + '.dtype'})")
+        lines.append(f"    {python} = _as_dtype({value}, {'dtype' if printer.needs_dtype else ordered[0] + '.dtype'})")
     body_lines = _indented(statements, "    ")
     if body_lines and body_lines[0].startswith("    def "):
         body_lines.insert(0, "")
@@ -254,7 +288,8 @@ def _generate_function(definition: CodegenDefinition, taken: set[str], keyword_d
     lines.append(f"    return {result}")
     lines = _wrapped(lines)
 
-    generated = GeneratedFunction(function_name, definition.name, lines, printer.helpers, printer.imports)
+    generated = GeneratedFunction(function_name, definition.name, lines, printer.helpers, printer.imports,
+                                  constants=set(named))
     _add_keras_class(generated, definition, params, keywords, keyword_defaults, taken, keras)
     return generated
 
@@ -582,6 +617,7 @@ class _KerasContext:
     package: str  # the package its objects are registered under: one per source file and variant
     mode: str
     path: str
+    constants: dict[str, str] = field(default_factory=dict)  # named constants: source name -> module name
 
 
 def keras_package(path: str, mode: str = "plain") -> str:
@@ -707,6 +743,12 @@ def _comment_text(text: str) -> str:
     return text.encode("unicode_escape").decode("ascii").replace('"""', '\\"\\"\\"')
 
 
+def _constant_text(value: Any) -> str:
+    if isinstance(value, sp.Integer):
+        return str(int(value))
+    return str(literal(value))
+
+
 def _all_order(name: str) -> tuple[int, tuple[tuple[int, int, str], ...]]:
     """The order ruff's RUF022 wants in `__all__`: constants, then classes, then the rest."""
     natural = tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", name) if part)
@@ -718,7 +760,7 @@ def _all_order(name: str) -> tuple[int, tuple[tuple[int, int, str], ...]]:
 
 
 def _assemble(path: str, functions: list[GeneratedFunction], mode: str,
-              failures: Sequence[CodegenFailure] = ()) -> str:
+              failures: Sequence[CodegenFailure] = (), constants: Sequence[tuple[str, Any]] = ()) -> str:
     from .._version import __version__
 
     shown = _comment_text(_shown_path(path))
@@ -754,6 +796,8 @@ def _assemble(path: str, functions: list[GeneratedFunction], mode: str,
         out += ["", f"__all__ = [{listed}]"]
     else:
         out += ["", "__all__ = [", *[f'    "{name}",' for name in exported], "]"]
+    if constants:  # the constants of the .loss file, by their names
+        out += ["", *[f"{name} = {_constant_text(value)}" for name, value in constants]]
     for helper in sorted(helpers):
         out += ["", "", *HELPERS[helper].strip("\n").split("\n")]
     for function in functions:

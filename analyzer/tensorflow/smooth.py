@@ -466,7 +466,8 @@ class _DefinitionRewriter:
         pattern = self.pattern(row, node)
         if pattern is not None:
             return pattern
-        if self.mode == "ste" and self.moves(node) and row.name not in _NOT_SMOOTHED and self.may(node) and _is_flat(
+        # a flat atom around a finding (in_top_k(x, argmax(y), 2)) is estimated as a whole, as before
+        if self.mode == "ste" and self.moves(node) and row.name not in _NOT_SMOOTHED and self.may(node, inside=True) and _is_flat(
             self._row_for_call(row, node)
         ):
             return self.straight_through(row, node)
