@@ -108,5 +108,56 @@ def test_a_straight_through_variant_keeps_a_hard_atom_no_surrogate_applies_to() 
     # replaced something, and failed (IndexError) when it had only rebuilt the call
     text = "loss2(y, x) wrt x, y = argmin(erf(y) ^ 0.5, 0)\n"
     rewritten = rewrite_source(text, "f.loss", mode="ste").text
-    assert "argmin(erf(y)^0.5, 0)" in rewritten and "stop_gradient" not in rewritten
+    assert "argmin(erf(y) ^ 0.5, 0)" in rewritten and "stop_gradient" not in rewritten
     compile(to_tensorflow(text, mode="ste"), "<generated>", "exec")
+
+
+# ------------------------------------------------------------------ issue 14, item 5
+
+
+def test_only_atoms_that_cause_a_finding_are_replaced() -> None:
+    # relu(abs(x) + 1) never kinks at the relu (its argument is at least 1): only abs is replaced
+    text = rewrite_source("m(x) = relu(abs(x) + 1)\n", "m.loss").text
+    assert "m(x) = relu(huber(x, huber_temperature) + 1)" in text.splitlines()
+
+
+def test_regression_example_keeps_c1_definitions_comments_and_noqa() -> None:
+    source = (ROOT / "examples" / "regression.loss").read_text(encoding="utf-8")
+    rewritten = rewrite_source(source, "regression.loss")
+    lines = rewritten.text.splitlines()
+    kept = [line for line in source.splitlines() if line.startswith(("smooth_l1(", "pinball_loss(", "#"))]
+    for line in kept:  # smooth_l1 is C1 (no finding), pinball's kink is intended (its noqa comment)
+        assert line in lines, line
+    assert "mae(y, p) wrt p = jnp.mean(huber(y - p, huber_temperature))" in lines
+    assert rewritten.refused == []
+    original = {r.name: r for r in analyze_text(source, "regression.loss")}
+    for report in analyze_text(rewritten.text, "regression.loss"):
+        if report.name is not None:
+            assert {f.code for f in report.findings} <= {f.code for f in original[report.name].findings}, report.name
+
+
+def test_a_variant_with_a_finding_the_original_lacks_is_refused() -> None:
+    # softplus(1) != 1: smoothing the relu of a continuous conditional opens a jump at x == 1
+    source = "f(x) = relu(x) if x < 1 else x\ng(x) = relu(x)\n"
+    rewritten = rewrite_source(source, "f.loss", mode="smooth")
+    assert "f(x) = relu(x) if x < 1 else x" in rewritten.text.splitlines()
+    assert [(r.name, r.line) for r in rewritten.refused] == [("f", 1)]
+    assert "K101" in rewritten.refused[0].reason and "kept as written" in rewritten.refused[0].text("f.loss")
+    assert "g(x) = temperature * softplus(x / temperature)" in rewritten.text.splitlines()
+
+
+def test_kinks_smooth_says_why_it_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from analyzer.cli.main import main
+
+    path = tmp_path / "f.loss"
+    path.write_text("# keep me\nf(x) = relu(x) if x < 1 else x  # a comment\n", encoding="utf-8")
+    assert main(["smooth", str(path)]) == 0
+    captured = capsys.readouterr()
+    assert "# keep me\nf(x) = relu(x) if x < 1 else x  # a comment\n" in captured.out
+    assert f"{path}:2: f: no variant written: the variant would have K101" in captured.err
+
+
+def test_a_surrogate_with_a_kink_of_its_own_is_smoothed_in_a_second_round() -> None:
+    text = rewrite_source("n(x) = hard_shrink(x)\n", "n.loss").text
+    (report,) = [r for r in analyze_text(text, "n.loss") if r.name == "n"]
+    assert report.classification == SMOOTH and "hard_shrink" not in text

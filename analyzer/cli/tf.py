@@ -153,7 +153,7 @@ def _default_file_mode() -> int:
     return 0o666 & ~umask
 
 
-def _report_invalid(reports: list[Any], path: str) -> int:
+def _report_invalid(reports: list[Any], path: str, offset: int = 0) -> int:
     """Print the statements that could not be turned into code; the status is 1 if there are any."""
     from ..analysis.report import INVALID
 
@@ -164,15 +164,14 @@ def _report_invalid(reports: list[Any], path: str) -> int:
         failed += 1
         finding = report.findings[0] if report.findings else None
         span = finding.span if finding is not None and finding.span is not None else None
-        where = f"{path}:{span.line}:{span.column}" if span else f"{path}:{report.line}"
+        where = f"{path}:{span.line - offset}:{span.column}" if span else f"{path}:{report.line - offset}"
         message = finding.message if finding is not None else "invalid statement"
         print(f"{where}: {finding.code if finding else 'E999'} {message} (no code written for it)", file=sys.stderr)
     return failed
 
 
 def run_tf(arguments: argparse.Namespace) -> int:
-    from ..tensorflow.codegen import CodegenError, generate, lower_any, lower_source
-    from ..tensorflow.smooth import rewrite_source
+    from ..tensorflow.codegen import CodegenError, generate, lower_any, lower_variant
 
     path = arguments.path
     text = _read(path)
@@ -185,16 +184,19 @@ def run_tf(arguments: argparse.Namespace) -> int:
             source = lower_any(text, shown)
             module = generate(source)
         else:
-            rewritten = rewrite_source(text, shown, mode=mode)
-            source = lower_source(rewritten.text, shown, rewritten.temperatures)
+            source, rewritten = lower_variant(text, shown, mode)
+            for refusal in rewritten.refused:
+                print(refusal.text(shown), file=sys.stderr)
             module = generate(source, mode=mode, keyword_defaults=rewritten.temperatures)
     except CodegenError as error:
         print(f"kinks: error: {error}", file=sys.stderr)
         return EXIT_FINDINGS
     _write(module.text, arguments.output, path)
-    failed = _report_invalid(source.reports, shown)
+    failed = _report_invalid(source.reports, shown, source.line_offset)
     for failure in module.failures:
         print(failure.text(shown), file=sys.stderr)
+    for note in module.notes:
+        print(note.text(shown), file=sys.stderr)
     return EXIT_FINDINGS if failed or module.failures else EXIT_OK
 
 
@@ -235,6 +237,8 @@ def run_smooth(arguments: argparse.Namespace) -> int:
     shown = "<stdin>" if path == "-" else path
     rewritten = rewrite_source(text, shown, mode="ste" if arguments.ste else "smooth")
     _write(rewritten.text, arguments.output, path)
+    for refusal in rewritten.refused:
+        print(refusal.text(shown), file=sys.stderr)
     status = EXIT_OK
     for report in analyze_text(rewritten.text, shown):
         if report.name is not None and report.classification not in (SMOOTH, PIECEWISE):

@@ -17,6 +17,7 @@ identifiers (checked, and renamed when they are Python keywords or clash) and nu
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import textwrap
 import warnings
@@ -66,6 +67,8 @@ class GeneratedFunction:
     imports: set[str]
     keras_class: str | None = None
     keras_lines: list[str] = field(default_factory=list)
+    constants: set[str] = field(default_factory=set)  # the named constants of the file it uses
+    note: CodegenNote | None = None  # why it got no Keras loss class, when that is worth saying
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,11 +85,24 @@ class CodegenFailure:
 
 
 @dataclass(frozen=True, slots=True)
+class CodegenNote:
+    """Something the user should know about a definition's code (printed on standard error)."""
+
+    name: str
+    line: int
+    message: str
+
+    def text(self, path: str) -> str:
+        return f"{path}:{self.line}: {self.name}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
 class GeneratedModule:
     text: str
     functions: dict[str, str]  # definition name -> Python function name
     classes: dict[str, str]  # definition name -> Keras loss class name
     failures: tuple[CodegenFailure, ...] = ()  # definitions that got no code, in file order
+    notes: tuple[CodegenNote, ...] = ()  # zero-gradient definitions left without a Keras loss class, ...
 
 
 def generate_module(source: CodegenSource, *, mode: str = "plain",
@@ -110,11 +126,25 @@ def generate(source: CodegenSource, *, mode: str = "plain", keyword_defaults: Ma
     taken: set[str] = set(HELPERS)
     functions: list[GeneratedFunction] = []
     failures: list[CodegenFailure] = []
+    keras = _KerasContext(keras_package(source.path, mode), mode, source.path)
+    constants: dict[str, str] = {}  # the file's named constants: source name -> module-level name
+    for name in source.named_constants:
+        constants[name] = identifier(re.sub(r"\W", "_", name).upper(), taken)
+        taken.add(constants[name])
+    keras.constants.update(constants)
     for definition in definitions:
         before = set(taken)
         try:
             with deep_stack():
-                functions.append(_generate_function(definition, taken, keyword_defaults))
+                try:
+                    functions.append(_generate_function(definition, taken, keyword_defaults, keras))
+                except Exception:
+                    numeric = _with_constant_values(definition, source.named_constants)
+                    if numeric is None:
+                        raise
+                    taken.clear()
+                    taken.update(before)  # a name where a number is needed (one_hot's depth): the values
+                    functions.append(_generate_function(numeric, taken, keyword_defaults, keras))
         except UnsupportedError as error:  # one definition's failure never costs the others their code
             failures.append(_failure(definition, error.node, str(error)))
         except RecursionError:
@@ -126,12 +156,35 @@ def generate(source: CodegenSource, *, mode: str = "plain", keyword_defaults: Ma
             continue
         taken.clear()
         taken.update(before)
+    if source.line_offset:  # a variant: failures at the lines of the input
+        failures = [_shifted(failure, source.line_offset) for failure in failures]
+    used = set().union(*(f.constants for f in functions)) if functions else set()
+    module_constants = [(constants[name], source.named_constants[name]) for name in constants if name in used]
     return GeneratedModule(
-        _assemble(source.path, functions, mode, failures),
+        _assemble(source.path, functions, mode, failures, module_constants),
         {f.source_name: f.name for f in functions},
         {f.source_name: f.keras_class for f in functions if f.keras_class},
         tuple(failures),
+        tuple(f.note for f in functions if f.note is not None),
     )
+
+
+def _with_constant_values(definition: CodegenDefinition, named: Mapping[str, Any]) -> CodegenDefinition | None:
+    """The definition with the file's named constants it uses replaced by their values (None if it uses none)."""
+    used = [name for name in definition.keyword_constants if name in named]
+    if not used or not isinstance(definition.body, sp.Basic):
+        return None
+    values = {sp.Symbol(name, positive=True): named[name] for name in used}
+    return dataclasses.replace(
+        definition, body=definition.body.xreplace(values),
+        keyword_constants=tuple(name for name in definition.keyword_constants if name not in named),
+        local_names={key.xreplace(values) if isinstance(key, sp.Basic) else key: value
+                     for key, value in definition.local_names.items()},
+    )
+
+
+def _shifted(failure: CodegenFailure, offset: int) -> CodegenFailure:
+    return CodegenFailure(failure.name, max(failure.line - offset, 1), failure.column, failure.message)
 
 
 def _failure(definition: CodegenDefinition, node: Any, message: str) -> CodegenFailure:
@@ -172,10 +225,13 @@ def _where(path: str, definition: CodegenDefinition, node: Any) -> str:
 # ------------------------------------------------------------------ one function
 
 
-MAX_LINE = 100  # generated lines stay this short: a long expression is split into named parts
+MAX_LINE = 88  # generated lines stay this short (ruff's default line length): a long expression is split into named parts
+MAX_DOC = 88  # docstrings and comments, as ruff's default line length
 
 
-def _generate_function(definition: CodegenDefinition, taken: set[str], keyword_defaults: Mapping[str, float]) -> GeneratedFunction:
+def _generate_function(definition: CodegenDefinition, taken: set[str], keyword_defaults: Mapping[str, float],
+                       keras: _KerasContext | None = None) -> GeneratedFunction:
+    keras = keras or _KerasContext("kinks", "plain", "<string>")
     function_name = identifier(definition.name, taken)
     taken.add(function_name)
     assigned: set[str] = {function_name}
@@ -183,8 +239,9 @@ def _generate_function(definition: CodegenDefinition, taken: set[str], keyword_d
     for name in (*definition.params, *definition.keyword_constants):
         params[name] = identifier(name, assigned)
         assigned.add(params[name])
-    keywords = {name: params.pop(name) for name in definition.keyword_constants}
-    names = {**params, **keywords}
+    keywords = {name: params.pop(name) for name in definition.keyword_constants if name not in keras.constants}
+    named = {name: params.pop(name) for name in definition.keyword_constants if name in keras.constants}
+    names = {**params, **keywords, **named}
     given = definition.report.given if definition.report is not None else None
     body = guard_branches(stable_forms(definition.body, normalized_labels(given)))
     block = _Block(names, frozenset(definition.wrt), definition.local_names, "tmp", {function_name, "value"})
@@ -209,6 +266,9 @@ def _generate_function(definition: CodegenDefinition, taken: set[str], keyword_d
 
     ordered = [params[name] for name in definition.wrt] + [params[name] for name in definition.params if name not in definition.wrt]
     lines = _signature(function_name, [params[p] for p in definition.params], keywords, keyword_defaults)
+    if _is_keras_loss_shape(definition):  # passed as a loss or a metric, a saved model reloads without custom_objects
+        lines.insert(0, f'@keras.saving.register_keras_serializable(package="{keras.package}")')
+        printer.imports.add("keras")
     lines.append(f'    """{_docstring(definition, params)}"""')
     if ordered:
         printer.helpers.add("_as_float_tensors")
@@ -216,17 +276,21 @@ def _generate_function(definition: CodegenDefinition, taken: set[str], keyword_d
         lines.append(f"    {targets} = _as_float_tensors({', '.join(ordered)})")
     if printer.needs_dtype:
         lines.append(f"    dtype = {ordered[0]}.dtype" if ordered else "    dtype = tf.float32")
-    for python in keywords.values():  # a Python float would become a float32 tensor
+    conversions = [(python, python) for python in keywords.values()]
+    conversions += [(python, keras.constants[name]) for name, python in named.items()]
+    for python, value in conversions:  # a Python float would become a float32 tensor
         printer.helpers.add("_as_dtype")
-        lines.append(f"    {python} = _as_dtype({python}, {'dtype' if printer.needs_dtype else ordered[0] + '.dtype'})")
+        lines.append(f"    {python} = _as_dtype({value}, {'dtype' if printer.needs_dtype else ordered[0] + '.dtype'})")
     body_lines = _indented(statements, "    ")
     if body_lines and body_lines[0].startswith("    def "):
         body_lines.insert(0, "")
     lines += body_lines
     lines.append(f"    return {result}")
+    lines = _wrapped(lines)
 
-    generated = GeneratedFunction(function_name, definition.name, lines, printer.helpers, printer.imports)
-    _add_keras_class(generated, definition, params, keywords, keyword_defaults, taken)
+    generated = GeneratedFunction(function_name, definition.name, lines, printer.helpers, printer.imports,
+                                  constants=set(named))
+    _add_keras_class(generated, definition, params, keywords, keyword_defaults, taken, keras)
     return generated
 
 
@@ -432,6 +496,43 @@ def _call_lines(prefix: str, function: str, arguments: str) -> list[str]:
     return [f"{prefix}{function}(", *[f"{indent}{part}," for part in arguments.split(", ")], f"{indent[:-4]})"]
 
 
+def _wrapped(lines: list[str]) -> list[str]:
+    """A statement still too long (one atom's code, nothing left to name) split as ruff format does:
+    the arguments of its outermost call on a line of their own."""
+    out: list[str] = []
+    for line in lines:
+        stripped = line.lstrip()
+        if len(line) <= MAX_LINE or stripped.startswith(("#", '"""', "def ", "@")) or not line.endswith(")"):
+            out.append(line)
+            continue
+        opening = _outer_call(line)
+        indent = line[: len(line) - len(stripped)] + "    "
+        if opening is None or len(indent) + len(line) - opening - 2 > MAX_LINE:
+            out.append(line)
+            continue
+        out += [line[: opening + 1], indent + line[opening + 1 : -1], indent[:-4] + ")"]
+    return out
+
+
+def _outer_call(line: str) -> int | None:
+    """The index of the `(` whose `)` ends the line, when that call starts the expression's last part."""
+    depth, opening = 0, None
+    for index in range(len(line) - 1, -1, -1):
+        char = line[index]
+        if char == ")":
+            depth += 1
+        elif char == "(":
+            depth -= 1
+            if depth == 0:
+                opening = index
+                break
+        elif char in "\"'":
+            return None
+    if opening is None or opening == 0 or not (line[opening - 1].isalnum() or line[opening - 1] in "_."):
+        return None
+    return opening
+
+
 def _def_lines(name: str, parts: list[str], indent: str) -> list[str]:
     """`def name(parts):`, one parameter a line when it would be too long (as ruff format does)."""
     line = f"{indent}def {name}({', '.join(parts)}):"
@@ -502,21 +603,90 @@ def _camel(name: str) -> str:
     return text if text.endswith("Loss") else text + "Loss"
 
 
-def _add_keras_class(generated: GeneratedFunction, definition: CodegenDefinition, params: Mapping[str, str],
-                     keywords: Mapping[str, str], defaults: Mapping[str, float], taken: set[str]) -> None:
+# Names of metrics where higher is better (a name's words, split at `_`); a word of _LOSS_WORDS
+# in the name says it is already a loss (`dice_loss`, `one_minus_iou`...).
+HIGHER_IS_BETTER_WORDS = frozenset({"accuracy", "acc", "f1", "fbeta", "dice", "iou", "jaccard", "precision",
+                                    "recall", "auc", "sensitivity", "specificity", "r2"})
+_LOSS_WORDS = frozenset({"loss", "error", "distance", "minus", "complement"})
+HIGHER_IS_BETTER_MARKER = "kinks: higher-is-better"
+LOWER_IS_BETTER_MARKER = "kinks: lower-is-better"
+
+
+@dataclass(frozen=True, slots=True)
+class _KerasContext:
+    package: str  # the package its objects are registered under: one per source file and variant
+    mode: str
+    path: str
+    constants: dict[str, str] = field(default_factory=dict)  # named constants: source name -> module name
+
+
+def keras_package(path: str, mode: str = "plain") -> str:
+    """`kinks.<file stem>[.smooth|.ste]`: the plain, smooth and straight-through modules of a file,
+    and modules of different files, never register the same Keras name."""
+    stem = re.sub(r"\W+", "_", Path(path).stem).strip("_") if not path.startswith("<") else ""
+    parts = ["kinks", *([stem] if stem else []), *([mode] if mode != "plain" else [])]
+    return ".".join(parts)
+
+
+def higher_is_better(definition: CodegenDefinition) -> bool:
+    """A metric where higher is better: by a marker comment, else by its name."""
+    marker = getattr(definition, "marker", None)
+    if marker is not None:
+        return marker == "higher"
+    words = set(definition.name.lower().split("_"))
+    return bool(words & HIGHER_IS_BETTER_WORDS) and not words & _LOSS_WORDS and not _complemented(definition.body)
+
+
+def _complemented(body: Any) -> bool:
+    """Is the body `1 - metric` already (`hard_dice = 1 - dice`): a loss, whatever its name says?"""
+    if not isinstance(body, sp.Add):
+        return False
+    constant, terms = body.as_coeff_add()
+    return constant == 1 and bool(terms) and all(term.could_extract_minus_sign() for term in terms)
+
+
+def _is_keras_loss_shape(definition: CodegenDefinition) -> bool:
     wrt = list(definition.wrt)
     data = [p for p in definition.params if p not in wrt]
-    if len(wrt) != 1 or len(data) != 1 or len(definition.params) != 2:
+    return len(wrt) == 1 and len(data) == 1 and len(definition.params) == 2
+
+
+def _add_keras_class(generated: GeneratedFunction, definition: CodegenDefinition, params: Mapping[str, str],
+                     keywords: Mapping[str, str], defaults: Mapping[str, float], taken: set[str],
+                     keras: _KerasContext) -> None:
+    if not _is_keras_loss_shape(definition):
         return
-    class_name = identifier(_camel(generated.name), taken)
+    wrt = list(definition.wrt)
+    data = [p for p in definition.params if p not in wrt]
+    class_name = _camel(generated.name)
+    if definition.report is not None and definition.report.classification == "zero-gradient":
+        shown = _comment_text(_shown_path(keras.path))
+        if keras.mode == "plain":
+            hint = (f"for a loss, use {class_name} of `kinks tf --smooth {shown}` (surrogates) or of "
+                    f"`kinks tf --ste {shown}` (hard forward pass, surrogate gradient)")
+        else:
+            hint = "no surrogate removes the zero gradient here: change the definition"
+        text = (f"No Keras loss class for {generated.name}: its gradient is zero almost everywhere, so training "
+                f"with it would not learn; {hint}.")
+        generated.keras_lines = ["# " + line for line in textwrap.wrap(text, MAX_DOC - 2)]
+        generated.note = CodegenNote(definition.name, int(definition.line),
+                                     f"the gradient is zero almost everywhere: no Keras loss class written; {hint}")
+        return
+    class_name = identifier(class_name, taken)
     taken.add(class_name)
+    better = higher_is_better(definition)
     call_args = ", ".join("y_pred" if p == wrt[0] else "y_true" for p in definition.params)
     call_args += "".join(f", {python}=self.{python}" for python in keywords.values())
     init_keywords = "".join(f", {python}={literal(defaults.get(source, 0.1))}" for source, python in keywords.items())
+    if better:
+        summary = (f"1 - `{generated.name}` as a Keras loss ({generated.name} is a metric where higher is better): "
+                   f"y_true is {params[data[0]]}, y_pred is {params[wrt[0]]}.")
+    else:
+        summary = f"`{generated.name}` as a Keras loss: y_true is {params[data[0]]}, y_pred is {params[wrt[0]]}."
     lines = [
-        '@keras.saving.register_keras_serializable(package="kinks")',
+        f'@keras.saving.register_keras_serializable(package="{keras.package}")',
         f"class {class_name}(keras.losses.Loss):",
-        f'    """`{generated.name}` as a Keras loss: y_true is {params[data[0]]}, y_pred is {params[wrt[0]]}."""',
+        *_docstring_lines(summary, "    "),
         "",
         *_def_lines("__init__", ["self", f'name="{generated.name}"', 'reduction="sum_over_batch_size"', "dtype=None",
                                  *[item.strip() for item in init_keywords.split(",") if item.strip()]], "    "),
@@ -526,7 +696,7 @@ def _add_keras_class(generated: GeneratedFunction, definition: CodegenDefinition
     lines += [
         "",
         "    def call(self, y_true, y_pred):",
-        *_call_lines("        return ", generated.name, call_args),
+        *_call_lines("        return 1.0 - " if better else "        return ", generated.name, call_args),
     ]
     if keywords:
         updates = ", ".join(f"{python}=self.{python}" for python in keywords.values())
@@ -545,16 +715,55 @@ def _add_keras_class(generated: GeneratedFunction, definition: CodegenDefinition
 # ------------------------------------------------------------------ the module
 
 
+def _docstring_lines(text: str, indent: str) -> list[str]:
+    """A docstring, its lines short enough for ruff's defaults."""
+    width = MAX_DOC - len(indent)
+    wrapped = textwrap.wrap(text, width)
+    if len(text) + 6 <= width or len(wrapped) == 1:
+        return [f'{indent}"""{text}"""']
+    return [f'{indent}"""{wrapped[0]}', *[indent + line for line in wrapped[1:]], f'{indent}"""']
+
+
+def _shown_path(path: str) -> str:
+    """The path as given when relative; an absolute one relative to the working directory when inside it,
+    else its file name: a generated module never embeds where it was made."""
+    import os
+
+    if path.startswith("<") or not os.path.isabs(path):
+        return path
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:
+        return Path(path).name
+    return relative if not relative.startswith("..") else Path(path).name
+
+
 def _comment_text(text: str) -> str:
     """A path as comment text: control and non-ASCII characters escaped, so it cannot end the comment."""
     return text.encode("unicode_escape").decode("ascii").replace('"""', '\\"\\"\\"')
 
 
+def _constant_text(value: Any) -> str:
+    if isinstance(value, sp.Integer):
+        return str(int(value))
+    return str(literal(value))
+
+
+def _all_order(name: str) -> tuple[int, tuple[tuple[int, int, str], ...]]:
+    """The order ruff's RUF022 wants in `__all__`: constants, then classes, then the rest."""
+    natural = tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", name) if part)
+    if name.isupper() and len(name) > 1:
+        return 0, natural
+    if name[:1].isupper():
+        return 1, natural
+    return 2, natural
+
+
 def _assemble(path: str, functions: list[GeneratedFunction], mode: str,
-              failures: Sequence[CodegenFailure] = ()) -> str:
+              failures: Sequence[CodegenFailure] = (), constants: Sequence[tuple[str, Any]] = ()) -> str:
     from .._version import __version__
 
-    shown = _comment_text(path)
+    shown = _comment_text(_shown_path(path))
     variant = f" ({MODES[mode]})" if MODES.get(mode) else ""
     flag = {"smooth": " --smooth", "ste": " --ste"}.get(mode, "")
     out: list[str] = [
@@ -581,11 +790,14 @@ def _assemble(path: str, functions: list[GeneratedFunction], mode: str,
         exported.append(function.name)
         if function.keras_class:
             exported.append(function.keras_class)
+    exported.sort(key=_all_order)
     listed = ", ".join(f'"{name}"' for name in exported)
     if len(listed) < 84:
         out += ["", f"__all__ = [{listed}]"]
     else:
         out += ["", "__all__ = [", *[f'    "{name}",' for name in exported], "]"]
+    if constants:  # the constants of the .loss file, by their names
+        out += ["", *[f"{name} = {_constant_text(value)}" for name, value in constants]]
     for helper in sorted(helpers):
         out += ["", "", *HELPERS[helper].strip("\n").split("\n")]
     for function in functions:
@@ -619,6 +831,21 @@ def lower_any(text: str, path: str = "<string>", symbolic_constants: Mapping[str
     return lower_source(text, path, symbolic_constants)
 
 
+def lower_variant(text: str, path: str, mode: str) -> tuple[CodegenSource, Any]:
+    """The smooth or straight-through variant of a `.loss` text, lowered; and the `Rewritten`.
+
+    Definitions keep the line of the input (their docstrings cite it), and failures are reported there.
+    """
+    from .smooth import rewrite_source
+
+    rewritten = rewrite_source(text, path, mode=mode)
+    source = lower_source(rewritten.text, path, rewritten.temperatures)
+    source.line_offset = rewritten.offset
+    for definition in source.definitions:
+        definition.line = rewritten.lines.get(definition.name, definition.line - rewritten.offset)
+    return source, rewritten
+
+
 def to_tensorflow(text_or_reports: str | Report | Iterable[Report], path: str | None = None, *,
                   mode: str = "plain") -> str:
     """TensorFlow code for a `.loss` text, a lone expression, or reports of `analyze`/`analyze_file`.
@@ -638,10 +865,7 @@ def to_tensorflow(text_or_reports: str | Report | Iterable[Report], path: str | 
 def _from_text(text: str, path: str, mode: str) -> str:
     if mode == "plain":
         return generate_module(lower_any(text, path))
-    from .smooth import rewrite_source
-
-    rewritten = rewrite_source(text, path, mode=mode)
-    source = lower_source(rewritten.text, path, rewritten.temperatures)
+    source, rewritten = lower_variant(text, path, mode)
     return generate_module(source, mode=mode, keyword_defaults=rewritten.temperatures)
 
 
@@ -658,10 +882,7 @@ def _from_reports(reports: list[Report], mode: str) -> str:
         text = Path(file).read_text(encoding="utf-8")
         if mode == "plain":
             return generate_module(lower_source(text, file), select=names)
-        from .smooth import rewrite_source
-
-        rewritten = rewrite_source(text, file, mode=mode)
-        source = lower_source(rewritten.text, file, rewritten.temperatures)
+        source, rewritten = lower_variant(text, file, mode)
         return generate_module(source, mode=mode, keyword_defaults=rewritten.temperatures, select=names)
     if by_file:
         raise ValueError("reports from several files: generate one module per file")
@@ -688,11 +909,8 @@ def tf_function(text: str, name: str | None = None, *, mode: str = "plain") -> A
     if mode == "plain":
         module = generate(lower_any(text, "<string>"))
     else:
-        from .smooth import rewrite_source
-
-        rewritten = rewrite_source(text, "<string>", mode=mode)
-        module = generate(lower_source(rewritten.text, "<string>", rewritten.temperatures), mode=mode,
-                          keyword_defaults=rewritten.temperatures)
+        source, rewritten = lower_variant(text, "<string>", mode)
+        module = generate(source, mode=mode, keyword_defaults=rewritten.temperatures)
     from .runtime import function_from, load_module
 
     loaded = load_module(module.text)

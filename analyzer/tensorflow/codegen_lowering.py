@@ -20,7 +20,7 @@ invalid are left out here.
 from __future__ import annotations
 
 import contextlib
-
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
@@ -78,6 +78,7 @@ class CodegenDefinition:
     report: Report
     keyword_constants: tuple[str, ...] = ()  # symbolic constants the body uses, in file order
     origins: dict[Any, Any] = field(default_factory=dict)  # SymPy node -> Origin (its span in the file)
+    marker: str | None = None  # "higher" or "lower": a `# kinks: higher-is-better` comment on the definition
 
 
 @dataclass(slots=True)
@@ -85,17 +86,27 @@ class CodegenSource:
     path: str
     definitions: list[CodegenDefinition] = field(default_factory=list)
     reports: list[Report] = field(default_factory=list)
+    line_offset: int = 0  # a variant: its lines are this many further down than the input's
+    named_constants: dict[str, Any] = field(default_factory=dict)  # the file's constants kept as names -> value
 
 
 def lower_source(text: str, path: str = "<string>", symbolic_constants: Mapping[str, float] | None = None,
-                 reports: Sequence[Report] | None = None) -> CodegenSource:
-    """Every valid definition of `text`, lowered for code generation, with its analysis report."""
+                 reports: Sequence[Report] | None = None, *, named_constants: bool = True) -> CodegenSource:
+    """Every valid definition of `text`, lowered for code generation, with its analysis report.
+
+    With `named_constants`, the file's positive constants (`label_smoothing = 0.1`) stay names
+    (module-level constants in the code); a definition that cannot be lowered so is lowered with
+    their values.
+    """
     symbolic_constants = dict(symbolic_constants or {})
     if reports is None:
         reports = analyze_text(text, path)
     by_line = {report.line: report for report in reports if report.name is not None}
     source = parse_source(text, path)
     context = FileContext()
+    # the same file seen with every constant a number: the fallback of a definition
+    numeric = FileContext(definitions=context.definitions, broken=context.broken, later=context.later)
+    named: dict[str, Any] = {}
     for statement in source.statements:
         if isinstance(statement, ast.Definition):
             context.later.setdefault(statement.name, statement.span.line)
@@ -106,7 +117,9 @@ def lower_source(text: str, path: str = "<string>", symbolic_constants: Mapping[
         if context.later.get(statement.name) == statement.span.line:
             del context.later[statement.name]
         if isinstance(statement, ast.Constant):
-            _bind_constant(statement, context, symbolic_constants)
+            value = _bind_constant(statement, numeric, symbolic_constants)
+            if value is not None:
+                _bind_value(statement.name, value, context, symbolic_constants, named if named_constants else None)
             continue
         report = by_line.get(statement.span.line)
         if report is None or report.classification == INVALID or report.name != statement.name:
@@ -117,7 +130,13 @@ def lower_source(text: str, path: str = "<string>", symbolic_constants: Mapping[
             # SymPy can spend minutes building one body (folding a Piecewise into a condition):
             # the same hard limit as the analysis, and the definition gets no code.
             with deep_stack(), hard_limit(hard_limit_for(None)):
-                lowered = lowerer.definition(statement)
+                try:
+                    lowered = lowerer.definition(statement)
+                except (LoweringError, ValueError, TypeError, AttributeError):
+                    if not named:
+                        raise
+                    lowerer = CodegenLowerer(numeric, statement.name)  # a name where a number is needed
+                    lowered = lowerer.definition(statement)
         except (AnalysisTimeout, Exception) as error:  # noqa: BLE001 - one definition's failure must not cost the others their code
             if isinstance(error, AnalysisTimeout):
                 finding = Finding("error", "E005", f"building its expression for the code took longer than "
@@ -133,6 +152,7 @@ def lower_source(text: str, path: str = "<string>", symbolic_constants: Mapping[
             continue
         used = {symbol.name for symbol in lowered.body.free_symbols} if isinstance(lowered.body, sp.Basic) else set()
         keywords = tuple(name for name in symbolic_constants if name in used)
+        keywords += tuple(name for name in named if name in used and name not in symbolic_constants)
         out.definitions.append(CodegenDefinition(
             name=statement.name,
             line=statement.span.line,
@@ -143,21 +163,49 @@ def lower_source(text: str, path: str = "<string>", symbolic_constants: Mapping[
             report=report,
             keyword_constants=keywords,
             origins=lowered.origins,
+            marker=_marker(text, statement.span),
         ))
         context.definitions[statement.name] = statement
+    out.named_constants = named
     return out
 
 
-def _bind_constant(statement: ast.Constant, context: FileContext, symbolic: Mapping[str, float]) -> None:
+_MARKER = re.compile(r"#.*\bkinks:\s*(higher|lower)-is-better\b")
+
+
+def _marker(text: str, span: Any) -> str | None:
+    """`# kinks: higher-is-better` (or `lower-is-better`) on the definition's lines or the line above."""
+    lines = text.split("\n")
+    above = lines[span.line - 2 : span.line - 1] if span.line >= 2 else []
+    for line in [*[a for a in above if a.lstrip().startswith("#")], *lines[span.line - 1 : span.end_line]]:
+        found = _MARKER.search(line)
+        if found:
+            return found.group(1)
+    return None
+
+
+def _bind_constant(statement: ast.Constant, context: FileContext, symbolic: Mapping[str, float],
+                   named: dict[str, Any] | None = None) -> Any:
+    """Bind the constant in `context`; its value (None when it has none)."""
     try:
         with deep_stack(), hard_limit(hard_limit_for(None)):
             value = lower_constant(statement, context)
     except (LoweringError, AnalysisTimeout):
-        return  # the analysis reports it; a reference to it makes the definition invalid there too
-    if statement.name in symbolic:
-        context.constants[statement.name] = Binding(sp.Symbol(statement.name, positive=True), None, None, "constant")
+        return None  # the analysis reports it; a reference to it makes the definition invalid there too
+    _bind_value(statement.name, value, context, symbolic, named)
+    return value
+
+
+def _bind_value(name: str, value: Any, context: FileContext, symbolic: Mapping[str, float],
+                named: dict[str, Any] | None) -> None:
+    if name in symbolic:
+        context.constants[name] = Binding(sp.Symbol(name, positive=True), None, None, "constant")
+    elif named is not None and isinstance(value, sp.Number) and value.is_real and value.is_finite and value > 0:
+        context.constants[name] = Binding(sp.Symbol(name, positive=True), None, None, "constant")
+        named[name] = value
     else:
-        context.constants[statement.name] = constant_binding(value)
+        named.pop(name, None) if named is not None else None
+        context.constants[name] = constant_binding(value)
 
 
 class CodegenLowerer(Lowerer):

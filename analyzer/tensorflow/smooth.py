@@ -14,6 +14,13 @@ so the forward value is exactly the hard one.
 
 Atoms on data only (labels, masks) stay as they are: their gradient is never taken. The result is
 a `.loss` text in the language of LANGUAGE.md, which kinks analyses again.
+
+Only an atom that causes a finding of its definition is replaced (a C1 definition such as a smooth
+L1 written with a conditional is left alone), and a finding silenced by `# noqa` is intended: its
+atom stays. Each rewritten definition is put in place of its own lines, so comments and `# noqa`
+are kept. The variant is analysed again: a definition whose variant has a finding the original
+lacks (softplus(1) != 1 opens a jump in `relu(x) if x < 1 else x`) is kept as written and listed in
+`Rewritten.refused` with the reason.
 """
 
 from __future__ import annotations
@@ -44,70 +51,189 @@ _COMPARISON_ATOMS = {"less": "<", "less_equal": "<=", "greater": ">", "greater_e
 
 
 @dataclass(slots=True)
+class Refusal:
+    """A definition whose variant was refused (it is kept as written): where, and why."""
+
+    name: str
+    line: int  # in the input
+    reason: str
+
+    def text(self, path: str) -> str:
+        return f"{path}:{self.line}: {self.name}: no variant written: {self.reason}; kept as written"
+
+
+@dataclass(slots=True)
 class Rewritten:
-    """A rewritten `.loss` text, its temperature constants (name -> default), and what changed."""
+    """A rewritten `.loss` text, its temperature constants (name -> default), and what changed.
+
+    `lines` gives each definition's line in the input (the variant has a header and the
+    temperatures above it); `refused` the definitions kept as written, with the reason.
+    """
 
     text: str
     temperatures: dict[str, float] = field(default_factory=dict)
     replaced: list[tuple[int, str, str]] = field(default_factory=list)  # (line, atom, surrogate)
+    refused: list[Refusal] = field(default_factory=list)
+    lines: dict[str, int] = field(default_factory=dict)  # definition name -> its line in the input
+    offset: int = 0  # a line of the input is this many lines further down in the variant
+
+
+# Codes a variant may gain without being worse: a noqa comment left with nothing to silence.
+_IGNORED_IN_COMPARISON = frozenset({"K902"})
+# Findings that no surrogate removes: they never allow a replacement.
+_NOT_REPLACEABLE = frozenset({"K301", "K901", "K902"})
 
 
 def rewrite_source(text: str, path: str = "<string>", *, mode: str = "smooth") -> Rewritten:
+    """The variant of a `.loss` text: only atoms that cause a finding of their definition are replaced
+    (a finding silenced by `# noqa` is intended and stays), comments and `# noqa` are kept, and a
+    definition whose variant has a finding the original lacks is kept as written (`refused`)."""
+    from ..analysis.api import analyze_text
+
     if mode not in ("smooth", "ste"):
         raise ValueError("mode is smooth or ste")
-    result = Rewritten(text)
+    original_reports = {r.name: r for r in analyze_text(text, path) if r.name is not None}
+    temperatures: dict[str, float] = {}
+    replaced: list[tuple[int, str, str]] = []
+    body = text if text.endswith("\n") or not text else text + "\n"
+    reports = original_reports
     for _ in range(MAX_ROUNDS):
-        before = result.text
-        result = _one_round(result, path, mode)
-        if result.text == before:
+        body, changed, names = _one_round(body, path, mode, temperatures, reports, replaced)
+        if not changed:
             break
+        reports = _reports(analyze_text, _with_constants(body, temperatures), path, len(temperatures), names)
+    refused: list[Refusal] = []
+    while True:
+        variant = _reports(analyze_text, _with_constants(body, temperatures), path, len(temperatures), None)
+        worse = []
+        for name, report in variant.items():
+            before = original_reports.get(name)
+            if before is None or _statement_lines(body, name) == _statement_lines(text, name):
+                continue
+            reason = _worse(before, report)
+            if reason is not None:
+                worse.append(Refusal(name, before.line, reason))
+        if not worse:
+            break
+        for refusal in worse:
+            body = _put_statement(body, refusal.name, _statement_lines(text, refusal.name))
+        refused += worse
+    refused_names = {r.name for r in refused}
+    # temperatures no definition uses any more (their definition was refused) are dropped
+    used = set(re.findall(r"[A-Za-z_]\w*", _code_only(body)))
+    temperatures = {name: value for name, value in temperatures.items() if name in used}
+    lines = {name: report.line for name, report in original_reports.items()}
+    replaced = [item for item in replaced if not any(lines.get(n) == item[0] for n in refused_names)]
     label = "smooth variant" if mode == "smooth" else "straight-through variant"
     how = "surrogates for non-differentiable atoms" if mode == "smooth" else "hard forward pass, surrogate gradient"
-    result.text = f"# The {label} of {_comment_text(path)}, written by kinks ({how}).\n" + result.text
-    return result
+    header = f"# The {label} of {_comment_text(path)}, written by kinks ({how})."
+    result = header + "\n" + _with_constants(body, temperatures)
+    return Rewritten(result, temperatures, replaced, sorted(refused, key=lambda r: r.line), lines,
+                     1 + len(temperatures))
 
 
 def _comment_text(text: str) -> str:
     return text.encode("unicode_escape").decode("ascii")
 
 
-def _one_round(previous: Rewritten, path: str, mode: str) -> Rewritten:
-    text = previous.text
+def _with_constants(body: str, temperatures: Mapping[str, float]) -> str:
+    return "".join(f"{name} = {_number_text(value)}\n" for name, value in temperatures.items()) + body
+
+
+def _code_only(text: str) -> str:
+    return "\n".join(line.split("#", 1)[0] for line in text.split("\n"))
+
+
+def _reports(analyze_text: Callable[..., Any], text: str, path: str, offset: int,
+             names: set[str] | None) -> dict[str, Any]:
+    """The reports of `text` by definition name, their spans moved up by `offset` lines."""
+    out = {}
+    for report in analyze_text(text, path):
+        if report.name is None or (names is not None and report.name not in names):
+            continue
+        if offset:
+            report.findings = [f if f.span is None else dataclasses.replace(
+                f, span=dataclasses.replace(f.span, line=f.span.line - offset, end_line=f.span.end_line - offset))
+                for f in report.findings]
+            report.line -= offset
+        out[report.name] = report
+    return out
+
+
+def _codes(report: Any) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for finding in report.findings:
+        if finding.code not in _IGNORED_IN_COMPARISON:
+            counts[finding.code] = counts.get(finding.code, 0) + 1
+    return counts
+
+
+def _worse(original: Any, variant: Any) -> str | None:
+    """Why the variant is worse than the original (a finding the original lacks), or None."""
+    before, after = _codes(original), _codes(variant)
+    new = [code for code, count in after.items() if count > before.get(code, 0)]
+    if not new:
+        return None
+    finding = next(f for f in variant.findings if f.code == new[0])
+    return f"the variant would have {finding.code} ({finding.kind}: {finding.message}), which the original lacks"
+
+
+def _allowed_spans(report: Any) -> tuple[ast.Span, ...]:
+    if report is None:
+        return ()
+    return tuple(f.span for f in report.findings
+                 if f.span is not None and f.code.startswith("K") and f.code not in _NOT_REPLACEABLE)
+
+
+def _statement_lines(text: str, name: str) -> list[str] | None:
+    """The lines of definition `name` in `text` (the whole lines, comments after it included)."""
+    for statement in parse_source(text).statements:
+        if isinstance(statement, ast.Definition) and statement.name == name:
+            lines = text.split("\n")
+            return lines[statement.span.line - 1 : statement.span.end_line]
+    return None
+
+
+def _put_statement(text: str, name: str, new_lines: list[str] | None) -> str:
+    if new_lines is None:
+        return text
+    for statement in parse_source(text).statements:
+        if isinstance(statement, ast.Definition) and statement.name == name:
+            lines = text.split("\n")
+            lines[statement.span.line - 1 : statement.span.end_line] = new_lines
+            return "\n".join(lines)
+    return text
+
+
+def _one_round(text: str, path: str, mode: str, temperatures: dict[str, float], reports: Mapping[str, Any],
+               replaced: list[tuple[int, str, str]]) -> tuple[str, bool, set[str]]:
+    """One pass over the definitions: the text with each rewritten definition put in place of its
+    own lines (comments, `# noqa` and the other lines kept as written)."""
     source = parse_source(text, path)
     lines = text.split("\n")
-    starts = [_first_line(statement) for statement in source.statements] + [len(lines) + 1]
     names_in_use = {s.name for s in source.statements if isinstance(s, (ast.Constant, ast.Definition))}
     names_in_use |= {p.name for s in source.statements if isinstance(s, ast.Definition) for p in s.params}
-    temperatures = dict(previous.temperatures)
-    out_constants: list[str] = []
-    out: list[str] = []
-    replaced = list(previous.replaced)
+    names_in_use |= set(temperatures)
     definitions: dict[str, ast.Definition] = {}
-    for index, statement in enumerate(source.statements):
-        if isinstance(statement, ast.Constant):
-            if statement.name in temperatures:
-                out_constants.append(f"{statement.name} = {render(statement.value)}")
-            else:
-                out.append(f"{statement.name} = {render(statement.value)}")
+    changes: list[tuple[ast.Definition, str]] = []
+    for statement in source.statements:
+        if not isinstance(statement, ast.Definition):
             continue
-        if isinstance(statement, ast.SyntaxProblem):
-            # Kept as written, so the analysis of the variant reports the same error.
-            original = lines[starts[index] - 1 : starts[index + 1] - 1]
-            out.extend(line for line in original if line.strip() and not line.lstrip().startswith("#"))
-            continue
-        rewriter = _DefinitionRewriter(statement, definitions, mode, temperatures, names_in_use)
-        out.append(rewriter.rewrite())
-        replaced += [(statement.span.line, atom, surrogate) for atom, surrogate in rewriter.replaced]
+        allowed = _allowed_spans(reports.get(statement.name))
+        if allowed:
+            rewriter = _DefinitionRewriter(statement, definitions, mode, temperatures, names_in_use, allowed)
+            rewritten = rewriter.rewrite()
+            if rewriter.replaced:
+                changes.append((statement, rewritten))
+                line = statement.span.line
+                replaced += [(line, atom, surrogate) for atom, surrogate in rewriter.replaced]
         definitions[statement.name] = statement
-    body = [f"{name} = {_number_text(value)}" for name, value in temperatures.items()
-            if not any(line.startswith(f"{name} = ") for line in out_constants)]
-    return Rewritten("\n".join(body + out_constants + out) + "\n", temperatures, replaced)
-
-
-def _first_line(statement: Any) -> int:
-    if isinstance(statement, ast.SyntaxProblem):
-        return statement.statement_line or statement.span.line
-    return statement.span.line
+    for statement, rewritten in reversed(changes):
+        span = statement.span
+        first, last = lines[span.line - 1], lines[span.end_line - 1]
+        new = (first[: span.column - 1] + rewritten + last[span.end_column - 1 :]).split("\n")
+        lines[span.line - 1 : span.end_line] = new
+    return "\n".join(lines), bool(changes), {statement.name for statement, _ in changes}
 
 
 def _number_text(value: float) -> str:
@@ -179,8 +305,10 @@ def _surrogate(row: atoms.Atom) -> atoms.Surrogate | None:
 
 class _DefinitionRewriter:
     def __init__(self, definition: ast.Definition, definitions: Mapping[str, ast.Definition], mode: str,
-                 temperatures: dict[str, float], names_in_use: set[str]):
+                 temperatures: dict[str, float], names_in_use: set[str], allowed: tuple[ast.Span, ...] = ()):
         self.definition = definition
+        self.allowed = allowed  # the spans of the definition's findings: only atoms there are replaced
+        self.free = False  # inside a replacement (the soft side of a surrogate) every atom may be
         self.definitions = definitions
         self.mode = mode
         self.temperatures = temperatures
@@ -239,6 +367,18 @@ class _DefinitionRewriter:
             transform(tree, visit)
         return found
 
+    def may(self, node: Any, *, inside: bool = False) -> bool:
+        """May `node` be replaced: a finding is at it (`inside`: a finding is within it)?"""
+        if self.free:
+            return True
+        span = getattr(node, "span", None)
+        if span is None:
+            return False
+        if not inside:
+            return any(s == span for s in self.allowed)
+        return any((span.line, span.column) <= (s.line, s.column) and (s.end_line, s.end_column)
+                   <= (span.end_line, span.end_column) for s in self.allowed)
+
     # -------------------------------------------------------------- dependence
 
     def moves(self, node: Any) -> bool:
@@ -282,7 +422,7 @@ class _DefinitionRewriter:
     def expr(self, node: ast.Expr) -> ast.Expr:
         """Rewrite an expression whose value is used as a number."""
         if isinstance(node, (ast.Compare, ast.BoolOp, ast.Not, ast.Membership)):
-            return self.truth(node) if self.moves(node) else node
+            return self.truth(node) if self.moves(node) and self.may(node, inside=True) else node
         if isinstance(node, ast.Conditional):
             return dataclasses.replace(node, then=self.expr(node.then), otherwise=self.expr(node.otherwise))
         if isinstance(node, ast.Unary):
@@ -313,11 +453,12 @@ class _DefinitionRewriter:
             return dataclasses.replace(node, args=(self.expr(node.args[0]), *node.args[1:]))
         if row.name in _COMPARISON_ATOMS and len(node.args) == 2 and not node.keywords:
             compare = ast.Compare(node.args, (_COMPARISON_ATOMS[row.name],), node.span)
-            return self.truth(compare) if self.moves(compare) else node
+            return self.truth(compare) if self.moves(compare) and self.may(node, inside=True) else node
         if row.name in ("all", "any"):  # a condition reduced, used as a number
-            return self.truth(node) if self.moves(node) and len(node.args) == 1 and not node.keywords else node
+            return self.truth(node) if self.moves(node) and len(node.args) == 1 and not node.keywords \
+                and self.may(node, inside=True) else node
         if row.name in ("logical_and", "logical_or", "logical_not") and not node.keywords:
-            if not self.moves(node):
+            if not self.moves(node) or not self.may(node, inside=True):
                 return node
             if row.name == "logical_not":
                 return self.truth(ast.Not(node.args[0], node.span))
@@ -325,14 +466,15 @@ class _DefinitionRewriter:
         pattern = self.pattern(row, node)
         if pattern is not None:
             return pattern
-        if self.mode == "ste" and self.moves(node) and row.name not in _NOT_SMOOTHED and _is_flat(
+        # a flat atom around a finding (in_top_k(x, argmax(y), 2)) is estimated as a whole, as before
+        if self.mode == "ste" and self.moves(node) and row.name not in _NOT_SMOOTHED and self.may(node, inside=True) and _is_flat(
             self._row_for_call(row, node)
         ):
             return self.straight_through(row, node)
         args = tuple(self.expr(a) for a in node.args)
         keywords = tuple(dataclasses.replace(k, value=self.expr(k.value)) for k in node.keywords)
         rebuilt = dataclasses.replace(node, args=args, keywords=keywords)
-        if not self.moves(node) or row.name in _NOT_SMOOTHED or self.mode == "ste":
+        if not self.moves(node) or row.name in _NOT_SMOOTHED or self.mode == "ste" or not self.may(node):
             return rebuilt  # in a straight-through variant, kinks keep their own gradient
         return self.smoothed(row, rebuilt)
 
@@ -340,10 +482,12 @@ class _DefinitionRewriter:
     def _smoothly(self) -> Iterator[None]:
         """Rewrite as the smooth variant does: the soft side of a straight-through estimator."""
         mode, self.mode = self.mode, "smooth"
+        free, self.free = self.free, True
         try:
             yield
         finally:
             self.mode = mode
+            self.free = free
 
     def _row_for_call(self, row: atoms.Atom, node: ast.Call) -> atoms.Atom:
         if row.variadic and len(node.args) == 1:
@@ -423,7 +567,7 @@ class _DefinitionRewriter:
                 and atoms.lookup(index.func).name == "argmax" and len(index.args) == 1 and not index.keywords):
             return None
         scores = index.args[0]
-        if not self.moves(scores):
+        if not self.moves(scores) or not self.may(node, inside=True):
             return None
         t = self.temperature("softmax", DEFAULT_TEMPERATURE)
         with self._smoothly():

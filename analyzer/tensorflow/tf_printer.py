@@ -203,7 +203,8 @@ def _maximum(*args):
     shape = tf.shape(args[0])
     for arg in args[1:]:
         shape = tf.broadcast_dynamic_shape(shape, tf.shape(arg))
-    return tf.reduce_max(tf.stack([tf.broadcast_to(arg, shape) for arg in args]), axis=0)
+    stacked = tf.stack([tf.broadcast_to(arg, shape) for arg in args])
+    return tf.reduce_max(stacked, axis=0)
 ''',
     "_minimum": '''
 def _minimum(*args):
@@ -211,13 +212,15 @@ def _minimum(*args):
     shape = tf.shape(args[0])
     for arg in args[1:]:
         shape = tf.broadcast_dynamic_shape(shape, tf.shape(arg))
-    return tf.reduce_min(tf.stack([tf.broadcast_to(arg, shape) for arg in args]), axis=0)
+    stacked = tf.stack([tf.broadcast_to(arg, shape) for arg in args])
+    return tf.reduce_min(stacked, axis=0)
 ''',
     "_kink_sqrt": '''
 def _kink_sqrt(x):
     """sqrt of a quantity that is never negative, with slope 0 where it is 0 (a norm's kink)."""
     positive = x > 0
-    return tf.where(positive, tf.sqrt(tf.where(positive, x, tf.ones_like(x))), tf.zeros_like(x))
+    safe = tf.where(positive, x, tf.ones_like(x))
+    return tf.where(positive, tf.sqrt(safe), tf.zeros_like(x))
 ''',
     "_take": '''
 def _take(values, indices):
@@ -237,7 +240,8 @@ def _straight_through(hard, soft, *inputs):
                 tape.watch(xs)
                 surrogate = soft(*xs)
             grads = tape.gradient(surrogate, xs, output_gradients=upstream)
-            return [tf.zeros_like(x) if g is None else g for g, x in zip(grads, xs, strict=True)]
+            pairs = zip(grads, xs, strict=True)
+            return [tf.zeros_like(x) if g is None else g for g, x in pairs]
 
         return hard(*xs), gradient
 
@@ -272,7 +276,8 @@ def _as_dtype(value, dtype):
 def _as_float_tensors(*values):
     """The arguments as tensors of one floating dtype: the first floating one's, else float32."""
     tensors = [tf.convert_to_tensor(value) for value in values]
-    dtype = next((tensor.dtype for tensor in tensors if tensor.dtype.is_floating), tf.float32)
+    floating = (tensor.dtype for tensor in tensors if tensor.dtype.is_floating)
+    dtype = next(floating, tf.float32)
     return [tf.cast(tensor, dtype) for tensor in tensors]
 ''',
 }
