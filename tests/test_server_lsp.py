@@ -256,3 +256,29 @@ async def test_syntax_errors_and_other_files(client: LanguageClient, tmp_path: P
         text_document=types.TextDocumentItem(uri=other, language_id="plaintext", version=1, text="abs(x)\n")))
     await asyncio.sleep(0.5)
     assert all(params.uri != other for params in client.published)  # type: ignore[attr-defined]
+
+
+PYTHON_SOURCE = """\
+import tensorflow as tf
+from tensorflow.keras import backend as K
+
+
+def mae_loss(y_true, y_pred):
+    return K.mean(tf.abs(y_true - y_pred))
+
+
+def accuracy_metric(y_true, y_pred):
+    return K.mean(K.equal(K.argmax(y_true), K.argmax(y_pred)))
+"""
+
+
+@pytest.mark.asyncio
+async def test_a_python_module_gets_the_diagnostics_of_kinks_check(client: LanguageClient, tmp_path: Path) -> None:
+    path = tmp_path / "train.py"
+    path.write_text(PYTHON_SOURCE, encoding="utf-8")
+    uri = path.as_uri()
+    client.text_document_did_open(types.DidOpenTextDocumentParams(
+        text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1, text=PYTHON_SOURCE)))
+    diagnostics = await _diagnostics(client, uri, 1)
+    assert ("K201", 6) in _codes(diagnostics)  # the kink of tf.abs, on its own line
+    assert any(code == "K001" and line == 10 for code, line in _codes(diagnostics))

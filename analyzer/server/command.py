@@ -21,7 +21,7 @@ def register(commands: Any) -> None:
         "server",
         help="run the language server (LSP over stdio) for editors",
         description=(
-            "Speak the Language Server Protocol on standard input and output: diagnostics for .loss "
+            "Speak the Language Server Protocol on standard input and output: diagnostics for .loss and .py "
             "files as `kinks check` reports them (same codes, spans, severities and configuration), "
             "hovers with the explanation and the rule's doc, and quick fixes. See docs/editors.md."
         ),

@@ -24,8 +24,8 @@ from . import convert
 from .convert import Analysis
 from .worker import DEFAULT_DEBOUNCE, Scheduler
 
-LANGUAGE_ID = "loss"
-SUFFIX = ".loss"
+LANGUAGE_IDS = ("loss", "python")
+SUFFIXES = (".loss", ".py")
 
 logger = logging.getLogger(__name__)
 
@@ -43,9 +43,10 @@ class KinksServer(LanguageServer):
 
     def wants(self, document: types.TextDocumentItem | types.VersionedTextDocumentIdentifier
               | types.TextDocumentIdentifier) -> bool:
-        """kinks reads `.loss` files (by language id, or by name for clients that send none)."""
+        """kinks reads `.loss` files and the loss functions of Python modules (by language id, or by
+        name for clients that send none)."""
         language = getattr(document, "language_id", None)
-        return language == LANGUAGE_ID or document.uri.endswith(SUFFIX)
+        return language in LANGUAGE_IDS or document.uri.endswith(SUFFIXES)
 
     def analyse(self, uri: str, *, wait: bool) -> None:
         document = self.workspace.get_text_document(uri)

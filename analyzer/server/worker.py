@@ -32,8 +32,9 @@ def analyse_document(uri: str, version: int | None, text: str, path: str | None)
     from sympy.core.cache import clear_cache
 
     from ..language import syntax as ast
-    from ..analysis.api import analyze_text
+    from ..analysis.python_api import analyze_source
     from ..cli.check import select
+    from ..language.python_source import is_python_path
     from ..lint.config import ConfigError, settings_for
     from ..language.parser import parse_source
 
@@ -50,11 +51,14 @@ def analyse_document(uri: str, version: int | None, text: str, path: str | None)
     # As the runner does before each file: verdicts depend on the text alone, not on what SymPy's
     # cache holds from the last analysis.
     clear_cache()
-    reports = analyze_text(text, name, budget=settings.budget)
+    # the same entry point as `kinks check`: a Python module's loss functions, or a .loss file
+    reports = analyze_source(text, name, budget=settings.budget, python_functions=settings.python_functions,
+                             data_names=settings.data_names)
     codes = settings.codes_for(name)
     reports = [select(report, codes) for report in reports]
     noqa = {}
-    for statement in parse_source(text, name).statements:
+    statements = [] if is_python_path(name) else parse_source(text, name).statements
+    for statement in statements:
         if statement.noqa is not None:
             line = statement.statement_line if isinstance(statement, ast.SyntaxProblem) else statement.span.line
             noqa[line or statement.span.line] = statement.noqa
