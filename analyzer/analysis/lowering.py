@@ -25,9 +25,9 @@ from sympy.logic.boolalg import BooleanAtom, BooleanFunction
 
 from ..atoms import functions as fn
 from ..atoms import table as atoms
-from ..language.python_source import DATA_NAMES as PYTHON_DATA_NAMES
 from ..language import syntax as ast
 from ..language.printer import level, render
+from ..language.python_source import DATA_NAMES as PYTHON_DATA_NAMES
 from ..language.syntax import Span
 
 

@@ -31,12 +31,12 @@ def analyse_document(uri: str, version: int | None, text: str, path: str | None)
     """The reports of one document version, selected as `kinks check` selects them for its path."""
     from sympy.core.cache import clear_cache
 
-    from ..language import syntax as ast
     from ..analysis.python_api import analyze_source
     from ..cli.check import select
+    from ..language import syntax as ast
+    from ..language.parser import parse_source
     from ..language.python_source import is_python_path
     from ..lint.config import ConfigError, settings_for
-    from ..language.parser import parse_source
 
     started = time.monotonic()
     name = path or uri
