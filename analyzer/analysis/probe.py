@@ -849,10 +849,9 @@ class LineProbe:
             env_rows.append(side * distances)
         offsets = np.concatenate(env_rows + [np.zeros(2)])  # and the point itself, twice, last
         env = self._at([(item, 1.0)], offsets)
-        for name in self.variables:
-            # the second time with the coordinates that are nothing beside the scale of the search
-            # set to 0 (Newton stops at 1e-26 of a zero at 0, where 0 / 0 is)
-            env[name][-1] = np.where(np.abs(env[name][-1]) <= 1e-15 * item.scale, 0.0, env[name][-1])
+        # the second time snapped onto 0 (Newton stops at 1e-26 of a zero at 0, where 0 / 0 is)
+        for name, value in _snapped_to_zero(item).items():
+            env[name][-1] = value
         seeds = {name: np.broadcast_to(item.normal[name], (len(offsets), self.entries)) for name in self.variables}
         value, tangent, _, inside = self._evaluate(env, seeds, with_states=False)
         at_point = value[-2:]
@@ -943,8 +942,7 @@ class LineProbe:
         scale of the search): does the value there, with them exactly 0, differ from the limits on
         both sides? (divide_no_nan(output, norm(output)) is 0 at output == 0 and a unit vector
         next to it: a jump that every line through 0 sees only at the point.)"""
-        snapped = {name: np.where(np.abs(item.point[name]) <= 1e-15 * item.scale, 0.0, item.point[name])
-                   for name in self.variables}
+        snapped = _snapped_to_zero(item)
         if all(np.array_equal(snapped[name], item.point[name]) for name in self.variables) or not any(
                 np.all(snapped[name][item.normal[name] != 0] == 0) and np.any(item.normal[name] != 0) for name in self.variables):
             return False
@@ -1162,6 +1160,12 @@ def decide_crossing(values: np.ndarray, slopes: np.ndarray, step: float, precisi
     curvature = (abs(curve_near) > 10 * noise and abs(curve_near) > 1e-4 * size
                  and abs(curve_near - curve_far) <= 0.5 * abs(curve_near))
     return "none", bool(curvature)
+
+
+def _snapped_to_zero(item: _Located) -> dict[str, np.ndarray]:
+    """The located point with the coordinates that are nothing beside the scale of the search
+    (below 1e-15 of it) set to exactly 0: where a set through 0 itself is."""
+    return {name: np.where(np.abs(value) <= 1e-15 * item.scale, 0.0, value) for name, value in item.point.items()}
 
 
 def _placed(item: _Located) -> float:

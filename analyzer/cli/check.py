@@ -25,7 +25,7 @@ from ..lint.files import STDIN_PATH, LoadedFile, MissingPathsError, expand_paths
 from ..lint.formats import RenderOptions, render
 from ..lint.progress import ProgressBar, progress_enabled
 from ..lint.runner import RunStatistics, analyze_files, default_jobs
-from .common import EXIT_FINDINGS, EXIT_OK, UsageError, positive_seconds, version
+from .common import EXIT_FINDINGS, EXIT_OK, UsageError, positive_count, positive_seconds, version
 
 
 def register(commands: Any) -> None:
@@ -109,19 +109,10 @@ def register(commands: Any) -> None:
     analysis.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     analysis.add_argument("--cache-dir", metavar="DIR",
                           help="where to keep the cache (default: .kinks_cache at the project root; or KINKS_CACHE_DIR)")
-    analysis.add_argument("-j", "--jobs", type=_positive_count, default=None, metavar="N",
+    analysis.add_argument("-j", "--jobs", type=positive_count, default=None, metavar="N",
                           help="analyse in up to N processes (default: one per core)")
     check.set_defaults(run=run_check)
 
-
-def _positive_count(text: str) -> int:
-    try:
-        count = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if count < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {text!r}")
-    return count
 
 
 def _comma_list(values: Sequence[str] | None) -> list[str] | None:

@@ -28,6 +28,17 @@ def positive_seconds(text: str) -> float:
     return seconds
 
 
+def positive_count(text: str) -> int:
+    """argparse type for a count of at least 1 (processes, points)."""
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text!r}")
+    return count
+
+
 def version() -> str:
     from importlib.metadata import PackageNotFoundError
     from importlib.metadata import version as distribution_version

@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .common import EXIT_FINDINGS, EXIT_OK, UsageError
+from .common import EXIT_FINDINGS, EXIT_OK, UsageError, positive_count
 
 LOSS_SUFFIX = ".loss"
 
@@ -58,7 +58,7 @@ def register(commands: Any) -> None:
         "derivatives, and evaluate the gradient at the kinks and jumps the analysis found. Needs TensorFlow.",
     )
     verify.add_argument("paths", nargs="+", metavar="PATH", help="a .loss file, a directory (searched for *.loss), or - for standard input")
-    verify.add_argument("--points", type=_positive_int, default=16, metavar="N",
+    verify.add_argument("--points", type=positive_count, default=16, metavar="N",
                         help="random points per definition (default: 16)")
     _variant_options(verify)
     verify.set_defaults(run=run_verify)
@@ -69,15 +69,6 @@ def _variant_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--smooth", action="store_true", help="the smooth variant: surrogates, temperatures as keyword arguments")
     group.add_argument("--ste", action="store_true", help="the straight-through variant: hard forward, surrogate gradient")
 
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def _mode(arguments: argparse.Namespace) -> str:
