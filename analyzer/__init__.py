@@ -1,8 +1,8 @@
 """kinks: a symbolic differentiability analyzer for loss functions.
 
-    >>> from analyzer import analyze
-    >>> analyze("mean(abs(y - p))", wrt=["p"]).classification
-    'piecewise-differentiable'
+>>> from analyzer import analyze
+>>> analyze("mean(abs(y - p))", wrt=["p"]).classification
+'piecewise-differentiable'
 """
 
 from __future__ import annotations
@@ -36,8 +36,9 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def to_tensorflow(text_or_reports: str | Report | Iterable[Report], path: str | None = None, *,
-                  mode: str = "plain") -> str:
+def to_tensorflow(
+    text_or_reports: str | Report | Iterable[Report], path: str | None = None, *, mode: str = "plain"
+) -> str:
     """TensorFlow code (a module, as text) for a `.loss` text, an expression, or reports.
 
     `mode` is "plain", "smooth" or "ste". Does not import TensorFlow (see analyzer.tensorflow).
@@ -55,7 +56,16 @@ def tf_function(text: str, name: str | None = None, *, mode: str = "plain") -> C
 
 
 __all__ = [
-    "Finding", "KinksSyntaxError", "Report", "VariableVerdict", "__version__", "analyze", "analyze_file", "analyze_function",
-    "analyze_python", "analyze_text",
-    "tf_function", "to_tensorflow",
+    "Finding",
+    "KinksSyntaxError",
+    "Report",
+    "VariableVerdict",
+    "__version__",
+    "analyze",
+    "analyze_file",
+    "analyze_function",
+    "analyze_python",
+    "analyze_text",
+    "tf_function",
+    "to_tensorflow",
 ]

@@ -75,9 +75,13 @@ def _regression(rng: random.Random, tag: str) -> _Piece:
     if choice == 3:
         return _one(f"log_cosh_{tag}(y, p) wrt p = {mean}(log(cosh(p - y)))")
     if choice == 4:
-        return _one(f"pinball_{tag}(y, p) wrt p = {mean}(max({tau} * (y - p), ({tau} - 1) * (y - p)))  # noqa: K201")
+        return _one(
+            f"pinball_{tag}(y, p) wrt p = {mean}(max({tau} * (y - p), ({tau} - 1) * (y - p)))  # noqa: K201"
+        )
     if choice == 5:
-        return _one(f"mape_{tag}(y, p) wrt p = 100 * K.mean(K.abs((y - p) / K.clip(K.abs(y), {eps}, inf)), axis=-1)")
+        return _one(
+            f"mape_{tag}(y, p) wrt p = 100 * K.mean(K.abs((y - p) / K.clip(K.abs(y), {eps}, inf)), axis=-1)"
+        )
     if choice == 6:
         return _one(f"msle_{tag}(y, p) wrt p given y >= 0 and p >= 0 = {mean}((log1p(p) - log1p(y))^2)")
     if choice == 7:
@@ -102,9 +106,13 @@ def _classification(rng: random.Random, tag: str) -> _Piece:
     threshold = _number(rng, 0.3, 0.7)
     choice = rng.randrange(11)
     if choice == 0:
-        return _one(f"bce_{tag}(y, p) wrt p given 0 < p < 1 and y in {{0, 1}} = -{mean}(y * {log}(p) + (1 - y) * {log}(1 - p))")
+        return _one(
+            f"bce_{tag}(y, p) wrt p given 0 < p < 1 and y in {{0, 1}} = -{mean}(y * {log}(p) + (1 - y) * {log}(1 - p))"
+        )
     if choice == 1:
-        return _one(f"bce_logits_{tag}(y, z) wrt z = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=z))")
+        return _one(
+            f"bce_logits_{tag}(y, z) wrt z = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=z))"
+        )
     if choice == 2:
         return _one(f"cross_entropy_{tag}(y, z) wrt z = -{mean}(sum(y * log_softmax(z), axis=-1))")
     if choice == 3:
@@ -114,7 +122,9 @@ def _classification(rng: random.Random, tag: str) -> _Piece:
             "    return -mean(sum(target * log_softmax(z), axis=-1))",
         )
     if choice == 4:
-        return _one(f"hinge_{tag}(y, s) wrt s given y in {{-1, 1}} = K.mean(K.maximum(1.0 - y * s, 0.0), axis=-1)")
+        return _one(
+            f"hinge_{tag}(y, s) wrt s given y in {{-1, 1}} = K.mean(K.maximum(1.0 - y * s, 0.0), axis=-1)"
+        )
     if choice == 5:
         return _one(f"squared_hinge_{tag}(y, s) wrt s given y in {{-1, 1}} = {mean}(max(1 - y * s, 0)^2)")
     if choice == 6:
@@ -126,7 +136,9 @@ def _classification(rng: random.Random, tag: str) -> _Piece:
     if choice == 7:
         return _one(f"accuracy_{tag}(y, p) wrt p = {mean}(argmax(p) == argmax(y))")
     if choice == 8:
-        return _one(f"binary_accuracy_{tag}(y, p) wrt p = K.mean(K.equal(y, K.cast(p > {threshold}, tf.float32)))")
+        return _one(
+            f"binary_accuracy_{tag}(y, p) wrt p = K.mean(K.equal(y, K.cast(p > {threshold}, tf.float32)))"
+        )
     if choice == 9:
         return _one(f"soft_accuracy_{tag}(y, z) wrt z = {mean}(sum(softmax(z / {temperature}) * y, axis=-1))")
     return _one(f"kl_{tag}(y, p) wrt p given 0 < p < 1 and 0 < y < 1 = sum(y * {log}(y / p))")
@@ -185,7 +197,9 @@ def _thresholded(rng: random.Random, tag: str) -> _Piece:
             f"    fn = {sum_}((1 - p) * y)",
             "    return 1 - 2 * tp / (2 * tp + fp + fn + 1e-7)",
         )
-    return _one(f"precision_{tag}(y, p) wrt p = {sum_}((p > {threshold}) * y) / ({sum_}(p > {threshold}) + 1e-7)")
+    return _one(
+        f"precision_{tag}(y, p) wrt p = {sum_}((p > {threshold}) * y) / ({sum_}(p > {threshold}) + 1e-7)"
+    )
 
 
 def _piecewise(rng: random.Random, tag: str) -> _Piece:
@@ -206,7 +220,9 @@ def _piecewise(rng: random.Random, tag: str) -> _Piece:
     if choice == 4:
         return _one(f"relu_difference_{tag}(x) = relu(x) - relu(-x)")
     if choice == 5:
-        return _one(f"quantized_{tag}(x) = {_pick(rng, 'round', 'tf.math.floor', 'np.sign', 'ceil')}(x * {slope})")
+        return _one(
+            f"quantized_{tag}(x) = {_pick(rng, 'round', 'tf.math.floor', 'np.sign', 'ceil')}(x * {slope})"
+        )
     if choice == 6:
         return _one(f"straight_through_{tag}(x) = x + stop_gradient(round(x) - x)")
     if choice == 7:
@@ -217,7 +233,9 @@ def _piecewise(rng: random.Random, tag: str) -> _Piece:
         return _one(f"clipped_{tag}(x) = tf.clip_by_value(x, clip_value_min={low}, clip_value_max={high})")
     if choice == 10:
         return _one(f"leaky_{tag}(x) = leaky_relu(x, alpha={alpha})")
-    return _one(f"activation_{tag}(x) = {_pick(rng, 'gelu', 'K.elu', 'hard_sigmoid', 'tf.nn.relu', 'sigmoid', 'softplus')}(x)")
+    return _one(
+        f"activation_{tag}(x) = {_pick(rng, 'gelu', 'K.elu', 'hard_sigmoid', 'tf.nn.relu', 'sigmoid', 'softplus')}(x)"
+    )
 
 
 def _model_inside_loss(rng: random.Random, tag: str) -> _Piece:
@@ -400,7 +418,7 @@ def _block(header: str, terms: list[str], joiner: str) -> str:
     names = []
     for start in range(0, len(terms), _PER_LINE):
         names.append(f"s{len(names)}")
-        lines.append(f"    {names[-1]} = {joiner.join(terms[start:start + _PER_LINE])}")
+        lines.append(f"    {names[-1]} = {joiner.join(terms[start : start + _PER_LINE])}")
     lines.append(f"    return {joiner.join(names)}")
     return "\n".join(lines) + "\n"
 

@@ -32,7 +32,7 @@ sys.path.insert(0, str(HERE))
 
 import corpus as generator
 
-CHILD = r'''
+CHILD = r"""
 import collections, json, sys, time
 sys.setrecursionlimit(20000)
 tree, corpus_path, measure_path = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -85,19 +85,27 @@ else:
         return sum(1 for _ in measure.lowered_definitions(text, "corpus.loss"))
     best = min((lambda start: (build(), time.process_time() - start)[1])(time.process_time()) for _ in range(3))
     print(json.dumps({"cpu_seconds": best}))
-'''
+"""
 
 
 def _run(tree: Path, corpus: Path, mode: str) -> dict:
     environment = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    done = subprocess.run([sys.executable, "-c", CHILD, str(tree), str(corpus), str(HERE), mode],
-                          capture_output=True, text=True, env=environment, check=True, timeout=3600)
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, str(tree), str(corpus), str(HERE), mode],
+        capture_output=True,
+        text=True,
+        env=environment,
+        check=True,
+        timeout=3600,
+    )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--baseline", default="fe699e1", help="the revision to compare with (default: before issue 11)")
+    parser.add_argument(
+        "--baseline", default="fe699e1", help="the revision to compare with (default: before issue 11)"
+    )
     parser.add_argument("--definitions", type=int, default=1000)
     parser.add_argument("--output", default=str(HERE / "engine.json"))
     args = parser.parse_args(argv)
@@ -106,15 +114,21 @@ def main(argv: list[str]) -> int:
         corpus = folder_path / "corpus.loss"
         corpus.write_text(generator.corpus(args.definitions, seed=1000), encoding="utf-8")
         baseline = folder_path / "baseline"
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(baseline), args.baseline],
-                       check=True, capture_output=True)
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(baseline), args.baseline],
+            check=True,
+            capture_output=True,
+        )
         try:
             results = {}
             for label, tree in (("baseline", baseline), ("now", ROOT)):
                 results[label] = {mode: _run(tree, corpus, mode) for mode in ("count", "time", "floor")}
         finally:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(baseline)], check=False,
-                           capture_output=True)
+            subprocess.run(
+                ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(baseline)],
+                check=False,
+                capture_output=True,
+            )
     print(f"| measure ({args.definitions} corpus definitions, one core) | {args.baseline} | now |")
     print("| --- | --- | --- |")
     rows = []
@@ -128,10 +142,12 @@ def main(argv: list[str]) -> int:
             "ratio_to_floor": r["time"]["cpu_seconds"] / r["floor"]["cpu_seconds"],
         }
         rows.append(r["summary"])
-    for key, title in (("points_per_definition", "points evaluated per definition"),
-                       ("runs_per_definition", "runs of the compiled body per definition"),
-                       ("definitions_per_second", "definitions per second"),
-                       ("ratio_to_floor", "analysis / parse-and-build floor")):
+    for key, title in (
+        ("points_per_definition", "points evaluated per definition"),
+        ("runs_per_definition", "runs of the compiled body per definition"),
+        ("definitions_per_second", "definitions per second"),
+        ("ratio_to_floor", "analysis / parse-and-build floor"),
+    ):
         print(f"| {title} | {rows[0][key]:,.1f} | {rows[1][key]:,.1f} |")
     print(f"| classes | {results['baseline']['count']['classes']} | {results['now']['count']['classes']} |")
     Path(args.output).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

@@ -40,7 +40,8 @@ def modules(root: Path = ROOT) -> dict[str, Path]:
 
 def _is_type_checking(test: ast.expr) -> bool:
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def _resolve(name: str, known: dict[str, Path]) -> str | None:
@@ -75,7 +76,11 @@ def imports_of(module: str, path: Path, known: dict[str, Path]) -> set[str]:
             for alias in node.names:
                 candidate = f"{base}.{alias.name}"
                 targets.add(candidate if candidate in known else base)
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and _MODULE_STRING.match(node.value):
+        elif (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and _MODULE_STRING.match(node.value)
+        ):
             targets.add(node.value)
         for child in ast.iter_child_nodes(node):
             visit(child)
@@ -153,8 +158,12 @@ def measure(edges: dict[str, set[str]]) -> dict[str, object]:
     for i in range(len(parts)):
         floor[i] = 1 + max((floor[j] for j in condensed[i]), default=0)
     circles = [part for part in parts if len(part) > 1]
-    back = sorted((a, b) for a, targets in edges.items() for b in targets
-                  if owner[a] == owner[b] and len(parts[owner[a]]) > 1)
+    back = sorted(
+        (a, b)
+        for a, targets in edges.items()
+        for b in targets
+        if owner[a] == owner[b] and len(parts[owner[a]]) > 1
+    )
     floors: dict[int, list[str]] = {}
     for i, part in enumerate(parts):
         floors.setdefault(floor[i], []).extend(part)
@@ -175,7 +184,11 @@ FOLDER_ORDER = ("language", "atoms", "analysis", "lint|tensorflow|plotting", "cl
 
 def _rank(module: str) -> tuple[int, str] | None:
     parts = module.split(".")
-    folder = parts[1] if len(parts) > 2 or (len(parts) == 2 and not module.endswith(("_version", "__main__"))) else None
+    folder = (
+        parts[1]
+        if len(parts) > 2 or (len(parts) == 2 and not module.endswith(("_version", "__main__")))
+        else None
+    )
     for rank, names in enumerate(FOLDER_ORDER):
         if folder in names.split("|"):
             return rank, folder

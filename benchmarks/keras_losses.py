@@ -51,7 +51,10 @@ def _programs(loss: Callable[..., Any], mode: str) -> dict[str, Callable[..., An
     if mode == "eager":
         return {"forward": forward, "backward": backward}
     jit = mode == "xla"
-    return {"forward": tf.function(forward, jit_compile=jit), "backward": tf.function(backward, jit_compile=jit)}
+    return {
+        "forward": tf.function(forward, jit_compile=jit),
+        "backward": tf.function(backward, jit_compile=jit),
+    }
 
 
 def _run(program: Callable[..., Any], y: Any, p: Any) -> float:
@@ -62,7 +65,9 @@ def _run(program: Callable[..., Any], y: Any, p: Any) -> float:
     return time.perf_counter() - started
 
 
-def measure(rows: int, columns: int, repeats: int, warmup: int, only: set[str] | None) -> list[dict[str, Any]]:
+def measure(
+    rows: int, columns: int, repeats: int, warmup: int, only: set[str] | None
+) -> list[dict[str, Any]]:
     import keras
     import numpy as np
     import tensorflow as tf
@@ -115,8 +120,13 @@ def measure(rows: int, columns: int, repeats: int, warmup: int, only: set[str] |
 def table(results: list[dict[str, Any]]) -> str:
     columns = [f"{mode}/{phase}" for mode in MODES for phase in PASSES]
     titles = {"eager": "eager", "function": "tf.function", "xla": "XLA"}
-    header = "| loss | " + " | ".join(
-        f"{titles[c.split('/')[0]]} {'fwd' if c.endswith('forward') else 'fwd+bwd'}" for c in columns) + " |"
+    header = (
+        "| loss | "
+        + " | ".join(
+            f"{titles[c.split('/')[0]]} {'fwd' if c.endswith('forward') else 'fwd+bwd'}" for c in columns
+        )
+        + " |"
+    )
     lines = [header, "|" + " --- |" * (len(columns) + 1)]
     for record in results:
         cells = []
@@ -126,12 +136,16 @@ def table(results: list[dict[str, Any]]) -> str:
         lines.append(f"| {record['loss']} | " + " | ".join(cells) + " |")
     worst = max((record[c]["ratio"] for record in results for c in columns), default=0.0)
     lines.append("")
-    lines.append(f"Median ratio generated / Keras over paired runs; worst {worst:.2f} (target {TARGET:.2f}; bold: above it).")
+    lines.append(
+        f"Median ratio generated / Keras over paired runs; worst {worst:.2f} (target {TARGET:.2f}; bold: above it)."
+    )
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rows", type=int, default=100_000, help="rows of the batch (default: 100000)")
     parser.add_argument("--columns", type=int, default=10, help="entries per row (default: 10)")
     parser.add_argument("--repeats", type=int, default=15, help="timed runs of each program (default: 15)")
@@ -139,8 +153,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", action="append", help="only this loss (repeatable)")
     parser.add_argument("--json", metavar="FILE", help="also write the measurements as JSON")
     arguments = parser.parse_args(argv)
-    results = measure(arguments.rows, arguments.columns, arguments.repeats, arguments.warmup,
-                      set(arguments.only) if arguments.only else None)
+    results = measure(
+        arguments.rows,
+        arguments.columns,
+        arguments.repeats,
+        arguments.warmup,
+        set(arguments.only) if arguments.only else None,
+    )
     print(table(results))
     if arguments.json:
         Path(arguments.json).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

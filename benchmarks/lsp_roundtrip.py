@@ -62,9 +62,16 @@ async def _published(client: Client, uri: str, version: int, timeout: float = 12
 def _edited(text: str, number: int) -> tuple[str, int]:
     """The text with the body of the `number`-th one-line definition changed; and its 0-based line."""
     lines = text.split("\n")
-    definitions = [index for index, line in enumerate(lines)
-                   if line[:1].isalpha() and "(" in line.split("=")[0] and " = " in line and "#" not in line
-                   and line.count("(") == line.count(")") and not line.endswith(":")]
+    definitions = [
+        index
+        for index, line in enumerate(lines)
+        if line[:1].isalpha()
+        and "(" in line.split("=")[0]
+        and " = " in line
+        and "#" not in line
+        and line.count("(") == line.count(")")
+        and not line.endswith(":")
+    ]
     index = definitions[(number * 7) % len(definitions)]
     lines[index] = lines[index] + f" + 0 * {number}"
     return "\n".join(lines), index
@@ -92,8 +99,11 @@ async def measure(definitions: int, edits: int, debounce: float) -> dict[str, ob
         async def open_document(name: str) -> tuple[str, float]:
             uri = (folder / name).as_uri()
             sent = time.perf_counter()
-            client.text_document_did_open(types.DidOpenTextDocumentParams(
-                text_document=types.TextDocumentItem(uri=uri, language_id="loss", version=1, text=text)))
+            client.text_document_did_open(
+                types.DidOpenTextDocumentParams(
+                    text_document=types.TextDocumentItem(uri=uri, language_id="loss", version=1, text=text)
+                )
+            )
             return uri, (await _published(client, uri, 1)) - sent
 
         uri, cold = await open_document("cold.loss")
@@ -105,13 +115,20 @@ async def measure(definitions: int, edits: int, debounce: float) -> dict[str, ob
         for number in range(1, edits + 1):
             edited, line = _edited(text, number)
             sent = time.perf_counter()
-            client.text_document_did_change(types.DidChangeTextDocumentParams(
-                text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=number + 1),
-                content_changes=[types.TextDocumentContentChangeWholeDocument(text=edited)]))
+            client.text_document_did_change(
+                types.DidChangeTextDocumentParams(
+                    text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=number + 1),
+                    content_changes=[types.TextDocumentContentChangeWholeDocument(text=edited)],
+                )
+            )
             await asyncio.sleep(debounce + 0.02)  # the analysis of this edit has started
             asked = time.perf_counter()
-            await client.text_document_hover_async(types.HoverParams(
-                text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(line=line, character=0)))
+            await client.text_document_hover_async(
+                types.HoverParams(
+                    text_document=types.TextDocumentIdentifier(uri=uri),
+                    position=types.Position(line=line, character=0),
+                )
+            )
             hovers.append(time.perf_counter() - asked)
             times.append((await _published(client, uri, number + 1)) - sent)
         results["edit_median_ms"] = round(statistics.median(times) * 1000, 1)
@@ -133,7 +150,9 @@ def main() -> None:
     parser.add_argument("--edits", type=int, default=5)
     parser.add_argument("--debounce", type=float, default=0.25, help="seconds (the server's default: 0.25)")
     arguments = parser.parse_args()
-    print(json.dumps(asyncio.run(measure(arguments.definitions, arguments.edits, arguments.debounce)), indent=2))
+    print(
+        json.dumps(asyncio.run(measure(arguments.definitions, arguments.edits, arguments.debounce)), indent=2)
+    )
 
 
 if __name__ == "__main__":

@@ -50,7 +50,9 @@ def make_tree(root: Path, definitions: int = 1000, per_file: int = 10, seed: int
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("root", type=Path, help="the directory to write (it is emptied first)")
-    parser.add_argument("--definitions", type=int, default=1000, help="how many definitions in all (default 1000)")
+    parser.add_argument(
+        "--definitions", type=int, default=1000, help="how many definitions in all (default 1000)"
+    )
     parser.add_argument("--per-file", type=int, default=10, help="definitions per file (default 10)")
     parser.add_argument("--seed", type=int, default=0)
     arguments = parser.parse_args(argv)

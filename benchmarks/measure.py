@@ -100,15 +100,31 @@ def count_nodes(statement: Any) -> int:
             for item in value if isinstance(value, tuple) else (value,):
                 if isinstance(item, ast.Keyword):
                     pending.append(item.value)
-                elif dataclasses.is_dataclass(item) and not isinstance(item, (ast.Span, ast.Keyword)) and type(item).__name__ in _EXPRESSIONS:
+                elif (
+                    dataclasses.is_dataclass(item)
+                    and not isinstance(item, (ast.Span, ast.Keyword))
+                    and type(item).__name__ in _EXPRESSIONS
+                ):
                     pending.append(item)
     return count
 
 
-_EXPRESSIONS = frozenset({
-    "Number", "Boolean", "Name", "TupleExpr", "Unary", "Binary", "Compare", "Membership", "BoolOp",
-    "Not", "Conditional", "Call",
-})
+_EXPRESSIONS = frozenset(
+    {
+        "Number",
+        "Boolean",
+        "Name",
+        "TupleExpr",
+        "Unary",
+        "Binary",
+        "Compare",
+        "Membership",
+        "BoolOp",
+        "Not",
+        "Conditional",
+        "Call",
+    }
+)
 
 
 # ------------------------------------------------------------------ parse and build only
@@ -118,13 +134,20 @@ def lowered_definitions(text: str, path: str) -> Iterator[Any]:
     """Parse `text` and build the SymPy expressions of every definition, as `analyze_text` does
     before its analysis (constants bound, calls to earlier definitions expanded)."""
     try:  # the layout of issue 15
-        from analyzer.analysis.lowering import FileContext, Lowerer, LoweringError, constant_binding, lower_constant
+        from analyzer.analysis.lowering import (
+            FileContext,
+            Lowerer,
+            LoweringError,
+            constant_binding,
+            lower_constant,
+        )
         from analyzer.language import syntax as ast
         from analyzer.language.parser import parse_source
     except ImportError:  # a baseline revision from before it (benchmarks/engine.py)
-        from analyzer import syntax as ast  # type: ignore[no-redef]
         from analyzer.lowering import FileContext, Lowerer, LoweringError, constant_binding, lower_constant  # type: ignore[no-redef]
         from analyzer.parser import parse_source  # type: ignore[no-redef]
+
+        from analyzer import syntax as ast  # type: ignore[no-redef]
 
     source = parse_source(text, path)
     context = FileContext()
@@ -150,8 +173,11 @@ def lowered_definitions(text: str, path: str) -> Iterator[Any]:
 def floor(paths: list[str]) -> dict[str, Any]:
     texts = {path: Path(path).read_text(encoding="utf-8") for path in paths}
     list(lowered_definitions(WARM_UP, "<warm-up>"))
-    clock, definitions = repeated(lambda: sum(1 for path, text in texts.items() for _ in lowered_definitions(text, path)),
-                                  budget=math.inf, most=SHARED_MACHINE_REPEATS)
+    clock, definitions = repeated(
+        lambda: sum(1 for path, text in texts.items() for _ in lowered_definitions(text, path)),
+        budget=math.inf,
+        most=SHARED_MACHINE_REPEATS,
+    )
     return {"seconds": clock.wall, "cpu_seconds": clock.cpu, "definitions": definitions}
 
 
@@ -160,11 +186,19 @@ def analysis(paths: list[str]) -> dict[str, Any]:
 
     texts = {path: Path(path).read_text(encoding="utf-8") for path in paths}
     analyze_text(WARM_UP, "<warm-up>")
-    clock, reports = repeated(lambda: [report for path, text in texts.items() for report in analyze_text(text, path)],
-                              budget=math.inf, most=SHARED_MACHINE_REPEATS)
+    clock, reports = repeated(
+        lambda: [report for path, text in texts.items() for report in analyze_text(text, path)],
+        budget=math.inf,
+        most=SHARED_MACHINE_REPEATS,
+    )
     classes = collections.Counter(report.classification for report in reports)
-    return {"seconds": clock.wall, "cpu_seconds": clock.cpu, "definitions": len(reports), "classes": dict(classes),
-            "peak_memory_mb": peak_memory_mb()}
+    return {
+        "seconds": clock.wall,
+        "cpu_seconds": clock.cpu,
+        "definitions": len(reports),
+        "classes": dict(classes),
+        "peak_memory_mb": peak_memory_mb(),
+    }
 
 
 # ------------------------------------------------------------------ scaling
@@ -180,9 +214,15 @@ def expression(family: str, nodes: int) -> dict[str, Any]:
     analyze_text(WARM_UP, "<warm-up>")
     clock, (report,) = repeated(lambda: analyze_text(text, f"{family}-{nodes}.loss"))
     return {
-        "family": family, "target_nodes": nodes, "nodes": counted, "seconds": clock.wall, "cpu_seconds": clock.cpu,
-        "analysis_seconds": report.seconds, "class": report.classification,
-        "reason": report.reason or (report.findings[0].message if report.classification == "invalid" else None),
+        "family": family,
+        "target_nodes": nodes,
+        "nodes": counted,
+        "seconds": clock.wall,
+        "cpu_seconds": clock.cpu,
+        "analysis_seconds": report.seconds,
+        "class": report.classification,
+        "reason": report.reason
+        or (report.findings[0].message if report.classification == "invalid" else None),
     }
 
 
@@ -192,8 +232,12 @@ def file(definitions: int, seed: int, block: int = 100) -> dict[str, Any]:
     text = generator.repeated_corpus(definitions // block, block, seed)
     analyze_text(WARM_UP, "<warm-up>")
     clock, reports = repeated(lambda: analyze_text(text, f"corpus-{definitions}.loss"))
-    return {"definitions": len(reports), "seconds": clock.wall, "cpu_seconds": clock.cpu,
-            "peak_memory_mb": peak_memory_mb()}
+    return {
+        "definitions": len(reports),
+        "seconds": clock.wall,
+        "cpu_seconds": clock.cpu,
+        "peak_memory_mb": peak_memory_mb(),
+    }
 
 
 # ------------------------------------------------------------------ the alternative: TensorFlow
@@ -223,8 +267,16 @@ def tensorflow(paths: list[str], seed: int) -> dict[str, Any]:
     for path in paths:
         text = Path(path).read_text(encoding="utf-8")
         modules.append(to_tensorflow(text, path))
-        domains.append({low.definition.name: (list(low.symbols), list(low.wrt), region_from(low.given, list(low.symbols), None))
-                        for low in lowered_definitions(text, path)})
+        domains.append(
+            {
+                low.definition.name: (
+                    list(low.symbols),
+                    list(low.wrt),
+                    region_from(low.given, list(low.symbols), None),
+                )
+                for low in lowered_definitions(text, path)
+            }
+        )
     rng = np.random.default_rng(seed)
     with Clock() as import_clock:
         import tensorflow as tf
@@ -245,12 +297,18 @@ def tensorflow(paths: list[str], seed: int) -> dict[str, Any]:
                     probed += 1
                 except Exception:  # noqa: BLE001 - a definition TensorFlow cannot run is counted, not fatal
                     failed += 1
-    return {"import_seconds": import_clock.wall, "seconds": clock.wall, "cpu_seconds": clock.cpu,
-            "definitions": probed, "failed": failed}
+    return {
+        "import_seconds": import_clock.wall,
+        "seconds": clock.wall,
+        "cpu_seconds": clock.cpu,
+        "definitions": probed,
+        "failed": failed,
+    }
 
 
-def _probe_gradient(tf: Any, np: Any, rng: Any, function: Callable[..., Any], params: list[str], wrt: list[str],
-                    region: Any) -> dict[str, int]:
+def _probe_gradient(
+    tf: Any, np: Any, rng: Any, function: Callable[..., Any], params: list[str], wrt: list[str], region: Any
+) -> dict[str, int]:
     count = LINES * POINTS
     t = np.tile(np.linspace(-3.0, 3.0, POINTS), LINES)[:, None]
     inputs = []
@@ -295,7 +353,11 @@ def _sample(np: Any, rng: Any, region: Any, name: str, shape: tuple[int, int]) -
 
 
 TASKS: dict[str, Callable[..., dict[str, Any]]] = {
-    "floor": floor, "analysis": analysis, "expression": expression, "file": file, "tensorflow": tensorflow,
+    "floor": floor,
+    "analysis": analysis,
+    "expression": expression,
+    "file": file,
+    "tensorflow": tensorflow,
 }
 
 

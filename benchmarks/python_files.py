@@ -37,8 +37,12 @@ def main() -> int:
         for path, text in texts.items():
             clear_cache()
             started = time.perf_counter()
-            module = translate_module(text, str(path), is_function=lambda name: atoms.lookup(name) is not None,
-                                      python_functions=globs)
+            module = translate_module(
+                text,
+                str(path),
+                is_function=lambda name: atoms.lookup(name) is not None,
+                python_functions=globs,
+            )
             translate += time.perf_counter() - started
             clear_cache()
             started = time.perf_counter()
@@ -49,8 +53,10 @@ def main() -> int:
         best_total, best_translate = min(best_total, total), min(best_translate, translate)
     print(f"{functions} functions in {len(files)} files, {translated} translated")
     print(f"translation alone: {1000 * best_translate / functions:.2f} ms per function")
-    print(f"translation and analysis: {1000 * best_total / functions:.1f} ms per function "
-          f"({best_total:.2f} s in all, best of {arguments.runs})")
+    print(
+        f"translation and analysis: {1000 * best_total / functions:.1f} ms per function "
+        f"({best_total:.2f} s in all, best of {arguments.runs})"
+    )
     return 0
 
 

@@ -65,7 +65,9 @@ class Plan:
     def choose(quick: bool) -> Plan:
         if quick:
             return Plan(3, tuple(10 * 2**k for k in range(7)), (100, 200, 400, 800), 1000)
-        return Plan(5, tuple(10 * 2**k for k in range(11)), (100, 200, 400, 800, 1600, 3200, 6400, 10000), 10000)
+        return Plan(
+            5, tuple(10 * 2**k for k in range(11)), (100, 200, 400, 800, 1600, 3200, 6400, 10000), 10000
+        )
 
 
 # ------------------------------------------------------------------ running things
@@ -93,7 +95,9 @@ def use_bytecode_cache(work: Path) -> None:
 def run_command(argv: Sequence[str], cwd: Path) -> Run:
     """Run a command to its end; wall time, CPU time and peak memory of that process alone."""
     started = time.perf_counter()
-    process = subprocess.Popen(argv, cwd=cwd, env=ENVIRONMENT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        argv, cwd=cwd, env=ENVIRONMENT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - started
     error = process.stderr.read().decode(errors="replace") if process.stderr else ""
@@ -103,7 +107,9 @@ def run_command(argv: Sequence[str], cwd: Path) -> Run:
     return Run(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, process.returncode)
 
 
-def median_run(argv: Sequence[str], cwd: Path, repeats: int, before: Callable[[], None] | None = None) -> dict[str, Any]:
+def median_run(
+    argv: Sequence[str], cwd: Path, repeats: int, before: Callable[[], None] | None = None
+) -> dict[str, Any]:
     runs = []
     for _ in range(repeats):
         if before is not None:
@@ -125,8 +131,14 @@ def measure(task: dict[str, Any]) -> dict[str, Any]:
     """One task of measure.py in a fresh interpreter (stopped, and reported as such, past
     MEASUREMENT_LIMIT seconds)."""
     try:
-        completed = subprocess.run([sys.executable, str(HERE / "measure.py"), json.dumps(task)], capture_output=True,
-                                   text=True, check=False, env=ENVIRONMENT, timeout=MEASUREMENT_LIMIT)
+        completed = subprocess.run(
+            [sys.executable, str(HERE / "measure.py"), json.dumps(task)],
+            capture_output=True,
+            text=True,
+            check=False,
+            env=ENVIRONMENT,
+            timeout=MEASUREMENT_LIMIT,
+        )
     except subprocess.TimeoutExpired:
         return {**task, "timed_out": True, "seconds": MEASUREMENT_LIMIT}
     if completed.returncode != 0:
@@ -144,8 +156,9 @@ def kinks_command() -> list[str]:
 def check_options(kinks: list[str]) -> set[str]:
     """Which of the options the benchmark uses this `kinks check` has (the cache and the process
     pool may not exist yet in an older checkout)."""
-    help_text = subprocess.run([*kinks, "check", "--help"], capture_output=True, text=True, check=False,
-                               env=ENVIRONMENT).stdout
+    help_text = subprocess.run(
+        [*kinks, "check", "--help"], capture_output=True, text=True, check=False, env=ENVIRONMENT
+    ).stdout
     return {option for option in ("--no-cache", "--cache-dir", "--jobs") if option in help_text}
 
 
@@ -170,12 +183,15 @@ def cold_start(plan: Plan, work: Path, kinks: list[str], options: set[str]) -> d
     kinks_seconds = statistics.median(run.seconds for run in kinks_runs)
     import_seconds = statistics.median(run.seconds for run in import_runs)
     return {
-        "command": " ".join(["kinks", *check[len(kinks):-1], "one.loss"]),
-        "kinks_seconds": kinks_seconds, "kinks_min_seconds": min(run.seconds for run in kinks_runs),
+        "command": " ".join(["kinks", *check[len(kinks) : -1], "one.loss"]),
+        "kinks_seconds": kinks_seconds,
+        "kinks_min_seconds": min(run.seconds for run in kinks_runs),
         "kinks_cpu_seconds": statistics.median(run.cpu_seconds for run in kinks_runs),
-        "import_seconds": import_seconds, "import_min_seconds": min(run.seconds for run in import_runs),
+        "import_seconds": import_seconds,
+        "import_min_seconds": min(run.seconds for run in import_runs),
         "import_cpu_seconds": statistics.median(run.cpu_seconds for run in import_runs),
-        "ratio": kinks_seconds / import_seconds, "runs": repeats,
+        "ratio": kinks_seconds / import_seconds,
+        "runs": repeats,
     }
 
 
@@ -190,15 +206,21 @@ def write_corpus(work: Path) -> list[Path]:
     return paths
 
 
-def throughput(plan: Plan, work: Path, kinks: list[str], options: set[str], corpus_dir: Path) -> dict[str, Any]:
+def throughput(
+    plan: Plan, work: Path, kinks: list[str], options: set[str], corpus_dir: Path
+) -> dict[str, Any]:
     definitions = CORPUS_FILES * CORPUS_PER_FILE
     no_cache = ["--no-cache"] if "--no-cache" in options else []
     results: dict[str, Any] = {"definitions": definitions}
     repeats = max(1, plan.repeats - 2)
     if "--jobs" in options:
-        results["one_process"] = median_run([*kinks, "check", *no_cache, "--jobs", "1", str(corpus_dir)], work, repeats)
+        results["one_process"] = median_run(
+            [*kinks, "check", *no_cache, "--jobs", "1", str(corpus_dir)], work, repeats
+        )
         cores = os.cpu_count() or 1
-        results["all_cores"] = median_run([*kinks, "check", *no_cache, "--jobs", str(cores), str(corpus_dir)], work, repeats)
+        results["all_cores"] = median_run(
+            [*kinks, "check", *no_cache, "--jobs", str(cores), str(corpus_dir)], work, repeats
+        )
         results["all_cores"]["processes"] = cores
     else:
         results["one_process"] = median_run([*kinks, "check", *no_cache, str(corpus_dir)], work, repeats)
@@ -209,7 +231,9 @@ def throughput(plan: Plan, work: Path, kinks: list[str], options: set[str], corp
         cache = work / "cache"
         jobs = ["--jobs", "1"] if "--jobs" in options else []
         command = [*kinks, "check", *jobs, "--cache-dir", str(cache), str(corpus_dir)]
-        results["cache_first"] = median_run(command, work, repeats, before=lambda: shutil.rmtree(cache, ignore_errors=True))
+        results["cache_first"] = median_run(
+            command, work, repeats, before=lambda: shutil.rmtree(cache, ignore_errors=True)
+        )
         run_command(command, work)  # the cache is filled
         results["cache_second"] = median_run(command, work, plan.repeats)
         results["cache_speedup"] = results["cache_first"]["seconds"] / results["cache_second"]["seconds"]
@@ -223,7 +247,9 @@ def floor_and_analysis(paths: list[Path]) -> dict[str, Any]:
     floor = measure({"task": "floor", "paths": files})
     analysis = measure({"task": "analysis", "paths": files})
     return {
-        "floor": floor, "analysis": analysis, "ratio": analysis["seconds"] / floor["seconds"],
+        "floor": floor,
+        "analysis": analysis,
+        "ratio": analysis["seconds"] / floor["seconds"],
         "cpu_ratio": analysis["cpu_seconds"] / floor["cpu_seconds"],
         "analysis_definitions_per_second": analysis["definitions"] / analysis["seconds"],
     }
@@ -240,7 +266,11 @@ def expression_scaling(plan: Plan) -> dict[str, list[dict[str, Any]]]:
             if rows:
                 row["doubling_ratio"] = row["seconds"] / rows[-1]["seconds"]
             rows.append(row)
-            print(f"  {family:12s} {row['nodes'] or nodes:6d} nodes {row['seconds']:8.3f} s  {row['class']}", file=sys.stderr, flush=True)
+            print(
+                f"  {family:12s} {row['nodes'] or nodes:6d} nodes {row['seconds']:8.3f} s  {row['class']}",
+                file=sys.stderr,
+                flush=True,
+            )
             if row.get("timed_out"):
                 break  # larger sizes of this family would only take longer
         series[family] = rows
@@ -265,9 +295,15 @@ def file_scaling(plan: Plan) -> list[dict[str, Any]]:
 def memory(plan: Plan, work: Path, kinks: list[str], options: set[str]) -> dict[str, Any]:
     path = work / f"corpus_{plan.memory_definitions}.loss"
     path.write_text(generator.corpus(plan.memory_definitions, CORPUS_SEED), encoding="utf-8")
-    extra = (["--no-cache"] if "--no-cache" in options else []) + (["--jobs", "1"] if "--jobs" in options else [])
+    extra = (["--no-cache"] if "--no-cache" in options else []) + (
+        ["--jobs", "1"] if "--jobs" in options else []
+    )
     run = run_command([*kinks, "check", *extra, str(path)], work)
-    return {"definitions": plan.memory_definitions, "peak_memory_mb": run.peak_memory_mb, "seconds": run.seconds}
+    return {
+        "definitions": plan.memory_definitions,
+        "peak_memory_mb": run.peak_memory_mb,
+        "seconds": run.seconds,
+    }
 
 
 def tensorflow(paths: list[Path], kinks_seconds: float, kinks_definitions: int) -> dict[str, Any]:
@@ -277,7 +313,9 @@ def tensorflow(paths: list[Path], kinks_seconds: float, kinks_definitions: int) 
     total = result["import_seconds"] + result["seconds"]
     result["kinks_seconds"] = kinks_seconds
     result["ratio"] = total / kinks_seconds
-    result["ratio_without_import"] = result["seconds"] / kinks_seconds * kinks_definitions / max(1, result["definitions"])
+    result["ratio_without_import"] = (
+        result["seconds"] / kinks_seconds * kinks_definitions / max(1, result["definitions"])
+    )
     return result
 
 
@@ -303,8 +341,11 @@ def machine() -> dict[str, Any]:
             pass  # not installed: not listed
     return {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "cpu": model, "cores": os.cpu_count(), "system": f"{platform.system()} {platform.release()}",
-        "python": platform.python_version(), "packages": versions,
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "system": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "packages": versions,
         "load_average_at_start": os.getloadavg() if hasattr(os, "getloadavg") else None,
     }
 
@@ -318,13 +359,21 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     cold = results.get("cold_start")
     if cold:
         add("cold start < 1.0 s", f"{cold['kinks_seconds']:.2f} s", cold["kinks_seconds"] < 1.0)
-        add("cold start < 1.5 x `import sympy, lark`", f"{cold['ratio']:.2f} x ({cold['import_seconds']:.2f} s)", cold["ratio"] < 1.5)
+        add(
+            "cold start < 1.5 x `import sympy, lark`",
+            f"{cold['ratio']:.2f} x ({cold['import_seconds']:.2f} s)",
+            cold["ratio"] < 1.5,
+        )
     speed = results.get("throughput")
     if speed:
         rate = speed["one_process"]["definitions_per_second"]
         add(">= 300 definitions/s, one core", f"{rate:.0f} /s", rate >= 300)
         if "cache_speedup" in speed:
-            add("cached second run >= 20 x faster", f"{speed['cache_speedup']:.1f} x", speed["cache_speedup"] >= 20)
+            add(
+                "cached second run >= 20 x faster",
+                f"{speed['cache_speedup']:.1f} x",
+                speed["cache_speedup"] >= 20,
+            )
         else:
             add("cached second run >= 20 x faster", "not yet measurable", None)
     floor = results.get("floor")
@@ -333,22 +382,38 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     scaling = results.get("expression_scaling")
     if scaling:
         for family, rows_ in scaling.items():
-            ratios = [row["doubling_ratio"] for row in rows_[1:] if row["class"] not in ("invalid", "timed out")]
+            ratios = [
+                row["doubling_ratio"] for row in rows_[1:] if row["class"] not in ("invalid", "timed out")
+            ]
             worst = max(ratios) if ratios else float("nan")
             decided = [row for row in rows_ if row["class"] not in ("invalid", "unknown", "timed out")]
-            add(f"each doubling <= 2.2 x ({FAMILIES[family]})", f"worst {worst:.2f} x", bool(ratios) and worst <= 2.2)
+            add(
+                f"each doubling <= 2.2 x ({FAMILIES[family]})",
+                f"worst {worst:.2f} x",
+                bool(ratios) and worst <= 2.2,
+            )
             biggest = rows_[-1]
-            largest = f" (largest decided: {decided[-1]['nodes']:,} nodes in {decided[-1]['seconds']:.2f} s)" if decided and decided[-1] is not biggest else ""
-            add(f"{biggest['target_nodes']:,} nodes <= 2 s ({FAMILIES[family]})",
+            largest = (
+                f" (largest decided: {decided[-1]['nodes']:,} nodes in {decided[-1]['seconds']:.2f} s)"
+                if decided and decided[-1] is not biggest
+                else ""
+            )
+            add(
+                f"{biggest['target_nodes']:,} nodes <= 2 s ({FAMILIES[family]})",
                 f"{biggest['seconds']:.2f} s, {biggest['class']}{largest}",
-                biggest["seconds"] <= 2.0 and biggest["class"] not in ("invalid", "unknown", "timed out"))
+                biggest["seconds"] <= 2.0 and biggest["class"] not in ("invalid", "unknown", "timed out"),
+            )
     files = results.get("file_scaling")
     if files:
         worst = max(row["doubling_ratio"] for row in files[1:])
         add("each doubling of file size <= 2.2 x", f"worst {worst:.2f} x", worst <= 2.2)
     mem = results.get("memory")
     if mem:
-        add(f"peak memory < 400 MB ({mem['definitions']:,} definitions)", f"{mem['peak_memory_mb']:.0f} MB", mem["peak_memory_mb"] < 400)
+        add(
+            f"peak memory < 400 MB ({mem['definitions']:,} definitions)",
+            f"{mem['peak_memory_mb']:.0f} MB",
+            mem["peak_memory_mb"] < 400,
+        )
     return rows
 
 
@@ -356,45 +421,67 @@ def table(results: dict[str, Any]) -> str:
     lines = []
     info = results["machine"]
     load = info.get("load_average_at_start")
-    lines.append(f"Measured {info['date']} on {info['cpu']} ({info['cores']} cores), {info['system']}, "
-                 f"Python {info['python']}" + (f", load average {load[0]:.1f} at the start" if load else "") + ".")
+    lines.append(
+        f"Measured {info['date']} on {info['cpu']} ({info['cores']} cores), {info['system']}, "
+        f"Python {info['python']}" + (f", load average {load[0]:.1f} at the start" if load else "") + "."
+    )
     lines.append("")
     lines.append("| measurement | result |")
     lines.append("| --- | --- |")
     cold = results.get("cold_start")
     if cold:
-        lines.append(f"| cold start: `{cold['command']}` | {cold['kinks_seconds']:.2f} s (min {cold['kinks_min_seconds']:.2f}, CPU {cold['kinks_cpu_seconds']:.2f}) |")
-        lines.append(f"| `python -c \"import sympy, lark\"` | {cold['import_seconds']:.2f} s (min {cold['import_min_seconds']:.2f}, CPU {cold['import_cpu_seconds']:.2f}) |")
+        lines.append(
+            f"| cold start: `{cold['command']}` | {cold['kinks_seconds']:.2f} s (min {cold['kinks_min_seconds']:.2f}, CPU {cold['kinks_cpu_seconds']:.2f}) |"
+        )
+        lines.append(
+            f'| `python -c "import sympy, lark"` | {cold["import_seconds"]:.2f} s (min {cold["import_min_seconds"]:.2f}, CPU {cold["import_cpu_seconds"]:.2f}) |'
+        )
     speed = results.get("throughput")
     if speed:
         n = speed["definitions"]
         one = speed["one_process"]
-        lines.append(f"| {n:,} definitions, one process, no cache | {one['seconds']:.1f} s = {one['definitions_per_second']:.0f} definitions/s |")
+        lines.append(
+            f"| {n:,} definitions, one process, no cache | {one['seconds']:.1f} s = {one['definitions_per_second']:.0f} definitions/s |"
+        )
         if "all_cores" in speed:
             every = speed["all_cores"]
-            lines.append(f"| {n:,} definitions, {every['processes']} processes, no cache | {every['seconds']:.1f} s = {every['definitions_per_second']:.0f} definitions/s |")
+            lines.append(
+                f"| {n:,} definitions, {every['processes']} processes, no cache | {every['seconds']:.1f} s = {every['definitions_per_second']:.0f} definitions/s |"
+            )
         if "cache_speedup" in speed:
-            lines.append(f"| {n:,} definitions, cache: first run / second run | {speed['cache_first']['seconds']:.1f} s / {speed['cache_second']['seconds']:.2f} s = {speed['cache_speedup']:.0f} x |")
+            lines.append(
+                f"| {n:,} definitions, cache: first run / second run | {speed['cache_first']['seconds']:.1f} s / {speed['cache_second']['seconds']:.2f} s = {speed['cache_speedup']:.0f} x |"
+            )
         else:
             lines.append(f"| cache | {speed['cache']} |")
     floor = results.get("floor")
     if floor:
         lines.append(f"| parse and build only (the floor), in-process | {floor['floor']['seconds']:.2f} s |")
-        lines.append(f"| whole analysis, in-process | {floor['analysis']['seconds']:.2f} s = {floor['analysis_definitions_per_second']:.0f} definitions/s = {floor['ratio']:.1f} x the floor |")
+        lines.append(
+            f"| whole analysis, in-process | {floor['analysis']['seconds']:.2f} s = {floor['analysis_definitions_per_second']:.0f} definitions/s = {floor['ratio']:.1f} x the floor |"
+        )
     tf = results.get("tensorflow")
     if tf:
         if "skipped" in tf:
-            lines.append(f"| TensorFlow: import and probe the gradients numerically | skipped: {tf['skipped']} |")
+            lines.append(
+                f"| TensorFlow: import and probe the gradients numerically | skipped: {tf['skipped']} |"
+            )
         else:
-            lines.append(f"| TensorFlow: import, then probe the gradients numerically ({tf['definitions']} definitions) | "
-                         f"{tf['import_seconds']:.1f} s + {tf['seconds']:.1f} s = {tf['ratio']:.1f} x kinks ({tf['ratio_without_import']:.1f} x without the import) |")
+            lines.append(
+                f"| TensorFlow: import, then probe the gradients numerically ({tf['definitions']} definitions) | "
+                f"{tf['import_seconds']:.1f} s + {tf['seconds']:.1f} s = {tf['ratio']:.1f} x kinks ({tf['ratio_without_import']:.1f} x without the import) |"
+            )
     mem = results.get("memory")
     if mem:
-        lines.append(f"| peak memory, `kinks check` on {mem['definitions']:,} definitions | {mem['peak_memory_mb']:.0f} MB ({mem['seconds']:.0f} s) |")
+        lines.append(
+            f"| peak memory, `kinks check` on {mem['definitions']:,} definitions | {mem['peak_memory_mb']:.0f} MB ({mem['seconds']:.0f} s) |"
+        )
     scaling = results.get("expression_scaling")
     if scaling:
         lines.append("")
-        lines.append("One definition as it grows (syntax nodes; seconds for parse, build and analysis; ratio to the size before):")
+        lines.append(
+            "One definition as it grows (syntax nodes; seconds for parse, build and analysis; ratio to the size before):"
+        )
         lines.append("")
         sizes = sorted({row["target_nodes"] for rows_ in scaling.values() for row in rows_})
         lines.append("| nodes | " + " | ".join(FAMILIES[family] for family in scaling) + " |")
@@ -422,7 +509,9 @@ def table(results: dict[str, Any]) -> str:
         lines.append("| --- | --- | --- | --- |")
         for row in files:
             ratio = f"x{row['doubling_ratio']:.2f}" if "doubling_ratio" in row else ""
-            lines.append(f"| {row['definitions']:,} | {row['seconds']:.1f} | {ratio} | {row['peak_memory_mb']:.0f} MB |")
+            lines.append(
+                f"| {row['definitions']:,} | {row['seconds']:.1f} | {ratio} | {row['peak_memory_mb']:.0f} MB |"
+            )
     checks = results.get("targets")
     if checks:
         lines.append("")
@@ -443,8 +532,12 @@ SECTIONS = ("cold", "throughput", "floor", "scaling", "files", "tensorflow", "me
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Benchmark kinks and print a table (and write JSON).")
     parser.add_argument("--quick", action="store_true", help="smaller sizes and fewer repeats (a smoke test)")
-    parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated sections ({', '.join(SECTIONS)})")
-    parser.add_argument("--output", default=str(HERE / "results.json"), help="where to write the JSON (default: %(default)s)")
+    parser.add_argument(
+        "--only", default=",".join(SECTIONS), help=f"comma-separated sections ({', '.join(SECTIONS)})"
+    )
+    parser.add_argument(
+        "--output", default=str(HERE / "results.json"), help="where to write the JSON (default: %(default)s)"
+    )
     arguments = parser.parse_args(argv)
     sections = {section.strip() for section in arguments.only.split(",") if section.strip()}
     unknown = sections - set(SECTIONS)

@@ -83,7 +83,13 @@ def run() -> Run:
         return result
     try:
         proc = subprocess.run(
-            command, check=False, cwd=REPO_ROOT, capture_output=True, text=True, encoding="utf-8", timeout=1800
+            command,
+            check=False,
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            timeout=1800,
         )
     except subprocess.TimeoutExpired:
         result.problem = f"`{' '.join(command)}` did not finish within 1800 s"
@@ -121,7 +127,9 @@ def _summary(record: dict[str, Any]) -> str:
         f"{f.get('kind')}/{f.get('code')} where={f.get('where')!r} message={f.get('message')!r}"
         for f in record.get("findings", [])
     ]
-    lines = [f"record: class={record.get('class')!r} smoothness={record.get('smoothness')!r} line={record.get('line')}"]
+    lines = [
+        f"record: class={record.get('class')!r} smoothness={record.get('smoothness')!r} line={record.get('line')}"
+    ]
     if record.get("reason"):
         lines.append(f"reason: {record['reason']}")
     lines += [f"  finding: {text}" for text in findings] or ["  no findings"]
@@ -179,7 +187,9 @@ def test_output_is_the_json_array_of_section_5(run: Run) -> None:
         pytest.fail("the command printed an empty array")
     rows = _expected_rows() or []
     if any(row["class"] == "invalid" for row in rows):
-        assert run.returncode == 1, f"exit status {run.returncode} with failing statements; stderr: {run.stderr[-800:]}"
+        assert run.returncode == 1, (
+            f"exit status {run.returncode} with failing statements; stderr: {run.stderr[-800:]}"
+        )
     else:
         assert run.returncode in (0, 1), f"exit status {run.returncode}; stderr: {run.stderr[-800:]}"
 
@@ -206,8 +216,12 @@ def test_output_is_the_json_array_of_section_5(run: Run) -> None:
                 assert set(finding["span"]) >= {"line", "column", "end_line", "end_column"}, finding
 
 
-@pytest.mark.skipif(not SHARED_CASES.is_dir(), reason="no ../shared/cases beside the repository: the copy is the cases")
+@pytest.mark.skipif(
+    not SHARED_CASES.is_dir(), reason="no ../shared/cases beside the repository: the copy is the cases"
+)
 def test_the_copy_matches_the_shared_cases() -> None:
     shared = {path.name: path.read_bytes() for path in SHARED_CASES.iterdir() if path.is_file()}
     local = {path.name: path.read_bytes() for path in LOCAL_CASES.iterdir() if path.is_file()}
-    assert local == shared, "tests/acceptance_cases/ differs from ../shared/cases: copy the shared cases again"
+    assert local == shared, (
+        "tests/acceptance_cases/ differs from ../shared/cases: copy the shared cases again"
+    )

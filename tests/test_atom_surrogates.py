@@ -45,7 +45,9 @@ def test_surrogate_names_only_the_atom_arguments_or_says_what_else_it_needs(row,
     report = analyze(text)
     assert report.classification != "invalid", f"{row.name}: {text!r} does not parse: {report.findings}"
     free = {name for name in report.params}
-    assert free <= set(_argument_names(row)), f"{row.name}: {text!r} uses names that are not arguments: {free}"
+    assert free <= set(_argument_names(row)), (
+        f"{row.name}: {text!r} uses names that are not arguments: {free}"
+    )
     assert report.classification != ZERO_GRADIENT, f"{row.name}: the surrogate {text!r} cannot train either"
 
 
@@ -62,8 +64,14 @@ COMPARISONS = [
 
 def _value(text: str, point: tuple[float, float]) -> float:
     report = analyze(text)
-    env = {name: np.full((1, 1), point[index]) for index, name in enumerate(("a0", "a1")) if name in report.params}
-    value, _ = Program(report.expression if isinstance(report.expression, sp.Basic) else sp.S(0)).run(env, states=False)
+    env = {
+        name: np.full((1, 1), point[index])
+        for index, name in enumerate(("a0", "a1"))
+        if name in report.params
+    }
+    value, _ = Program(report.expression if isinstance(report.expression, sp.Basic) else sp.S(0)).run(
+        env, states=False
+    )
     return float(np.asarray(value).reshape(-1)[0])
 
 
@@ -75,7 +83,9 @@ def test_comparison_surrogate_is_near_one_where_the_comparison_holds(name, holds
     assert _value(text, fails) < 0.01, f"{name}: {text} at {fails}"
 
 
-@pytest.mark.parametrize("name", [row.name for row in atoms.ATOMS if any(s.against_zero for s in row.surrogates)])
+@pytest.mark.parametrize(
+    "name", [row.name for row in atoms.ATOMS if any(s.against_zero for s in row.surrogates)]
+)
 def test_the_form_against_zero_is_the_general_form_with_zero_put_in(name):
     surrogate = next(s for s in atoms.ATOM_BY_NAME[name].surrogates if s.against_zero)
     short = surrogate.render(["a0", "0"])
@@ -83,4 +93,6 @@ def test_the_form_against_zero_is_the_general_form_with_zero_put_in(name):
     assert short != general
     assert surrogate.render(["0", "a0"]) == short
     for point in (-2.0, -0.05, 0.0, 0.3, 4.0):
-        assert _value(short, (point, 0.0)) == pytest.approx(_value(general, (point, 0.0)), rel=1e-12, abs=1e-12)
+        assert _value(short, (point, 0.0)) == pytest.approx(
+            _value(general, (point, 0.0)), rel=1e-12, abs=1e-12
+        )

@@ -329,7 +329,9 @@ def test_unreadable_file_becomes_an_e006_record(
 def test_report_without_file_gets_the_path(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(check_command, "_analyzer", lambda: lambda text, path, budget=None: [Report(name="f", line=1)])
+    monkeypatch.setattr(
+        check_command, "_analyzer", lambda: lambda text, path, budget=None: [Report(name="f", line=1)]
+    )
     path = write(tmp_path, "f.loss", "f(x) = x\n")
     _, out, _ = run_main(capsys, "check", "--format", "json", str(path))
     assert json.loads(out)[0]["file"] == str(path)

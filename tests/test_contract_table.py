@@ -46,8 +46,17 @@ class Row:
 
 
 def row(text, cls, kinds=(), absent=(), smoothness=None, wrt=None, given=None, where=(), id=None) -> Row:
-    return Row(text, cls, tuple(kinds), tuple(absent), smoothness, None if wrt is None else tuple(wrt), given,
-               tuple(where), id)
+    return Row(
+        text,
+        cls,
+        tuple(kinds),
+        tuple(absent),
+        smoothness,
+        None if wrt is None else tuple(wrt),
+        given,
+        tuple(where),
+        id,
+    )
 
 
 def smooth(text, smoothness=2, absent=NONE, **kw) -> Row:
@@ -56,8 +65,15 @@ def smooth(text, smoothness=2, absent=NONE, **kw) -> Row:
 
 def singular(text, where=None, smoothness=None, **kw) -> Row:
     """Smooth on its domain, with a singularity (§3 row 2)."""
-    return row(text, SMOOTH, kinds=(SING,), absent=NO_BREAKS, smoothness=smoothness,
-               where=((SING, where),) if where else (), **kw)
+    return row(
+        text,
+        SMOOTH,
+        kinds=(SING,),
+        absent=NO_BREAKS,
+        smoothness=smoothness,
+        where=((SING, where),) if where else (),
+        **kw,
+    )
 
 
 def kinked(text, flat=False, where=None, absent=None, **kw) -> Row:
@@ -65,14 +81,28 @@ def kinked(text, flat=False, where=None, absent=None, **kw) -> Row:
     kinds = (KINK, FLAT) if flat else (KINK,)
     if absent is None:
         absent = (JUMP,) if flat else (JUMP, FLAT)
-    return row(text, PIECEWISE, kinds=kinds, absent=absent, smoothness=0,
-               where=((KINK, where),) if where else (), **kw)
+    return row(
+        text,
+        PIECEWISE,
+        kinds=kinds,
+        absent=absent,
+        smoothness=0,
+        where=((KINK, where),) if where else (),
+        **kw,
+    )
 
 
 def stepped(text, where=None, **kw) -> Row:
     """Piecewise constant: zero-gradient, jumps, no kinks, smoothness -1."""
-    return row(text, ZERO, kinds=(JUMP,), absent=(KINK,), smoothness=-1,
-               where=((JUMP, where),) if where else (), **kw)
+    return row(
+        text,
+        ZERO,
+        kinds=(JUMP,),
+        absent=(KINK,),
+        smoothness=-1,
+        where=((JUMP, where),) if where else (),
+        **kw,
+    )
 
 
 X0 = ("x==0",)
@@ -167,8 +197,14 @@ ROWS: list[Row] = [
     kinked("keras.ops.abs(x)", where=X0),
     kinked("torch.abs(x)"),
     # ---- relu: kink at 0, constant piece below
-    row("relu(x)", PIECEWISE, kinds=(KINK, FLAT), absent=(JUMP, SING), smoothness=0,
-        where=((KINK, X0), (FLAT, ("x<0",)))),
+    row(
+        "relu(x)",
+        PIECEWISE,
+        kinds=(KINK, FLAT),
+        absent=(JUMP, SING),
+        smoothness=0,
+        where=((KINK, X0), (FLAT, ("x<0",))),
+    ),
     kinked("jax.nn.relu(x)", flat=True, where=X0),
     kinked("tf.nn.relu(x)", flat=True, where=X0),
     # ---- relu6, hard_tanh, hard_sigmoid, hard_silu, clip: kinks at the corners, flat beyond
@@ -239,8 +275,14 @@ ROWS: list[Row] = [
     smooth("take(v, argmax(w))", wrt=["v"], id="take is linear in v"),
     stepped("take(v, argmax(w))", wrt=["w"], id="take is zero-gradient in its index"),
     smooth("gather(v, i)", wrt=["v"]),
-    row("take(v, argmax(w))", PIECEWISE, kinds=(JUMP,), absent=(KINK,), smoothness=-1,
-        id="take in v and w: learns through v, jumps with w"),
+    row(
+        "take(v, argmax(w))",
+        PIECEWISE,
+        kinds=(JUMP,),
+        absent=(KINK,),
+        smoothness=-1,
+        id="take in v and w: learns through v, jumps with w",
+    ),
     # ---- comparisons and logic used as numbers
     stepped("1.0 * (x > 0)", where=X0),
     stepped("1.0 * (x >= 0)", where=X0),
@@ -275,27 +317,58 @@ ROWS: list[Row] = [
     # ---- stop_gradient: data for the gradient, nothing inside it is a finding
     row("2 * stop_gradient(x)", ZERO, absent=(KINK, JUMP)),
     row("tf.stop_gradient(relu(x))", ZERO, absent=(KINK, JUMP)),
-    smooth("x + stop_gradient(round(x) - x)", absent=NO_BREAKS, smoothness=None, id="straight-through estimator"),
+    smooth(
+        "x + stop_gradient(round(x) - x)", absent=NO_BREAKS, smoothness=None, id="straight-through estimator"
+    ),
     smooth("x + stop_gradient(abs(x))", absent=NO_BREAKS, smoothness=None),
     smooth("x * stop_gradient(sign(x))", absent=NO_BREAKS, smoothness=None),
     smooth("stop_gradient(x) * x", absent=NO_BREAKS, smoothness=None),
     # ---- a if c else b, where(c, a, b)
     smooth("x^2 if x < 1 else 2*x - 1", smoothness=1, absent=NO_BREAKS, id="C1 join"),
-    row("x if x < 1 else 2*x - 1", PIECEWISE, kinds=(KINK,), absent=(JUMP, FLAT), smoothness=0,
-        where=((KINK, ("x==1", "x-1==0")),), id="kinked join"),
-    row("x if x > 0 else x - 1", PIECEWISE, kinds=(JUMP,), absent=(KINK, FLAT), smoothness=-1,
-        where=((JUMP, X0),), id="jump join"),
+    row(
+        "x if x < 1 else 2*x - 1",
+        PIECEWISE,
+        kinds=(KINK,),
+        absent=(JUMP, FLAT),
+        smoothness=0,
+        where=((KINK, ("x==1", "x-1==0")),),
+        id="kinked join",
+    ),
+    row(
+        "x if x > 0 else x - 1",
+        PIECEWISE,
+        kinds=(JUMP,),
+        absent=(KINK, FLAT),
+        smoothness=-1,
+        where=((JUMP, X0),),
+        id="jump join",
+    ),
     row("where(x > 0, x, x - 1)", PIECEWISE, kinds=(JUMP,), absent=(KINK, FLAT), smoothness=-1),
     kinked("where(x > 0, x, 0)", flat=True, where=X0),
     row("0 if x < 0 else x^2", SMOOTH, kinds=(FLAT,), absent=(KINK, JUMP), smoothness=1),
     stepped("where(x > 0, 1, -1)", where=X0),
-    row("1 if x == 0 else x", PIECEWISE, kinds=(JUMP,), absent=(KINK,), smoothness=-1,
-        id="measure-zero condition, values differ"),
-    smooth("0 if x == 0 else x", absent=(KINK, JUMP), smoothness=2, id="measure-zero condition, values agree"),
+    row(
+        "1 if x == 0 else x",
+        PIECEWISE,
+        kinds=(JUMP,),
+        absent=(KINK,),
+        smoothness=-1,
+        id="measure-zero condition, values differ",
+    ),
+    smooth(
+        "0 if x == 0 else x", absent=(KINK, JUMP), smoothness=2, id="measure-zero condition, values agree"
+    ),
     kinked("0 if x < 0 else x if x < 1 else 1", flat=True, id="right-associative conditional is a clip"),
     kinked("-1 if x < -1 else (1 if x > 1 else x)", flat=True),
-    row("mean(p if p > 0.5 else 0)", PIECEWISE, kinds=(JUMP,), absent=(KINK,), smoothness=-1, wrt=["p"],
-        where=((JUMP, ("p==0.5", "p==1/2")),)),
+    row(
+        "mean(p if p > 0.5 else 0)",
+        PIECEWISE,
+        kinds=(JUMP,),
+        absent=(KINK,),
+        smoothness=-1,
+        wrt=["p"],
+        where=((JUMP, ("p==0.5", "p==1/2")),),
+    ),
     # ---- the cases of the issue
     smooth("sqrt(x^2 + 1e-6)", smoothness=2),
     smooth("x*abs(x)", smoothness=1, absent=NO_BREAKS),
@@ -305,26 +378,53 @@ ROWS: list[Row] = [
     row("relu(x) + x", PIECEWISE, kinds=(KINK,), absent=(FLAT, JUMP), smoothness=0),
     row("sqrt(x^2)", PIECEWISE, kinds=(KINK,), absent=(JUMP,), smoothness=0),
     row("log(clip(p, 1e-7, 1))", PIECEWISE, kinds=(KINK, FLAT), absent=(SING, JUMP), smoothness=0),
-    row("abs(y - p)", PIECEWISE, kinds=(KINK,), absent=(JUMP, FLAT), smoothness=0, wrt=["p"],
-        where=((KINK, ("y-p==0",)),)),
-    smooth("abs(y - p)", wrt=["p"], given="0 < p < 1 and y in {0, 1}", absent=NO_BREAKS,
-           id="abs(y - p) given p never equals y"),
+    row(
+        "abs(y - p)",
+        PIECEWISE,
+        kinds=(KINK,),
+        absent=(JUMP, FLAT),
+        smoothness=0,
+        wrt=["p"],
+        where=((KINK, ("y-p==0",)),),
+    ),
+    smooth(
+        "abs(y - p)",
+        wrt=["p"],
+        given="0 < p < 1 and y in {0, 1}",
+        absent=NO_BREAKS,
+        id="abs(y - p) given p never equals y",
+    ),
     smooth("abs(p - y)", wrt=["p"], given="0 < p < 1 and y in {0, 1}", absent=NO_BREAKS),
     smooth("relu(p)", wrt=["p"], given="p > 0", absent=NO_BREAKS, id="relu on p > 0 is p"),
     # the kink sits on the edge of x >= 0: C1 inside, so smooth (whether an edge kink is reported is open)
     smooth("abs(x)", given="x >= 0", absent=(JUMP,), smoothness=None, id="abs with its kink on the edge"),
     smooth("abs(y) * p", wrt=["p"], absent=(KINK, JUMP), id="a kink in the data only"),
     smooth("p * (y > 0)", wrt=["p"], absent=(KINK, JUMP), id="a mask on the labels"),
-    row("relu(1 - y * s)", PIECEWISE, kinds=(KINK, FLAT), absent=(JUMP,), smoothness=0, wrt=["s"],
-        where=((KINK, ("1-y*s==0",)),)),
+    row(
+        "relu(1 - y * s)",
+        PIECEWISE,
+        kinds=(KINK, FLAT),
+        absent=(JUMP,),
+        smoothness=0,
+        wrt=["s"],
+        where=((KINK, ("1-y*s==0",)),),
+    ),
     row("mean(max(1 - y * s, 0))", PIECEWISE, kinds=(KINK, FLAT), absent=(JUMP,), smoothness=0, wrt=["s"]),
     smooth("mean(max(1 - y * s, 0)^2)", smoothness=1, absent=(KINK, JUMP), wrt=["s"], id="squared hinge"),
     # ---- the cross-entropies, as their TensorFlow formulas
-    smooth("sigmoid_cross_entropy_with_logits(labels=z, logits=x)", wrt=["x"], absent=NO_BREAKS, smoothness=None),
+    smooth(
+        "sigmoid_cross_entropy_with_logits(labels=z, logits=x)", wrt=["x"], absent=NO_BREAKS, smoothness=None
+    ),
     smooth("tf.nn.sigmoid_cross_entropy_with_logits(z, x)", wrt=["x"], absent=NO_BREAKS, smoothness=None),
-    smooth("max(x, 0) - x * z + log(1 + exp(-abs(x)))", wrt=["x"], smoothness=2,
-           id="TensorFlow's stable logistic loss: the two kinks cancel"),
-    smooth("softmax_cross_entropy_with_logits(labels=y, logits=z)", wrt=["z"], absent=NO_BREAKS, smoothness=None),
+    smooth(
+        "max(x, 0) - x * z + log(1 + exp(-abs(x)))",
+        wrt=["x"],
+        smoothness=2,
+        id="TensorFlow's stable logistic loss: the two kinks cancel",
+    ),
+    smooth(
+        "softmax_cross_entropy_with_logits(labels=y, logits=z)", wrt=["z"], absent=NO_BREAKS, smoothness=None
+    ),
     smooth("binary_crossentropy(y, z, from_logits=true)", wrt=["z"], absent=NO_BREAKS, smoothness=None),
     smooth("categorical_crossentropy(y, z, from_logits=true)", wrt=["z"], absent=NO_BREAKS, smoothness=None),
     # (from_logits=false is left out: Keras clips the probabilities to [eps, 1 - eps] first, and
@@ -490,8 +590,7 @@ def _reports(tmp_path: Path, text: str) -> dict[str, object]:
 def test_unconnected_wrt_parameter(tmp_path: Path) -> None:
     reports = _reports(
         tmp_path,
-        "ignores(x, y, w) wrt w = mean((y - x)^2)\n"
-        "half(x, w, b) wrt w, b = mean((x - b)^2)\n",
+        "ignores(x, y, w) wrt w = mean((y - x)^2)\nhalf(x, w, b) wrt w, b = mean((x - b)^2)\n",
     )
     ignores = reports["ignores"]
     assert ignores.classification == ZERO, _describe(ignores)
@@ -513,9 +612,7 @@ def test_unconnected_wrt_parameter(tmp_path: Path) -> None:
 def test_noqa_silences_only_the_named_codes(tmp_path: Path) -> None:
     reports = _reports(
         tmp_path,
-        "all_quiet(x) = relu(x)  # noqa\n"
-        "kink_quiet(x) = relu(x)  # noqa: K201\n"
-        "loud(x) = relu(x)\n",
+        "all_quiet(x) = relu(x)  # noqa\nkink_quiet(x) = relu(x)  # noqa: K201\nloud(x) = relu(x)\n",
     )
     assert not reports["all_quiet"].findings
     codes = {f.code for f in reports["kink_quiet"].findings}
@@ -528,8 +625,7 @@ def test_noqa_silences_only_the_named_codes(tmp_path: Path) -> None:
 def test_calls_are_expanded_with_the_callers_wrt(tmp_path: Path) -> None:
     reports = _reports(
         tmp_path,
-        "layer(x, w, b) = relu(w * x + b)\n"
-        "fit(x, y, w, b) wrt w, b = mean((y - layer(x, w, b))^2)\n",
+        "layer(x, w, b) = relu(w * x + b)\nfit(x, y, w, b) wrt w, b = mean((y - layer(x, w, b))^2)\n",
     )
     assert [*reports] == ["layer", "fit"]  # every definition gets its own report, helpers included
     assert reports["fit"].classification == PIECEWISE

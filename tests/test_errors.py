@@ -25,7 +25,9 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("text,code,position,words", CASES, ids=[c[0].split("(")[0].split(" ")[0] for c in CASES])
+@pytest.mark.parametrize(
+    "text,code,position,words", CASES, ids=[c[0].split("(")[0].split(" ")[0] for c in CASES]
+)
 def test_bad_statement_is_reported_and_the_rest_is_analyzed(text, code, position, words):
     source = f"{text}\nfine(x) = x^2 + 1\n"
     reports = analyze_text(source, "bad.loss")

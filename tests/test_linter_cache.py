@@ -19,7 +19,9 @@ from analyzer.lint.cache import Cache, report_from_record
 from analyzer.lint.files import LoadedFile, load
 
 REPO = Path(__file__).resolve().parent.parent
-REAL_FILES = sorted((REPO / "examples").glob("*.loss")) + sorted((REPO / "tests" / "fixtures" / "rules").glob("[EK]*.loss"))
+REAL_FILES = sorted((REPO / "examples").glob("*.loss")) + sorted(
+    (REPO / "tests" / "fixtures" / "rules").glob("[EK]*.loss")
+)
 
 
 class CountingAnalyzer:
@@ -35,8 +37,12 @@ class CountingAnalyzer:
         for number, line in enumerate(text.splitlines(), start=1):
             if line.strip():
                 name, *codes = line.split()
-                findings = [Finding("stub", code, f"stub {code}", Span(number, 1, number, 2)) for code in codes]
-                reports.append(Report(name=name, line=number, classification=self.classification, findings=findings))
+                findings = [
+                    Finding("stub", code, f"stub {code}", Span(number, 1, number, 2)) for code in codes
+                ]
+                reports.append(
+                    Report(name=name, line=number, classification=self.classification, findings=findings)
+                )
         return reports
 
 
@@ -67,7 +73,10 @@ def test_unchanged_files_come_from_the_cache_and_changed_ones_are_analysed(
     Path("b.loss").write_text("b K101\n", encoding="utf-8")
     changed = check(capsys, ".")
     assert counting.paths == ["a.loss", "b.loss", "b.loss"]
-    assert [finding["code"] for record in json.loads(changed) for finding in record["findings"]] == ["K201", "K101"]
+    assert [finding["code"] for record in json.loads(changed) for finding in record["findings"]] == [
+        "K201",
+        "K101",
+    ]
 
 
 def test_a_fully_cached_run_does_not_load_the_analyzer(
@@ -97,7 +106,9 @@ def test_a_renamed_file_hits_and_keeps_its_new_name(
     assert records[0]["file"] == "new.loss"
 
 
-def test_no_cache_neither_reads_nor_writes(capsys: pytest.CaptureFixture[str], counting: CountingAnalyzer) -> None:
+def test_no_cache_neither_reads_nor_writes(
+    capsys: pytest.CaptureFixture[str], counting: CountingAnalyzer
+) -> None:
     Path("a.loss").write_text("a\n", encoding="utf-8")
     check(capsys, "--no-cache", "a.loss")
     assert not Path(".kinks_cache").exists()
@@ -106,7 +117,9 @@ def test_no_cache_neither_reads_nor_writes(capsys: pytest.CaptureFixture[str], c
     assert counting.paths == ["a.loss"] * 3
 
 
-def test_selection_changes_need_no_new_analysis(capsys: pytest.CaptureFixture[str], counting: CountingAnalyzer) -> None:
+def test_selection_changes_need_no_new_analysis(
+    capsys: pytest.CaptureFixture[str], counting: CountingAnalyzer
+) -> None:
     Path("a.loss").write_text("a K201 K102\n", encoding="utf-8")
     check(capsys, "a.loss")
     selected = json.loads(check(capsys, "--select", "K1", "a.loss"))
@@ -114,7 +127,9 @@ def test_selection_changes_need_no_new_analysis(capsys: pytest.CaptureFixture[st
     assert [finding["code"] for finding in selected[0]["findings"]] == ["K102"]
 
 
-def test_the_budget_is_part_of_the_key(capsys: pytest.CaptureFixture[str], counting: CountingAnalyzer) -> None:
+def test_the_budget_is_part_of_the_key(
+    capsys: pytest.CaptureFixture[str], counting: CountingAnalyzer
+) -> None:
     Path("a.loss").write_text("a\n", encoding="utf-8")
     check(capsys, "a.loss")
     check(capsys, "--budget", "5", "a.loss")
@@ -122,7 +137,9 @@ def test_the_budget_is_part_of_the_key(capsys: pytest.CaptureFixture[str], count
     assert counting.paths == ["a.loss", "a.loss"]
 
 
-def test_undecided_verdicts_are_not_cached(capsys: pytest.CaptureFixture[str], counting: CountingAnalyzer) -> None:
+def test_undecided_verdicts_are_not_cached(
+    capsys: pytest.CaptureFixture[str], counting: CountingAnalyzer
+) -> None:
     Path("a.loss").write_text("a K901\n", encoding="utf-8")
     counting.classification = "unknown"
     check(capsys, "a.loss")
@@ -157,10 +174,32 @@ def test_the_cache_directory_option_and_the_verbose_account(
 
 def test_entries_depend_on_the_analyzer_fingerprint(tmp_path: Path) -> None:
     one, other = Cache(tmp_path, fingerprint="a" * 64), Cache(tmp_path, fingerprint="b" * 64)
-    one.store(one.key("x", None), [{"file": "f.loss", "name": "f", "line": 1, "wrt": [], "class": "smooth",
-                                    "smoothness": 2, "by_variable": {}, "findings": []}])
-    assert one.load(one.key("x", None)) == [{"name": "f", "line": 1, "wrt": [], "class": "smooth",
-                                              "smoothness": 2, "by_variable": {}, "findings": []}]
+    one.store(
+        one.key("x", None),
+        [
+            {
+                "file": "f.loss",
+                "name": "f",
+                "line": 1,
+                "wrt": [],
+                "class": "smooth",
+                "smoothness": 2,
+                "by_variable": {},
+                "findings": [],
+            }
+        ],
+    )
+    assert one.load(one.key("x", None)) == [
+        {
+            "name": "f",
+            "line": 1,
+            "wrt": [],
+            "class": "smooth",
+            "smoothness": 2,
+            "by_variable": {},
+            "findings": [],
+        }
+    ]
     assert other.load(other.key("x", None)) is None
     assert one.key("x", None) != one.key("x", 2.0) != one.key("y", 2.0)
 
@@ -202,7 +241,9 @@ def test_parallel_analysis_gives_the_same_bytes_as_serial(
     outputs = {}
     for jobs in ("1", "2"):
         cache = str(tmp_path / f"cache-{jobs}")
-        cli.main(["check", "--isolated", "--cache-dir", cache, "-j", jobs, "-v", "--output-format", "json", *paths])
+        cli.main(
+            ["check", "--isolated", "--cache-dir", cache, "-j", jobs, "-v", "--output-format", "json", *paths]
+        )
         captured = capsys.readouterr()
         expected_processes = "1 process" if jobs == "1" else "2 processes"
         assert f"analysed in {expected_processes}" in captured.err
@@ -234,7 +275,10 @@ def test_a_verdict_does_not_depend_on_the_files_analysed_before_it() -> None:
     clear_cache()
     runner.records_for(analyze_text, SHARES_A_THRESHOLD, "a.loss", None)
     assert runner.records_for(analyze_text, HARD_DICE, "b.loss", None) == alone
-    assert [(finding["code"], finding["span"]["line"]) for finding in alone[0]["findings"]] == [("K001", 2), ("K101", 2)]
+    assert [(finding["code"], finding["span"]["line"]) for finding in alone[0]["findings"]] == [
+        ("K001", 2),
+        ("K101", 2),
+    ]
 
 
 def crash_on_b(text: str, path: str, *, budget: float | None = None) -> list[Report]:
@@ -280,15 +324,38 @@ def _entry_json(entry: Path) -> dict:
         lambda data: {},
         lambda data: {**data, "records": [{}]},
         lambda data: {**data, "records": [{**data["records"][0], "findings": "nope"}]},
-        lambda data: {**data, "records": [{**data["records"][0], "findings": [
-            {**data["records"][0]["findings"][0], "span": {"line": 1, "end_line": 1, "end_column": 2}}]}]},
-        lambda data: {**data, "records": [{key: value for key, value in data["records"][0].items() if key != "class"}]},
+        lambda data: {
+            **data,
+            "records": [
+                {
+                    **data["records"][0],
+                    "findings": [
+                        {
+                            **data["records"][0]["findings"][0],
+                            "span": {"line": 1, "end_line": 1, "end_column": 2},
+                        }
+                    ],
+                }
+            ],
+        },
+        lambda data: {
+            **data,
+            "records": [{key: value for key, value in data["records"][0].items() if key != "class"}],
+        },
         # well formed, but edited: the checksum no longer matches
         lambda data: {**data, "records": [{**data["records"][0], "class": "zero-gradient"}]},
         # well formed and re-checksummed, but stored under another key
         lambda data: {**data, "key": "0" * 64},
     ],
-    ids=["empty", "empty-record", "findings-not-a-list", "span-without-column", "no-class", "wrong-class", "wrong-key"],
+    ids=[
+        "empty",
+        "empty-record",
+        "findings-not-a-list",
+        "span-without-column",
+        "no-class",
+        "wrong-class",
+        "wrong-key",
+    ],
 )
 def test_an_entry_that_is_not_a_valid_record_is_a_miss(
     capsys: pytest.CaptureFixture[str], counting: CountingAnalyzer, damage
@@ -308,8 +375,20 @@ def test_an_entry_that_is_not_a_valid_record_is_a_miss(
 def test_a_cache_entry_names_its_key_and_checksum(tmp_path: Path) -> None:
     cache = Cache(tmp_path, fingerprint="a" * 64)
     key = cache.key("x", None)
-    cache.store(key, [{"name": "f", "line": 1, "wrt": [], "class": "smooth", "smoothness": 2, "by_variable": {},
-                       "findings": []}])
+    cache.store(
+        key,
+        [
+            {
+                "name": "f",
+                "line": 1,
+                "wrt": [],
+                "class": "smooth",
+                "smoothness": 2,
+                "by_variable": {},
+                "findings": [],
+            }
+        ],
+    )
     (entry,) = tmp_path.rglob("*.json")
     data = _entry_json(entry)
     assert data["key"] == key and len(data["checksum"]) == 64
@@ -318,7 +397,9 @@ def test_a_cache_entry_names_its_key_and_checksum(tmp_path: Path) -> None:
     assert cache.key("x", None, {"python": True}) != cache.key("x", None)
 
 
-def test_a_symbolic_link_loop_is_reported_as_one(capsys: pytest.CaptureFixture[str], counting: CountingAnalyzer) -> None:
+def test_a_symbolic_link_loop_is_reported_as_one(
+    capsys: pytest.CaptureFixture[str], counting: CountingAnalyzer
+) -> None:
     Path("loop.loss").symlink_to("loop.loss")
     assert cli.main(["check", "--isolated", "loop.loss"]) == 2
     assert "loop.loss: symbolic link loop" in capsys.readouterr().err

@@ -41,10 +41,29 @@ GITLAB_SCHEMA = {
                 "required": ["path"],
                 "properties": {"path": {"type": "string"}},
                 "anyOf": [
-                    {"required": ["lines"], "properties": {"lines": {"required": ["begin"], "properties": {
-                        "begin": {"type": "integer", "minimum": 1}}}}},
-                    {"required": ["positions"], "properties": {"positions": {"required": ["begin"], "properties": {
-                        "begin": {"required": ["line"], "properties": {"line": {"type": "integer", "minimum": 1}}}}}}},
+                    {
+                        "required": ["lines"],
+                        "properties": {
+                            "lines": {
+                                "required": ["begin"],
+                                "properties": {"begin": {"type": "integer", "minimum": 1}},
+                            }
+                        },
+                    },
+                    {
+                        "required": ["positions"],
+                        "properties": {
+                            "positions": {
+                                "required": ["begin"],
+                                "properties": {
+                                    "begin": {
+                                        "required": ["line"],
+                                        "properties": {"line": {"type": "integer", "minimum": 1}},
+                                    }
+                                },
+                            }
+                        },
+                    },
                 ],
             },
         },
@@ -52,34 +71,56 @@ GITLAB_SCHEMA = {
 }
 
 # reviewdog's Diagnostic Format, DiagnosticResult (proto/rdf/jsonschema in reviewdog/reviewdog).
-_POSITION = {"type": "object", "properties": {"line": {"type": "integer", "minimum": 1},
-                                              "column": {"type": "integer", "minimum": 1}},
-             "additionalProperties": False}
+_POSITION = {
+    "type": "object",
+    "properties": {"line": {"type": "integer", "minimum": 1}, "column": {"type": "integer", "minimum": 1}},
+    "additionalProperties": False,
+}
 _SEVERITY = {"enum": ["UNKNOWN_SEVERITY", "ERROR", "WARNING", "INFO"]}
 RDJSON_SCHEMA = {
     "type": "object",
     "properties": {
-        "source": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"},
-                                                                          "url": {"type": "string"}}},
-        "severity": _SEVERITY,
-        "diagnostics": {"type": "array", "items": {
+        "source": {
             "type": "object",
-            "required": ["message", "location"],
-            "additionalProperties": False,
-            "properties": {
-                "message": {"type": "string"},
-                "location": {"type": "object", "required": ["path"], "additionalProperties": False, "properties": {
-                    "path": {"type": "string"},
-                    "range": {"type": "object", "required": ["start"], "additionalProperties": False,
-                              "properties": {"start": _POSITION, "end": _POSITION}}}},
-                "severity": _SEVERITY,
-                "source": {"type": "object"},
-                "code": {"type": "object", "required": ["value"], "additionalProperties": False,
-                         "properties": {"value": {"type": "string"}, "url": {"type": "string"}}},
-                "suggestions": {"type": "array"},
-                "original_output": {"type": "string"},
+            "required": ["name"],
+            "properties": {"name": {"type": "string"}, "url": {"type": "string"}},
+        },
+        "severity": _SEVERITY,
+        "diagnostics": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["message", "location"],
+                "additionalProperties": False,
+                "properties": {
+                    "message": {"type": "string"},
+                    "location": {
+                        "type": "object",
+                        "required": ["path"],
+                        "additionalProperties": False,
+                        "properties": {
+                            "path": {"type": "string"},
+                            "range": {
+                                "type": "object",
+                                "required": ["start"],
+                                "additionalProperties": False,
+                                "properties": {"start": _POSITION, "end": _POSITION},
+                            },
+                        },
+                    },
+                    "severity": _SEVERITY,
+                    "source": {"type": "object"},
+                    "code": {
+                        "type": "object",
+                        "required": ["value"],
+                        "additionalProperties": False,
+                        "properties": {"value": {"type": "string"}, "url": {"type": "string"}},
+                    },
+                    "suggestions": {"type": "array"},
+                    "original_output": {"type": "string"},
+                },
             },
-        }},
+        },
     },
     "required": ["diagnostics"],
 }
@@ -91,13 +132,25 @@ AZURE_LINE = re.compile(
 PYLINT_LINE = re.compile(r"^[^:\n]+:\d+: \[[EK]\d{3}\] .+$")
 
 
-def run_check(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path,
-              output_format: str) -> str:
+def run_check(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path, output_format: str
+) -> str:
     for variable in ("FORCE_COLOR", "NO_COLOR", "KINKS_CACHE_DIR"):
         monkeypatch.delenv(variable, raising=False)
     monkeypatch.chdir(TESTS / "fixtures")
-    status = cli.main(["check", "--isolated", "--cache-dir", str(tmp_path / "cache"), "--extend-select", "K902",
-                       "--output-format", output_format, "golden_tree"])
+    status = cli.main(
+        [
+            "check",
+            "--isolated",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "--extend-select",
+            "K902",
+            "--output-format",
+            output_format,
+            "golden_tree",
+        ]
+    )
     assert status == 1
     return capsys.readouterr().out
 
@@ -111,9 +164,24 @@ def test_the_registry_is_what_the_configuration_accepts() -> None:
 def test_the_schema_is_a_valid_schema_and_agrees_with_the_cache_validator() -> None:
     jsonschema.Draft202012Validator.check_schema(REPORT_SCHEMA)
     validator = jsonschema.Draft202012Validator(REPORT_SCHEMA)
-    good = {"file": "a.loss", "name": "f", "line": 1, "wrt": ["x"], "class": "smooth", "smoothness": 2,
-            "by_variable": {}, "findings": [{"kind": "kink", "code": "K201", "severity": "info", "message": "m",
-                                            "span": {"line": 1, "column": 1, "end_line": 1, "end_column": 2}}]}
+    good = {
+        "file": "a.loss",
+        "name": "f",
+        "line": 1,
+        "wrt": ["x"],
+        "class": "smooth",
+        "smoothness": 2,
+        "by_variable": {},
+        "findings": [
+            {
+                "kind": "kink",
+                "code": "K201",
+                "severity": "info",
+                "message": "m",
+                "span": {"line": 1, "column": 1, "end_line": 1, "end_column": 2},
+            }
+        ],
+    }
     bad = [
         {},
         {**good, "findings": "nope"},
@@ -164,5 +232,7 @@ def test_azure_pylint_and_grouped_lines(monkeypatch, capsys, tmp_path) -> None:
 
 def test_azure_escapes_what_would_end_a_command() -> None:
     finding = Finding("kink", "K201", "a; b] 100%\nnext", Span(1, 1, 1, 2))
-    (line,) = FORMATS["azure"]([Report(name="f", line=1, file="we;ird].loss", findings=[finding])], None).splitlines()
+    (line,) = FORMATS["azure"](
+        [Report(name="f", line=1, file="we;ird].loss", findings=[finding])], None
+    ).splitlines()
     assert "sourcepath=we%3Bird%5D.loss;" in line and line.endswith("]a; b] 100%AZP25%0Anext")

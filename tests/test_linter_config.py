@@ -44,8 +44,12 @@ class StubAnalyzer:
         for number, line in enumerate(text.splitlines(), start=1):
             if line.strip() and not line.startswith("#"):
                 name, *codes = line.split()
-                findings = [Finding("stub", code, f"stub {code}", Span(number, 1, number, 2)) for code in codes]
-                reports.append(Report(name=name, line=number, file=path, classification="smooth", findings=findings))
+                findings = [
+                    Finding("stub", code, f"stub {code}", Span(number, 1, number, 2)) for code in codes
+                ]
+                reports.append(
+                    Report(name=name, line=number, file=path, classification="smooth", findings=findings)
+                )
         return reports
 
 
@@ -83,7 +87,9 @@ EVERYTHING = "f K001 K101 K102 K201 K202 K301 K901 K902 E001\n"
 # ---------------------------------------------------------------- selection semantics
 
 
-def layer(select: list[str] | None = None, extend: tuple[str, ...] = (), ignore: tuple[str, ...] = ()) -> Layer:
+def layer(
+    select: list[str] | None = None, extend: tuple[str, ...] = (), ignore: tuple[str, ...] = ()
+) -> Layer:
     return Layer(
         tuple(parse_selector(text, "test") for text in select) if select is not None else None,
         tuple(parse_selector(text, "test") for text in extend),
@@ -154,8 +160,19 @@ def test_select_ignore_extend_select_on_the_command_line(
 ) -> None:
     path = str(write(tmp_path / "f.loss", EVERYTHING))
     assert codes(check(capsys, "--select", "K1", path)[1]) == ["K101", "K102", "E001"]
-    assert codes(check(capsys, "--select", "K1,K201", "--select", "K3", path)[1]) == ["K101", "K102", "K201", "K301", "E001"]
-    assert codes(check(capsys, "--select", "K1", "--extend-select", "K001", path)[1]) == ["K001", "K101", "K102", "E001"]
+    assert codes(check(capsys, "--select", "K1,K201", "--select", "K3", path)[1]) == [
+        "K101",
+        "K102",
+        "K201",
+        "K301",
+        "E001",
+    ]
+    assert codes(check(capsys, "--select", "K1", "--extend-select", "K001", path)[1]) == [
+        "K001",
+        "K101",
+        "K102",
+        "E001",
+    ]
     assert codes(check(capsys, "--ignore", "K2,K9", path)[1]) == ["K001", "K101", "K102", "K301", "E001"]
 
 
@@ -188,7 +205,7 @@ def test_pyproject_without_tool_kinks_is_skipped(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, stub: StubAnalyzer
 ) -> None:
     write(tmp_path / "kinks.toml", 'select = ["K3"]\n')
-    write(tmp_path / "sub" / "pyproject.toml", '[tool.ruff]\nline-length = 100\n')
+    write(tmp_path / "sub" / "pyproject.toml", "[tool.ruff]\nline-length = 100\n")
     path = write(tmp_path / "sub" / "f.loss", EVERYTHING)
     assert codes(check(capsys, str(path))[1]) == ["K301", "E001"]
 
@@ -206,14 +223,26 @@ def test_another_tools_broken_pyproject_is_not_kinks_business(
     [
         # in one directory: .kinks.toml, then kinks.toml, then pyproject.toml, as ruff
         ({".kinks.toml": 'select = ["K1"]', "kinks.toml": 'select = ["K2"]'}, ["K101", "K102"]),
-        ({"kinks.toml": 'select = ["K2"]', "pyproject.toml": '[tool.kinks]\nselect = ["K3"]'}, ["K201", "K202"]),
+        (
+            {"kinks.toml": 'select = ["K2"]', "pyproject.toml": '[tool.kinks]\nselect = ["K3"]'},
+            ["K201", "K202"],
+        ),
         # the nearest directory wins
-        ({"pyproject.toml": '[tool.kinks]\nselect = ["K3"]', "sub/pyproject.toml": '[tool.kinks]\nselect = ["K0"]'},
-         ["K001"]),
+        (
+            {
+                "pyproject.toml": '[tool.kinks]\nselect = ["K3"]',
+                "sub/pyproject.toml": '[tool.kinks]\nselect = ["K0"]',
+            },
+            ["K001"],
+        ),
     ],
 )
 def test_which_file_wins(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, stub: StubAnalyzer, files: dict[str, str], expected: list[str]
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    stub: StubAnalyzer,
+    files: dict[str, str],
+    expected: list[str],
 ) -> None:
     for name, text in files.items():
         write(tmp_path / name, text + "\n")
@@ -234,7 +263,9 @@ def test_config_option_and_isolated(
     assert codes(check(capsys, "--isolated", path)[1]) == ["K101", "K201", "K301"]
 
 
-def test_command_line_beats_the_file(capsys: pytest.CaptureFixture[str], tmp_path: Path, stub: StubAnalyzer) -> None:
+def test_command_line_beats_the_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, stub: StubAnalyzer
+) -> None:
     write(tmp_path / "kinks.toml", 'select = ["K1", "K2"]\nignore = ["K201"]\nfail-on = "info"\n')
     path = str(write(tmp_path / "f.loss", "f K101 K201 K202\n"))
     assert codes(check(capsys, path)[1]) == ["K101", "K202"]
@@ -252,16 +283,28 @@ def test_command_line_beats_the_file(capsys: pytest.CaptureFixture[str], tmp_pat
     ("name", "text", "message"),
     [
         ("kinks.toml", 'selct = ["K1"]\n', "kinks.toml: unknown key `selct`; did you mean `select`?"),
-        ("pyproject.toml", '[tool.kinks]\nfail_on = "error"\n', "[tool.kinks]: unknown key `fail_on`; did you mean `fail-on`?"),
+        (
+            "pyproject.toml",
+            '[tool.kinks]\nfail_on = "error"\n',
+            "[tool.kinks]: unknown key `fail_on`; did you mean `fail-on`?",
+        ),
         ("kinks.toml", "[lint]\nselect = []\n", "unknown key `lint`"),
         ("kinks.toml", 'select = "K1"\n', "`select` must be a list of strings, got 'K1'"),
         ("kinks.toml", "budget = -1\n", "`budget` must be a positive number of seconds, got -1"),
         ("kinks.toml", "budget = true\n", "`budget` must be a positive number of seconds"),
-        ("kinks.toml", 'fail-on = "never"\n', "`fail-on` must be one of 'info', 'warning', 'error', got 'never'"),
+        (
+            "kinks.toml",
+            'fail-on = "never"\n',
+            "`fail-on` must be one of 'info', 'warning', 'error', got 'never'",
+        ),
         ("kinks.toml", 'output-format = "xml"\n', "`output-format` must be one of"),
         ("kinks.toml", 'force-exclude = "yes"\n', "`force-exclude` must be true or false"),
         ("kinks.toml", 'per-file-ignores = ["K1"]\n', "`per-file-ignores` must be a table"),
-        ("kinks.toml", '[per-file-ignores]\n"tests/*" = ["K77"]\n', '`per-file-ignores`."tests/*": `K77` matches no rule code'),
+        (
+            "kinks.toml",
+            '[per-file-ignores]\n"tests/*" = ["K77"]\n',
+            '`per-file-ignores`."tests/*": `K77` matches no rule code',
+        ),
         ("kinks.toml", 'ignore = ["E002"]\n', "`E002` cannot be ignored"),
         ("kinks.toml", "select = [\n", "kinks.toml: invalid TOML:"),
         ("kinks.toml", "budget = 1\nbudget = 2\n", "(at line 2, column"),
@@ -324,8 +367,16 @@ def test_budget_and_output_format_from_the_file(
 def test_default_exclusions_and_extend_exclude(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, stub: StubAnalyzer
 ) -> None:
-    for name in ("a.loss", ".venv/lib/b.loss", "node_modules/c.loss", "build/d.loss", "legacy/e.loss",
-                 "src/legacy/f.loss", "src/g.loss", "notes.txt"):
+    for name in (
+        "a.loss",
+        ".venv/lib/b.loss",
+        "node_modules/c.loss",
+        "build/d.loss",
+        "legacy/e.loss",
+        "src/legacy/f.loss",
+        "src/g.loss",
+        "notes.txt",
+    ):
         write(tmp_path / name, "f\n")
     check(capsys, ".")
     assert [path for path, _ in stub.calls] == ["a.loss", "legacy/e.loss", "src/g.loss", "src/legacy/f.loss"]
@@ -335,14 +386,26 @@ def test_default_exclusions_and_extend_exclude(
     assert [path for path, _ in stub.calls] == ["a.loss", "src/g.loss"]
     stub.calls.clear()
     check(capsys, "--exclude", "src", ".")  # replaces the defaults: .venv is walked again
-    assert [path for path, _ in stub.calls] == [".venv/lib/b.loss", "a.loss", "build/d.loss", "node_modules/c.loss"]
+    assert [path for path, _ in stub.calls] == [
+        ".venv/lib/b.loss",
+        "a.loss",
+        "build/d.loss",
+        "node_modules/c.loss",
+    ]
 
 
 def test_gitignore_is_respected_inside_a_repository(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, stub: StubAnalyzer
 ) -> None:
-    for name in ("a.loss", "scratch/b.loss", "src/c.loss", "src/d.tmp.loss", "src/keep.tmp.loss",
-                 "src/deep/e.loss", "private.loss"):
+    for name in (
+        "a.loss",
+        "scratch/b.loss",
+        "src/c.loss",
+        "src/d.tmp.loss",
+        "src/keep.tmp.loss",
+        "src/deep/e.loss",
+        "private.loss",
+    ):
         write(tmp_path / name, "f\n")
     write(tmp_path / ".gitignore", "scratch/\n*.tmp.loss\n")
     write(tmp_path / "src" / ".gitignore", "!keep.tmp.loss\ndeep\n")
@@ -367,8 +430,9 @@ def test_gitignore_outside_a_repository_is_not_read(
     write(tmp_path / "a.loss", "f\n")
     write(tmp_path / ".gitignore", "a.loss\n")
     check(capsys, ".")
-    assert [path for path, _ in stub.calls] == (["a.loss"] if not any(
-        (parent / ".git").exists() for parent in tmp_path.parents) else [])
+    assert [path for path, _ in stub.calls] == (
+        ["a.loss"] if not any((parent / ".git").exists() for parent in tmp_path.parents) else []
+    )
 
 
 def test_include_patterns(capsys: pytest.CaptureFixture[str], tmp_path: Path, stub: StubAnalyzer) -> None:

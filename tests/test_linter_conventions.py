@@ -59,7 +59,9 @@ def test_add_noqa_silences_what_is_reported(capsys) -> None:
 
 def test_bare_kinks_prints_the_help(capsys) -> None:
     status, out, err = run(capsys)
-    assert status == 2 and out == "" and err.startswith("usage: kinks") and "check" in err and "commands:" in err
+    assert (
+        status == 2 and out == "" and err.startswith("usage: kinks") and "check" in err and "commands:" in err
+    )
 
 
 def test_an_unknown_option_of_check_prints_checks_usage(capsys) -> None:
@@ -70,8 +72,14 @@ def test_an_unknown_option_of_check_prints_checks_usage(capsys) -> None:
 
 @pytest.mark.parametrize(
     ("environment", "expected"),
-    [({}, False), ({"NO_COLOR": "1"}, False), ({"NO_COLOR": ""}, False), ({"FORCE_COLOR": "1"}, True),
-     ({"FORCE_COLOR": ""}, False), ({"FORCE_COLOR": "1", "NO_COLOR": ""}, True)],
+    [
+        ({}, False),
+        ({"NO_COLOR": "1"}, False),
+        ({"NO_COLOR": ""}, False),
+        ({"FORCE_COLOR": "1"}, True),
+        ({"FORCE_COLOR": ""}, False),
+        ({"FORCE_COLOR": "1", "NO_COLOR": ""}, True),
+    ],
 )
 def test_no_color_and_force_color(monkeypatch, environment, expected) -> None:
     # no-color.org: NO_COLOR present and not empty turns colour off; FORCE_COLOR present and not
@@ -104,10 +112,12 @@ def test_verify_takes_standard_input_as_a_path() -> None:
 
 
 def test_extend_and_extend_per_file_ignores(capsys) -> None:
-    Path("base.toml").write_text('ignore = ["K102"]\nfail-on = "info"\n[per-file-ignores]\n"a.loss" = ["K301"]\n',
-                                 encoding="utf-8")
-    Path("kinks.toml").write_text('extend = "base.toml"\n[extend-per-file-ignores]\n"a.loss" = ["K201"]\n',
-                                  encoding="utf-8")
+    Path("base.toml").write_text(
+        'ignore = ["K102"]\nfail-on = "info"\n[per-file-ignores]\n"a.loss" = ["K301"]\n', encoding="utf-8"
+    )
+    Path("kinks.toml").write_text(
+        'extend = "base.toml"\n[extend-per-file-ignores]\n"a.loss" = ["K201"]\n', encoding="utf-8"
+    )
     status, out, _ = run(capsys, "check", "--no-cache", "--output-format", "concise", "a.loss")
     assert status == 0 and "K102" not in out and "K201" not in out  # fail-on info: nothing is left
     # this file's selection is a layer above the base's
@@ -124,7 +134,9 @@ def test_the_github_action_runs_kinks_and_uploads_sarif() -> None:
 
     import yaml
 
-    action = yaml.safe_load((Path(__file__).resolve().parent.parent / "action.yml").read_text(encoding="utf-8"))
+    action = yaml.safe_load(
+        (Path(__file__).resolve().parent.parent / "action.yml").read_text(encoding="utf-8")
+    )
     assert action["runs"]["using"] == "composite"
     steps = action["runs"]["steps"]
     assert all("shell" in step for step in steps if "run" in step)  # a composite action's run steps need one
@@ -137,7 +149,9 @@ def test_the_github_action_runs_kinks_and_uploads_sarif() -> None:
                 arguments = parser.parse_args(words)
                 formats.append(arguments.output_format)
     assert formats == ["github", "sarif"]
-    upload = next(step for step in steps if step.get("uses", "").startswith("github/codeql-action/upload-sarif"))
+    upload = next(
+        step for step in steps if step.get("uses", "").startswith("github/codeql-action/upload-sarif")
+    )
     assert upload["with"]["sarif_file"] == "${{ inputs.sarif-file }}"
     # Inputs reach the shell through the environment, never pasted into the script.
     assert all("${{" not in step.get("run", "") for step in steps)

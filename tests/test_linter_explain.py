@@ -44,8 +44,11 @@ def test_siblings_get_tees_and_their_subtrees_a_pipe() -> None:
         "    └── e4: rule 4",
         "e5: rule 5",
     ]
-    assert draw_tree(report_with([0, 1, 1]), _ASCII_BRANCHES).splitlines() == ["e0: rule 0", "|-- e1: rule 1",
-                                                                               "`-- e2: rule 2"]
+    assert draw_tree(report_with([0, 1, 1]), _ASCII_BRANCHES).splitlines() == [
+        "e0: rule 0",
+        "|-- e1: rule 1",
+        "`-- e2: rule 2",
+    ]
 
 
 def test_the_tree_keeps_the_text_of_explain() -> None:

@@ -43,16 +43,33 @@ def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("golden-cache")
 
 
-def run_check(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], cache_dir: Path,
-              *options: str, color: bool = False) -> tuple[int, str]:
+def run_check(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    cache_dir: Path,
+    *options: str,
+    color: bool = False,
+) -> tuple[int, str]:
     for variable in ("FORCE_COLOR", "NO_COLOR", "KINKS_CACHE_DIR"):
         monkeypatch.delenv(variable, raising=False)
     if color:
         monkeypatch.setenv("FORCE_COLOR", "1")
     monkeypatch.chdir(TESTS / "fixtures")
     # K902 is off by default; the tree has an unused `noqa` to show it in every format.
-    status = cli.main(["check", "--isolated", "--cache-dir", str(cache_dir), "--fail-on", "info", "--extend-select", "K902",
-                       *options, "golden_tree"])
+    status = cli.main(
+        [
+            "check",
+            "--isolated",
+            "--cache-dir",
+            str(cache_dir),
+            "--fail-on",
+            "info",
+            "--extend-select",
+            "K902",
+            *options,
+            "golden_tree",
+        ]
+    )
     return status, capsys.readouterr().out
 
 
@@ -67,22 +84,25 @@ def compare_with_golden(name: str, output: str) -> None:
 
 
 @pytest.mark.parametrize("output_format", list(FORMATS))
-def test_golden(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], cache_dir: Path,
-                output_format: str) -> None:
+def test_golden(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], cache_dir: Path, output_format: str
+) -> None:
     status, out = run_check(monkeypatch, capsys, cache_dir, "--output-format", output_format)
     assert status == 1
     compare_with_golden(FORMATS[output_format], out)
 
 
-def test_golden_text_in_colour(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-                               cache_dir: Path) -> None:
+def test_golden_text_in_colour(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], cache_dir: Path
+) -> None:
     _, out = run_check(monkeypatch, capsys, cache_dir, color=True)
     assert "\x1b[" in out
     compare_with_golden("check.color.text", out)
 
 
-def test_json_golden_is_the_section_5_array(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-                                            cache_dir: Path) -> None:
+def test_json_golden_is_the_section_5_array(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], cache_dir: Path
+) -> None:
     _, out = run_check(monkeypatch, capsys, cache_dir, "--output-format", "json")
     records = json.loads(out)
     assert [(record["file"], record["name"]) for record in records] == [
@@ -120,8 +140,9 @@ def validate_sarif(text: str) -> None:
     assert not errors, "\n".join(f"{list(error.absolute_path)}: {error.message}" for error in errors)
 
 
-def test_sarif_output_is_valid_sarif_2_1_0(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-                                          cache_dir: Path) -> None:
+def test_sarif_output_is_valid_sarif_2_1_0(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], cache_dir: Path
+) -> None:
     _, out = run_check(monkeypatch, capsys, cache_dir, "--output-format", "sarif")
     validate_sarif(out)
     (run,) = json.loads(out)["runs"]
@@ -130,8 +151,15 @@ def test_sarif_output_is_valid_sarif_2_1_0(monkeypatch: pytest.MonkeyPatch, caps
     for result in run["results"]:
         assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
     levels = {result["ruleId"]: result["level"] for result in run["results"]}
-    assert levels == {"K201": "note", "K102": "warning", "K902": "warning", "E001": "error", "K001": "error",
-                      "K101": "warning", "K301": "warning"}
+    assert levels == {
+        "K201": "note",
+        "K102": "warning",
+        "K902": "warning",
+        "E001": "error",
+        "K001": "error",
+        "K101": "warning",
+        "K301": "warning",
+    }
 
 
 def test_the_schema_check_catches_a_broken_log() -> None:
@@ -152,7 +180,10 @@ def test_sarif_edge_cases_are_valid() -> None:
     text = render_sarif(reports, version="")
     validate_sarif(text)
     results = json.loads(text)["runs"][0]["results"]
-    assert results[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "dir%20with%20space/%C3%BC.loss"
+    assert (
+        results[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        == "dir%20with%20space/%C3%BC.loss"
+    )
     assert results[0]["locations"][0]["physicalLocation"]["region"] == {"startLine": 3, "startColumn": 1}
     assert results[1]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].startswith("file:///")
     assert results[1]["message"]["text"] == "multi-line\nhelp: close it"
@@ -166,8 +197,9 @@ def test_artifact_uri() -> None:
 # ---------------------------------------------------------------- JUnit and GitHub
 
 
-def test_junit_is_xml_with_a_case_per_definition(monkeypatch: pytest.MonkeyPatch,
-                                                 capsys: pytest.CaptureFixture[str], cache_dir: Path) -> None:
+def test_junit_is_xml_with_a_case_per_definition(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], cache_dir: Path
+) -> None:
     _, out = run_check(monkeypatch, capsys, cache_dir, "--output-format", "junit")
     root = ElementTree.fromstring(out)
     assert (root.tag, root.get("tests"), root.get("failures")) == ("testsuites", "8", "6")
@@ -197,9 +229,13 @@ def test_junit_survives_characters_xml_cannot_carry() -> None:
 
 
 def test_github_annotations_escape_what_the_runner_parses() -> None:
-    finding = Finding("singularity", "K102", "log(p) at 100% %, of: it", Span(2, 3, 2, 9), suggestion="clip\nit")
+    finding = Finding(
+        "singularity", "K102", "log(p) at 100% %, of: it", Span(2, 3, 2, 9), suggestion="clip\nit"
+    )
     multi = Finding("kink", "K201", "kink", Span(1, 1, 3, 2))
-    reports = [Report(name="f", line=2, file="a,b:c.loss", classification="smooth", findings=[finding, multi])]
+    reports = [
+        Report(name="f", line=2, file="a,b:c.loss", classification="smooth", findings=[finding, multi])
+    ]
     assert render_github(reports).splitlines() == [
         (
             "::warning title=kinks (K102),file=a%2Cb%3Ac.loss,line=2,col=3,endLine=2,endColumn=9::"

@@ -49,14 +49,27 @@ def markers(text: str) -> list[Expected]:
         # `#^^^` marks from column 1: the `#` itself stands for the first caret.
         column = 1 if lead == "#" else len(lead) + 1
         end_column = len(lead) + len(match.group("carets")) + 1
-        expected.append(Expected(match.group("code"), marked_line, column, end_column, match.group("words").strip()))
+        expected.append(
+            Expected(match.group("code"), marked_line, column, end_column, match.group("words").strip())
+        )
     return expected
 
 
 def run_fixture(capsys: pytest.CaptureFixture[str], code: str) -> list[dict]:
     path = FIXTURES / f"{code}{RULES[code].example_suffix}"
-    status = cli.main(["check", "--isolated", "--no-cache", "--output-format", "json", "--select", code,
-                       *EXTRA_OPTIONS.get(code, []), str(path)])
+    status = cli.main(
+        [
+            "check",
+            "--isolated",
+            "--no-cache",
+            "--output-format",
+            "json",
+            "--select",
+            code,
+            *EXTRA_OPTIONS.get(code, []),
+            str(path),
+        ]
+    )
     out = capsys.readouterr().out
     assert status in (0, 1)
     return json.loads(out)
@@ -98,8 +111,13 @@ def test_fixture_diagnostics_match_its_markers(
     assert any(marker.code == code for marker in expected), f"{code}.loss marks no {code}"
     records = run_fixture(capsys, code)
     found = sorted(
-        (finding["code"], finding["span"]["line"], finding["span"]["column"], finding["span"]["end_column"],
-         finding["message"])
+        (
+            finding["code"],
+            finding["span"]["line"],
+            finding["span"]["column"],
+            finding["span"]["end_column"],
+            finding["message"],
+        )
         for record in records
         for finding in record["findings"]
     )
@@ -111,8 +129,14 @@ def test_fixture_diagnostics_match_its_markers(
     for marker in sorted(expected, key=lambda m: -len(m.words)):
         position = (marker.code, marker.line, marker.column, marker.end_column)
         words = [part.strip() for part in marker.words.split(";") if part.strip()]
-        match = next((entry for entry in unclaimed
-                      if entry[:4] == position and all(word in entry[4] for word in words)), None)
+        match = next(
+            (
+                entry
+                for entry in unclaimed
+                if entry[:4] == position and all(word in entry[4] for word in words)
+            ),
+            None,
+        )
         assert match is not None, f"{marker}: no diagnostic there says {words}: {found}"
         unclaimed.remove(match)
 
@@ -182,7 +206,9 @@ def check_example(capsys: pytest.CaptureFixture[str], tmp_path: Path, text: str,
     budget = ["--budget", str(rule.example_budget)] if name == "example" and rule.example_budget else []
     selected = [] if rule.enabled_by_default else ["--extend-select", rule.code]
     cli.main(["check", "--isolated", "--no-cache", "--output-format", "json", *budget, *selected, str(path)])
-    return {finding["code"] for record in json.loads(capsys.readouterr().out) for finding in record["findings"]}
+    return {
+        finding["code"] for record in json.loads(capsys.readouterr().out) for finding in record["findings"]
+    }
 
 
 @pytest.mark.parametrize("code", sorted(code for code, rule in RULES.items() if rule.example is not None))
@@ -238,7 +264,9 @@ def test_rule_json(capsys: pytest.CaptureFixture[str]) -> None:
     ("argument", "message"),
     [("K999", "unknown rule `K999`"), ("kinky", "did you mean kink?"), ("K2", "matches K201, K202")],
 )
-def test_rule_unknown_is_a_usage_error(capsys: pytest.CaptureFixture[str], argument: str, message: str) -> None:
+def test_rule_unknown_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], argument: str, message: str
+) -> None:
     assert cli.main(["rule", argument]) == 2
     captured = capsys.readouterr()
     assert captured.out == "" and message in captured.err
@@ -296,6 +324,19 @@ def test_k902_is_not_reported_by_default(capsys: pytest.CaptureFixture[str], tmp
     path.write_text("f(x) = x^2  # noqa: K201\n", encoding="utf-8")
     assert cli.main(["check", "--isolated", "--no-cache", "--output-format", "concise", str(path)]) == 0
     assert "K902" not in capsys.readouterr().out
-    assert cli.main(["check", "--isolated", "--no-cache", "--output-format", "concise", "--extend-select", "K902",
-                     str(path)]) == 1
+    assert (
+        cli.main(
+            [
+                "check",
+                "--isolated",
+                "--no-cache",
+                "--output-format",
+                "concise",
+                "--extend-select",
+                "K902",
+                str(path),
+            ]
+        )
+        == 1
+    )
     assert "K902" in capsys.readouterr().out

@@ -30,8 +30,11 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminal
 
 
 def environment(**extra: str) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items()
-           if key not in ("FORCE_COLOR", "NO_COLOR", "KINKS_DEBUG", "KINKS_CACHE_DIR", "KINKS_PROGRESS_DELAY")}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("FORCE_COLOR", "NO_COLOR", "KINKS_DEBUG", "KINKS_CACHE_DIR", "KINKS_PROGRESS_DELAY")
+    }
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     env["TERM"] = "xterm-256color"
     env["KINKS_PROGRESS_DELAY"] = "0"
@@ -45,7 +48,11 @@ def run_in_terminal(*arguments: str, **extra: str) -> tuple[int, str]:
     fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
     process = subprocess.Popen(
         [sys.executable, "-m", "analyzer", *arguments],
-        stdin=terminal, stdout=terminal, stderr=terminal, env=environment(**extra), close_fds=True,
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        env=environment(**extra),
+        close_fds=True,
     )
     os.close(terminal)
     chunks: list[bytes] = []
@@ -98,7 +105,10 @@ def test_quiet_and_cached_runs_draw_no_bar(tmp_path: Path) -> None:
 def test_through_a_pipe_there_are_no_colours_and_no_progress_bar() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "analyzer", "check", "--isolated", "--no-cache", *INPUTS],
-        capture_output=True, env=environment(), timeout=240, check=False,
+        capture_output=True,
+        env=environment(),
+        timeout=240,
+        check=False,
     )
     assert result.returncode == 1
     assert b"\x1b" not in result.stdout and b"\x1b" not in result.stderr

@@ -30,8 +30,9 @@ def _run(tmp_path: Path, backend: str | None, monkeypatch: pytest.MonkeyPatch) -
     else:
         monkeypatch.setenv("MPLBACKEND", backend)
     notebook = nbformat.read(NOTEBOOK, as_version=4)
-    client = nbclient.NotebookClient(notebook, kernel_name="python3", timeout=300,
-                                     resources={"metadata": {"path": str(tmp_path)}})
+    client = nbclient.NotebookClient(
+        notebook, kernel_name="python3", timeout=300, resources={"metadata": {"path": str(tmp_path)}}
+    )
     client.execute()
     return [cell for cell in notebook.cells if cell.cell_type == "code"]
 
@@ -41,8 +42,9 @@ def _source(cells: list, start: str):
 
 
 @pytest.mark.parametrize("backend", ["agg", None], ids=["agg", "inline"])
-def test_the_notebook_displays_plots_and_tables(tmp_path: Path, backend: str | None,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_notebook_displays_plots_and_tables(
+    tmp_path: Path, backend: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert sys.executable  # the kernel is this environment's python3 (ipykernel's own spec)
     cells = _run(tmp_path, backend, monkeypatch)
     for cell in cells:
@@ -50,8 +52,11 @@ def test_the_notebook_displays_plots_and_tables(tmp_path: Path, backend: str | N
         assert not errors, f"{cell.source!r} raised: {errors}"
 
     for start in ('analyze("relu(x)").plot()', 'analyze("step(x - 0.5)").plot()'):
-        results = [output for output in _source(cells, start).outputs
-                   if output.output_type in ("execute_result", "display_data")]
+        results = [
+            output
+            for output in _source(cells, start).outputs
+            if output.output_type in ("execute_result", "display_data")
+        ]
         images = [output for output in results if "image/png" in output.data]
         assert len(images) == 1, f"{start}: {results}"
         png = base64.b64decode(images[0].data["image/png"])
@@ -61,7 +66,13 @@ def test_the_notebook_displays_plots_and_tables(tmp_path: Path, backend: str | N
     html = [output.data["text/html"] for output in table if output.output_type == "execute_result"]
     assert len(html) == 1
     assert html[0].startswith('<table class="kinks-reports">')
-    for expected in ("<th>class</th>", "<code>mae</code>", "piecewise-differentiable", "zero-gradient", "K001"):
+    for expected in (
+        "<th>class</th>",
+        "<code>mae</code>",
+        "piecewise-differentiable",
+        "zero-gradient",
+        "K001",
+    ):
         assert expected in html[0]
 
     still_a_list = _source(cells, "isinstance(reports, list)").outputs[0].data["text/plain"]

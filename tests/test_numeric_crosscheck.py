@@ -64,7 +64,11 @@ def _states_equal(states_a, states_b) -> np.ndarray:
 
 def _as_rows(value, count: int) -> np.ndarray:
     array = np.asarray(value, dtype=float)
-    return np.broadcast_to(array, (count,) + array.shape[1:]) if array.ndim else np.full((count, 1), float(array))
+    return (
+        np.broadcast_to(array, (count,) + array.shape[1:])
+        if array.ndim
+        else np.full((count, 1), float(array))
+    )
 
 
 @pytest.mark.parametrize("file,report", REPORTS, ids=[f"{f}:{r.name}" for f, r in REPORTS])
@@ -89,7 +93,11 @@ def test_derivative_matches_finite_differences(file, report):
         down = dict(env, **{name: env[name] - h})
         value_up, states_up = program.run(up, frozen)
         value_down, states_down = program.run(down, frozen)
-        smooth_here = _states_equal(states, states_up) & _states_equal(states, states_down) if states else np.ones(count, bool)
+        smooth_here = (
+            _states_equal(states, states_up) & _states_equal(states, states_down)
+            if states
+            else np.ones(count, bool)
+        )
         central = (_as_rows(value_up, count) - _as_rows(value_down, count)) / (2 * h)
         exact = _as_rows(exact, count)
         finite = np.all(np.isfinite(central), axis=1) & np.all(np.isfinite(exact), axis=1) & smooth_here
@@ -99,7 +107,9 @@ def test_derivative_matches_finite_differences(file, report):
             f"{name}: SymPy's derivative and finite differences disagree by {difference.max():.3g}"
         )
         if report.classification == "zero-gradient":
-            assert np.all(np.abs(exact[finite]) <= 1e-9), f"{name}: nonzero derivative in a zero-gradient definition"
+            assert np.all(np.abs(exact[finite]) <= 1e-9), (
+                f"{name}: nonzero derivative in a zero-gradient definition"
+            )
         checked += int(np.sum(finite))
     assert checked > 0 or not report.wrt
 
@@ -124,7 +134,9 @@ def _along(program: Program, witness, steps: np.ndarray) -> np.ndarray:
 
 
 @pytest.mark.parametrize(
-    "file,report,finding", KINKS_AND_JUMPS, ids=[f"{f}:{r.name}:{x.kind}:{x.where}" for f, r, x in KINKS_AND_JUMPS]
+    "file,report,finding",
+    KINKS_AND_JUMPS,
+    ids=[f"{f}:{r.name}:{x.kind}:{x.where}" for f, r, x in KINKS_AND_JUMPS],
 )
 def test_reported_kinks_and_jumps_are_real(file, report, finding):
     program = Program(report.expression)
@@ -137,7 +149,9 @@ def test_reported_kinks_and_jumps_are_real(file, report, finding):
     else:
         slope_left = (values[1] - values[0]) / h
         slope_right = (values[3] - values[2]) / h
-        assert abs(slope_right - slope_left) > 1e-3 * (1 + abs(slope_left)), f"no kink at the witness of {finding.where}"
+        assert abs(slope_right - slope_left) > 1e-3 * (1 + abs(slope_left)), (
+            f"no kink at the witness of {finding.where}"
+        )
 
 
 def test_every_example_kind_of_finding_is_checked():

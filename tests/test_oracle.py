@@ -54,11 +54,24 @@ PLANTED = [
     ("a kink called smooth", lambda: _claimed("abs(x) + x^2", "smooth"), "smooth-but-kink"),
     ("a jump called smooth", lambda: _claimed("sign(x) + x", "smooth"), "smooth-but-jump"),
     ("a gradient called zero", lambda: _claimed("sum(x^2)", "zero-gradient"), "zero-gradient"),
-    ("a fake kink", lambda: _claimed("relu(x) - relu(-x)", "piecewise-differentiable",
-                                     [Finding("kink", "K201", "m", None, where="x == 0", witness=ON_ZERO)]), "kink"),
-    ("a fake jump", lambda: _claimed("abs(x)", "piecewise-differentiable",
-                                     [Finding("discontinuity", "K101", "m", None, where="x == 0", witness=ON_ZERO)]),
-     "discontinuity"),
+    (
+        "a fake kink",
+        lambda: _claimed(
+            "relu(x) - relu(-x)",
+            "piecewise-differentiable",
+            [Finding("kink", "K201", "m", None, where="x == 0", witness=ON_ZERO)],
+        ),
+        "kink",
+    ),
+    (
+        "a fake jump",
+        lambda: _claimed(
+            "abs(x)",
+            "piecewise-differentiable",
+            [Finding("discontinuity", "K101", "m", None, where="x == 0", witness=ON_ZERO)],
+        ),
+        "discontinuity",
+    ),
 ]
 
 
@@ -75,7 +88,15 @@ def test_the_oracle_catches_a_wrong_derivative(monkeypatch):
 
 
 def test_the_oracle_confirms_what_is_true():
-    for text in ("abs(x)", "relu(x)", "floor(x) + x", "where(x == 0, 1, x)", "max(x)", "x * abs(x)", "sqrt(x^2 + 1)"):
+    for text in (
+        "abs(x)",
+        "relu(x)",
+        "floor(x) + x",
+        "where(x == 0, 1, x)",
+        "max(x)",
+        "x * abs(x)",
+        "sqrt(x^2 + 1)",
+    ):
         report = analyze(text)
         verdict = oracle.check(report, seed=2)
         assert verdict.checked > 0 and not verdict.disagreements, (text, verdict)
@@ -127,8 +148,13 @@ def test_sympy_derivative_of_every_function_agrees_with_finite_differences(text,
     count = 400
     # the first argument anywhere; the others (thresholds, slopes, bounds) positive and ordered
     env = {
-        name: (rng.uniform(-2.5, 2.5, (count, 1)) if index == 0 else rng.uniform(0.2, 1.2, (count, 1)) + 1.5 * (index - 1))
-        for index, name in enumerate(("a", "b", "c")) if sp.Symbol(name, real=True) in report.expression.free_symbols
+        name: (
+            rng.uniform(-2.5, 2.5, (count, 1))
+            if index == 0
+            else rng.uniform(0.2, 1.2, (count, 1)) + 1.5 * (index - 1)
+        )
+        for index, name in enumerate(("a", "b", "c"))
+        if sp.Symbol(name, real=True) in report.expression.free_symbols
     }
     program = Program(report.expression)
     _, states = program.run(env)
@@ -156,8 +182,12 @@ def test_sympy_derivative_of_every_function_agrees_with_finite_differences(text,
 # ---------------------------------------------------------------- examples and acceptance cases
 
 
-REPORTS = [(path, report) for path in SOURCES for report in analyze_file(path)
-           if report.classification in ("smooth", "piecewise-differentiable", "zero-gradient")]
+REPORTS = [
+    (path, report)
+    for path in SOURCES
+    for report in analyze_file(path)
+    if report.classification in ("smooth", "piecewise-differentiable", "zero-gradient")
+]
 
 
 @pytest.mark.parametrize("path,report", REPORTS, ids=[f"{p.name}:{r.name}" for p, r in REPORTS])
@@ -168,8 +198,13 @@ def test_every_example_and_acceptance_verdict_agrees_with_the_numbers(path, repo
 # ---------------------------------------------------------------- generated definitions
 
 
-@settings(max_examples=40, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(strategies.oracle_sources())
 def test_generated_verdicts_agree_with_the_numbers(text):
     for report in properties.analyse(text, 2.0):

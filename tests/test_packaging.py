@@ -23,7 +23,10 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
     result = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--wheel-dir", str(out), str(ROOT)],
-        check=False, capture_output=True, text=True, timeout=600,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr
     (built,) = out.glob("kinks-*.whl")
@@ -47,13 +50,20 @@ def test_an_installed_wheel_finds_its_grammar(wheel: Path, tmp_path: Path):
     # checkout: kinks itself comes only from the wheel. A .pth line puts a directory on the path
     # without reading the .pth files in it, so an editable install of kinks there stays unseen.
     # (`system_site_packages` would give the base interpreter's packages, not this virtualenv's.)
-    fresh = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                           check=True, capture_output=True, text=True).stdout.strip()
+    fresh = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     running = {sysconfig.get_paths()[key] for key in ("purelib", "platlib")}
     (Path(fresh) / "running_environment.pth").write_text("".join(f"{path}\n" for path in sorted(running)))
     install = subprocess.run(
         [str(python), "-m", "pip", "install", "--no-deps", "--force-reinstall", "--quiet", str(wheel)],
-        check=False, capture_output=True, text=True, timeout=600,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert install.returncode == 0, install.stderr
     probe = (
@@ -61,7 +71,9 @@ def test_an_installed_wheel_finds_its_grammar(wheel: Path, tmp_path: Path):
         "print(analyzer.__file__); print(g.grammar_text()[:1] != ''); "
         "print(analyzer.analyze('abs(x)').classification)"
     )
-    run = subprocess.run([str(python), "-c", probe], check=False, capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    run = subprocess.run(
+        [str(python), "-c", probe], check=False, capture_output=True, text=True, cwd=tmp_path, timeout=300
+    )
     assert run.returncode == 0, run.stderr
     location, found, verdict = run.stdout.split()
     assert str(environment) in location, f"imported {location}, not the installed wheel"

@@ -28,9 +28,16 @@ def test_the_file_has_forty_or_more_definitions_and_all_parse(reports) -> None:
     assert not invalid
 
 
-@pytest.mark.parametrize("row", [pytest.param(row, marks=pytest.mark.xfail(strict=True, reason=KNOWN_GAPS[row["name"]]))
-                                 if row["name"] in KNOWN_GAPS else row for row in EXPECTED],
-                         ids=[row["name"] for row in EXPECTED])
+@pytest.mark.parametrize(
+    "row",
+    [
+        pytest.param(row, marks=pytest.mark.xfail(strict=True, reason=KNOWN_GAPS[row["name"]]))
+        if row["name"] in KNOWN_GAPS
+        else row
+        for row in EXPECTED
+    ],
+    ids=[row["name"] for row in EXPECTED],
+)
 def test_verdict(reports, row) -> None:
     report = reports[row["name"]]
     assert report.line == row["line"]

@@ -20,31 +20,42 @@ def _one(text: str):
 
 # ---------------------------------------------------------------- library order and keywords
 
+
 def test_torch_bce_reads_input_then_target() -> None:
     report = analyze("F.binary_cross_entropy(p, y)", wrt=["p"])
     assert {f.where for f in report.findings if f.kind == "singularity"} == {"p == 0", "1 - p == 0"}
 
 
-@pytest.mark.parametrize("text,cls,kinds", [
-    ("F.mse_loss(p, y)", "smooth", []),
-    ("F.l1_loss(p, y)", "piecewise-differentiable", ["kink"]),
-    ("F.smooth_l1_loss(p, y, beta=0.5)", "smooth", []),
-    ("F.huber_loss(p, y, delta=2.0)", "smooth", []),
-    ("F.cross_entropy(p, y)", "smooth", []),
-    ("F.nll_loss(p, y)", "smooth", []),
-    ("F.soft_margin_loss(p, y)", "smooth", []),
-    ("F.hinge_embedding_loss(p, y)", "piecewise-differentiable", ["constant-piece", "kink"]),
-    ("torch.clamp(p, min=0)", "piecewise-differentiable", ["constant-piece", "kink"]),
-    ("torch.clamp(p, max=1)", "piecewise-differentiable", ["constant-piece", "kink"]),
-    ("torch.clamp_min(p, 0)", "piecewise-differentiable", ["constant-piece", "kink"]),
-    pytest.param("F.normalize(p, dim=-1)", "piecewise-differentiable", ["kink"], marks=pytest.mark.xfail(
-        reason="the engine reports a jump at p == 0 and a singularity of max(1e-12, norm(p)) == 0 that the region "
-        "never reaches (the same for p / max(norm(p), 1e-12) written out): a probe issue, not the spelling", strict=True)),
-    ("keras.losses.mean_absolute_error(y, p)", "piecewise-differentiable", ["kink"]),
-    ("keras.losses.huber(y, p, delta=1.0)", "smooth", []),
-    ("tf.keras.losses.log_cosh(y, p)", "smooth", []),
-    ("keras.losses.hinge(y, p)", "piecewise-differentiable", ["constant-piece", "kink"]),
-])
+@pytest.mark.parametrize(
+    "text,cls,kinds",
+    [
+        ("F.mse_loss(p, y)", "smooth", []),
+        ("F.l1_loss(p, y)", "piecewise-differentiable", ["kink"]),
+        ("F.smooth_l1_loss(p, y, beta=0.5)", "smooth", []),
+        ("F.huber_loss(p, y, delta=2.0)", "smooth", []),
+        ("F.cross_entropy(p, y)", "smooth", []),
+        ("F.nll_loss(p, y)", "smooth", []),
+        ("F.soft_margin_loss(p, y)", "smooth", []),
+        ("F.hinge_embedding_loss(p, y)", "piecewise-differentiable", ["constant-piece", "kink"]),
+        ("torch.clamp(p, min=0)", "piecewise-differentiable", ["constant-piece", "kink"]),
+        ("torch.clamp(p, max=1)", "piecewise-differentiable", ["constant-piece", "kink"]),
+        ("torch.clamp_min(p, 0)", "piecewise-differentiable", ["constant-piece", "kink"]),
+        pytest.param(
+            "F.normalize(p, dim=-1)",
+            "piecewise-differentiable",
+            ["kink"],
+            marks=pytest.mark.xfail(
+                reason="the engine reports a jump at p == 0 and a singularity of max(1e-12, norm(p)) == 0 that the region "
+                "never reaches (the same for p / max(norm(p), 1e-12) written out): a probe issue, not the spelling",
+                strict=True,
+            ),
+        ),
+        ("keras.losses.mean_absolute_error(y, p)", "piecewise-differentiable", ["kink"]),
+        ("keras.losses.huber(y, p, delta=1.0)", "smooth", []),
+        ("tf.keras.losses.log_cosh(y, p)", "smooth", []),
+        ("keras.losses.hinge(y, p)", "piecewise-differentiable", ["constant-piece", "kink"]),
+    ],
+)
 def test_library_spellings(text: str, cls: str, kinds: list[str]) -> None:
     report = analyze(text, wrt=["p"])
     assert (report.classification, _kinds(report)) == (cls, kinds)
@@ -59,18 +70,22 @@ def test_library_rows_are_data_not_lowering_cases() -> None:
 
 # ---------------------------------------------------------------- methods and indexing
 
-@pytest.mark.parametrize("text,wrt,cls", [
-    ("((p - y) ** 2).mean()", ["p"], "smooth"),
-    ("(p - y).abs().sum(dim=1).mean()", ["p"], "piecewise-differentiable"),
-    ("p.pow(2).sum(dim=-1, keepdim=true)", ["p"], "smooth"),
-    ("p.clamp(min=0).exp().log()", ["p"], "piecewise-differentiable"),
-    ("p.sigmoid().mean()", ["p"], "smooth"),
-    ("(a - b).norm()", ["a"], "piecewise-differentiable"),
-    ("p[..., 0] - p[..., 1]", ["p"], "smooth"),
-    ("sum(p[..., 1:] * y[:, 1:])", ["p"], "smooth"),
-    ("sum(p[..., ::-1] * p)", ["p"], "smooth"),
-    ("p[..., i]", ["i"], "zero-gradient"),
-])
+
+@pytest.mark.parametrize(
+    "text,wrt,cls",
+    [
+        ("((p - y) ** 2).mean()", ["p"], "smooth"),
+        ("(p - y).abs().sum(dim=1).mean()", ["p"], "piecewise-differentiable"),
+        ("p.pow(2).sum(dim=-1, keepdim=true)", ["p"], "smooth"),
+        ("p.clamp(min=0).exp().log()", ["p"], "piecewise-differentiable"),
+        ("p.sigmoid().mean()", ["p"], "smooth"),
+        ("(a - b).norm()", ["a"], "piecewise-differentiable"),
+        ("p[..., 0] - p[..., 1]", ["p"], "smooth"),
+        ("sum(p[..., 1:] * y[:, 1:])", ["p"], "smooth"),
+        ("sum(p[..., ::-1] * p)", ["p"], "smooth"),
+        ("p[..., i]", ["i"], "zero-gradient"),
+    ],
+)
 def test_methods_and_indexing(text: str, wrt: list[str], cls: str) -> None:
     assert analyze(text, wrt=wrt).classification == cls
 
@@ -87,6 +102,7 @@ def test_method_call_is_a_call_with_the_receiver_first() -> None:
 
 
 # ---------------------------------------------------------------- shadowing
+
 
 def test_shadowing() -> None:
     text = (
@@ -105,21 +121,25 @@ def test_shadowing() -> None:
 
 # ---------------------------------------------------------------- new functions
 
-@pytest.mark.parametrize("text,cls,kinds", [
-    ("acos(x)", "smooth", ["singularity"]),
-    ("arcsin(x)", "smooth", ["singularity"]),
-    ("log2(x)", "smooth", ["singularity"]),
-    ("log10(x)", "smooth", ["singularity"]),
-    ("logsumexp(x, b=exp(w))", "smooth", []),
-    ("argsort(x)", "zero-gradient", ["discontinuity", "zero-gradient"]),
-    ("x / size(x, -1)", "smooth", []),
-    ("l2_normalize(x, axis=-1, epsilon=1e-12)", "piecewise-differentiable", ["kink"]),
-    ("tf.linalg.norm(x)", "piecewise-differentiable", ["kink"]),
-    ("jnp.linalg.norm(x)", "piecewise-differentiable", ["kink"]),
-    ("sparse_categorical_crossentropy(y, x, from_logits=true)", "smooth", []),
-    ("sparse_plus(x)", "smooth", ["constant-piece"]),
-    ("selu(x)", "piecewise-differentiable", ["kink"]),
-])
+
+@pytest.mark.parametrize(
+    "text,cls,kinds",
+    [
+        ("acos(x)", "smooth", ["singularity"]),
+        ("arcsin(x)", "smooth", ["singularity"]),
+        ("log2(x)", "smooth", ["singularity"]),
+        ("log10(x)", "smooth", ["singularity"]),
+        ("logsumexp(x, b=exp(w))", "smooth", []),
+        ("argsort(x)", "zero-gradient", ["discontinuity", "zero-gradient"]),
+        ("x / size(x, -1)", "smooth", []),
+        ("l2_normalize(x, axis=-1, epsilon=1e-12)", "piecewise-differentiable", ["kink"]),
+        ("tf.linalg.norm(x)", "piecewise-differentiable", ["kink"]),
+        ("jnp.linalg.norm(x)", "piecewise-differentiable", ["kink"]),
+        ("sparse_categorical_crossentropy(y, x, from_logits=true)", "smooth", []),
+        ("sparse_plus(x)", "smooth", ["constant-piece"]),
+        ("selu(x)", "piecewise-differentiable", ["kink"]),
+    ],
+)
 def test_new_rows(text: str, cls: str, kinds: list[str]) -> None:
     report = analyze(text, wrt=["x"])
     assert (report.classification, _kinds(report)) == (cls, kinds)
@@ -135,11 +155,19 @@ def test_tensorflow_lowering_of_the_new_rows() -> None:
         "f(x) wrt x = acos(x) + log10(x) + sum(argsort(x)) + sum(x[..., 1:]) + x[..., 0] + sum(x[..., ::-1])"
         " + l2_normalize(x, axis=-1) + asin(x) + log2(x)\n"
     )
-    for piece in ("tf.math.acos(x)", "tf.math.asin(x)", "tf.argsort(x, axis=-1)", "x[..., 1:]", "x[..., 0]", "x[..., ::-1]"):
+    for piece in (
+        "tf.math.acos(x)",
+        "tf.math.asin(x)",
+        "tf.argsort(x, axis=-1)",
+        "x[..., 1:]",
+        "x[..., 0]",
+        "x[..., ::-1]",
+    ):
         assert piece in code
 
 
 # ---------------------------------------------------------------- conditions and data names
+
 
 def test_a_number_as_a_condition_means_not_zero() -> None:
     report = analyze("where(m, x, 2 * x)", wrt=["x"])
@@ -148,7 +176,9 @@ def test_a_number_as_a_condition_means_not_zero() -> None:
 
 
 def test_data_names_are_not_differentiated_without_wrt() -> None:
-    report = _one("masked(y_true, y_pred, mask, sample_weight) = mean(mask * sample_weight * (y_true - y_pred)^2)")
+    report = _one(
+        "masked(y_true, y_pred, mask, sample_weight) = mean(mask * sample_weight * (y_true - y_pred)^2)"
+    )
     assert report.wrt == ("y_pred",)
     assert _one("f(x, y) = x * y").wrt == ("x", "y")  # y is not a data name
     reports = analyze_text("f(y_true, p) = abs(y_true - p)\n", "t.loss", data_names=())
@@ -157,15 +187,19 @@ def test_data_names_are_not_differentiated_without_wrt() -> None:
 
 # ---------------------------------------------------------------- bad input
 
-@pytest.mark.parametrize("text,words,position", [
-    ("f(x):\n    for i in x:\n        y = i\n    return y", "a loop", (2, 5)),
-    ("f(x) = (lambda t: t)(x)", "a lambda", (1, 9)),
-    ("f(x):\n    x[0] = 1\n    return x", "an assignment to an index", (2, 6)),
-    ("f(x) = x.shape[0] * x", "size(x, axis)", (1, 8)),
-    ("def f(x):\n    return x", "`def`", (1, 1)),
-    ("f(x) = sum(a for a in x)", "a comprehension", (1, 14)),
-    ("f(x) = [1, 2]", "a list", (1, 8)),
-])
+
+@pytest.mark.parametrize(
+    "text,words,position",
+    [
+        ("f(x):\n    for i in x:\n        y = i\n    return y", "a loop", (2, 5)),
+        ("f(x) = (lambda t: t)(x)", "a lambda", (1, 9)),
+        ("f(x):\n    x[0] = 1\n    return x", "an assignment to an index", (2, 6)),
+        ("f(x) = x.shape[0] * x", "size(x, axis)", (1, 8)),
+        ("def f(x):\n    return x", "`def`", (1, 1)),
+        ("f(x) = sum(a for a in x)", "a comprehension", (1, 14)),
+        ("f(x) = [1, 2]", "a list", (1, 8)),
+    ],
+)
 def test_unsupported_constructs_are_named(text: str, words: str, position: tuple[int, int]) -> None:
     report = _one(text)
     assert report.classification == "invalid"
@@ -174,15 +208,22 @@ def test_unsupported_constructs_are_named(text: str, words: str, position: tuple
     assert (finding.span.line, finding.span.column) == position
 
 
-@pytest.mark.parametrize("text,suggestion", [
-    ("f(x) = F.hardtan(x)", "F.hardtanh"),
-    ("f(y, p) = mae(y, p)", "keras.losses.mae"),
-    ("f(x) = x.clampp(min=0)", ".clamp()"),
-])
+@pytest.mark.parametrize(
+    "text,suggestion",
+    [
+        ("f(x) = F.hardtan(x)", "F.hardtanh"),
+        ("f(y, p) = mae(y, p)", "keras.losses.mae"),
+        ("f(x) = x.clampp(min=0)", ".clamp()"),
+    ],
+)
 def test_suggestions_resolve(text: str, suggestion: str) -> None:
     message = _one(text).findings[0].message
     assert f"did you mean `{suggestion}`" in message
-    fixed = text.replace(text.split("= ")[1].split("(")[0], suggestion.strip(".()"), 1) if not suggestion.startswith(".") else None
+    fixed = (
+        text.replace(text.split("= ")[1].split("(")[0], suggestion.strip(".()"), 1)
+        if not suggestion.startswith(".")
+        else None
+    )
     if fixed:
         assert _one(fixed).classification != "invalid"
 

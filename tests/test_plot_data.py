@@ -24,7 +24,9 @@ class Case:
     at: dict = field(default_factory=dict)
     limits: tuple[float, float] | None = None
     markers: tuple[tuple[str, str, float], ...] = ()  # (kind, where, position)
-    spans: tuple[tuple[str, float | None, float | None], ...] = ()  # (where, start, end); None: the range's end
+    spans: tuple[
+        tuple[str, float | None, float | None], ...
+    ] = ()  # (where, start, end); None: the range's end
 
     @property
     def axis(self) -> str | None:
@@ -34,38 +36,84 @@ class Case:
 CASES = [
     Case("relu(x)", markers=(("kink", "x == 0", 0.0),), spans=(("x < 0", None, 0.0),)),
     Case("abs(x)", markers=(("kink", "x == 0", 0.0),)),
-    Case("clip(x, 0, 1)", markers=(("kink", "x == 0", 0.0), ("kink", "x == 1", 1.0)),
-         spans=(("x < 0", None, 0.0), ("x > 1", 1.0, None))),
-    Case("hard_sigmoid(x)", markers=(("kink", "x + 3 == 0", -3.0), ("kink", "x + 3 == 6", 3.0)),
-         spans=(("x + 3 < 0", None, -3.0), ("x + 3 > 6", 3.0, None))),
+    Case(
+        "clip(x, 0, 1)",
+        markers=(("kink", "x == 0", 0.0), ("kink", "x == 1", 1.0)),
+        spans=(("x < 0", None, 0.0), ("x > 1", 1.0, None)),
+    ),
+    Case(
+        "hard_sigmoid(x)",
+        markers=(("kink", "x + 3 == 0", -3.0), ("kink", "x + 3 == 6", 3.0)),
+        spans=(("x + 3 < 0", None, -3.0), ("x + 3 > 6", 3.0, None)),
+    ),
     # Switches change piece here, but the whole body is smooth (or C1) across them: nothing is drawn.
     Case("huber(x, 1.0)"),
     Case("relu(x) - relu(-x)"),
     Case("x^2 if x < 1 else 2*x - 1"),
     Case("x * abs(x)"),
     Case("x if x > 0 else x - 1", markers=(("discontinuity", "x == 0", 0.0),)),
-    Case("round(x)", limits=(-2.0, 2.0), markers=tuple(("discontinuity", "x is a half-integer", p) for p in (-1.5, -0.5, 0.5, 1.5))),
-    Case("floor(x) + x", limits=(-1.5, 1.5), markers=(("discontinuity", "x is an integer", -1.0), ("discontinuity", "x is an integer", 0.0), ("discontinuity", "x is an integer", 1.0))),
+    Case(
+        "round(x)",
+        limits=(-2.0, 2.0),
+        markers=tuple(("discontinuity", "x is a half-integer", p) for p in (-1.5, -0.5, 0.5, 1.5)),
+    ),
+    Case(
+        "floor(x) + x",
+        limits=(-1.5, 1.5),
+        markers=(
+            ("discontinuity", "x is an integer", -1.0),
+            ("discontinuity", "x is an integer", 0.0),
+            ("discontinuity", "x is an integer", 1.0),
+        ),
+    ),
     Case("x == 0", markers=(("discontinuity", "x == 0", 0.0),)),
     Case("log(x)", markers=(("singularity", "x == 0", 0.0),)),
     Case("log(x^2)", markers=(("singularity", "x^2 == 0", 0.0),)),
     Case("sqrt(abs(x))", markers=(("singularity", "abs(x) == 0", 0.0),)),
-    Case("where(x > 0, sqrt(x), 0)", markers=(("singularity", "x == 0", 0.0),), spans=(("x <= 0", None, 0.0),)),
+    Case(
+        "where(x > 0, sqrt(x), 0)", markers=(("singularity", "x == 0", 0.0),), spans=(("x <= 0", None, 0.0),)
+    ),
     Case("-log(p)", given="0 < p < 1", markers=(("singularity", "p == 0", 0.0),)),
-    Case("max(1 - y * s, 0)", wrt=("s",), given="y in {-1, 1}", at={"y": 1},
-         markers=(("kink", "1 - y * s == 0", 1.0),), spans=(("1 - y * s < 0", 1.0, None),)),
-    Case("max(1 - y * s, 0)", wrt=("s",), given="y in {-1, 1}", at={"y": -1},
-         markers=(("kink", "1 - y * s == 0", -1.0),), spans=(("1 - y * s < 0", None, -1.0),)),
-    Case("relu(w * x + b)", wrt=("w",), at={"x": 2.0, "b": 1.0},
-         markers=(("kink", "w * x + b == 0", -0.5),), spans=(("w * x + b < 0", None, -0.5),)),
+    Case(
+        "max(1 - y * s, 0)",
+        wrt=("s",),
+        given="y in {-1, 1}",
+        at={"y": 1},
+        markers=(("kink", "1 - y * s == 0", 1.0),),
+        spans=(("1 - y * s < 0", 1.0, None),),
+    ),
+    Case(
+        "max(1 - y * s, 0)",
+        wrt=("s",),
+        given="y in {-1, 1}",
+        at={"y": -1},
+        markers=(("kink", "1 - y * s == 0", -1.0),),
+        spans=(("1 - y * s < 0", None, -1.0),),
+    ),
+    Case(
+        "relu(w * x + b)",
+        wrt=("w",),
+        at={"x": 2.0, "b": 1.0},
+        markers=(("kink", "w * x + b == 0", -0.5),),
+        spans=(("w * x + b < 0", None, -0.5),),
+    ),
     # Labels and probabilities both inside their region: |y - p| never reaches its kink.
     Case("abs(y - p)", wrt=("p",), given="y in {0, 1} and 0 < p < 1"),
     # Vector bodies walk the default path p = (t, 0.3 + 0.5 t, 0.6 + 0.25 t).
-    Case("mean(p > 0.5)", markers=(("discontinuity", "p == 0.5", -0.4), ("discontinuity", "p == 0.5", 0.4),
-                                   ("discontinuity", "p == 0.5", 0.5))),
+    Case(
+        "mean(p > 0.5)",
+        markers=(
+            ("discontinuity", "p == 0.5", -0.4),
+            ("discontinuity", "p == 0.5", 0.4),
+            ("discontinuity", "p == 0.5", 0.5),
+        ),
+    ),
     Case("argmax(p)", markers=(("discontinuity", "ties among the largest entries of p", 0.8),)),
-    Case("mean(relu(1 - s))", markers=(("kink", "1 - s == 0", 1.0), ("kink", "1 - s == 0", 1.4), ("kink", "1 - s == 0", 1.6)),
-         spans=(("1 - s < 0", 1.6, None),)),
+    Case(
+        "mean(relu(1 - s))",
+        markers=(("kink", "1 - s == 0", 1.0), ("kink", "1 - s == 0", 1.4), ("kink", "1 - s == 0", 1.6)),
+        spans=(("1 - s < 0", 1.6, None),),
+    ),
     Case("sum(softmax(p / 0.1) * range_like(p))"),
     # A straight-through estimator: the rounding is inside stop_gradient, so it is no finding.
     Case("x + stop_gradient(round(x) - x)"),
@@ -192,7 +240,11 @@ def test_a_file_definition_is_plotted_with_its_own_given() -> None:
         ("relu(x)", {"at": {"x": 1.0}}, "is the plotted variable"),
         ("relu(x)", {"at": {"y": 1.0}}, "`y` is not a parameter"),
         ("x * y", {"wrt": "x", "at": {"y": "a"}}, "must be numbers"),
-        ("mean(p * y)", {"wrt": "p", "at": {"y": [1.0, 2.0]}, "along": {"p": [1.0, 2.0, 3.0]}}, "same number of entries"),
+        (
+            "mean(p * y)",
+            {"wrt": "p", "at": {"y": [1.0, 2.0]}, "along": {"p": [1.0, 2.0, 3.0]}},
+            "same number of entries",
+        ),
         ("mean(p)", {"wrt": "p", "along": {"p": 0.0}}, "direction of `p` is zero"),
         ("y * x", {"wrt": "y"}, "only takes the values {0, 1}"),
         ("log(x)", {"limits": (-2.0, -1.0)}, "nothing to plot"),

@@ -62,21 +62,27 @@ def test_the_drawn_marks_are_the_plot_data_and_nothing_else(text: str, wrt, give
     data = plot_data(report, wrt[0] if wrt else None, at=at)
     figure = draw_line(data)
     artists = marked(figure)
-    expected = {("marker", n) for n in range(len(data.markers))} | {("span", n) for n in range(len(data.spans))}
+    expected = {("marker", n) for n in range(len(data.markers))} | {
+        ("span", n) for n in range(len(data.spans))
+    }
     assert set(artists) == expected
     for number, marker in enumerate(data.markers):
         parts = artists[("marker", number)]
         if marker.kind == "kink":
             np.testing.assert_allclose(parts["point"][0].get_offsets(), [[marker.position, marker.value]])
-            np.testing.assert_allclose(parts["slopes"][0].get_offsets(),
-                                       [[marker.position, marker.left_slope], [marker.position, marker.right_slope]])
+            np.testing.assert_allclose(
+                parts["slopes"][0].get_offsets(),
+                [[marker.position, marker.left_slope], [marker.position, marker.right_slope]],
+            )
             for tangent, slope in zip(parts["tangent"], (marker.left_slope, marker.right_slope)):
                 xs, ys = tangent.get_data()
                 assert (ys[1] - ys[0]) / (xs[1] - xs[0]) == pytest.approx(slope)
         elif marker.kind == "discontinuity":
             np.testing.assert_allclose(parts["closed"][0].get_offsets(), [[marker.position, marker.value]])
             opened = sorted(float(y) for _, y in parts["open"][0].get_offsets())
-            limits = sorted(v for v in (marker.left_value, marker.right_value) if abs(v - marker.value) > 1e-6)
+            limits = sorted(
+                v for v in (marker.left_value, marker.right_value) if abs(v - marker.value) > 1e-6
+            )
             assert opened == pytest.approx(limits)
             assert list(parts["line"][0].get_xdata()) == [marker.position] * 2
         else:
@@ -95,7 +101,8 @@ def test_the_drawn_marks_are_the_plot_data_and_nothing_else(text: str, wrt, give
     # Each finding is labelled once, with its code and where.
     labels = [a for parts in artists.values() for a in parts.get("label", [])]
     assert sorted(a.get_text().split("\n")[0] for a in labels) == sorted(
-        {f"{m.code} {m.where}" for m in data.markers} | {f"{s.code} {s.where}" for s in data.spans})
+        {f"{m.code} {m.where}" for m in data.markers} | {f"{s.code} {s.where}" for s in data.spans}
+    )
 
 
 def test_the_curves_handed_to_matplotlib_are_the_data() -> None:
@@ -130,7 +137,10 @@ def test_report_plot_returns_a_figure_and_overlays_share_axes() -> None:
 
     both = compare_reports([(analyze("step(x)"), "step"), (analyze("sigmoid(4 * x)"), "sigmoid")], "x")
     value_ax = both.axes[0]
-    assert [line.get_label() for line in value_ax.lines if not line.get_label().startswith("_")] == ["step", "sigmoid"]
+    assert [line.get_label() for line in value_ax.lines if not line.get_label().startswith("_")] == [
+        "step",
+        "sigmoid",
+    ]
 
 
 # ------------------------------------------------------------------ the command
@@ -196,8 +206,14 @@ def test_default_output_name(tmp_path: Path, monkeypatch, capsys) -> None:
         (["x * y", "--at", "y=abc"], "'abc' is not a number"),
         (["relu(x)", "--at", "y=1"], "`y` is not a parameter"),
         (["x + y + z", "--wrt", "x,y,z"], "one or two variables"),
-        ([f"{EXAMPLES / 'classification.loss'}:acuracy", "--wrt", "p"], "has no definition named `acuracy`; did you mean"),
-        ([f"{EXAMPLES / 'classification.loss'}:bce", "--wrt", "q"], "`q` is not a parameter of bce: its parameters are y, p"),
+        (
+            [f"{EXAMPLES / 'classification.loss'}:acuracy", "--wrt", "p"],
+            "has no definition named `acuracy`; did you mean",
+        ),
+        (
+            [f"{EXAMPLES / 'classification.loss'}:bce", "--wrt", "q"],
+            "`q` is not a parameter of bce: its parameters are y, p",
+        ),
         ([f"{EXAMPLES / 'classification.loss'}"], "name one, as"),
         ([f"{EXAMPLES / 'missing.loss'}:f"], "no such file"),
         ([f"{EXAMPLES / 'classification.loss'}:bce", "--given", "p > 0"], "--given is for expressions"),
@@ -211,19 +227,33 @@ def test_bad_input_is_a_clear_usage_error(argv: list[str], message: str) -> None
 
 def test_through_the_kinks_command(tmp_path: Path) -> None:
     output = tmp_path / "relu.svg"
-    done = subprocess.run([sys.executable, "-m", "analyzer", "plot", "relu(x)", "-o", str(output)],
-                          check=False, capture_output=True, text=True, cwd=tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "analyzer", "plot", "relu(x)", "-o", str(output)],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     assert output.exists()
-    failed = subprocess.run([sys.executable, "-m", "analyzer", "plot", "relu(x)", "--wrt", "z"],
-                            check=False, capture_output=True, text=True, cwd=tmp_path)
+    failed = subprocess.run(
+        [sys.executable, "-m", "analyzer", "plot", "relu(x)", "--wrt", "z"],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert failed.returncode == 2
-    assert failed.stderr.startswith("kinks: error: `z` is not a variable") and "Traceback" not in failed.stderr
+    assert (
+        failed.stderr.startswith("kinks: error: `z` is not a variable") and "Traceback" not in failed.stderr
+    )
 
 
 def test_the_analysis_path_does_not_import_matplotlib() -> None:
-    code = ("import sys; from analyzer import analyze; from analyzer.cli import main as cli, plot as plot_commands; "
-            "r = analyze('relu(x)'); cli._build_parser(); print('matplotlib' in sys.modules)")
+    code = (
+        "import sys; from analyzer import analyze; from analyzer.cli import main as cli, plot as plot_commands; "
+        "r = analyze('relu(x)'); cli._build_parser(); print('matplotlib' in sys.modules)"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
 
@@ -258,8 +288,13 @@ def test_jupyter_view_says_why_there_is_no_plot() -> None:
 
 def test_the_gallery_script_draws_every_picture(tmp_path: Path) -> None:
     page = tmp_path / "gallery.md"
-    done = subprocess.run([sys.executable, str(EXAMPLES / "make_gallery.py"), "--out", str(tmp_path), "--page", str(page)],
-                          check=False, capture_output=True, text=True, cwd=REPO_ROOT)
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / "make_gallery.py"), "--out", str(tmp_path), "--page", str(page)],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+    )
     assert done.returncode == 0, done.stderr
     written = [Path(line) for line in done.stdout.split()]
     assert len(written) >= 10

@@ -18,8 +18,10 @@ EXPECTED = json.loads((FIXTURES / "expected.json").read_text(encoding="utf-8"))
 # (issue 12), but FocalLoss passes `reduction='none'`: the language has no strings, and PyTorch's
 # reduction="mean" is its only one (docs/language.md), so the translator refuses it (K903).
 NEEDS_STRINGS = {
-    ("torch_losses.py", "FocalLoss.forward"):
-        "needs reduction='none' of F.binary_cross_entropy_with_logits: the language has no strings",
+    (
+        "torch_losses.py",
+        "FocalLoss.forward",
+    ): "needs reduction='none' of F.binary_cross_entropy_with_logits: the language has no strings",
 }
 
 
@@ -48,9 +50,13 @@ def test_every_function_has_a_record_and_nothing_else_does(records: dict) -> Non
 @pytest.mark.parametrize(
     "row",
     [
-        pytest.param(row, id=f"{row['file']}:{row['name']}",
-                     marks=[pytest.mark.xfail(reason=NEEDS_STRINGS[key], strict=True)]
-                     if (key := (row["file"], row["name"])) in NEEDS_STRINGS else [])
+        pytest.param(
+            row,
+            id=f"{row['file']}:{row['name']}",
+            marks=[pytest.mark.xfail(reason=NEEDS_STRINGS[key], strict=True)]
+            if (key := (row["file"], row["name"])) in NEEDS_STRINGS
+            else [],
+        )
         for row in EXPECTED
     ],
 )

@@ -150,7 +150,8 @@ def test_string_arguments_are_still_refused() -> None:
 
 
 def test_names_may_shadow_the_languages_functions() -> None:
-    found = reports("""
+    found = reports(
+        """
         import tensorflow as tf
 
         def moments_loss(mean, variance, max):
@@ -169,7 +170,9 @@ def test_names_may_shadow_the_languages_functions() -> None:
 
         def indexed_loss(max):
             return max[..., 0].abs()
-    """, python_functions=["binary_crossentropy"])
+    """,
+        python_functions=["binary_crossentropy"],
+    )
     for report in found.values():
         assert all(finding.code != "E005" for finding in report.findings), report.findings
         assert report.classification != "invalid", (report.name, report.findings)
@@ -194,8 +197,9 @@ def test_data_names_reach_both_kinds_of_file(text: str, path: str) -> None:
     assert custom.wrt == ("p",)
 
 
-def test_data_names_setting_through_kinks_check(capsys: pytest.CaptureFixture[str], tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_data_names_setting_through_kinks_check(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("KINKS_CACHE_DIR", raising=False)
     (tmp_path / "m.py").write_text(PYTHON)
     (tmp_path / "m.loss").write_text(LOSS)

@@ -73,12 +73,20 @@ def test_a_directory_of_python_and_loss_files(capsys: pytest.CaptureFixture[str]
     records = json.loads(out)
     assert status == 1  # accuracy's zero gradient is an error
     assert [(Path(r["file"]).name, r["name"]) for r in records] == [
-        ("losses.loss", "mae"), ("train.py", "l1_loss"), ("train.py", "accuracy_metric"),
-        ("train.py", "smooth_loss"), ("train.py", "looped_loss"),
+        ("losses.loss", "mae"),
+        ("train.py", "l1_loss"),
+        ("train.py", "accuracy_metric"),
+        ("train.py", "smooth_loss"),
+        ("train.py", "looped_loss"),
     ]
     by_name = {r["name"]: r for r in records}
     assert by_name["accuracy_metric"]["class"] == "zero-gradient"
-    assert by_name["l1_loss"]["findings"][0]["span"] == {"line": 7, "column": 23, "end_line": 7, "end_column": 48}
+    assert by_name["l1_loss"]["findings"][0]["span"] == {
+        "line": 7,
+        "column": 23,
+        "end_line": 7,
+        "end_column": 48,
+    }
     assert by_name["looped_loss"]["class"] == "invalid"
     assert by_name["looped_loss"]["findings"][0]["code"] == "K903"
 
@@ -91,8 +99,10 @@ def test_include_chooses_the_files(capsys: pytest.CaptureFixture[str], tmp_path:
 
 def test_exit_status_follows_the_severities(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     path = tmp_path / "ok.py"
-    path.write_text("import torch\ndef a_loss(x, y):\n    return torch.mean((x - y) ** 2)\n"
-                    "def b_loss(x):\n    while x:\n        x = x - 1\n    return x\n")
+    path.write_text(
+        "import torch\ndef a_loss(x, y):\n    return torch.mean((x - y) ** 2)\n"
+        "def b_loss(x):\n    while x:\n        x = x - 1\n    return x\n"
+    )
     assert run(capsys, "check", "--isolated", str(path))[0] == 0  # K903 is info
     assert run(capsys, "check", "--isolated", "--fail-on", "info", str(path))[0] == 1
     bad = tmp_path / "bad.py"
@@ -105,7 +115,9 @@ def test_exit_status_follows_the_severities(capsys: pytest.CaptureFixture[str], 
 @pytest.mark.parametrize("output_format", OUTPUT_FORMATS)
 def test_every_output_format(capsys: pytest.CaptureFixture[str], tmp_path: Path, output_format: str) -> None:
     src = project(tmp_path)
-    status, out, _ = run(capsys, "check", "--isolated", "--output-format", output_format, str(src / "train.py"))
+    status, out, _ = run(
+        capsys, "check", "--isolated", "--output-format", output_format, str(src / "train.py")
+    )
     assert status == 1
     assert "train.py" in out and "K001" in out
     if output_format == "json":
@@ -118,8 +130,13 @@ def test_every_output_format(capsys: pytest.CaptureFixture[str], tmp_path: Path,
 
 def test_noqa_in_a_python_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     path = tmp_path / "m.py"
-    path.write_text(TRAIN.replace("def accuracy_metric(y_true, y_pred):", "def accuracy_metric(y_true, y_pred):  # noqa: K001, K101")
-                    .replace("torch.mean(torch.abs(input - target))", "torch.mean(torch.abs(input - target))  # noqa: K201"))
+    path.write_text(
+        TRAIN.replace(
+            "def accuracy_metric(y_true, y_pred):", "def accuracy_metric(y_true, y_pred):  # noqa: K001, K101"
+        ).replace(
+            "torch.mean(torch.abs(input - target))", "torch.mean(torch.abs(input - target))  # noqa: K201"
+        )
+    )
     status, out, _ = run(capsys, "check", "--isolated", "--output-format", "json", str(path))
     records = {r["name"]: r for r in json.loads(out)}
     assert status == 0
@@ -133,8 +150,17 @@ def test_the_cache_covers_python_files(capsys: pytest.CaptureFixture[str], tmp_p
     assert (status, out) == first[:2]
     assert "2 from the cache, 0 analysed" in err
     # the python-functions setting changes what is analysed: no stale hit
-    status, out, err = run(capsys, "check", "--isolated", "--verbose", "--python-functions", "plain_*",
-                           "--output-format", "json", str(src))
+    status, out, err = run(
+        capsys,
+        "check",
+        "--isolated",
+        "--verbose",
+        "--python-functions",
+        "plain_*",
+        "--output-format",
+        "json",
+        str(src),
+    )
     assert "1 from the cache, 1 analysed" in err
     assert "plain_helper" in {r["name"] for r in json.loads(out)}
 
@@ -146,13 +172,23 @@ def test_python_functions_from_the_configuration(capsys: pytest.CaptureFixture[s
     assert "plain_helper" in {r["name"] for r in json.loads(out)}
 
 
-def test_standard_input_named_as_a_python_file(capsys: pytest.CaptureFixture[str], tmp_path: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_standard_input_named_as_a_python_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import io
 
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(TRAIN.encode())))
-    _, out, _ = run(capsys, "check", "--isolated", "--no-cache", "--stdin-filename", "train.py",
-                    "--output-format", "json", "-")
+    _, out, _ = run(
+        capsys,
+        "check",
+        "--isolated",
+        "--no-cache",
+        "--stdin-filename",
+        "train.py",
+        "--output-format",
+        "json",
+        "-",
+    )
     assert [r["name"] for r in json.loads(out)][:1] == ["l1_loss"]
 
 

@@ -27,7 +27,8 @@ def summary(report) -> tuple:
 
 
 def test_recognised_functions_and_nothing_else() -> None:
-    found = reports("""
+    found = reports(
+        """
         import tensorflow as tf
         import torch
         import torch.nn as nn
@@ -71,9 +72,19 @@ def test_recognised_functions_and_nothing_else() -> None:
 
         def build(model):
             model.compile(optimizer="adam", loss=compiled, metrics=[also_compiled, "accuracy"])
-    """, python_functions=["globbed_*"])
-    assert list(found) == ["my_loss", "accuracy_metric", "compiled", "also_compiled", "marked", "globbed_one",
-                           "Huberish.call", "DiceLoss.forward"]
+    """,
+        python_functions=["globbed_*"],
+    )
+    assert list(found) == [
+        "my_loss",
+        "accuracy_metric",
+        "compiled",
+        "also_compiled",
+        "marked",
+        "globbed_one",
+        "Huberish.call",
+        "DiceLoss.forward",
+    ]
     assert found["accuracy_metric"].classification == "zero-gradient"
     assert found["Huberish.call"].line == 29 and found["DiceLoss.forward"].line == 36
 
@@ -81,13 +92,16 @@ def test_recognised_functions_and_nothing_else() -> None:
 # ---------------------------------------------------------------- which parameters
 
 
-@pytest.mark.parametrize(("header", "wrt"), [
-    ("def the_loss(y_true, y_pred):", ("y_pred",)),
-    ("def the_loss(input, target):", ("input",)),
-    ("def the_loss(logits, labels, weight=None):", ("logits",)),
-    ("def the_loss(p, q, delta=1.0):", ("p", "q")),
-    ("def the_loss(y_true, y_pred):  # kinks: wrt=y_true, y_pred", ("y_true", "y_pred")),
-])
+@pytest.mark.parametrize(
+    ("header", "wrt"),
+    [
+        ("def the_loss(y_true, y_pred):", ("y_pred",)),
+        ("def the_loss(input, target):", ("input",)),
+        ("def the_loss(logits, labels, weight=None):", ("logits",)),
+        ("def the_loss(p, q, delta=1.0):", ("p", "q")),
+        ("def the_loss(y_true, y_pred):  # kinks: wrt=y_true, y_pred", ("y_true", "y_pred")),
+    ],
+)
 def test_differentiated_parameters(header: str, wrt: tuple[str, ...]) -> None:
     first, second = re.findall(r"\w+", header.split("(")[1])[:2]
     (report,) = reports(f"{header}\n    return ({first} + {second}) ** 2\n").values()
@@ -119,16 +133,22 @@ def test_a_bad_directive_is_reported_on_its_function() -> None:
 
 PAIRS = [
     # Python, .loss transcription
-    ("""
+    (
+        """
      import tensorflow as tf
      def huber_loss(y_true, y_pred, delta=1.0):
          error = y_pred - y_true
          if tf.abs(error) <= delta:
              return 0.5 * error ** 2
          return delta * tf.abs(error) - 0.5 * delta ** 2
-     """, ("huber_loss(y_true, y_pred) wrt y_pred = 0.5 * (y_pred - y_true)^2 if abs(y_pred - y_true) <= 1.0 "
-           "else 1.0 * abs(y_pred - y_true) - 0.5 * 1.0^2")),
-    ("""
+     """,
+        (
+            "huber_loss(y_true, y_pred) wrt y_pred = 0.5 * (y_pred - y_true)^2 if abs(y_pred - y_true) <= 1.0 "
+            "else 1.0 * abs(y_pred - y_true) - 0.5 * 1.0^2"
+        ),
+    ),
+    (
+        """
      import jax.numpy as jnp
      def step_loss(x):
          if x > 0:
@@ -136,14 +156,20 @@ PAIRS = [
          else:
              y = x + 1
          return y
-     """, "step_loss(x) = x if x > 0 else x + 1"),
-    ("""
+     """,
+        "step_loss(x) = x if x > 0 else x + 1",
+    ),
+    (
+        """
      from tensorflow.keras import backend as K
      EPS = 1e-3
      def ratio_metric(y_true, y_pred):
          return K.mean(y_true / (y_pred + K.epsilon() + EPS))
-     """, "ratio_metric(y_true, y_pred) wrt y_pred = mean(y_true / (y_pred + epsilon() + 1e-3))"),
-    ("""
+     """,
+        "ratio_metric(y_true, y_pred) wrt y_pred = mean(y_true / (y_pred + epsilon() + 1e-3))",
+    ),
+    (
+        """
      import torch
      import torch.nn as nn
      class ClampLoss(nn.Module):
@@ -153,8 +179,11 @@ PAIRS = [
              self.high = high
          def forward(self, input, target):
              return (input.clamp(self.low, self.high) - target).abs().mean()
-     """, "clamp_loss(input, target) wrt input = mean(abs(clip(input, 0.0, 1.0) - target))"),
-    ("""
+     """,
+        "clamp_loss(input, target) wrt input = mean(abs(clip(input, 0.0, 1.0) - target))",
+    ),
+    (
+        """
      from keras import ops
      def sq(a):
          return a * a
@@ -163,14 +192,19 @@ PAIRS = [
          return ops.mean(sq(y_pred - y_true) * tf_cast(good))
      def tf_cast(m):
          return m
-     """, "both_loss(y_true, y_pred) wrt y_pred = mean((y_pred - y_true)^2 * ((y_pred > 0) and (y_true > 0)))"),
-    ("""
+     """,
+        "both_loss(y_true, y_pred) wrt y_pred = mean((y_pred - y_true)^2 * ((y_pred > 0) and (y_true > 0)))",
+    ),
+    (
+        """
      import numpy as np
      def hinge_metric(y_true, y_pred):
          margin = 1.0 - y_true * y_pred
          margin = np.maximum(margin, 0.0)
          return np.mean(margin) if y_true is not None else 0.0
-     """, "hinge_metric(y_true, y_pred) wrt y_pred = mean(maximum(1.0 - y_true * y_pred, 0.0))"),
+     """,
+        "hinge_metric(y_true, y_pred) wrt y_pred = mean(maximum(1.0 - y_true * y_pred, 0.0))",
+    ),
 ]
 
 
@@ -208,25 +242,31 @@ def test_spans_count_characters_not_bytes() -> None:
 # ---------------------------------------------------------------- what cannot be translated
 
 
-@pytest.mark.parametrize(("body", "words"), [
-    ("    total = 0\n    for v in (x, x):\n        total = total + v\n    return total", "a `for` loop at line 5, column 5"),
-    ("    while x > 0:\n        x = x - 1\n    return x", "a `while` loop at line 4, column 5"),
-    ("    f = lambda v: v * 2\n    return f(x)", "a lambda at line 4, column 9"),
-    ("    return kornia.losses.ssim_loss(x, x, 3)", "from a library kinks does not read"),
-    ("    return torch.frobnicate(x)", "`torch.frobnicate`, which kinks does not know"),
-    ("    return torch.sum(x) / x.shape[0]", "the length of an axis"),
-    ("    return x.sum() / x.numel()", "the method `.numel()`"),
-    ("    return x[:, None]", "`None` in an index (a new axis"),
-    ("    return torch.nn.functional.l1_loss(x, x, reduction='sum')", "the string argument 'sum'"),
-    ("    return x.size()", "the method `.size()`"),
-    ("    if isinstance(x, float):\n        return x\n    return -x", "`isinstance`"),
-    ("    if mode == 'sum':\n        return x\n    return -x", "`mode`"),
-    ("    return x @ x", "the operator `@`"),
-    ("    return undefined_thing(x)", "`undefined_thing`"),
-    ("    return x, x", "several values"),
-    ("    y = x", "does not return a value"),
-    ("    return recursive_loss(x)", "recursive"),
-])
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        (
+            "    total = 0\n    for v in (x, x):\n        total = total + v\n    return total",
+            "a `for` loop at line 5, column 5",
+        ),
+        ("    while x > 0:\n        x = x - 1\n    return x", "a `while` loop at line 4, column 5"),
+        ("    f = lambda v: v * 2\n    return f(x)", "a lambda at line 4, column 9"),
+        ("    return kornia.losses.ssim_loss(x, x, 3)", "from a library kinks does not read"),
+        ("    return torch.frobnicate(x)", "`torch.frobnicate`, which kinks does not know"),
+        ("    return torch.sum(x) / x.shape[0]", "the length of an axis"),
+        ("    return x.sum() / x.numel()", "the method `.numel()`"),
+        ("    return x[:, None]", "`None` in an index (a new axis"),
+        ("    return torch.nn.functional.l1_loss(x, x, reduction='sum')", "the string argument 'sum'"),
+        ("    return x.size()", "the method `.size()`"),
+        ("    if isinstance(x, float):\n        return x\n    return -x", "`isinstance`"),
+        ("    if mode == 'sum':\n        return x\n    return -x", "`mode`"),
+        ("    return x @ x", "the operator `@`"),
+        ("    return undefined_thing(x)", "`undefined_thing`"),
+        ("    return x, x", "several values"),
+        ("    y = x", "does not return a value"),
+        ("    return recursive_loss(x)", "recursive"),
+    ],
+)
 def test_untranslatable_constructs_skip_the_function_and_say_where(body: str, words: str) -> None:
     text = f"import torch\nimport kornia\ndef recursive_loss(x):\n{body}\n\ndef fine_loss(x):\n    return torch.abs(x)\n"
     found = reports(text)
@@ -261,13 +301,23 @@ def test_invalid_python_is_one_syntax_error() -> None:
 
 
 WEIRD = [
-    "", "x = 1\n", "def loss(): return\n", "def loss(*a, **k):\n    return a\n", "async def loss(x):\n    return x\n",
-    "class Loss:\n    def call(self):\n        return self\n", "def loss(x):\n    return x if x else -x\n",
-    "def loss(x):\n    return (yield x)\n", "def loss(x):\n    return f'{x}'\n", "def loss(x):\n    return 1j * x\n",
-    "def loss(x):\n    return x ** 10 ** 10 ** 10\n", "def loss(x):\n    return 1 / 0\n",
+    "",
+    "x = 1\n",
+    "def loss(): return\n",
+    "def loss(*a, **k):\n    return a\n",
+    "async def loss(x):\n    return x\n",
+    "class Loss:\n    def call(self):\n        return self\n",
+    "def loss(x):\n    return x if x else -x\n",
+    "def loss(x):\n    return (yield x)\n",
+    "def loss(x):\n    return f'{x}'\n",
+    "def loss(x):\n    return 1j * x\n",
+    "def loss(x):\n    return x ** 10 ** 10 ** 10\n",
+    "def loss(x):\n    return 1 / 0\n",
     "import tensorflow as tf\ndef loss(x):\n    return tf.reduce_sum(x, axis=x)\n",
-    "def loss(x, y=lambda: 1):\n    return x\n", "C = C + 1\ndef loss(x):\n    return x * C\n",
-    "A = B\nB = A\ndef loss(x):\n    return x * A\n", "def loss(x):\n    x += 1\n    x @= 2\n    return x\n",
+    "def loss(x, y=lambda: 1):\n    return x\n",
+    "C = C + 1\ndef loss(x):\n    return x * C\n",
+    "A = B\nB = A\ndef loss(x):\n    return x * A\n",
+    "def loss(x):\n    x += 1\n    x @= 2\n    return x\n",
     "def loss(x):\n" + "    x = x + 1\n" * 300 + "    return x\n",
     "def loss(x):\n    return " + "(" * 150 + "x" + ")" * 150 + "\n",
 ]
@@ -313,7 +363,9 @@ def test_noqa_on_the_def_line_and_on_the_finding_line() -> None:
         def d_loss(x):  # noqa: K001, E501
             return torch.abs(x)  # noqa: E501
     """)
-    assert found["a_loss"].findings == [] and found["b_loss"].findings == [] and found["c_loss"].findings == []
+    assert (
+        found["a_loss"].findings == [] and found["b_loss"].findings == [] and found["c_loss"].findings == []
+    )
     codes = [finding.code for finding in found["d_loss"].findings]
     assert codes == ["K201", "K902"]
     assert "K001 is not reported on this function" in found["d_loss"].findings[1].message
@@ -324,13 +376,19 @@ def test_noqa_on_the_def_line_and_on_the_finding_line() -> None:
 
 def test_analyze_python_takes_a_path_or_text(tmp_path) -> None:
     path = tmp_path / "train.py"
-    path.write_text("import torch\ndef l1_loss(input, target):\n    return torch.abs(input - target).mean()\n")
+    path.write_text(
+        "import torch\ndef l1_loss(input, target):\n    return torch.abs(input - target).mean()\n"
+    )
     (by_path,) = analyze_python(path)
     (by_name,) = analyze_python(str(path))
     (by_text,) = analyze_python(path.read_text())
     assert by_path.file == by_name.file == str(path) and by_text.file == "<string>"
     assert by_path.to_dict()["findings"] == by_text.to_dict()["findings"]
-    assert by_path.name == "l1_loss" and by_path.line == 2 and by_path.classification == "piecewise-differentiable"
+    assert (
+        by_path.name == "l1_loss"
+        and by_path.line == 2
+        and by_path.classification == "piecewise-differentiable"
+    )
 
 
 def test_analyze_function_reads_a_live_function() -> None:

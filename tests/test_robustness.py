@@ -50,7 +50,9 @@ def test_pathological_input_at_a_small_size(case):
     assert outcome["status"] == "ok", outcome["summary"]
 
 
-@pytest.mark.skipif(not SLOW, reason="full size: KINKS_SLOW=1, or run tests/fuzz/run_long.py --part pathological")
+@pytest.mark.skipif(
+    not SLOW, reason="full size: KINKS_SLOW=1, or run tests/fuzz/run_long.py --part pathological"
+)
 @pytest.mark.parametrize("case", pathological.CASES, ids=[case.name for case in pathological.CASES])
 def test_pathological_input_at_full_size(case):
     outcome = run_in_child(case.name, case.timeout)
@@ -161,7 +163,11 @@ def test_kinks_check_reports_the_internal_error_and_the_other_definitions(monkey
         status = main(["check", "--no-cache", "--format", "json", str(path)])
     assert status == 1, err.getvalue()
     records = json.loads(out.getvalue())
-    assert [record["class"] for record in records] == ["piecewise-differentiable", INVALID, "piecewise-differentiable"]
+    assert [record["class"] for record in records] == [
+        "piecewise-differentiable",
+        INVALID,
+        "piecewise-differentiable",
+    ]
     assert records[1]["findings"][0]["code"] == "E999"
     assert "Traceback" not in err.getvalue()
 
@@ -222,9 +228,19 @@ def _call(spelling: str) -> str:
     row = atoms.ATOM_BY_NAME[spelling]
     if row.variadic:
         return f"{spelling}(x, y, 0.5)"
-    values = {"expr": "x", "condition": "x > y", "int": "2", "flag": "true", "dtype": "tf.float32", "axis": "-1"}
-    arguments = [values[param.kind] if param.kind != "expr" or index == 0 else "y"
-                 for index, param in enumerate(row.params) if param.default is atoms.NO_DEFAULT]
+    values = {
+        "expr": "x",
+        "condition": "x > y",
+        "int": "2",
+        "flag": "true",
+        "dtype": "tf.float32",
+        "axis": "-1",
+    }
+    arguments = [
+        values[param.kind] if param.kind != "expr" or index == 0 else "y"
+        for index, param in enumerate(row.params)
+        if param.default is atoms.NO_DEFAULT
+    ]
     return f"{spelling}({', '.join(arguments)})"
 
 
@@ -234,7 +250,12 @@ def test_every_spelling_of_every_function_is_analysed():
         text = _call(spelling)
         for prefix in ("", "tf.math."):
             report = analyze(prefix + text)
-            if report.classification not in ("smooth", "piecewise-differentiable", "zero-gradient", "unknown"):
+            if report.classification not in (
+                "smooth",
+                "piecewise-differentiable",
+                "zero-gradient",
+                "unknown",
+            ):
                 failures.append((prefix + text, report.classification, [f.message for f in report.findings]))
     assert not failures, failures
 
@@ -251,8 +272,14 @@ def _resident_mb() -> float:
 def test_a_short_soak_levels_off():
     bodies: list[tuple[str, tuple[str, ...]]] = []
 
-    @settings(max_examples=260, deadline=None, derandomize=True, database=None, phases=[Phase.generate],
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=260,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     @given(strategies.soak_expressions())
     def collect(example):
         bodies.append(example)

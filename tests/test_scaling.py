@@ -78,24 +78,34 @@ def _assert_linear(counts: dict[int, int]) -> None:
     for small, large in itertools.pairwise(sizes):
         assert large == 2 * small
         ratio = counts[large] / counts[small]
-        assert ratio >= SHRINK_GUARD, f"from {small} to {large} the work grew only {ratio:.2f} times: {counts}"
-        assert ratio <= GROWTH, f"from {small} to {large} the work grew {ratio:.2f} times (at most {GROWTH}): {counts}"
+        assert ratio >= SHRINK_GUARD, (
+            f"from {small} to {large} the work grew only {ratio:.2f} times: {counts}"
+        )
+        assert ratio <= GROWTH, (
+            f"from {small} to {large} the work grew {ratio:.2f} times (at most {GROWTH}): {counts}"
+        )
 
 
 def _decided(reports: list[Any], expected: int) -> None:
     """Every definition was analysed to a verdict: an invalid or undecided one is cheap, and a
     series of cheap ones would pass the guard without measuring anything."""
     assert len(reports) == expected
-    undecided = [(report.name, report.classification) for report in reports
-                 if report.classification in ("invalid", "unknown")]
+    undecided = [
+        (report.name, report.classification)
+        for report in reports
+        if report.classification in ("invalid", "unknown")
+    ]
     assert not undecided, undecided
 
 
-@pytest.mark.parametrize("counts", [
-    {100: 10_000, 200: 40_000, 400: 160_000},  # quadratic
-    {100: 10_000, 200: 26_000, 400: 70_000},  # 2.6 and 2.7 per doubling: just past the bound
-    {100: 10_000, 200: 10_500, 400: 11_000},  # the input did not grow the work: nothing measured
-])
+@pytest.mark.parametrize(
+    "counts",
+    [
+        {100: 10_000, 200: 40_000, 400: 160_000},  # quadratic
+        {100: 10_000, 200: 26_000, 400: 70_000},  # 2.6 and 2.7 per doubling: just past the bound
+        {100: 10_000, 200: 10_500, 400: 11_000},  # the input did not grow the work: nothing measured
+    ],
+)
 def test_the_guard_rejects_what_is_not_linear(counts: dict[int, int]) -> None:
     with pytest.raises(AssertionError):
         _assert_linear(counts)
@@ -107,8 +117,11 @@ def test_work_grows_linearly_with_the_file() -> None:
     for copies in (2, 4, 8):
         text = generator.repeated_corpus(copies, block=10, seed=1000)
         reports: list[Any] = []
-        counts[copies] = _calls(lambda text=text, reports=reports: reports.extend(
-            analyze_text(text, "file.loss", budget=NO_DEADLINE)))
+        counts[copies] = _calls(
+            lambda text=text, reports=reports: reports.extend(
+                analyze_text(text, "file.loss", budget=NO_DEADLINE)
+            )
+        )
         _decided(reports, 10 * copies)
     # The copies share their bodies, so some of the work is done once for all of them (SymPy's
     # cache keeps the derivatives that certify a flat piece): the work is linear with a constant
@@ -122,8 +135,11 @@ def test_work_grows_linearly_with_a_sum_of_terms() -> None:
     for nodes in (100, 200, 400):
         text = generator.sized_definition("sum", nodes)
         reports: list[Any] = []
-        counts[nodes] = _calls(lambda text=text, reports=reports: reports.extend(
-            analyze_text(text, "sum.loss", budget=NO_DEADLINE)))
+        counts[nodes] = _calls(
+            lambda text=text, reports=reports: reports.extend(
+                analyze_text(text, "sum.loss", budget=NO_DEADLINE)
+            )
+        )
         _decided(reports, 1)
     _assert_linear(counts)
 

@@ -38,21 +38,34 @@ REAL_COMPILE = builtins.compile  # the tests' own compile of generated code is n
 # ---------------------------------------------------------------- static
 
 
-FORBIDDEN_NAMES = {"eval", "exec", "compile", "__import__", "sympify", "parse_expr", "lambdify", "S", "execfile"}
+FORBIDDEN_NAMES = {
+    "eval",
+    "exec",
+    "compile",
+    "__import__",
+    "sympify",
+    "parse_expr",
+    "lambdify",
+    "S",
+    "execfile",
+}
 # Methods that evaluate or parse text as code whatever object they are called on ...
 FORBIDDEN_METHODS = {"sympify", "parse_expr", "lambdify", "S", "exec_module"}
 # ... and functions of these modules.
 FORBIDDEN_MODULES = {
     "os": {"system", "popen", "execv", "execve", "execvp", "spawnv", "spawnl", "startfile"},
     "subprocess": None,  # anything
-    "pickle": None, "marshal": None, "shelve": None,
+    "pickle": None,
+    "marshal": None,
+    "shelve": None,
     "importlib": {"import_module"},
     "builtins": {"eval", "exec", "compile", "__import__"},
 }
 # (module, callee): the calls that are allowed, and why.
 ALLOWED = {
     # loads the module kinks generated (identifiers checked, numbers printed by kinks)
-    ("tensorflow/runtime.py", "compile"), ("tensorflow/runtime.py", "exec"),
+    ("tensorflow/runtime.py", "compile"),
+    ("tensorflow/runtime.py", "exec"),
     # the subcommand modules named in the CLI's own constant tuple, never user text
     ("cli/main.py", "import_module"),
 }
@@ -98,8 +111,13 @@ def test_no_module_imports_an_evaluator_or_a_process_launcher():
             elif isinstance(node, ast.Import):
                 names = [alias.name for alias in node.names]
             for name in names:
-                if name.split(".")[-1] in ("sympify", "parse_expr", "lambdify", "S") or name.split(".")[0] in (
-                    "subprocess", "pickle", "marshal", "shelve",
+                if name.split(".")[-1] in ("sympify", "parse_expr", "lambdify", "S") or name.split(".")[
+                    0
+                ] in (
+                    "subprocess",
+                    "pickle",
+                    "marshal",
+                    "shelve",
                 ):
                     offences.append(f"{path.relative_to(PACKAGE)}:{node.lineno}: import {name}")
     assert not offences, "\n".join(offences)
@@ -248,7 +266,11 @@ def test_payloads_through_rule_and_plot_run_nothing(spy, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # a picture written without -o lands here, never beside the tests
     canary = tmp_path / "CANARY"
     command = f"__import__('os').system('touch {canary}')"
-    for argv in (["rule", command], ["rule", f"K201; touch {canary}"], ["rule", "--output-format", "json", command]):
+    for argv in (
+        ["rule", command],
+        ["rule", f"K201; touch {canary}"],
+        ["rule", "--output-format", "json", command],
+    ):
         status, _, err = _run(argv)
         assert status == 2 and "Traceback" not in err, (argv, err)
     picture = str(tmp_path / "payload.png")
@@ -348,7 +370,9 @@ def test_generated_identifiers_are_sanitised():
 # ---------------------------------------------------------------- kinks tf -o
 
 
-needs_tf = pytest.mark.skipif(properties.tensorflow_generator() is None, reason="kinks tf is not in this tree")
+needs_tf = pytest.mark.skipif(
+    properties.tensorflow_generator() is None, reason="kinks tf is not in this tree"
+)
 
 
 @needs_tf

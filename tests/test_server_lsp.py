@@ -50,10 +50,12 @@ def _make_client() -> LanguageClient:
     return client
 
 
-@pytest_lsp.fixture(config=ClientServerConfig(
-    server_command=[sys.executable, "-m", "analyzer", "server", "--debounce", "0.05"],
-    client_factory=_make_client,
-))
+@pytest_lsp.fixture(
+    config=ClientServerConfig(
+        server_command=[sys.executable, "-m", "analyzer", "server", "--debounce", "0.05"],
+        client_factory=_make_client,
+    )
+)
 async def client(lsp_client: LanguageClient):
     await lsp_client.initialize_session(types.InitializeParams(capabilities=types.ClientCapabilities()))
     yield
@@ -87,14 +89,21 @@ def _key(code: str, span: dict, severity: str) -> tuple:
     return (code, span["line"], span["column"], span["end_line"], span["end_column"], severity)
 
 
-_SEVERITY = {types.DiagnosticSeverity.Error: "error", types.DiagnosticSeverity.Warning: "warning",
-             types.DiagnosticSeverity.Information: "info"}
+_SEVERITY = {
+    types.DiagnosticSeverity.Error: "error",
+    types.DiagnosticSeverity.Warning: "warning",
+    types.DiagnosticSeverity.Information: "info",
+}
 
 
 def _lsp_key(diagnostic: types.Diagnostic) -> tuple:
     r = diagnostic.range
-    span = {"line": r.start.line + 1, "column": r.start.character + 1,
-            "end_line": r.end.line + 1, "end_column": r.end.character + 1}
+    span = {
+        "line": r.start.line + 1,
+        "column": r.start.character + 1,
+        "end_line": r.end.line + 1,
+        "end_column": r.end.character + 1,
+    }
     return _key(str(diagnostic.code), span, _SEVERITY[diagnostic.severity])
 
 
@@ -109,21 +118,25 @@ def _apply(text: str, edits: list[types.TextEdit]) -> str:
         return offsets[position.line] + position.character
 
     for edit in sorted(edits, key=lambda e: offset(e.range.start), reverse=True):
-        text = text[: offset(edit.range.start)] + edit.new_text + text[offset(edit.range.end):]
+        text = text[: offset(edit.range.start)] + edit.new_text + text[offset(edit.range.end) :]
     return text
 
 
 def _change(client: LanguageClient, uri: str, version: int, text: str) -> None:
-    client.text_document_did_change(types.DidChangeTextDocumentParams(
-        text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
-        content_changes=[types.TextDocumentContentChangeWholeDocument(text=text)],
-    ))
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+            content_changes=[types.TextDocumentContentChangeWholeDocument(text=text)],
+        )
+    )
 
 
 def _open(client: LanguageClient, uri: str, text: str, version: int = 1) -> None:
-    client.text_document_did_open(types.DidOpenTextDocumentParams(
-        text_document=types.TextDocumentItem(uri=uri, language_id="loss", version=version, text=text),
-    ))
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(uri=uri, language_id="loss", version=version, text=text),
+        )
+    )
 
 
 def _codes(diagnostics: list[types.Diagnostic]) -> list[tuple[str, int]]:
@@ -140,8 +153,9 @@ async def test_a_session_open_hover_fix_edit_save_close(client: LanguageClient, 
     # open: the diagnostics of `kinks check` for the file, with its configuration (no K202)
     _open(client, uri, SOURCE)
     diagnostics = await _diagnostics(client, uri, 1)
-    expected = sorted(_key(f["code"], f["span"], f["severity"])
-                      for record in _check_json(path) for f in record["findings"])
+    expected = sorted(
+        _key(f["code"], f["span"], f["severity"]) for record in _check_json(path) for f in record["findings"]
+    )
     assert sorted(_lsp_key(d) for d in diagnostics) == expected
     assert {"K201", "K001"} <= {str(d.code) for d in diagnostics}
     assert "K202" not in {str(d.code) for d in diagnostics}
@@ -151,25 +165,36 @@ async def test_a_session_open_hover_fix_edit_save_close(client: LanguageClient, 
     zero = next(d for d in diagnostics if d.code == "K001")
 
     # hover on the kink of abs: the finding, the explanation tree, the rule's doc
-    hover = await client.text_document_hover_async(types.HoverParams(
-        text_document=types.TextDocumentIdentifier(uri=uri),
-        position=types.Position(line=1, character=kink.range.start.character + 2),
-    ))
+    hover = await client.text_document_hover_async(
+        types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=types.Position(line=1, character=kink.range.start.character + 2),
+        )
+    )
     assert hover is not None
     text = hover.contents.value
     assert "K201" in text and "abs(y - p)" in text
     assert "so mae is piecewise-differentiable" in text  # the `kinks explain` tree
     assert "What it does" in text  # the rule doc of `kinks rule K201`
     # off any finding and off the definitions' first lines: nothing
-    assert await client.text_document_hover_async(types.HoverParams(
-        text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(line=0, character=2))) is None
+    assert (
+        await client.text_document_hover_async(
+            types.HoverParams(
+                text_document=types.TextDocumentIdentifier(uri=uri),
+                position=types.Position(line=0, character=2),
+            )
+        )
+        is None
+    )
 
     # code action on the kink: replace with the surrogate (huber), and add `# noqa: K201`
-    actions = await client.text_document_code_action_async(types.CodeActionParams(
-        text_document=types.TextDocumentIdentifier(uri=uri),
-        range=kink.range,
-        context=types.CodeActionContext(diagnostics=[kink]),
-    ))
+    actions = await client.text_document_code_action_async(
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            range=kink.range,
+            context=types.CodeActionContext(diagnostics=[kink]),
+        )
+    )
     titles = [action.title for action in actions]
     assert any(title.startswith("Replace with the surrogate: huber(y - p") for title in titles), titles
     assert "Add `# noqa: K201`" in titles
@@ -186,11 +211,13 @@ async def test_a_session_open_hover_fix_edit_save_close(client: LanguageClient, 
     assert ("K001", 3) in _codes(diagnostics)
 
     # the noqa action on the zero gradient of accuracy
-    actions = await client.text_document_code_action_async(types.CodeActionParams(
-        text_document=types.TextDocumentIdentifier(uri=uri),
-        range=zero.range,
-        context=types.CodeActionContext(diagnostics=[zero]),
-    ))
+    actions = await client.text_document_code_action_async(
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            range=zero.range,
+            context=types.CodeActionContext(diagnostics=[zero]),
+        )
+    )
     noqa = next(action for action in actions if action.title == "Add `# noqa: K001`")
     edited = _apply(edited, noqa.edit.changes[uri])
     assert edited.splitlines()[2].endswith("argmax(y))  # noqa: K001")
@@ -202,7 +229,9 @@ async def test_a_session_open_hover_fix_edit_save_close(client: LanguageClient, 
     # save after a change of configuration: analysed again with the new settings
     (tmp_path / "kinks.toml").write_text('select = ["K1"]\n', encoding="utf-8")
     published = len(client.published)  # type: ignore[attr-defined]
-    client.text_document_did_save(types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri)))
+    client.text_document_did_save(
+        types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri))
+    )
     for _ in range(int(TIMEOUT * 10)):
         if len(client.published) > published:  # type: ignore[attr-defined]
             break
@@ -211,7 +240,9 @@ async def test_a_session_open_hover_fix_edit_save_close(client: LanguageClient, 
     assert diagnostics and all(str(d.code).startswith(("K1", "E")) for d in diagnostics)
 
     # close: the diagnostics are cleared
-    client.text_document_did_close(types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri)))
+    client.text_document_did_close(
+        types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri))
+    )
     for _ in range(100):
         if not client.published[-1].diagnostics:  # type: ignore[attr-defined]
             break
@@ -244,16 +275,23 @@ async def test_syntax_errors_and_other_files(client: LanguageClient, tmp_path: P
     assert {str(d.code) for d in diagnostics} >= {"E001", "E002"}
     assert all(d.severity == types.DiagnosticSeverity.Error for d in diagnostics)
     # errors get no `# noqa` action: they are to be fixed
-    actions = await client.text_document_code_action_async(types.CodeActionParams(
-        text_document=types.TextDocumentIdentifier(uri=uri),
-        range=diagnostics[0].range,
-        context=types.CodeActionContext(diagnostics=diagnostics[:1]),
-    ))
+    actions = await client.text_document_code_action_async(
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            range=diagnostics[0].range,
+            context=types.CodeActionContext(diagnostics=diagnostics[:1]),
+        )
+    )
     assert not actions
     # a file that is not a .loss file is left alone
     other = (tmp_path / "notes.txt").as_uri()
-    client.text_document_did_open(types.DidOpenTextDocumentParams(
-        text_document=types.TextDocumentItem(uri=other, language_id="plaintext", version=1, text="abs(x)\n")))
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(
+                uri=other, language_id="plaintext", version=1, text="abs(x)\n"
+            )
+        )
+    )
     await asyncio.sleep(0.5)
     assert all(params.uri != other for params in client.published)  # type: ignore[attr-defined]
 
@@ -273,12 +311,17 @@ def accuracy_metric(y_true, y_pred):
 
 
 @pytest.mark.asyncio
-async def test_a_python_module_gets_the_diagnostics_of_kinks_check(client: LanguageClient, tmp_path: Path) -> None:
+async def test_a_python_module_gets_the_diagnostics_of_kinks_check(
+    client: LanguageClient, tmp_path: Path
+) -> None:
     path = tmp_path / "train.py"
     path.write_text(PYTHON_SOURCE, encoding="utf-8")
     uri = path.as_uri()
-    client.text_document_did_open(types.DidOpenTextDocumentParams(
-        text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1, text=PYTHON_SOURCE)))
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1, text=PYTHON_SOURCE)
+        )
+    )
     diagnostics = await _diagnostics(client, uri, 1)
     assert ("K201", 6) in _codes(diagnostics)  # the kink of tf.abs, on its own line
     assert any(code == "K001" and line == 10 for code, line in _codes(diagnostics))

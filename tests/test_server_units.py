@@ -30,7 +30,9 @@ def test_every_suggestion_of_the_examples_is_a_fix_or_prose() -> None:
     for path in sorted(EXAMPLES.glob("*.loss")):
         analysis = analyse_document(path.as_uri(), 1, path.read_text(encoding="utf-8"), str(path))
         for _, finding in analysis.findings():
-            if finding.suggestion and finding.suggestion.endswith((") if a smooth version is needed", ") keeps it finite")):
+            if finding.suggestion and finding.suggestion.endswith(
+                (") if a smooth version is needed", ") keeps it finite")
+            ):
                 surrogate = convert.surrogate_expression(finding)
                 prose = " with " in finding.suggestion
                 assert (surrogate is None) == prose, finding.suggestion
@@ -44,7 +46,10 @@ def test_the_surrogate_replaces_the_span_and_is_parenthesised_when_needed() -> N
     replacements = {fix.span.line: fix for fix in fixes if fix.title.startswith("Replace")}
     assert replacements[1].text.startswith("(0.1 * softplus(")  # a product inside a power
     assert replacements[2].text == "huber(x, 1.0)"  # a call needs no parentheses
-    assert analysis.text.split("\n")[1][replacements[2].span.column - 1: replacements[2].span.end_column - 1] == "abs(x)"
+    assert (
+        analysis.text.split("\n")[1][replacements[2].span.column - 1 : replacements[2].span.end_column - 1]
+        == "abs(x)"
+    )
 
 
 def test_no_surrogate_fix_for_an_atom_inside_a_called_definition() -> None:
@@ -58,9 +63,11 @@ def test_noqa_fixes_extend_an_existing_list_and_skip_errors_and_unused_noqa() ->
     analysis = _analysis("f(x) = relu(x)  # noqa: K202\ng(x) = x^2  # noqa\nh(x) = abs(x\n")
     fixes = convert.fixes(analysis, (1, 1), (4, 1))
     noqa = [fix for fix in fixes if "noqa" in fix.title]
-    assert [(fix.title, fix.text) for fix in noqa] == [("Add K201 to the `# noqa` list", "# noqa: K201, K202")]
+    assert [(fix.title, fix.text) for fix in noqa] == [
+        ("Add K201 to the `# noqa` list", "# noqa: K201, K202")
+    ]
     line = analysis.text.split("\n")[0]
-    assert line[noqa[0].span.column - 1: noqa[0].span.end_column - 1] == "# noqa: K202"
+    assert line[noqa[0].span.column - 1 : noqa[0].span.end_column - 1] == "# noqa: K202"
     codes = {finding.code for _, finding in analysis.findings()}
     assert "E001" in codes  # reported, but gets no noqa fix (K902 is off by default, as ruff's RUF100)
 
@@ -89,7 +96,9 @@ def test_hover_on_a_definition_line_explains_it() -> None:
 def test_the_configuration_of_the_file_is_used(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text('[tool.kinks]\nselect = ["K001"]\n', encoding="utf-8")
     path = tmp_path / "m.loss"
-    analysis = analyse_document(path.as_uri(), 1, "f(x) = abs(x)\ng(p) wrt p = mean(argmax(p) == 1)\n", str(path))
+    analysis = analyse_document(
+        path.as_uri(), 1, "f(x) = abs(x)\ng(p) wrt p = mean(argmax(p) == 1)\n", str(path)
+    )
     assert {finding.code for _, finding in analysis.findings()} == {"K001"}
     (tmp_path / "pyproject.toml").write_text("[tool.kinks]\nselect = 3\n", encoding="utf-8")
     broken = analyse_document(path.as_uri(), 2, "f(x) = abs(x)\n", str(path))
@@ -115,7 +124,9 @@ def test_the_scheduler_drops_stale_results_and_never_blocks_the_loop() -> None:
 
     async def scenario() -> tuple[list[int | None], float, Scheduler]:
         published: list[int | None] = []
-        scheduler = Scheduler(lambda analysis: published.append(analysis.version), analyse=slow_analyse, debounce=0.01)
+        scheduler = Scheduler(
+            lambda analysis: published.append(analysis.version), analyse=slow_analyse, debounce=0.01
+        )
         scheduler.schedule("u", 1, "a", None, wait=False)
         while not started.is_set():
             await asyncio.sleep(0.005)

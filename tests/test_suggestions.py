@@ -28,7 +28,11 @@ def _substitutions() -> list[tuple[str, int, str, str, str, str]]:
         lines = text.split("\n")
         for report in analyze_text(text, path.name):
             for finding in report.findings:
-                if not finding.suggestion or finding.span is None or finding.span.line != finding.span.end_line:
+                if (
+                    not finding.suggestion
+                    or finding.span is None
+                    or finding.span.line != finding.span.end_line
+                ):
                     continue
                 match = SUGGESTION.match(finding.suggestion)
                 if match is None:
@@ -60,18 +64,28 @@ def test_there_are_suggestions_to_substitute() -> None:
     assert any("in place of" in case[5] for case in CASES)  # accuracy's comparison of argmaxes
 
 
-@pytest.mark.parametrize(("fixture", "line", "code", "original", "new_text", "suggestion"), CASES,
-                         ids=[f"{case[0]}:{case[1]}:{case[2]}:{case[3]}" for case in CASES])
-def test_a_substituted_suggestion_removes_its_finding(fixture, line, code, original, new_text, suggestion) -> None:
+@pytest.mark.parametrize(
+    ("fixture", "line", "code", "original", "new_text", "suggestion"),
+    CASES,
+    ids=[f"{case[0]}:{case[1]}:{case[2]}:{case[3]}" for case in CASES],
+)
+def test_a_substituted_suggestion_removes_its_finding(
+    fixture, line, code, original, new_text, suggestion
+) -> None:
     if (fixture, original) in KNOWN_WRONG:
         pytest.skip("a known wrong suggestion, left for later")
-    before = next(report for report in analyze_text(Path(FIXTURES / fixture).read_text(encoding="utf-8"), fixture)
-                  if report.line == line)
+    before = next(
+        report
+        for report in analyze_text(Path(FIXTURES / fixture).read_text(encoding="utf-8"), fixture)
+        if report.line == line
+    )
     after = next(report for report in analyze_text(new_text, fixture) if report.line == line)
     assert after.classification != "invalid", (suggestion, [finding.message for finding in after.findings])
     count = sum(finding.code == code for finding in before.findings)
     assert sum(finding.code == code for finding in after.findings) < count, (
-        suggestion, [finding.message for finding in after.findings])
+        suggestion,
+        [finding.message for finding in after.findings],
+    )
     if code == "K001":
         assert after.classification != "zero-gradient"
 

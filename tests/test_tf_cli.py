@@ -31,7 +31,9 @@ def test_tf_writes_a_module(loss_file: Path, tmp_path: Path, capsys: pytest.Capt
     assert capsys.readouterr().out == ""
 
 
-def test_tf_prints_to_standard_output_with_variants(loss_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_tf_prints_to_standard_output_with_variants(
+    loss_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["tf", "--smooth", str(loss_file)]) == 0
     smooth = capsys.readouterr().out
     assert "def mae(y, p, *, huber_temperature=1.0):" in smooth and "(smooth variant)" in smooth

@@ -30,8 +30,11 @@ def _module(mode: str, text: str = SOURCE, path: str = "keras_case.loss") -> tup
         module = generate(lower_any(text, path))
     else:
         rewritten = rewrite_source(text, path, mode=mode)
-        module = generate(lower_source(rewritten.text, path, rewritten.temperatures), mode=mode,
-                          keyword_defaults=rewritten.temperatures)
+        module = generate(
+            lower_source(rewritten.text, path, rewritten.temperatures),
+            mode=mode,
+            keyword_defaults=rewritten.temperatures,
+        )
     return module, load_module(module.text, f"kinks_keras_{mode}")
 
 
@@ -44,19 +47,29 @@ def test_registered_names_differ_per_variant_and_file(modules: dict[str, tuple[A
     assert keras_package("losses/keras_case.loss") == "kinks.keras_case"
     assert keras_package("keras_case.loss", "smooth") == "kinks.keras_case.smooth"
     assert keras_package("<stdin>", "ste") == "kinks.ste"
-    names = {mode: keras.saving.get_registered_name(loaded.AccuracyLoss)
-             for mode, (_, loaded) in modules.items() if hasattr(loaded, "AccuracyLoss")}
-    assert names == {"smooth": "kinks.keras_case.smooth>AccuracyLoss", "ste": "kinks.keras_case.ste>AccuracyLoss"}
+    names = {
+        mode: keras.saving.get_registered_name(loaded.AccuracyLoss)
+        for mode, (_, loaded) in modules.items()
+        if hasattr(loaded, "AccuracyLoss")
+    }
+    assert names == {
+        "smooth": "kinks.keras_case.smooth>AccuracyLoss",
+        "ste": "kinks.keras_case.ste>AccuracyLoss",
+    }
     assert keras.saving.get_registered_name(modules["plain"][1].mae) == "kinks.keras_case>mae"
 
 
-def test_no_keras_class_for_a_zero_gradient_definition(modules: dict[str, tuple[Any, Any]],
-                                                       tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_no_keras_class_for_a_zero_gradient_definition(
+    modules: dict[str, tuple[Any, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     module, loaded = modules["plain"]
     assert "accuracy" not in module.classes and not hasattr(loaded, "AccuracyLoss")
     assert "# No Keras loss class for accuracy: its gradient is zero almost everywhere" in module.text
     comment = " ".join(line[2:] for line in module.text.splitlines() if line.startswith("# "))
-    assert "use AccuracyLoss of `kinks tf --smooth keras_case.loss` (surrogates) or of `kinks tf --ste" in comment
+    assert (
+        "use AccuracyLoss of `kinks tf --smooth keras_case.loss` (surrogates) or of `kinks tf --ste"
+        in comment
+    )
     path = tmp_path / "keras_case.loss"
     path.write_text(SOURCE, encoding="utf-8")
     assert main(["tf", str(path)]) == 0
@@ -64,7 +77,9 @@ def test_no_keras_class_for_a_zero_gradient_definition(modules: dict[str, tuple[
     assert f"{path}:2: accuracy: the gradient is zero almost everywhere: no Keras loss class written" in err
 
 
-def test_a_saved_model_reloads_without_custom_objects(modules: dict[str, tuple[Any, Any]], tmp_path: Path) -> None:
+def test_a_saved_model_reloads_without_custom_objects(
+    modules: dict[str, tuple[Any, Any]], tmp_path: Path
+) -> None:
     rng = np.random.default_rng(0)
     x = rng.normal(size=(8, 3)).astype("float32")
     y = np.eye(3, dtype="float32")[rng.integers(0, 3, size=8)]
@@ -87,12 +102,14 @@ def test_a_saved_model_reloads_without_custom_objects(modules: dict[str, tuple[A
 
 
 def test_a_metric_where_higher_is_better_becomes_one_minus_the_metric() -> None:
-    text = ("dice(y, p) wrt p = 2 * sum(y * p) / (sum(y) + sum(p) + 1)\n"
-            "# kinks: higher-is-better\n"
-            "overlap(y, p) wrt p = sum(y * p)\n"
-            "dice_loss(y, p) wrt p = 1 - dice(y, p)\n"
-            "ratio(y, p) wrt p = sum(y * p)  # kinks: higher-is-better\n"
-            "iou_like(y, p) wrt p = sum(y - p)  # kinks: lower-is-better\n")
+    text = (
+        "dice(y, p) wrt p = 2 * sum(y * p) / (sum(y) + sum(p) + 1)\n"
+        "# kinks: higher-is-better\n"
+        "overlap(y, p) wrt p = sum(y * p)\n"
+        "dice_loss(y, p) wrt p = 1 - dice(y, p)\n"
+        "ratio(y, p) wrt p = sum(y * p)  # kinks: higher-is-better\n"
+        "iou_like(y, p) wrt p = sum(y - p)  # kinks: lower-is-better\n"
+    )
     module, loaded = _module("plain", text)
     assert "        return 1.0 - dice(y_true, y_pred)" in module.text
     assert "        return 1.0 - overlap(y_true, y_pred)" in module.text

@@ -28,15 +28,17 @@ def test_docstrings_of_variants_cite_the_line_of_the_input(mode: str) -> None:
 
 
 def test_failures_of_a_variant_are_reported_at_the_line_of_the_input(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "bad.loss"
     path.write_text("f(x) = relu(x)\ng(x) = nope(x)\n", encoding="utf-8")
     assert main(["tf", "--smooth", str(path)]) == 1
     assert f"{path}:2:8: E002 undefined function `nope`" in capsys.readouterr().err
 
 
-def test_no_absolute_path_in_the_header(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_absolute_path_in_the_header(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     folder = tmp_path / "losses"
     folder.mkdir()
     (folder / "mine.loss").write_text("f(x) = relu(x)\n", encoding="utf-8")
@@ -59,22 +61,29 @@ def _ruff() -> list[str]:
 
 def test_generated_modules_are_clean_under_ruff_defaults(tmp_path: Path) -> None:
     ruff = _ruff()
-    odd = ("loss10(y, p) wrt p = mean((y - p)^2)\nloss2(y, p) wrt p = mean(abs(y - p))\n"
-           "very_long_definition_name_for_the_wrapping_of_lines(y, p) wrt p = mean(log(cosh(p - y)) + "
-           "sqrt(relu(p)) + sparse_plus(2 * p) + celu(p, 2) + huber(y - p, 0.5) + softplus(p * y - 3))\n")
+    odd = (
+        "loss10(y, p) wrt p = mean((y - p)^2)\nloss2(y, p) wrt p = mean(abs(y - p))\n"
+        "very_long_definition_name_for_the_wrapping_of_lines(y, p) wrt p = mean(log(cosh(p - y)) + "
+        "sqrt(relu(p)) + sparse_plus(2 * p) + celu(p, 2) + huber(y - p, 0.5) + softplus(p * y - 3))\n"
+    )
     sources = [(path.stem, path.read_text(encoding="utf-8")) for path in FILES] + [("odd", odd)]
     for stem, text in sources:
         for mode in ("plain", "smooth", "ste"):
-            (tmp_path / f"{stem}_{mode}.py").write_text(to_tensorflow(text, f"{stem}.loss", mode=mode),
-                                                        encoding="utf-8")
-    for command in (["check", "--isolated", "--no-cache", "."], ["format", "--isolated", "--no-cache", "--check", "."]):
+            (tmp_path / f"{stem}_{mode}.py").write_text(
+                to_tensorflow(text, f"{stem}.loss", mode=mode), encoding="utf-8"
+            )
+    for command in (
+        ["check", "--isolated", "--no-cache", "."],
+        ["format", "--isolated", "--no-cache", "--check", "."],
+    ):
         done = subprocess.run([*ruff, *command], cwd=tmp_path, capture_output=True, text=True, check=False)
         assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_named_constants_stay_names_at_module_level() -> None:
-    code = to_tensorflow((ROOT / "examples" / "classification.loss").read_text(encoding="utf-8"),
-                         "classification.loss")
+    code = to_tensorflow(
+        (ROOT / "examples" / "classification.loss").read_text(encoding="utf-8"), "classification.loss"
+    )
     assert "\nLABEL_SMOOTHING = 0.1\nNUM_CLASSES = 10\n" in code
     assert "    label_smoothing = _as_dtype(LABEL_SMOOTHING, z.dtype)\n" in code
     assert "label_smoothing / num_classes" in code and "0.01" not in code

@@ -28,58 +28,130 @@ EXAMPLES = sorted((ROOT / "examples").glob("*.loss"))
 
 # One definition per row of the atom table (x, y and v are vectors of 3 entries in the reference).
 ATOM_CASES: dict[str, tuple[str, str | None]] = {
-    "exp": ("exp(x)", None), "expm1": ("expm1(x)", None), "square": ("square(x)", None), "sin": ("sin(x)", None),
-    "cos": ("cos(x)", None), "tanh": ("tanh(x)", None), "sinh": ("sinh(x)", None), "cosh": ("cosh(x)", None),
-    "atan": ("atan(x)", None), "erf": ("erf(x)", None), "erfc": ("erfc(x)", None), "sigmoid": ("sigmoid(x)", None),
-    "softplus": ("softplus(x)", None), "log_sigmoid": ("log_sigmoid(x)", None), "silu": ("silu(x)", None),
-    "gelu": ("gelu(x) + gelu(x, approximate=true)", None), "mish": ("mish(x)", None),
-    "softsign": ("softsign(x)", None), "squareplus": ("squareplus(x, 2)", None),
-    "squared_difference": ("squared_difference(x, y)", None), "ones_like": ("x * ones_like(x)", None),
-    "zeros_like": ("x + zeros_like(y)", None), "range_like": ("sum(x * range_like(x))", None),
-    "size": ("sum(x) / size(x)", None), "acos": ("acos(0.5 * tanh(x))", None), "asin": ("asin(0.5 * tanh(x))", None),
-    "log2": ("log2(x)", "x > 0"), "log10": ("log10(x)", "x > 0"), "l2_normalize": ("sum(l2_normalize(x) * y)", None),
-    "argsort": ("sum(argsort(x) * x)", None), "subscript": ("sum(x[..., 1:]) + x[..., 0] * sum(x[..., ::-1])", None),
-    "multiply": ("multiply(x, y)", None), "add": ("add(x, y)", None), "subtract": ("subtract(x, y)", None),
+    "exp": ("exp(x)", None),
+    "expm1": ("expm1(x)", None),
+    "square": ("square(x)", None),
+    "sin": ("sin(x)", None),
+    "cos": ("cos(x)", None),
+    "tanh": ("tanh(x)", None),
+    "sinh": ("sinh(x)", None),
+    "cosh": ("cosh(x)", None),
+    "atan": ("atan(x)", None),
+    "erf": ("erf(x)", None),
+    "erfc": ("erfc(x)", None),
+    "sigmoid": ("sigmoid(x)", None),
+    "softplus": ("softplus(x)", None),
+    "log_sigmoid": ("log_sigmoid(x)", None),
+    "silu": ("silu(x)", None),
+    "gelu": ("gelu(x) + gelu(x, approximate=true)", None),
+    "mish": ("mish(x)", None),
+    "softsign": ("softsign(x)", None),
+    "squareplus": ("squareplus(x, 2)", None),
+    "squared_difference": ("squared_difference(x, y)", None),
+    "ones_like": ("x * ones_like(x)", None),
+    "zeros_like": ("x + zeros_like(y)", None),
+    "range_like": ("sum(x * range_like(x))", None),
+    "size": ("sum(x) / size(x)", None),
+    "acos": ("acos(0.5 * tanh(x))", None),
+    "asin": ("asin(0.5 * tanh(x))", None),
+    "log2": ("log2(x)", "x > 0"),
+    "log10": ("log10(x)", "x > 0"),
+    "l2_normalize": ("sum(l2_normalize(x) * y)", None),
+    "argsort": ("sum(argsort(x) * x)", None),
+    "subscript": ("sum(x[..., 1:]) + x[..., 0] * sum(x[..., ::-1])", None),
+    "multiply": ("multiply(x, y)", None),
+    "add": ("add(x, y)", None),
+    "subtract": ("subtract(x, y)", None),
     "negative": ("negative(x)", None),
-    "sparse_categorical_crossentropy": ("sparse_categorical_crossentropy(argmax(y), x, from_logits=true)", None),
-    "sparse_softmax_cross_entropy_with_logits": ("sparse_softmax_cross_entropy_with_logits(argmax(y), x)", None), "huber": ("huber(x, 0.7) + huber(x)", None),
-    "celu": ("celu(x, 0.5)", None), "sum": ("sum(x * y)", None), "mean": ("mean(x^2)", None),
-    "prod": ("prod(x)", None), "var": ("var(x)", None), "std": ("std(x)", None),
-    "logsumexp": ("logsumexp(x)", None), "reduce_max": ("max(x)", None), "reduce_min": ("min(x)", None),
-    "softmax": ("sum(y * softmax(x))", None), "log_softmax": ("sum(y * log_softmax(x))", None),
-    "cumsum": ("sum(y * cumsum(x))", None), "sort": ("sum(y * sort(x))", None),
+    "sparse_categorical_crossentropy": (
+        "sparse_categorical_crossentropy(argmax(y), x, from_logits=true)",
+        None,
+    ),
+    "sparse_softmax_cross_entropy_with_logits": (
+        "sparse_softmax_cross_entropy_with_logits(argmax(y), x)",
+        None,
+    ),
+    "huber": ("huber(x, 0.7) + huber(x)", None),
+    "celu": ("celu(x, 0.5)", None),
+    "sum": ("sum(x * y)", None),
+    "mean": ("mean(x^2)", None),
+    "prod": ("prod(x)", None),
+    "var": ("var(x)", None),
+    "std": ("std(x)", None),
+    "logsumexp": ("logsumexp(x)", None),
+    "reduce_max": ("max(x)", None),
+    "reduce_min": ("min(x)", None),
+    "softmax": ("sum(y * softmax(x))", None),
+    "log_softmax": ("sum(y * log_softmax(x))", None),
+    "cumsum": ("sum(y * cumsum(x))", None),
+    "sort": ("sum(y * sort(x))", None),
     "top_k_values": ("sum(top_k_values(x, 2))", None),
-    "norm": ("norm(x) + norm(x, ord=1) + norm(x, ord=inf)", None), "dot": ("dot(x, y)", None),
-    "log": ("log(x)", "x > 0"), "log1p": ("log1p(x)", "x > -1"), "sqrt": ("sqrt(x)", "x > 0"),
-    "rsqrt": ("rsqrt(x)", "x > 0"), "reciprocal": ("reciprocal(x)", "x > 0"), "divide": ("divide(x, y)", "y > 0"),
-    "pow": ("pow(x, 1.5) + pow(x, y) + x^-2", "x > 0"), "xlogy": ("xlogy(y, x)", "x > 0"),
-    "tan": ("tan(x)", "-1 < x < 1"), "divide_no_nan": ("divide_no_nan(x, y)", None),
-    "abs": ("abs(x)", None), "relu": ("relu(x)", None), "relu6": ("relu6(3 * x)", None),
-    "hard_tanh": ("hard_tanh(x)", None), "hard_sigmoid": ("hard_sigmoid(3 * x)", None),
-    "hard_silu": ("hard_silu(3 * x)", None), "clip": ("clip(x, -0.5, 0.5) + clip(x, y, 2)", "y < 2"),
-    "leaky_relu": ("leaky_relu(x) + leaky_relu(x, alpha=1.5)", None), "elu": ("elu(x) + elu(x, 0.5)", None),
-    "selu": ("selu(x)", None), "sparse_plus": ("sparse_plus(2 * x)", None),
-    "soft_shrink": ("soft_shrink(x)", None), "hard_shrink": ("hard_shrink(x)", None),
-    "max": ("max(x, y) + max(x, 0.5) + max(x, y, 0)", None), "min": ("min(x, y) + min(x, -0.5)", None),
-    "mod": ("x % 0.7", None), "floor": ("floor(x) * x", None), "ceil": ("ceil(x) * x", None),
-    "round": ("round(x) * x", None), "sign": ("sign(x) * x", None),
-    "heaviside": ("heaviside(x) * x + step(x, 1) * x", None), "argmax": ("argmax(x) * sum(x)", None),
-    "argmin": ("argmin(x) * sum(x)", None), "one_hot": ("sum(one_hot(argmax(y), 3) * x)", None),
-    "in_top_k": ("in_top_k(x, argmax(y), 2) * sum(x)", None), "take": ("take(x, argmax(y))", None),
-    "less": ("less(x, y) * x", None), "less_equal": ("less_equal(x, y) * x", None),
-    "greater": ("greater(x, y) * x", None), "greater_equal": ("greater_equal(x, y) * x", None),
-    "equal": ("equal(x, round(y)) + x", None), "not_equal": ("not_equal(x, y) * x", None),
-    "logical_and": ("logical_and(x > 0, y > 0) * x", None), "logical_or": ("logical_or(x > 0, y > 0) * x", None),
-    "logical_not": ("logical_not(x > 0) * x", None), "all": ("all(x > 0) * sum(x)", None),
-    "any": ("any(x > 0) * sum(x)", None), "isnan": ("isnan(x) + x", None), "isinf": ("isinf(x) + x", None),
-    "where": ("where(x > 0, log(x), x^2)", None), "stop_gradient": ("x * stop_gradient(x)", None),
-    "identity": ("identity(x) * x", None), "cast": ("cast(x, tf.float32) + cast(x > 0, tf.float32) * x", None),
+    "norm": ("norm(x) + norm(x, ord=1) + norm(x, ord=inf)", None),
+    "dot": ("dot(x, y)", None),
+    "log": ("log(x)", "x > 0"),
+    "log1p": ("log1p(x)", "x > -1"),
+    "sqrt": ("sqrt(x)", "x > 0"),
+    "rsqrt": ("rsqrt(x)", "x > 0"),
+    "reciprocal": ("reciprocal(x)", "x > 0"),
+    "divide": ("divide(x, y)", "y > 0"),
+    "pow": ("pow(x, 1.5) + pow(x, y) + x^-2", "x > 0"),
+    "xlogy": ("xlogy(y, x)", "x > 0"),
+    "tan": ("tan(x)", "-1 < x < 1"),
+    "divide_no_nan": ("divide_no_nan(x, y)", None),
+    "abs": ("abs(x)", None),
+    "relu": ("relu(x)", None),
+    "relu6": ("relu6(3 * x)", None),
+    "hard_tanh": ("hard_tanh(x)", None),
+    "hard_sigmoid": ("hard_sigmoid(3 * x)", None),
+    "hard_silu": ("hard_silu(3 * x)", None),
+    "clip": ("clip(x, -0.5, 0.5) + clip(x, y, 2)", "y < 2"),
+    "leaky_relu": ("leaky_relu(x) + leaky_relu(x, alpha=1.5)", None),
+    "elu": ("elu(x) + elu(x, 0.5)", None),
+    "selu": ("selu(x)", None),
+    "sparse_plus": ("sparse_plus(2 * x)", None),
+    "soft_shrink": ("soft_shrink(x)", None),
+    "hard_shrink": ("hard_shrink(x)", None),
+    "max": ("max(x, y) + max(x, 0.5) + max(x, y, 0)", None),
+    "min": ("min(x, y) + min(x, -0.5)", None),
+    "mod": ("x % 0.7", None),
+    "floor": ("floor(x) * x", None),
+    "ceil": ("ceil(x) * x", None),
+    "round": ("round(x) * x", None),
+    "sign": ("sign(x) * x", None),
+    "heaviside": ("heaviside(x) * x + step(x, 1) * x", None),
+    "argmax": ("argmax(x) * sum(x)", None),
+    "argmin": ("argmin(x) * sum(x)", None),
+    "one_hot": ("sum(one_hot(argmax(y), 3) * x)", None),
+    "in_top_k": ("in_top_k(x, argmax(y), 2) * sum(x)", None),
+    "take": ("take(x, argmax(y))", None),
+    "less": ("less(x, y) * x", None),
+    "less_equal": ("less_equal(x, y) * x", None),
+    "greater": ("greater(x, y) * x", None),
+    "greater_equal": ("greater_equal(x, y) * x", None),
+    "equal": ("equal(x, round(y)) + x", None),
+    "not_equal": ("not_equal(x, y) * x", None),
+    "logical_and": ("logical_and(x > 0, y > 0) * x", None),
+    "logical_or": ("logical_or(x > 0, y > 0) * x", None),
+    "logical_not": ("logical_not(x > 0) * x", None),
+    "all": ("all(x > 0) * sum(x)", None),
+    "any": ("any(x > 0) * sum(x)", None),
+    "isnan": ("isnan(x) + x", None),
+    "isinf": ("isinf(x) + x", None),
+    "where": ("where(x > 0, log(x), x^2)", None),
+    "stop_gradient": ("x * stop_gradient(x)", None),
+    "identity": ("identity(x) * x", None),
+    "cast": ("cast(x, tf.float32) + cast(x > 0, tf.float32) * x", None),
     "epsilon": ("x + epsilon()", None),
     "sigmoid_cross_entropy_with_logits": ("sum(sigmoid_cross_entropy_with_logits(y, x))", None),
     "softmax_cross_entropy_with_logits": ("softmax_cross_entropy_with_logits(y, x)", None),
-    "binary_crossentropy": ("binary_crossentropy(y, x) + binary_crossentropy(y, x, from_logits=true)", "0 < x < 1"),
-    "categorical_crossentropy": ("categorical_crossentropy(y, x) + categorical_crossentropy(y, x, from_logits=true)",
-                                 "0 < x < 1"),
+    "binary_crossentropy": (
+        "binary_crossentropy(y, x) + binary_crossentropy(y, x, from_logits=true)",
+        "0 < x < 1",
+    ),
+    "categorical_crossentropy": (
+        "categorical_crossentropy(y, x) + categorical_crossentropy(y, x, from_logits=true)",
+        "0 < x < 1",
+    ),
 }
 
 
@@ -133,8 +205,9 @@ def test_atom_table_rows_agree_with_sympy() -> None:
 
 @pytest.mark.parametrize("mode", ["smooth", "ste"])
 def test_variants_of_the_atom_table_agree_with_sympy(mode: str) -> None:
-    for check in verify_text(atom_source(), "atoms.loss", points=4, mode=mode, executions=("eager",),
-                             dtypes=("float64",)):
+    for check in verify_text(
+        atom_source(), "atoms.loss", points=4, mode=mode, executions=("eager",), dtypes=("float64",)
+    ):
         assert check.ok and not check.skipped, check.line_text()
 
 
@@ -166,7 +239,9 @@ def test_the_gradient_safety_fixture_passes_in_every_mode_and_dtype() -> None:
 def test_verify_catches_a_wrong_gradient_where_kinks_cancel(monkeypatch: pytest.MonkeyPatch) -> None:
     from analyzer.tensorflow import codegen
 
-    monkeypatch.setattr(codegen, "_midpoint_nodes", lambda definition, body: frozenset())  # the convention alone
+    monkeypatch.setattr(
+        codegen, "_midpoint_nodes", lambda definition, body: frozenset()
+    )  # the convention alone
     text = "sce(y, z) wrt z = log1p(exp(-abs(z))) + relu(z) - y*z\nodd(z) = relu(z) - relu(-z)\n"
     checks = verify_text(text, "cancel.loss", points=4, executions=("eager",), dtypes=("float64",))
     assert [check.ok for check in checks] == [False, False]
@@ -191,8 +266,12 @@ def test_keras_equivalents_agree_with_keras(case: Any, keras_module: tuple[Any, 
             reference = theirs(y, p, **dict(case.keras_kwargs))
         assert mine.dtype == reference.dtype and mine.shape == reference.shape
         np.testing.assert_allclose(mine.numpy(), reference.numpy(), rtol=tolerance, atol=tolerance)
-        np.testing.assert_allclose(tape.gradient(mine, p).numpy(), tape.gradient(reference, p).numpy(),
-                                   rtol=tolerance, atol=tolerance)
+        np.testing.assert_allclose(
+            tape.gradient(mine, p).numpy(),
+            tape.gradient(reference, p).numpy(),
+            rtol=tolerance,
+            atol=tolerance,
+        )
 
 
 def test_keras_loss_classes_train_and_serialize(keras_module: tuple[Any, Any]) -> None:
@@ -250,13 +329,37 @@ WHERE_BOUNDARIES = [
 
 # Where the math is finite at |x| = 100 in float32: stable forms and activations.
 LARGE = [
-    "softplus(x)", "sigmoid(x)", "log_sigmoid(x)", "tanh(x)", "silu(x)", "gelu(x)", "mish(x)", "softsign(x)",
-    "erf(x)", "erfc(x)", "elu(x)", "selu(x)", "celu(x, 1)", "log(cosh(x))", "log(1 + exp(x))",
-    "1 / (1 + exp(-x))", "log(sigmoid(x))", "log(1 - sigmoid(x))", "logsumexp(x)", "log(sum(exp(x)))",
-    "sum(softmax(x) * x)", "sum(log_softmax(x))", "log(softmax(x))", "log1p(exp(x))",
-    "sum(sigmoid_cross_entropy_with_logits(x / 100, x))", "softmax_cross_entropy_with_logits(softmax(x), x)",
-    "binary_crossentropy(sigmoid(x), x, from_logits=true)", "x if x < 0 else softplus(x)",
-    "sqrt(x^2 + 1)", "huber(x, 1)", "squareplus(x, 4)",
+    "softplus(x)",
+    "sigmoid(x)",
+    "log_sigmoid(x)",
+    "tanh(x)",
+    "silu(x)",
+    "gelu(x)",
+    "mish(x)",
+    "softsign(x)",
+    "erf(x)",
+    "erfc(x)",
+    "elu(x)",
+    "selu(x)",
+    "celu(x, 1)",
+    "log(cosh(x))",
+    "log(1 + exp(x))",
+    "1 / (1 + exp(-x))",
+    "log(sigmoid(x))",
+    "log(1 - sigmoid(x))",
+    "logsumexp(x)",
+    "log(sum(exp(x)))",
+    "sum(softmax(x) * x)",
+    "sum(log_softmax(x))",
+    "log(softmax(x))",
+    "log1p(exp(x))",
+    "sum(sigmoid_cross_entropy_with_logits(x / 100, x))",
+    "softmax_cross_entropy_with_logits(softmax(x), x)",
+    "binary_crossentropy(sigmoid(x), x, from_logits=true)",
+    "x if x < 0 else softplus(x)",
+    "sqrt(x^2 + 1)",
+    "huber(x, 1)",
+    "squareplus(x, 4)",
 ]
 
 
@@ -267,7 +370,9 @@ def _tensor_inputs(names: list[str], values: dict[str, list[float]]) -> list[lis
 @pytest.fixture(scope="module")
 def nan_modules() -> dict[str, tuple[Any, Any]]:
     sources = {
-        "kinks": "".join(f"kink_{i}({', '.join(inputs)}) = {expr}\n" for i, (expr, inputs) in enumerate(KINKS)),
+        "kinks": "".join(
+            f"kink_{i}({', '.join(inputs)}) = {expr}\n" for i, (expr, inputs) in enumerate(KINKS)
+        ),
         "where": "".join(f"where_{i}(x) = {expr}\n" for i, expr in enumerate(WHERE_BOUNDARIES)),
         "large": "".join(f"large_{i}(x) = {expr}\n" for i, expr in enumerate(LARGE)),
     }
@@ -286,7 +391,9 @@ def test_no_nan_or_inf_gradient_at_the_kinks_of_the_atom_table(nan_modules: Any,
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_no_nan_or_inf_gradient_at_the_boundary_of_a_where_with_a_partial_function(nan_modules: Any, dtype: str) -> None:
+def test_no_nan_or_inf_gradient_at_the_boundary_of_a_where_with_a_partial_function(
+    nan_modules: Any, dtype: str
+) -> None:
     module, loaded = nan_modules["where"]
     points = [-2.0, -1.0, 0.0, 1.0, 10.0, 100.0]
     for index, expression in enumerate(WHERE_BOUNDARIES):
@@ -369,8 +476,10 @@ def test_every_generated_function_runs_under_xla(name: str, text: str) -> None:
     loaded = load_module(module.text)
     functions = [getattr(loaded, module.functions[d.name]) for d in source.definitions]
     rng = np.random.default_rng(3)
-    inputs = [[tf.constant(rng.uniform(0.1, 0.9, (2, 3)), dtype=tf.float32) for _ in d.params]
-              for d in source.definitions]
+    inputs = [
+        [tf.constant(rng.uniform(0.1, 0.9, (2, 3)), dtype=tf.float32) for _ in d.params]
+        for d in source.definitions
+    ]
 
     def step(*flat: Any) -> Any:
         values, grads, position = [], [], 0
@@ -381,7 +490,9 @@ def test_every_generated_function_runs_under_xla(name: str, text: str) -> None:
                 tape.watch(args)
                 value = tf.reduce_sum(function(*args))
             values.append(value)
-            grads += [g if g is not None else tf.zeros_like(a) for g, a in zip(tape.gradient(value, args), args)]
+            grads += [
+                g if g is not None else tf.zeros_like(a) for g, a in zip(tape.gradient(value, args), args)
+            ]
         return values, grads
 
     flat = [tensor for group in inputs for tensor in group]

@@ -28,7 +28,11 @@ def body(expression: str, header: str | None = None) -> str:
     function = text[text.index("\ndef loss(") :]
     lines = [line.strip() for line in function.splitlines()[3:] if line.strip()]
     lines = lines[: next(i for i, line in enumerate(lines) if line.startswith("return ")) + 1]
-    return "\n".join(line for line in lines if not line.startswith(("dtype =", "(", "_as_float")) and " = _as_float_tensors(" not in line)
+    return "\n".join(
+        line
+        for line in lines
+        if not line.startswith(("dtype =", "(", "_as_float")) and " = _as_float_tensors(" not in line
+    )
 
 
 GOLDEN = [
@@ -71,9 +75,15 @@ GOLDEN = [
     ("mean(x > 0.5)", "return _with_zero_gradient(tf.reduce_mean(tf.cast(x > 0.5, dtype), axis=-1), x)"),
     ("x if x > 0 else -x", "return tf.where(x > 0.0, x, -x)"),
     # the double-where guard on partial functions in branches not taken
-    ("where(x > 0, log(x), 0)", "tmp1 = x > 0.0\nreturn tf.where(tmp1, tf.math.log(tf.where(tmp1, x, 1.0)), 0.0)"),
+    (
+        "where(x > 0, log(x), 0)",
+        "tmp1 = x > 0.0\nreturn tf.where(tmp1, tf.math.log(tf.where(tmp1, x, 1.0)), 0.0)",
+    ),
     ("x if x > 1 else sqrt(1 - x)", "return tf.where(x > 1.0, x, tf.sqrt(tf.where(x <= 1.0, 1.0 - x, 1.0)))"),
-    ("where(x != 0, 1 / x, 0)", "tmp1 = tf.not_equal(x, 0.0)\nreturn tf.where(tmp1, 1.0 / tf.where(tmp1, x, 1.0), 0.0)"),
+    (
+        "where(x != 0, 1 / x, 0)",
+        "tmp1 = tf.not_equal(x, 0.0)\nreturn tf.where(tmp1, 1.0 / tf.where(tmp1, x, 1.0), 0.0)",
+    ),
 ]
 
 
@@ -114,7 +124,10 @@ def test_module_layout_header_and_keras_class() -> None:
     assert "from losses/regression.loss" in text.splitlines()[0]
     assert "regenerate with: kinks tf losses/regression.loss" in text.splitlines()[1]
     assert "import tensorflow as tf" in text and "import keras" in text
-    assert '@keras.saving.register_keras_serializable(package="kinks.regression")\nclass MaeLoss(keras.losses.Loss):' in text
+    assert (
+        '@keras.saving.register_keras_serializable(package="kinks.regression")\nclass MaeLoss(keras.losses.Loss):'
+        in text
+    )
     assert "        return mae(y_true, y_pred)" in text
     # Keras's order is (y_true, y_pred) whatever the parameter order
     swapped = to_tensorflow("mae(p, y) wrt p = mean(abs(y - p))\n")
@@ -144,13 +157,19 @@ def test_output_is_deterministic_across_hash_seeds(tmp_path: Path) -> None:
     outputs = []
     for seed in ("1", "2"):
         environment = {**os.environ, "PYTHONHASHSEED": seed}
-        done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=environment, capture_output=True,
-                              text=True, check=True)
+        done = subprocess.run(
+            [sys.executable, "-c", script],
+            cwd=ROOT,
+            env=environment,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         outputs.append(done.stdout)
     assert outputs[0] == outputs[1]
     assert outputs[0] == "".join(
-        to_tensorflow(p.read_text(encoding="utf-8"), str(p.relative_to(ROOT))) + to_tensorflow(
-            p.read_text(encoding="utf-8"), str(p.relative_to(ROOT)), mode="smooth")
+        to_tensorflow(p.read_text(encoding="utf-8"), str(p.relative_to(ROOT)))
+        + to_tensorflow(p.read_text(encoding="utf-8"), str(p.relative_to(ROOT)), mode="smooth")
         for p in EXAMPLES
     )
 
@@ -160,14 +179,36 @@ def test_generated_code_is_formatted_and_lint_clean(tmp_path: Path) -> None:
     for index, path in enumerate(EXAMPLES):
         for mode in ("plain", "smooth", "ste"):
             target = tmp_path / f"module_{index}_{mode}.py"
-            target.write_text(to_tensorflow(path.read_text(encoding="utf-8"), path.name, mode=mode), encoding="utf-8")
+            target.write_text(
+                to_tensorflow(path.read_text(encoding="utf-8"), path.name, mode=mode), encoding="utf-8"
+            )
     # Every rule of pycodestyle, pyflakes, bugbear and pyupgrade; long lines only in the header (a path).
-    done = subprocess.run(["ruff", "check", "--isolated", "--line-length", "100", "--select", "E,F,W,B,UP",
-                           "--per-file-ignores", "*.py:E501", "--target-version", "py310", str(tmp_path)],
-                          check=False, capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            "ruff",
+            "check",
+            "--isolated",
+            "--line-length",
+            "100",
+            "--select",
+            "E,F,W,B,UP",
+            "--per-file-ignores",
+            "*.py:E501",
+            "--target-version",
+            "py310",
+            str(tmp_path),
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
-    formatted = subprocess.run(["ruff", "format", "--isolated", "--line-length", "100", "--check", "--diff",
-                                str(tmp_path)], check=False, capture_output=True, text=True)
+    formatted = subprocess.run(
+        ["ruff", "format", "--isolated", "--line-length", "100", "--check", "--diff", str(tmp_path)],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
     assert formatted.returncode == 0, formatted.stdout + formatted.stderr
 
 
@@ -180,17 +221,29 @@ def test_no_user_text_reaches_the_code() -> None:
     text = to_tensorflow(source, "weird\nname\x00.loss")
     assert "import os" not in text and "__import__" not in text
     # a named constant reaches the code only as a checked identifier, its value as a number (issue 14)
-    assert "\nSECRET_CONSTANT = 0.25\n" in text and "secret_constant = _as_dtype(SECRET_CONSTANT, x.dtype)" in text
+    assert (
+        "\nSECRET_CONSTANT = 0.25\n" in text
+        and "secret_constant = _as_dtype(SECRET_CONSTANT, x.dtype)" in text
+    )
     header = text.splitlines()[:2]
     assert header[0].startswith("# Generated by kinks") and "\\n" in header[0] and "\\x00" in header[0]
     identifiers = set(re.findall(r"[A-Za-z_]\w*", text))
     assert "f" in identifiers
 
 
-@pytest.mark.parametrize(("name", "expected"), [
-    ("x", "x"), ("lambda", "lambda_"), ("tf", "tf_"), ("dtype", "dtype_"), ("_hidden", "v_hidden"),
-    ("α", "u03b1"), ("match", "match_"), ("print", "print_"),
-])
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("x", "x"),
+        ("lambda", "lambda_"),
+        ("tf", "tf_"),
+        ("dtype", "dtype_"),
+        ("_hidden", "v_hidden"),
+        ("α", "u03b1"),
+        ("match", "match_"),
+        ("print", "print_"),
+    ],
+)
 def test_identifiers_are_checked(name: str, expected: str) -> None:
     assert identifier(name) == expected
 
@@ -203,7 +256,9 @@ def test_invalid_definitions_are_left_out_and_reported_by_the_analysis() -> None
 
 
 def test_what_cannot_be_printed_is_refused_with_its_place() -> None:
-    with pytest.warns(CodegenWarning, match=r"^f\.loss:2:12: f: `sort\(x, axis=\(0, 1\)\)`: sort over several axes"):
+    with pytest.warns(
+        CodegenWarning, match=r"^f\.loss:2:12: f: `sort\(x, axis=\(0, 1\)\)`: sort over several axes"
+    ):
         text = to_tensorflow("# a comment\nf(x) = 1 + sort(x, axis=(0, 1))\ng(x) = x^2\n", "f.loss")
     assert "def g(x):" in text and "def f(" not in text
 
@@ -217,7 +272,9 @@ def test_analysis_never_imports_tensorflow() -> None:
         "to_tensorflow('relu(x)')\n"
         "print('tensorflow' in sys.modules, 'keras' in sys.modules)\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
+    )
     assert done.stdout.strip() == "False False"
 
 
@@ -238,8 +295,10 @@ def test_reports_are_accepted_in_place_of_text(tmp_path: Path) -> None:
 def test_a_constant_condition_under_reduce_any_is_folded_not_a_sympy_error() -> None:
     # found by tests/fuzz/run_long.py: `reduce_any` of a condition that is false everywhere stayed
     # unevaluated, and SymPy failed (KeyError) rewriting a Piecewise around it
-    for reduced, generated in (("keras.ops.reduce_any(y < 10 <= t)", True),
-                               ("keras.ops.reduce_any(y < 10 <= t, axis=(0, 1))", False)):
+    for reduced, generated in (
+        ("keras.ops.reduce_any(y < 10 <= t)", True),
+        ("keras.ops.reduce_any(y < 10 <= t, axis=(0, 1))", False),
+    ):
         text = (
             "f(y, p):\n"
             "  t = -(1 if p == 0.5 else 100)\n"

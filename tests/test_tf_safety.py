@@ -26,7 +26,9 @@ h(p) = relu(p)
 """
 
 
-def test_a_failing_definition_costs_only_its_own_code(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_failing_definition_costs_only_its_own_code(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "mixed.loss"
     path.write_text(FAILING, encoding="utf-8")
     output = tmp_path / "mixed_tf.py"
@@ -77,7 +79,9 @@ def safety_module() -> object:
     return load_module(generate(lower_any(SAFETY, "safety.loss")).text)
 
 
-def _value_and_gradient(function: object, inputs: list[object], watched: int, mode: str) -> tuple[object, object]:
+def _value_and_gradient(
+    function: object, inputs: list[object], watched: int, mode: str
+) -> tuple[object, object]:
     import tensorflow as tf
 
     run = function if mode == "eager" else tf.function(function, jit_compile=mode == "xla")
@@ -125,12 +129,15 @@ def test_cancelling_kinks_give_the_common_one_sided_gradient(safety_module: obje
     z = tf.zeros([4], tf.float64)
     y = tf.constant([0.0, 1.0, 0.25, 0.5], tf.float64)
     _, gradient = _value_and_gradient(safety_module.sce, [y, z], 1, mode)
-    expected = _value_and_gradient(lambda y, z: tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=z),
-                                   [y, z], 1, mode)[1]
+    expected = _value_and_gradient(
+        lambda y, z: tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=z), [y, z], 1, mode
+    )[1]
     assert gradient.numpy().tolist() == pytest.approx([0.5, -0.5, 0.25, 0.0]) == expected.numpy().tolist()
     _, odd = _value_and_gradient(safety_module.odd, [z], 0, mode)
     assert odd.numpy().tolist() == [1.0, 1.0, 1.0, 1.0]
-    _, hinge = _value_and_gradient(safety_module.hinge, [tf.ones([3], tf.float64), tf.ones([3], tf.float64)], 1, mode)
+    _, hinge = _value_and_gradient(
+        safety_module.hinge, [tf.ones([3], tf.float64), tf.ones([3], tf.float64)], 1, mode
+    )
     assert hinge.numpy().tolist() == [0.0, 0.0, 0.0]  # a real kink keeps the convention: slope 0
 
 

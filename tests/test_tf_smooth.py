@@ -24,7 +24,10 @@ SURROGATES = [
     ("f(x) = mean(x < 0.5)", "f(x) = mean(sigmoid((0.5 - x) / temperature))"),
     ("f(x) = sign(x)", "f(x) = tanh(x / temperature)"),
     ("f(x) = argmax(x)", "f(x) = sum(softmax(x / temperature) * range_like(x))"),
-    ("f(y, p) wrt p = mean(argmax(p) == argmax(y))", "f(y, p) wrt p = mean(take(softmax(p / temperature), argmax(y)))"),
+    (
+        "f(y, p) wrt p = mean(argmax(p) == argmax(y))",
+        "f(y, p) wrt p = mean(take(softmax(p / temperature), argmax(y)))",
+    ),
     ("f(y, z) wrt z = sum(one_hot(argmax(z), 3) * y)", "f(y, z) wrt z = sum(softmax(z / temperature) * y)"),
     ("f(x) = round(x)", "f(x) = x - sin(2 * pi * x) / (2 * pi)"),
 ]
@@ -57,8 +60,10 @@ def test_soft_counts_for_f1_dice_and_accuracy() -> None:
     assert "    pred = sigmoid((p - 0.5) / temperature)" in text
     assert "    mask = cast(sigmoid((p - 0.5) / temperature), tf.float32)" in text
     accuracy = rewrite_source("acc(y, p) wrt p given y in {0, 1} = mean((p > 0.5) == y)\n", "a.loss").text
-    assert "acc(y, p) wrt p given y in {0, 1} = mean(sigmoid((p - 0.5) / temperature) * y + " \
-           "(1 - sigmoid((p - 0.5) / temperature)) * (1 - y))" in accuracy
+    assert (
+        "acc(y, p) wrt p given y in {0, 1} = mean(sigmoid((p - 0.5) / temperature) * y + "
+        "(1 - sigmoid((p - 0.5) / temperature)) * (1 - y))" in accuracy
+    )
 
 
 def test_data_and_conditions_stay_hard() -> None:
@@ -73,7 +78,11 @@ def test_variants_are_never_zero_gradient(path: Path, mode: str) -> None:
     original = {r.name: r for r in analyze_text(source, path.name)}
     rewritten = rewrite_source(source, path.name, mode=mode)
     for report in analyze_text(rewritten.text, path.name):
-        assert report.classification in (SMOOTH, PIECEWISE), (report.name, report.classification, report.findings)
+        assert report.classification in (SMOOTH, PIECEWISE), (
+            report.name,
+            report.classification,
+            report.findings,
+        )
         if mode == "smooth" and original[report.name].classification == ZERO_GRADIENT:
             assert report.classification == SMOOTH, report.name
 
@@ -98,7 +107,10 @@ def test_a_where_written_with_keywords_keeps_its_condition_and_smooths_its_branc
     # argument, and a call with keywords only has none
     text = "f(y, p) wrt p = where(cond=y > 0, x=abs(p), y=relu(p))\n"
     rewritten = rewrite_source(text, "f.loss", mode="smooth").text
-    assert "where(cond=y > 0, x=huber(p, huber_temperature), y=temperature * softplus(p / temperature))" in rewritten
+    assert (
+        "where(cond=y > 0, x=huber(p, huber_temperature), y=temperature * softplus(p / temperature))"
+        in rewritten
+    )
     (report,) = [r for r in analyze_text(rewritten, "f.loss") if r.name == "f"]
     assert report.classification == SMOOTH
 
@@ -133,7 +145,9 @@ def test_regression_example_keeps_c1_definitions_comments_and_noqa() -> None:
     original = {r.name: r for r in analyze_text(source, "regression.loss")}
     for report in analyze_text(rewritten.text, "regression.loss"):
         if report.name is not None:
-            assert {f.code for f in report.findings} <= {f.code for f in original[report.name].findings}, report.name
+            assert {f.code for f in report.findings} <= {f.code for f in original[report.name].findings}, (
+                report.name
+            )
 
 
 def test_a_variant_with_a_finding_the_original_lacks_is_refused() -> None:

@@ -121,7 +121,11 @@ def _bases() -> list[tuple[str, str, str]]:
     for path in EXAMPLES:
         lines = path.read_text(encoding="utf-8")
         for report in analyze_text(lines, str(path)):
-            if report.classification in ("invalid", "unknown") or report.expression is None or report.given is not None:
+            if (
+                report.classification in ("invalid", "unknown")
+                or report.expression is None
+                or report.given is not None
+            ):
                 continue
             names = sorted(str(s) for s in report.expression.free_symbols)
             if not names:
@@ -130,7 +134,9 @@ def _bases() -> list[tuple[str, str, str]]:
             if body is None:
                 continue
             wrt = f" wrt {', '.join(report.wrt)}"
-            bases.append((f"{path.stem}:{report.name}", f"base({', '.join(names)}){wrt} = {body}\n", ", ".join(names)))
+            bases.append(
+                (f"{path.stem}:{report.name}", f"base({', '.join(names)}){wrt} = {body}\n", ", ".join(names))
+            )
     return bases
 
 
@@ -176,15 +182,28 @@ def _verdict(report) -> tuple:
 
 
 _BASES = _bases()
-_CASES = [(bid, text, names, name) for bid, text, names in _BASES for name in TRANSFORMS
-          if name in OUTPUT_ONLY or " given " not in text.split(" = ")[0]]
+_CASES = [
+    (bid, text, names, name)
+    for bid, text, names in _BASES
+    for name in TRANSFORMS
+    if name in OUTPUT_ONLY or " given " not in text.split(" = ")[0]
+]
 # Known misses, deterministic (the starts are seeded by the body): a jump on x == 1e3 that only
 # shows where y > 1e3 too needs a start with y there, and the starts are drawn per variable.
 KNOWN = {
-    ("1.0 * (x > 0 and y > 0)", "x-1e3"): "a set inside a conjunction far from the origin: no start meets y > 1e3",
-    ("1.0 * logical_and(x > 0, y > 0)", "x-1e3"): "a set inside a conjunction far from the origin: no start meets y > 1e3",
-    ("std(v)", "x-1e3"): "the cone of var(v - 1000) is blurred by the rounding of v - 1000 (1e-13): the slopes beside "
-                         "it look unbounded, so only the singularity is reported, not the kink",
+    (
+        "1.0 * (x > 0 and y > 0)",
+        "x-1e3",
+    ): "a set inside a conjunction far from the origin: no start meets y > 1e3",
+    (
+        "1.0 * logical_and(x > 0, y > 0)",
+        "x-1e3",
+    ): "a set inside a conjunction far from the origin: no start meets y > 1e3",
+    (
+        "std(v)",
+        "x-1e3",
+    ): "the cone of var(v - 1000) is blurred by the rounding of v - 1000 (1e-13): the slopes beside "
+    "it look unbounded, so only the singularity is reported, not the kink",
 }
 
 
@@ -200,7 +219,9 @@ def test_the_metamorphic_table_is_large_enough() -> None:
 
 
 @pytest.mark.parametrize(("bid", "text", "names", "transform"), [_param(*case) for case in _CASES])
-def test_a_transformation_that_keeps_the_verdict_keeps_it(bid: str, text: str, names: str, transform: str) -> None:
+def test_a_transformation_that_keeps_the_verdict_keeps_it(
+    bid: str, text: str, names: str, transform: str
+) -> None:
     header = text.split(" = ")[0].split(")", 1)
     rest = header[1] if len(header) > 1 else ""
     renamed = TRANSFORMS[transform](names)
@@ -208,7 +229,8 @@ def test_a_transformation_that_keeps_the_verdict_keeps_it(bid: str, text: str, n
     base, moved = analyze_text(source)
     assert _verdict(moved) == _verdict(base), (
         f"{source}\nbase:  {_verdict(base)} {[(f.kind, f.where) for f in base.findings]}\n"
-        f"moved: {_verdict(moved)} {[(f.kind, f.where) for f in moved.findings]}")
+        f"moved: {_verdict(moved)} {[(f.kind, f.where) for f in moved.findings]}"
+    )
 
 
 def test_renaming_the_parameters_keeps_the_verdict() -> None:
@@ -218,7 +240,11 @@ def test_renaming_the_parameters_keeps_the_verdict() -> None:
         rest = header[1] if len(header) > 1 else ""
         fresh = ", ".join(f"renamed_{k}" for k, _ in enumerate(names.split(",")))
         for k, name in enumerate(names.split(",")):
-            rest = re.sub(rf"\b{re.escape(name.strip())}\b", f"renamed_{k}", rest) if " wrt " not in f" {name.strip()} " else rest
+            rest = (
+                re.sub(rf"\b{re.escape(name.strip())}\b", f"renamed_{k}", rest)
+                if " wrt " not in f" {name.strip()} "
+                else rest
+            )
         base, moved = analyze_text(text + f"moved({fresh}){rest} = base({fresh})\n")
         if _verdict(moved) != _verdict(base):
             changed.append((bid, _verdict(base), _verdict(moved)))
@@ -236,7 +262,16 @@ def _tangent_cases() -> list[tuple[str, sp.Expr]]:
             continue
         arity = len([p for p in row.params if p.kind in ("expr", "int")])
         try:
-            if row.name in ("huber", "celu", "elu", "leaky_relu", "squareplus", "soft_shrink", "hard_shrink", "heaviside"):
+            if row.name in (
+                "huber",
+                "celu",
+                "elu",
+                "leaky_relu",
+                "squareplus",
+                "soft_shrink",
+                "hard_shrink",
+                "heaviside",
+            ):
                 expr = row.node(x, sp.Rational(7, 10))
             elif row.name == "clip":
                 expr = row.node(x, sp.Rational(-1, 2), sp.Rational(1, 2))
@@ -266,32 +301,47 @@ def test_forward_mode_tangents_agree_with_high_precision_differences(name: str, 
     y = rng.uniform(0.2, 2.0, (8, 3))
     env = {"x": x, "y": y}
     seeds = {"x": rng.normal(size=(8, 3)), "y": rng.normal(size=(8, 3))}
-    _, tangents, _ = program.tangents({k: v for k, v in env.items() if k in program.symbols},
-                                      {k: v for k, v in seeds.items() if k in program.symbols})
+    _, tangents, _ = program.tangents(
+        {k: v for k, v in env.items() if k in program.symbols},
+        {k: v for k, v in seeds.items() if k in program.symbols},
+    )
     h = 1e-6
     if tangents[program.output] is None:  # zero by construction: the differences must be 0 too
         up = {k: env[k] + h * seeds[k] for k in program.symbols}
-        assert np.all(np.asarray(program.run(up, states=False)[0]) == np.asarray(program.run(env, states=False)[0]))
+        assert np.all(
+            np.asarray(program.run(up, states=False)[0]) == np.asarray(program.run(env, states=False)[0])
+        )
         return
     exact = np.asarray(tangents[program.output], dtype=float)
     up = {k: env[k] + h * seeds[k] for k in program.symbols}
     down = {k: env[k] - h * seeds[k] for k in program.symbols}
-    numeric = (np.asarray(program.run(up, states=False)[0]) - np.asarray(program.run(down, states=False)[0])) / (2 * h)
+    numeric = (
+        np.asarray(program.run(up, states=False)[0]) - np.asarray(program.run(down, states=False)[0])
+    ) / (2 * h)
     exact, numeric = np.broadcast_arrays(exact, numeric)
     finite = np.isfinite(numeric) & np.isfinite(exact)
     assert np.any(finite)
     assert np.allclose(exact[finite], numeric[finite], rtol=1e-5, atol=1e-7), (name, exact, numeric)
     # the same at 50 digits for scalar expressions SymPy can evaluate
     if not isinstance(expr, tuple(fn.VECTOR_FUNCTIONS)) and not expr.atoms(*fn.VECTOR_FUNCTIONS):
-        point = {sp.Symbol("x", real=True): sp.Float(str(x[0, 0]), 50), sp.Symbol("y", real=True): sp.Float(str(y[0, 0]), 50)}
+        point = {
+            sp.Symbol("x", real=True): sp.Float(str(x[0, 0]), 50),
+            sp.Symbol("y", real=True): sp.Float(str(y[0, 0]), 50),
+        }
         mpmath.mp.dps = 50
         try:
-            derivative = sum(sp.diff(expr, s) * sp.Float(str(seeds[s.name][0, 0]), 50) for s in expr.free_symbols)
+            derivative = sum(
+                sp.diff(expr, s) * sp.Float(str(seeds[s.name][0, 0]), 50) for s in expr.free_symbols
+            )
             reference = complex(derivative.evalf(50, subs=point))
         except (TypeError, ValueError, AttributeError):
             return
         if abs(reference.imag) < 1e-30 and np.isfinite(exact[0, 0]):
-            assert abs(exact[0, 0] - reference.real) <= 1e-9 * (1 + abs(reference.real)), (name, exact[0, 0], reference)
+            assert abs(exact[0, 0] - reference.real) <= 1e-9 * (1 + abs(reference.real)), (
+                name,
+                exact[0, 0],
+                reference,
+            )
 
 
 def test_a_cancelled_piece_is_certified_symbolically() -> None:

@@ -40,8 +40,9 @@ from .rules import RULES
 BUG_HINT = "this is a bug in kinks: please report it with the statement that triggers it"
 
 
-def analyze(text: str, wrt: Sequence[str] | None = None, given: str | None = None,
-            budget: float | None = None) -> Report:
+def analyze(
+    text: str, wrt: Sequence[str] | None = None, given: str | None = None, budget: float | None = None
+) -> Report:
     """Analyze one expression; every free name is a variable, and without `wrt` all are differentiated.
 
     An expression (or `given`) that does not parse raises `KinksSyntaxError`, with its line, column
@@ -56,22 +57,27 @@ def analyze(text: str, wrt: Sequence[str] | None = None, given: str | None = Non
     return report
 
 
-def expression_report(text: str, wrt: Sequence[str] | None = None, given: str | None = None,
-                      budget: float | None = None) -> Report:
+def expression_report(
+    text: str, wrt: Sequence[str] | None = None, given: str | None = None, budget: float | None = None
+) -> Report:
     """`analyze`, with a syntax error as a report of class `invalid` (E001) instead of an exception:
     what the commands that print diagnostics need."""
     try:
         tree = parse_expression(text)
     except LossSyntaxError as error:
         problem = error.problem
-        return invalid_report(None, problem.span.line, None, Finding("error", "E001", problem.message, problem.span))
+        return invalid_report(
+            None, problem.span.line, None, Finding("error", "E001", problem.message, problem.span)
+        )
     except Exception as error:  # noqa: BLE001 - a bug in the parser is a diagnostic, never a traceback
         return invalid_report(None, 1, None, internal_error_finding(error, Span(1, 1, 1, 2)))
     try:
         condition = parse_condition(given) if given else None
     except LossSyntaxError as error:
         problem = error.problem
-        return invalid_report(None, problem.span.line, None, Finding("error", "E001", problem.message, problem.span))
+        return invalid_report(
+            None, problem.span.line, None, Finding("error", "E001", problem.message, problem.span)
+        )
     except Exception as error:  # noqa: BLE001
         return invalid_report(None, 1, None, internal_error_finding(error, Span(1, 1, 1, 2)))
     names = free_names(tree)
@@ -95,8 +101,9 @@ def _parses(text: str) -> bool:
     return True
 
 
-def analyze_text(text: str, path: str = "<string>", *, budget: float | None = None,
-                 data_names: Sequence[str] | None = None) -> ReportList:
+def analyze_text(
+    text: str, path: str = "<string>", *, budget: float | None = None, data_names: Sequence[str] | None = None
+) -> ReportList:
     """Every definition of a `.loss` text, and every statement that failed, in file order.
 
     `data_names`: the parameter names that are data when a definition has no `wrt` (LANGUAGE.md §1;
@@ -115,7 +122,9 @@ def analyze_text(text: str, path: str = "<string>", *, budget: float | None = No
                 finding = Finding("error", "E999", f"{statement.message}; {BUG_HINT}", statement.span)
             else:
                 finding = Finding("error", "E001", _syntax_message(statement), statement.span)
-            reports.append(invalid_report(statement.name, statement.statement_line or statement.span.line, path, finding))
+            reports.append(
+                invalid_report(statement.name, statement.statement_line or statement.span.line, path, finding)
+            )
             continue
         name = statement.name
         if context.later.get(name) == statement.span.line:
@@ -130,8 +139,12 @@ def analyze_text(text: str, path: str = "<string>", *, budget: float | None = No
             except LoweringError as error:
                 finding = Finding("error", error.code, error.message, error.span or statement.span)
             except AnalysisTimeout as timeout:
-                finding = Finding("error", "E005", f"the constant took longer than {timeout.seconds:g} s to build",
-                                  statement.span)
+                finding = Finding(
+                    "error",
+                    "E005",
+                    f"the constant took longer than {timeout.seconds:g} s to build",
+                    statement.span,
+                )
             except Exception as error:  # noqa: BLE001 - one statement's failure must not cost the others
                 finding = internal_error_finding(error, statement.span)
             else:
@@ -141,7 +154,9 @@ def analyze_text(text: str, path: str = "<string>", *, budget: float | None = No
                 context.broken[name] = _cause(finding)
             continue
         if clash:
-            report = invalid_report(name, statement.span.line, path, Finding("error", "E005", clash, statement.name_span))
+            report = invalid_report(
+                name, statement.span.line, path, Finding("error", "E005", clash, statement.name_span)
+            )
         else:
             report = _analyze_definition(statement, context, path, budget, data_names)
         _apply_noqa(report, _statement_noqas(statement, directives))
@@ -153,7 +168,9 @@ def analyze_text(text: str, path: str = "<string>", *, budget: float | None = No
     return reports
 
 
-def analyze_file(path: str | Path, *, budget: float | None = None, data_names: Sequence[str] | None = None) -> ReportList:
+def analyze_file(
+    path: str | Path, *, budget: float | None = None, data_names: Sequence[str] | None = None
+) -> ReportList:
     """Read a `.loss` file (UTF-8) and analyze it; a `.py` file is read as Python (its loss functions,
     as `analyze_python`). A file that cannot be read, or is not UTF-8 text, gives one E006 report,
     as in `kinks check`."""
@@ -170,10 +187,19 @@ def analyze_file(path: str | Path, *, budget: float | None = None, data_names: S
 # ------------------------------------------------------------------ internals
 
 
-def _analyze_definition(definition: ast.Definition, context: FileContext, path: str | None,
-                        budget: float | None, data_names: Sequence[str] | None = None) -> Report:
-    report = Report(name=definition.name if path is not None or definition.name != "expression" else None,
-                    line=definition.span.line, file=path, span=definition.span)
+def _analyze_definition(
+    definition: ast.Definition,
+    context: FileContext,
+    path: str | None,
+    budget: float | None,
+    data_names: Sequence[str] | None = None,
+) -> Report:
+    report = Report(
+        name=definition.name if path is not None or definition.name != "expression" else None,
+        line=definition.span.line,
+        file=path,
+        span=definition.span,
+    )
     report.params = tuple(p.name for p in definition.params)
     report.wrt = default_wrt(definition, data_names)
     # Probing evaluates bodies where they overflow or are undefined on purpose: NumPy's warnings
@@ -182,12 +208,16 @@ def _analyze_definition(definition: ast.Definition, context: FileContext, path: 
     with deep_stack(), np.errstate(all="ignore"):
         try:
             with hard_limit(limit):
-                lowered: Lowered = Lowerer(context, definition.name, data_names=data_names).definition(definition)
+                lowered: Lowered = Lowerer(context, definition.name, data_names=data_names).definition(
+                    definition
+                )
         except LoweringError as error:
             report.findings = [Finding("error", error.code, error.message, error.span or definition.span)]
             return report
         except RecursionError:
-            report.findings = [Finding("error", "E005", "the definition is nested too deeply to analyse", definition.span)]
+            report.findings = [
+                Finding("error", "E005", "the definition is nested too deeply to analyse", definition.span)
+            ]
             return report
         except AnalysisTimeout as timeout:
             return _timed_out(report, f"building its expression took longer than {timeout.seconds:g} s")
@@ -204,7 +234,9 @@ def _analyze_definition(definition: ast.Definition, context: FileContext, path: 
         except RecursionError:
             # locals that each wrap the one before nest deeper than the parser's count of brackets
             report.classification = INVALID
-            report.findings = [Finding("error", "E005", "the definition is nested too deeply to analyse", definition.span)]
+            report.findings = [
+                Finding("error", "E005", "the definition is nested too deeply to analyse", definition.span)
+            ]
             return report
         except Exception as error:  # noqa: BLE001 - one definition's failure must not cost the others their reports
             report.classification = INVALID
@@ -374,7 +406,9 @@ def _frame_depth() -> int:
 
 
 def invalid_report(name: str | None, line: int, path: str | None, finding: Finding) -> Report:
-    return Report(name=name, line=line, file=path, classification=INVALID, findings=[finding], span=finding.span)
+    return Report(
+        name=name, line=line, file=path, classification=INVALID, findings=[finding], span=finding.span
+    )
 
 
 def _syntax_message(problem: ast.SyntaxProblem) -> str:
@@ -383,7 +417,9 @@ def _syntax_message(problem: ast.SyntaxProblem) -> str:
     return problem.message
 
 
-def _name_clash(statement: ast.Constant | ast.Definition, context: FileContext, reserved: set[str]) -> str | None:
+def _name_clash(
+    statement: ast.Constant | ast.Definition, context: FileContext, reserved: set[str]
+) -> str | None:
     name = statement.name  # a name of the language may be shadowed (LANGUAGE.md §1)
     if name in context.definitions or name in context.constants or name in context.broken:
         return f"`{name}` is already defined above"
@@ -434,8 +470,10 @@ def noqa_directives(text: str) -> dict[int, NoqaDirective]:
                 codes = frozenset(tokens)
                 unknown = sorted(code for code in codes if code not in RULES)
                 if unknown:
-                    problem = (f"{', '.join(unknown)} {'is not a kinks code' if len(unknown) == 1 else 'are not kinks codes'}"
-                               f" (`kinks rule --all` lists them)")
+                    problem = (
+                        f"{', '.join(unknown)} {'is not a kinks code' if len(unknown) == 1 else 'are not kinks codes'}"
+                        f" (`kinks rule --all` lists them)"
+                    )
             # the span ends after the last code read
             last = rest.upper().rfind(tokens[-1]) + len(tokens[-1]) if tokens else len(rest.rstrip())
             end = match.start("rest") + last
@@ -450,7 +488,9 @@ def noqa_directives(text: str) -> dict[int, NoqaDirective]:
     return found
 
 
-def _statement_noqas(statement: ast.Definition | ast.Constant, directives: dict[int, NoqaDirective]) -> list[NoqaDirective]:
+def _statement_noqas(
+    statement: ast.Definition | ast.Constant, directives: dict[int, NoqaDirective]
+) -> list[NoqaDirective]:
     first = statement.span.line
     noqas = []
     for line in range(first, statement.span.end_line + 1):
@@ -497,8 +537,15 @@ def _apply_noqa(report: Report, noqas: Sequence[NoqaDirective]) -> None:
     judged = report.classification not in (INVALID, UNKNOWN)
     for index, noqa in enumerate(noqas):
         if noqa.problem is not None:
-            report.findings.append(Finding("invalid-noqa", INVALID_NOQA, f"malformed `# noqa`: {noqa.problem}",
-                                           noqa.span, suggestion="write `# noqa: CODE, ...` with kinks codes"))
+            report.findings.append(
+                Finding(
+                    "invalid-noqa",
+                    INVALID_NOQA,
+                    f"malformed `# noqa`: {noqa.problem}",
+                    noqa.span,
+                    suggestion="write `# noqa: CODE, ...` with kinks codes",
+                )
+            )
             continue
         if not judged or noqa.codes is not None and UNUSED_NOQA in noqa.codes:
             continue
@@ -506,8 +553,15 @@ def _apply_noqa(report: Report, noqas: Sequence[NoqaDirective]) -> None:
         if noqa.codes is None:
             if not used[index]:
                 message = f"unused `# noqa`: {where} has no diagnostic to silence"
-                report.findings.append(Finding("unused-noqa", UNUSED_NOQA, message, noqa.span,
-                                               suggestion="remove the `# noqa` comment"))
+                report.findings.append(
+                    Finding(
+                        "unused-noqa",
+                        UNUSED_NOQA,
+                        message,
+                        noqa.span,
+                        suggestion="remove the `# noqa` comment",
+                    )
+                )
             continue
         unmatched = sorted(code for code in noqa.codes if code not in used[index])
         if not unmatched:

@@ -30,6 +30,7 @@ from .rules import CODE_FOR_KIND
 
 DEFAULT_BUDGET = 2.0
 
+
 def _strictly_inside(region: Any, point: dict[str, list[float]]) -> bool:
     """Is a point inside the region `given` allows: within its bounds, not on them, and the rest
     of the condition holding there?"""
@@ -96,11 +97,17 @@ class Classifier:
     def _classify(self, report: Report, deadline: Deadline) -> None:
         lowered = self.lowered
         body = lowered.body
-        composition = compose(body) if isinstance(body, sp.Basic) else Composition(frozenset(), frozenset(), {})
+        composition = (
+            compose(body) if isinstance(body, sp.Basic) else Composition(frozenset(), frozenset(), {})
+        )
         wrt = list(lowered.wrt)
         # Only the parameters the body or `given` uses are sampled: a header with thousands of
         # unused parameters must not cost thousands of arrays on every line of the probe.
-        given_names = {symbol.name for symbol in lowered.given.free_symbols} if isinstance(lowered.given, sp.Basic) else set()
+        given_names = (
+            {symbol.name for symbol in lowered.given.free_symbols}
+            if isinstance(lowered.given, sp.Basic)
+            else set()
+        )
         variables = [name for name in lowered.symbols if name in composition.present or name in given_names]
         findings: list[Finding] = []
         for name in wrt:
@@ -117,7 +124,9 @@ class Classifier:
         reason = None
         if connected:
             program = Program(body)
-            condition = Program(sp.Piecewise((1, lowered.given), (0, True))) if lowered.given is not None else None
+            condition = (
+                Program(sp.Piecewise((1, lowered.given), (0, True))) if lowered.given is not None else None
+            )
             region = region_from(lowered.given, variables, condition)
             seed = seed_for(body)
             for index, name in enumerate(connected):
@@ -134,10 +143,13 @@ class Classifier:
             # division by y at a zero label gives an infinite loss and gradient for that batch),
             # unless `given` keeps the data away from it. Only the singular sets are looked for
             # along the data; their kinks and jumps do not move in training.
-            for index, name in enumerate(self._data_reaching_singularities(program, variables, connected, region)):
+            for index, name in enumerate(
+                self._data_reaching_singularities(program, variables, connected, region)
+            ):
                 deadline.check()
                 probe = LineProbe(program, variables, region, seed + len(connected) + index, deadline).run(
-                    [name], connected, singular_only=True)
+                    [name], connected, singular_only=True
+                )
                 self._singular_candidates(name, probe, program, candidates, region)
         for name in wrt:
             if name not in verdicts:
@@ -172,19 +184,29 @@ class Classifier:
         report.steps = steps_for(report, lowered, composition, self.printer)
 
     @staticmethod
-    def _data_reaching_singularities(program: Program, variables: list[str], connected: list[str],
-                                     region: Any) -> list[str]:
+    def _data_reaching_singularities(
+        program: Program, variables: list[str], connected: list[str], region: Any
+    ) -> list[str]:
         """The data variables that a singular atom's argument depends on (and that `given` does
         not pin to a set of values)."""
         singular_symbols: set[str] = set()
         for switch in program.switches:
             if switch.singular and isinstance(switch.node, sp.Basic):
                 singular_symbols |= {symbol.name for symbol in switch.node.free_symbols}
-        return [name for name in variables
-                if name not in connected and name in singular_symbols and name not in region.choices]
+        return [
+            name
+            for name in variables
+            if name not in connected and name in singular_symbols and name not in region.choices
+        ]
 
-    def _singular_candidates(self, name: str, probe: Probe, program: Program,
-                             candidates: dict[tuple[str, Any, str], _Candidate], region: Any) -> None:
+    def _singular_candidates(
+        self,
+        name: str,
+        probe: Probe,
+        program: Program,
+        candidates: dict[tuple[str, Any, str], _Candidate],
+        region: Any,
+    ) -> None:
         for event in probe.events:
             if event.kind != "singular":
                 continue
@@ -193,8 +215,16 @@ class Classifier:
             point, heading = probe.point(event.line, event.t), probe.heading(event.line)
             size = max((abs(v) for values in point.values() for v in values), default=0.0)
             step = 1e-6 * size if size > 0 else 1e-6
-            sides = [{name: [v + sign * step * d for v, d in zip(point[name], heading.get(name, [0.0] * len(point[name])))]
-                      for name in point} for sign in (-1.0, 1.0)]
+            sides = [
+                {
+                    name: [
+                        v + sign * step * d
+                        for v, d in zip(point[name], heading.get(name, [0.0] * len(point[name])))
+                    ]
+                    for name in point
+                }
+                for sign in (-1.0, 1.0)
+            ]
             if not all(_strictly_inside(region, side) for side in sides):
                 continue
             for index in self._responsible(event, program, "singularity"):
@@ -206,13 +236,21 @@ class Classifier:
                 candidate = candidates.get(key)
                 if candidate is None:
                     witness = Witness(probe.point(event.line, event.t), probe.heading(event.line))
-                    candidate = candidates[key] = _Candidate("singularity", switch.node, where, set(), event.on_edge, witness)
+                    candidate = candidates[key] = _Candidate(
+                        "singularity", switch.node, where, set(), event.on_edge, witness
+                    )
                 candidate.on_edge = candidate.on_edge and event.on_edge
                 candidate.variables.add(name)
 
-    def _verdict(self, name: str, probe: Probe, composition: Composition, program: Program,
-                 candidates: dict[tuple[str, Any, str], _Candidate],
-                 flat_candidates: dict[tuple[Any, str], _Candidate]) -> tuple[VariableVerdict, int]:
+    def _verdict(
+        self,
+        name: str,
+        probe: Probe,
+        composition: Composition,
+        program: Program,
+        candidates: dict[tuple[str, Any, str], _Candidate],
+        flat_candidates: dict[tuple[Any, str], _Candidate],
+    ) -> tuple[VariableVerdict, int]:
         kinds: set[str] = set()
         order = 2
         for event in probe.events:
@@ -234,7 +272,9 @@ class Classifier:
                 candidate = candidates.get(key)
                 if candidate is None:
                     witness = Witness(probe.point(event.line, event.t), probe.heading(event.line))
-                    candidate = candidates[key] = _Candidate(kind, switch.node, where, set(), event.on_edge, witness)
+                    candidate = candidates[key] = _Candidate(
+                        kind, switch.node, where, set(), event.on_edge, witness
+                    )
                 candidate.on_edge = candidate.on_edge and event.on_edge
                 candidate.variables.add(name)
                 kinds.add(kind)
@@ -270,8 +310,9 @@ class Classifier:
                         candidate = flat_candidates.get(key)
                         if candidate is None:
                             witness = Witness(point, probe.heading(segment.line))
-                            candidate = flat_candidates[key] = _Candidate("constant-piece", switch.node, where, set(), False,
-                                                                          witness, cancelled)
+                            candidate = flat_candidates[key] = _Candidate(
+                                "constant-piece", switch.node, where, set(), False, witness, cancelled
+                            )
                         candidate.variables.add(name)
                         kinds.add("constant-piece")
         kinds.discard("cusp")
@@ -319,7 +360,11 @@ class Classifier:
             templates = row.singular
             if row.name == "pow":
                 # the base as the user wrote it where the call is the power itself (pow, sqrt)
-                texts = texts if origin is not None and origin.atom in ("pow", "sqrt") else [self.printer.doprint(node.args[0])]
+                texts = (
+                    texts
+                    if origin is not None and origin.atom in ("pow", "sqrt")
+                    else [self.printer.doprint(node.args[0])]
+                )
         else:
             templates = row.jumps if kind == "discontinuity" and row.jumps else row.kinks or row.jumps
         if not templates and row.singular:
@@ -348,13 +393,17 @@ class Classifier:
             return f"{self.printer.doprint(condition.lhs)} == {self.printer.doprint(condition.rhs)}"
         return f"on the boundary of {self.printer.doprint(condition)}"
 
-    def _flat_causes(self, program: Program, states: list[np.ndarray], names: set[str]) -> list[tuple[Switch, str]]:
+    def _flat_causes(
+        self, program: Program, states: list[np.ndarray], names: set[str]
+    ) -> list[tuple[Switch, str]]:
         key = (tuple(np.asarray(state).tobytes() for state in states), frozenset(names))
         if key not in self._flat_memo:
             self._flat_memo[key] = self._find_flat_causes(program, states, names)
         return self._flat_memo[key]
 
-    def _find_flat_causes(self, program: Program, states: list[np.ndarray], names: set[str]) -> list[tuple[Switch, str]]:
+    def _find_flat_causes(
+        self, program: Program, states: list[np.ndarray], names: set[str]
+    ) -> list[tuple[Switch, str]]:
         causes: list[tuple[Switch, str]] = []
         for switch, state in zip(program.switches, states):
             if switch.singular:
@@ -362,9 +411,15 @@ class Classifier:
             where = self._flat_where(switch, np.asarray(state).reshape(-1), names)
             if where is not None:
                 causes.append((switch, where))
-        return [c for c in causes if not any(o is not c and o[0].node != c[0].node and c[0].node.has(o[0].node) for o in causes)] or causes
+        return [
+            c
+            for c in causes
+            if not any(o is not c and o[0].node != c[0].node and c[0].node.has(o[0].node) for o in causes)
+        ] or causes
 
-    def _piece_causes(self, program: Program, states: list[np.ndarray], point: dict[str, list[float]]) -> list[tuple[Switch, str]]:
+    def _piece_causes(
+        self, program: Program, states: list[np.ndarray], point: dict[str, list[float]]
+    ) -> list[tuple[Switch, str]]:
         """A constant piece that no atom makes alone (`relu(x) - x` for x > 0, `huber(x) + x` for
         x < -1): the piece, described by where each switch stands at the witness, blamed on the
         innermost switch."""
@@ -378,8 +433,11 @@ class Classifier:
                 parts.append((switch, text))
         if not parts:
             # no switch has a text for its side (mod of a constant, 0.1 % y for y > 0.1)
-            parts = [(switch, f"{self._atom_text(switch.node)} keeps the piece it has at the witness point")
-                     for switch in program.switches if not switch.singular and not isinstance(switch.node, Relational)]
+            parts = [
+                (switch, f"{self._atom_text(switch.node)} keeps the piece it has at the witness point")
+                for switch in program.switches
+                if not switch.singular and not isinstance(switch.node, Relational)
+            ]
             if not parts:
                 return []
         innermost = [p for p in parts if not any(o is not p and p[0].node.has(o[0].node) for o in parts)]
@@ -389,7 +447,9 @@ class Classifier:
         origin = self.lowered.origins.get(node)
         return origin.text() if origin is not None else self.printer.doprint(node)
 
-    def _piece_text(self, program: Program, switch: Switch, state: np.ndarray, env: dict[str, np.ndarray]) -> str | None:
+    def _piece_text(
+        self, program: Program, switch: Switch, state: np.ndarray, env: dict[str, np.ndarray]
+    ) -> str | None:
         node, row = switch.node, switch.row
         origin = self.lowered.origins.get(node)
         if isinstance(node, sp.Piecewise):
@@ -407,7 +467,11 @@ class Classifier:
             if origin is not None and origin.values:
                 lowered_texts = dict(zip(origin.values, texts))
                 printed = [lowered_texts.get(a, p) for a, p in zip(node.args, printed)]
-            return " and ".join(row.flat[0].format(other=o, winner=printed[winner]) for i, o in enumerate(printed) if i != winner)
+            return " and ".join(
+                row.flat[0].format(other=o, winner=printed[winner])
+                for i, o in enumerate(printed)
+                if i != winner
+            )
         templates = row.surfaces or row.kinks or row.jumps
         if not templates or any("{" + key in "".join(templates) for key in ("a}", "b}", "boundary")):
             return None
@@ -441,7 +505,11 @@ class Classifier:
                 condition = origin.scope.text(origin.args[0])
                 return condition if piece == 0 else _negated(origin.args[0], origin.scope.text)
             condition = node.args[piece][1]
-            return self.printer.doprint(condition) if piece == 0 else f"not ({self.printer.doprint(node.args[0][1])})"
+            return (
+                self.printer.doprint(condition)
+                if piece == 0
+                else f"not ({self.printer.doprint(node.args[0][1])})"
+            )
         if row is None or not row.flat:
             return None
         texts = origin.arg_texts() if origin is not None else [self.printer.doprint(a) for a in node.args]
@@ -458,7 +526,9 @@ class Classifier:
             if origin is not None and origin.values:
                 lowered_texts = dict(zip(origin.values, texts))
                 winner_text = lowered_texts.get(args[winner], winner_text)
-                others = [lowered_texts.get(a, self.printer.doprint(a)) for i, a in enumerate(args) if i != winner]
+                others = [
+                    lowered_texts.get(a, self.printer.doprint(a)) for i, a in enumerate(args) if i != winner
+                ]
             return " and ".join(row.flat[0].format(other=o, winner=winner_text) for o in others)
         indices = {row.flat_states.get(int(s), -1) for s in state}
         if len(indices) != 1 or -1 in indices:
@@ -486,14 +556,23 @@ class Classifier:
             place = "on the edge of the region, " if candidate.on_edge else ""
             message = f"{atom_text}{inside} is singular {place}where {where}: the value or the slope is infinite there (NaN/Inf risk)"
         elif candidate.cancelled:
-            message = (f"the gradient with respect to {', '.join(variables)} vanishes where {where}: there the slope of "
-                       f"{atom_text}{inside} and the slopes of the rest of the body cancel")
+            message = (
+                f"the gradient with respect to {', '.join(variables)} vanishes where {where}: there the slope of "
+                f"{atom_text}{inside} and the slopes of the rest of the body cancel"
+            )
         else:
             message = f"the gradient with respect to {', '.join(variables)} vanishes where {where} ({atom_text}{inside} is flat there)"
         return Finding(
-            kind=kind, code=CODE_FOR_KIND[kind], message=message, span=span, atom=atom_name, where=where,
-            suggestion=self._pattern_suggestion(node, origin) or _suggestion(row, self._arg_texts(node, origin, row), kind),
-            variables=variables, on_edge=candidate.on_edge,
+            kind=kind,
+            code=CODE_FOR_KIND[kind],
+            message=message,
+            span=span,
+            atom=atom_name,
+            where=where,
+            suggestion=self._pattern_suggestion(node, origin)
+            or _suggestion(row, self._arg_texts(node, origin, row), kind),
+            variables=variables,
+            on_edge=candidate.on_edge,
             witness=candidate.witness,
         )
 
@@ -519,22 +598,37 @@ class Classifier:
         suggestion names what it replaces (`in place of ...`)."""
         if not isinstance(node, fn.ArgMax):
             return None
-        comparison = next((candidate for candidate in sp.preorder_traversal(self.lowered.body)
-                           if isinstance(candidate, sp.Eq) and node in candidate.args), None)
+        comparison = next(
+            (
+                candidate
+                for candidate in sp.preorder_traversal(self.lowered.body)
+                if isinstance(candidate, sp.Eq) and node in candidate.args
+            ),
+            None,
+        )
         if comparison is None:
             return None
         other = comparison.args[1] if comparison.args[0] == node else comparison.args[0]
-        scores = origin.arg_texts()[0] if origin is not None and origin.args else self.printer.doprint(node.args[0])
+        scores = (
+            origin.arg_texts()[0]
+            if origin is not None and origin.args
+            else self.printer.doprint(node.args[0])
+        )
         label = self.printer.doprint(other)
         written = f"{self.printer.doprint(comparison.args[0])} == {self.printer.doprint(comparison.args[1])}"
-        return (f"take(softmax({scores} / 0.1), {label}) (soft accuracy: the probability given to the "
-                f"labelled class) in place of {written}")
+        return (
+            f"take(softmax({scores} / 0.1), {label}) (soft accuracy: the probability given to the "
+            f"labelled class) in place of {written}"
+        )
 
     def _unconnected(self, name: str, report: Report) -> Finding:
         definition = self.lowered.definition
         span = next((p.span for p in (definition.wrt or ()) if p.name == name), definition.name_span)
         return Finding(
-            kind="unconnected", code=CODE_FOR_KIND["unconnected"], span=span, variables=(name,),
+            kind="unconnected",
+            code=CODE_FOR_KIND["unconnected"],
+            span=span,
+            variables=(name,),
             message=f"`{name}` is in wrt but {definition.name} does not depend on it: its gradient is identically zero",
             suggestion=f"use `{name}` in the body, or drop it from wrt",
         )
@@ -560,9 +654,14 @@ class Classifier:
             span = origin.span if origin is not None else self.lowered.definition.body.span
             atom = origin.atom if origin is not None else (row.name if row else None)
             suggestion = self._pattern_suggestion(cause, origin) or _suggestion(
-                row, self._arg_texts(cause, origin, row), "discontinuity")
+                row, self._arg_texts(cause, origin, row), "discontinuity"
+            )
         return Finding(
-            kind="zero-gradient", code="K001", span=span, atom=atom, variables=tuple(names),
+            kind="zero-gradient",
+            code="K001",
+            span=span,
+            atom=atom,
+            variables=tuple(names),
             message=f"the gradient with respect to {', '.join(names)} is zero almost everywhere: {because}, "
             "so gradient descent cannot learn through it",
             suggestion=suggestion,
@@ -624,11 +723,21 @@ def _without_kinks_that_jump(candidates: dict[tuple[str, Any, str], _Candidate])
     a crossing a kink where the jump is smaller than it can see (`(0.1 % y)^3` near y = 0 jumps by
     |y|^3): the surface is one discontinuity, not a discontinuity and a kink."""
     jumping = {(node, where) for (kind, node, where) in candidates if kind == "discontinuity"}
-    return [candidate for (kind, node, where), candidate in candidates.items()
-            if not (kind == "kink" and (node, where) in jumping)]
+    return [
+        candidate
+        for (kind, node, where), candidate in candidates.items()
+        if not (kind == "kink" and (node, where) in jumping)
+    ]
 
 
-_ORDER = {"zero-gradient": 0, "unconnected": 1, "discontinuity": 2, "singularity": 3, "kink": 4, "constant-piece": 5}
+_ORDER = {
+    "zero-gradient": 0,
+    "unconnected": 1,
+    "discontinuity": 2,
+    "singularity": 3,
+    "kink": 4,
+    "constant-piece": 5,
+}
 
 
 def _ordered(findings: Iterable[Finding]) -> list[Finding]:

@@ -119,8 +119,12 @@ def _innermost_cutters(expr: Any, name: str) -> list[Any]:
     # for two equal sub-expressions, and the verdict must not depend on what was analysed before.
     found: list[Any] = []
     for node in _preorder(expr):
-        if (_cuts_gradient(node) and name in _names(node) and not isinstance(node, (sp.And, sp.Or, sp.Not))
-                and node not in found):
+        if (
+            _cuts_gradient(node)
+            and name in _names(node)
+            and not isinstance(node, (sp.And, sp.Or, sp.Not))
+            and node not in found
+        ):
             found.append(node)
     return [node for node in found if not any(other != node and node.has(other) for other in found)]
 

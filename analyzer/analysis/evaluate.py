@@ -147,7 +147,12 @@ class Program:
         # The kind of call: 1 and 2 take one or two values directly, 0 any number, -1 a Piecewise
         # (any number, and a value and a piece come back).
         self._schedule = [
-            (slot, op, children, -1 if slot in self._selecting else len(children) if len(children) in (1, 2) else 0)
+            (
+                slot,
+                op,
+                children,
+                -1 if slot in self._selecting else len(children) if len(children) in (1, 2) else 0,
+            )
             for slot, (op, children) in enumerate(self.steps)
             if op is not None
         ]
@@ -200,8 +205,12 @@ class Program:
             return
         # A number is a node whose arguments are all numbers (SymPy's is_number walks the whole
         # subtree, so it is asked only then: asking every node costs size x depth).
-        if (all(self._slot_of[child] in self._constants for child in self._children(node))
-                and node.is_number and not isinstance(node, (sp.Piecewise, Relational)) and not node.free_symbols):
+        if (
+            all(self._slot_of[child] in self._constants for child in self._children(node))
+            and node.is_number
+            and not isinstance(node, (sp.Piecewise, Relational))
+            and not node.free_symbols
+        ):
             try:
                 self._emit_constant(node, float(node))
                 return
@@ -244,7 +253,11 @@ class Program:
             return
         if isinstance(node, (Xor, Equivalent)):
             combine = np.logical_xor.reduce if isinstance(node, Xor) else _equivalent
-            self._emit(node, lambda *v, _c=combine: _c(np.broadcast_arrays(*[np.asarray(x, dtype=bool) for x in v])), children)
+            self._emit(
+                node,
+                lambda *v, _c=combine: _c(np.broadcast_arrays(*[np.asarray(x, dtype=bool) for x in v])),
+                children,
+            )
             return
         if isinstance(node, sp.Not):
             self._emit(node, np.logical_not, children)
@@ -301,16 +314,18 @@ class Program:
 
     # -------------------------------------------------------------- running
 
-    def run(self, env: Mapping[str, Any], frozen: Mapping[int, Any] | None = None,
-            states: bool = True) -> tuple[Any, list[Any]]:
+    def run(
+        self, env: Mapping[str, Any], frozen: Mapping[int, Any] | None = None, states: bool = True
+    ) -> tuple[Any, list[Any]]:
         """The value at every point of the batch and, if asked, the state of each switch."""
         with np.errstate(all="ignore"):
             values, pieces = self._execute(env, frozen, self._schedule)
             recorded = [read(values, pieces) for read in self._readers] if states else []
         return values[self.output], recorded
 
-    def values_of(self, env: Mapping[str, Any], slots: Sequence[int],
-                  frozen: Mapping[int, Any] | None = None) -> list[Any]:
+    def values_of(
+        self, env: Mapping[str, Any], slots: Sequence[int], frozen: Mapping[int, Any] | None = None
+    ) -> list[Any]:
         """The values of some steps (arguments of atoms, stop_gradient contents), computing only
         the steps they depend on."""
         with np.errstate(all="ignore"):
@@ -319,14 +334,21 @@ class Program:
 
     # -------------------------------------------------------------- forward mode
 
-    def tangents(self, env: Mapping[str, Any], seeds: Mapping[str, Any], frozen: Mapping[int, Any] | None = None,
-                 slots: Sequence[int] | None = None) -> tuple[list[Any], list[Any], dict[int, Any]]:
+    def tangents(
+        self,
+        env: Mapping[str, Any],
+        seeds: Mapping[str, Any],
+        frozen: Mapping[int, Any] | None = None,
+        slots: Sequence[int] | None = None,
+    ) -> tuple[list[Any], list[Any], dict[int, Any]]:
         """Values and exact directional derivatives (forward mode) at every point of the batch:
         each variable moves along `seeds[name]` (a variable without a seed stays put). A tangent
         is None where it is zero by construction (a constant, data, a piecewise-constant atom,
         stop_gradient), so that "no path" is told apart from "a path whose slope is 0 here".
         With `slots`, only the steps those slots depend on are computed."""
-        values, schedule = self._start(env, frozen, self._schedule if slots is None else self._cone(slots, ()))
+        values, schedule = self._start(
+            env, frozen, self._schedule if slots is None else self._cone(slots, ())
+        )
         tangents: list[Any] = [None] * len(self.steps)
         for name, slot in self._variables:
             if name in seeds:
@@ -406,8 +428,9 @@ class Program:
         self._cones[key] = cone
         return cone
 
-    def _start(self, env: Mapping[str, Any], frozen: Mapping[int, Any] | None,
-               schedule: Sequence[_Step]) -> tuple[list[Any], Sequence[_Step]]:
+    def _start(
+        self, env: Mapping[str, Any], frozen: Mapping[int, Any] | None, schedule: Sequence[_Step]
+    ) -> tuple[list[Any], Sequence[_Step]]:
         """The values before a run (constants, the variables of `env`, the frozen steps) and the
         steps left to run."""
         values = list(self._initial)
@@ -419,8 +442,9 @@ class Program:
             schedule = [entry for entry in schedule if entry[0] not in frozen]
         return values, schedule
 
-    def _execute(self, env: Mapping[str, Any], frozen: Mapping[int, Any] | None,
-                 schedule: Sequence[_Step]) -> tuple[list[Any], dict[int, Any]]:
+    def _execute(
+        self, env: Mapping[str, Any], frozen: Mapping[int, Any] | None, schedule: Sequence[_Step]
+    ) -> tuple[list[Any], dict[int, Any]]:
         """The steps of `schedule`; a frozen step keeps its given value."""
         values, schedule = self._start(env, frozen, schedule)
         pieces: dict[int, Any] = {}
@@ -439,8 +463,12 @@ class Program:
                 pieces[slot] = op(*[values[child] for child in children])
         return values, pieces
 
-    def singular_values(self, env: Mapping[str, Any], frozen: Mapping[int, Any] | None = None,
-                        indices: Iterable[int] | None = None) -> list[Any]:
+    def singular_values(
+        self,
+        env: Mapping[str, Any],
+        frozen: Mapping[int, Any] | None = None,
+        indices: Iterable[int] | None = None,
+    ) -> list[Any]:
         """For each switch, the quantity whose zero is singular (None for other switches, and for
         singular switches outside `indices` when given)."""
         chosen = [i for i, switch in enumerate(self.switches) if switch.singular]
@@ -456,7 +484,9 @@ class Program:
             switch = self.switches[i]
             assert switch.row is not None and switch.row.singular_at is not None
             with np.errstate(all="ignore"):
-                out[i] = np.asarray(switch.row.singular_at(*[values[c] for c in self.steps[switch.slot][1]]), dtype=float)
+                out[i] = np.asarray(
+                    switch.row.singular_at(*[values[c] for c in self.steps[switch.slot][1]]), dtype=float
+                )
         return out
 
     def child_slots(self, slot: int) -> tuple[int, ...]:
@@ -471,7 +501,9 @@ class Program:
         if isinstance(node, Relational):
             if isinstance(node, (sp.Eq, sp.Ne)):
                 left, right = children
-                return lambda values, pieces: np.sign(np.asarray(values[left], dtype=float) - values[right]).astype(np.int64)
+                return lambda values, pieces: np.sign(
+                    np.asarray(values[left], dtype=float) - values[right]
+                ).astype(np.int64)
             return lambda values, pieces: np.asarray(values[slot], dtype=np.int64)
         row = switch.row
         assert row is not None
@@ -484,7 +516,9 @@ class Program:
         state = row.switch
         assert state is not None
         # arrays, even for constant arguments (a Python float has no `.astype`: clip(-1, p, 2))
-        return lambda values, pieces: np.asarray(state(*[np.asarray(values[child]) for child in children]), dtype=np.int64)
+        return lambda values, pieces: np.asarray(
+            state(*[np.asarray(values[child]) for child in children]), dtype=np.int64
+        )
 
 
 class _Selected:
@@ -505,6 +539,7 @@ def _piecewise_op(pairs: int) -> Callable[..., Any]:
 
 def _piece_op(conditions: int) -> Callable[..., Any]:
     """The piece `_select` chooses, from the conditions alone (the last piece where none holds)."""
+
     def op(*parts: Any) -> Any:
         last = conditions - 1
         piece = np.asarray(last, dtype=np.int64)

@@ -111,7 +111,12 @@ def _rule_for(node: Any, child: Any) -> str:
 
 def _is_cast(node: Any) -> bool:
     """The 1-or-0 wrapper of a boolean used as a number: the comparison's own step says it all."""
-    return isinstance(node, sp.Piecewise) and len(node.args) == 2 and node.args[0][0] == 1 and node.args[1][0] == 0
+    return (
+        isinstance(node, sp.Piecewise)
+        and len(node.args) == 2
+        and node.args[0][0] == 1
+        and node.args[1][0] == 0
+    )
 
 
 def _path_to(root: Any, target: Any) -> list[Any]:
@@ -125,12 +130,18 @@ def _path_to(root: Any, target: Any) -> list[Any]:
         if node in seen or not isinstance(node, sp.Basic):
             continue
         seen.add(node)
-        children = [part for pair in node.args for part in pair] if isinstance(node, sp.Piecewise) else list(node.args)
+        children = (
+            [part for pair in node.args for part in pair]
+            if isinstance(node, sp.Piecewise)
+            else list(node.args)
+        )
         stack.extend((child, path + [child]) for child in children if isinstance(child, sp.Basic))
     return []
 
 
-def steps_for(report: Report, lowered: Lowered, composition: Composition, printer: LanguagePrinter) -> list[Step]:
+def steps_for(
+    report: Report, lowered: Lowered, composition: Composition, printer: LanguagePrinter
+) -> list[Step]:
     steps: list[Step] = []
     body = lowered.body
     name = report.name or "the expression"
@@ -144,7 +155,10 @@ def steps_for(report: Report, lowered: Lowered, composition: Composition, printe
     seen_atoms: set[Any] = set()
     for finding in report.findings:
         if finding.kind in ("kink", "discontinuity", "singularity", "constant-piece"):
-            node = next((n for n, o in lowered.origins.items() if o.span == finding.span and o.atom == finding.atom), None)
+            node = next(
+                (n for n, o in lowered.origins.items() if o.span == finding.span and o.atom == finding.atom),
+                None,
+            )
             if node is not None and node not in seen_atoms:
                 seen_atoms.add(node)
                 causes.append((node, finding.kind))
@@ -156,12 +170,20 @@ def steps_for(report: Report, lowered: Lowered, composition: Composition, printe
         origin = lowered.origins.get(node)
         text = origin.text() if origin is not None else printer.doprint(node)
         row = row_for(node)
-        summary = row.summary if row is not None else (
-            "a comparison: as a number it is 0 or 1" if isinstance(node, Relational) else "a conditional"
+        summary = (
+            row.summary
+            if row is not None
+            else (
+                "a comparison: as a number it is 0 or 1" if isinstance(node, Relational) else "a conditional"
+            )
         )
         steps.append(Step(text, f"{summary}", 0))
         path = _path_to(body, node)
-        chain = [(parent, child) for parent, child in zip(reversed(path[:-1]), reversed(path[1:])) if not _is_cast(parent)]
+        chain = [
+            (parent, child)
+            for parent, child in zip(reversed(path[:-1]), reversed(path[1:]))
+            if not _is_cast(parent)
+        ]
         for depth, (parent, child) in enumerate(chain, start=1):
             parent_origin = lowered.origins.get(parent)
             parent_text = parent_origin.text() if parent_origin is not None else printer.doprint(parent)
@@ -177,7 +199,12 @@ def steps_for(report: Report, lowered: Lowered, composition: Composition, printe
         steps.append(Step(name, "every atom in it is smooth on the region, or its kinks cancel out", 0))
     steps.append(Step(name, verdict, 0))
     for finding in report.findings:
-        if finding.suggestion and finding.kind in ("zero-gradient", "discontinuity", "kink", "constant-piece"):
+        if finding.suggestion and finding.kind in (
+            "zero-gradient",
+            "discontinuity",
+            "kink",
+            "constant-piece",
+        ):
             steps.append(Step(name, f"use instead: {finding.suggestion}", 0))
             break
     return steps

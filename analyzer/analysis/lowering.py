@@ -60,7 +60,9 @@ class Scope:
     # A binding prints the same whichever scope asks (it prints in its own scope), so its text is
     # worked out once for all the scopes of a definition; else a chain of locals, each using the
     # one before, prints the chain again for every link. Keyed by id, the binding kept alive.
-    rendered: dict[int, tuple[Binding, tuple[str, int]]] = field(default_factory=dict, compare=False, repr=False)
+    rendered: dict[int, tuple[Binding, tuple[str, int]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def child(self) -> Scope:
         return Scope(dict(self.names), self.via, self.call_span, self.rendered)
@@ -146,8 +148,13 @@ def reserved_names() -> set[str]:
 class Lowerer:
     """Lowers the bodies of one file; one instance per definition being lowered."""
 
-    def __init__(self, context: FileContext, current: str | None, max_nodes: int = 200_000,
-                 data_names: Iterable[str] | None = None):
+    def __init__(
+        self,
+        context: FileContext,
+        current: str | None,
+        max_nodes: int = 200_000,
+        data_names: Iterable[str] | None = None,
+    ):
         self.context = context
         self.data_names = frozenset(DATA_NAMES if data_names is None else data_names)
         self.current = current
@@ -203,12 +210,15 @@ class Lowerer:
             # SymPy rewrites a Piecewise nested in the condition and fails on an inner condition
             # without variables that it cannot decide (`in_top_k(0.25, 10, 3)`)
             raise LoweringError(
-                "E003", f"`{_brief(scope.text(node))}` cannot be used as a number: a condition in it has no "
-                "variables and no value that can be computed", node.span,
+                "E003",
+                f"`{_brief(scope.text(node))}` cannot be used as a number: a condition in it has no "
+                "variables and no value that can be computed",
+                node.span,
             ) from None
         except (TypeError, ValueError) as error:
             raise LoweringError(
-                "E003", f"`{_brief(scope.text(node))}` cannot be used as a number: SymPy cannot build it ({error})",
+                "E003",
+                f"`{_brief(scope.text(node))}` cannot be used as a number: SymPy cannot build it ({error})",
                 node.span,
             ) from None
 
@@ -219,7 +229,11 @@ class Lowerer:
     def _spend(self, node: ast.Expr) -> None:
         self.budget -= 1
         if self.budget < 0:
-            raise LoweringError("E005", "the definition is too large to analyse (more than 200,000 nodes after expanding calls)", node.span)
+            raise LoweringError(
+                "E005",
+                "the definition is too large to analyse (more than 200,000 nodes after expanding calls)",
+                node.span,
+            )
 
     def _any(self, node: ast.Expr, scope: Scope) -> Any:
         self._spend(node)
@@ -237,8 +251,11 @@ class Lowerer:
             try:
                 value = method(node, scope)
             except ZeroDivisionError:
-                raise LoweringError("E003", f"`{_brief(scope.text(node))}` is undefined: it divides by zero",
-                                    scope.call_span or node.span) from None
+                raise LoweringError(
+                    "E003",
+                    f"`{_brief(scope.text(node))}` is undefined: it divides by zero",
+                    scope.call_span or node.span,
+                ) from None
         finally:
             self.depth -= 1
         return self._settled(value, node, scope)
@@ -257,7 +274,9 @@ class Lowerer:
         if problem is None:
             problem = _beyond_float64(value)
         if problem is not None:
-            raise LoweringError("E003", f"`{_brief(scope.text(node))}` {problem}", scope.call_span or node.span)
+            raise LoweringError(
+                "E003", f"`{_brief(scope.text(node))}` {problem}", scope.call_span or node.span
+            )
         return value
 
     def _Number(self, node: ast.Number, scope: Scope) -> Any:
@@ -283,13 +302,17 @@ class Lowerer:
             raise LoweringError("E004", f"`{name}` has an error: {self.context.broken[name]}", node.span)
         if name in self.context.later:
             raise LoweringError(
-                "E004", f"`{name}` is defined below, on line {self.context.later[name]}: move it above this line", node.span
+                "E004",
+                f"`{name}` is defined below, on line {self.context.later[name]}: move it above this line",
+                node.span,
             )
         attribute = _attribute_hint(name, scope)
         if attribute is not None:
             raise LoweringError("E003", attribute, node.span)
         candidates = list(scope.names) + list(atoms.CONSTANTS)
-        raise LoweringError("E002", f"undefined name `{_brief(name)}`{_did_you_mean(name, candidates)}", node.span)
+        raise LoweringError(
+            "E002", f"undefined name `{_brief(name)}`{_did_you_mean(name, candidates)}", node.span
+        )
 
     def _TupleExpr(self, node: ast.TupleExpr, scope: Scope) -> Any:
         raise LoweringError("E003", "a tuple is only allowed as an `axis`", node.span)
@@ -343,7 +366,9 @@ class Lowerer:
         parts = []
         for index, op in enumerate(node.ops):
             relation = _relation(op, values[index], values[index + 1])
-            self._record(relation, "comparison", node, (node.operands[index], node.operands[index + 1]), scope)
+            self._record(
+                relation, "comparison", node, (node.operands[index], node.operands[index + 1]), scope
+            )
             parts.append(relation)
         return sp.And(*parts) if len(parts) > 1 else parts[0]
 
@@ -372,7 +397,9 @@ class Lowerer:
             result = sp.Piecewise((then, condition), (otherwise, True))
         except (TypeError, ValueError) as error:
             # SymPy compares the branches while it folds them (an infinity it cannot order)
-            raise LoweringError("E003", f"`{_brief(scope.text(node))}` cannot be built: {error}", node.span) from None
+            raise LoweringError(
+                "E003", f"`{_brief(scope.text(node))}` cannot be built: {error}", node.span
+            ) from None
         self._record(result, "where", node, (node.condition, node.then, node.otherwise), scope)
         return result
 
@@ -381,8 +408,11 @@ class Lowerer:
         if node.method:
             row = atoms.lookup(name, method=True)
             if row is None:
-                raise LoweringError("E002", f"unknown method `.{_brief(name)}()`{_did_you_mean_function(name, self.context, method=True)}",
-                                    node.func_span)
+                raise LoweringError(
+                    "E002",
+                    f"unknown method `.{_brief(name)}()`{_did_you_mean_function(name, self.context, method=True)}",
+                    node.func_span,
+                )
             return self._apply(row, node, scope)
         if name in self.context.definitions:
             return self._expand(node, self.context.definitions[name], scope)
@@ -392,7 +422,8 @@ class Lowerer:
             raise LoweringError("E004", f"`{name}` has an error: {self.context.broken[name]}", node.func_span)
         if name in self.context.later:
             raise LoweringError(
-                "E004", f"`{name}` is defined below, on line {self.context.later[name]}: move it above this line",
+                "E004",
+                f"`{name}` is defined below, on line {self.context.later[name]}: move it above this line",
                 node.func_span,
             )
         row = atoms.lookup(name)
@@ -402,28 +433,39 @@ class Lowerer:
             attribute = _attribute_hint(name, scope)
             if attribute is not None:
                 raise LoweringError("E003", attribute, node.func_span)
-            raise LoweringError("E002", f"undefined function `{_brief(name)}`{_did_you_mean_function(name, self.context)}",
-                                node.func_span)
+            raise LoweringError(
+                "E002",
+                f"undefined function `{_brief(name)}`{_did_you_mean_function(name, self.context)}",
+                node.func_span,
+            )
         return self._apply(row, node, scope)
 
     def _Index(self, node: ast.Index, scope: Scope) -> Any:
         if isinstance(node.value, ast.Name) and node.value.id.rsplit(".", 1)[-1] in ("shape", "ndim"):
             base = node.value.id.rsplit(".", 1)[0]
             raise LoweringError(
-                "E003", f"`{_brief(node.value.id)}[...]` is a shape, which the language does not have: write "
-                f"size({base}, axis) for the length of an axis (e.g. size({base}, 0))", node.span)
+                "E003",
+                f"`{_brief(node.value.id)}[...]` is a shape, which the language does not have: write "
+                f"size({base}, axis) for the length of an axis (e.g. size({base}, 0))",
+                node.span,
+            )
         items = [item for item in node.items if not isinstance(item, ast.EllipsisIndex)]
         chosen = [item for item in items if not _full_slice(item)]
         value = self.expr(node.value, scope)
         if not chosen:
             return value
         if len(chosen) > 1:
-            raise LoweringError("E003", "an index on more than one axis (p[0, 1]) is not supported: index one axis, "
-                                "as p[..., 1]", node.span)
+            raise LoweringError(
+                "E003",
+                "an index on more than one axis (p[0, 1]) is not supported: index one axis, as p[..., 1]",
+                node.span,
+            )
         item = chosen[0]
         if isinstance(item, ast.Slice):
-            start, stop, step = (self._index_number(part, scope) if part is not None else None
-                                 for part in (item.start, item.stop, item.step))
+            start, stop, step = (
+                self._index_number(part, scope) if part is not None else None
+                for part in (item.start, item.stop, item.step)
+            )
             step = 1 if step is None else step
             if step == 0:
                 raise LoweringError("E003", "a slice step cannot be 0", item.span)
@@ -447,8 +489,11 @@ class Lowerer:
     def _index_number(self, tree: ast.Expr, scope: Scope) -> int:
         value = self.expr(tree, scope)
         if not (isinstance(value, sp.Integer)):
-            raise LoweringError("E003", f"an index or a slice bound is an integer or a parameter, not "
-                                f"`{_brief(scope.text(tree))}`", tree.span)
+            raise LoweringError(
+                "E003",
+                f"an index or a slice bound is an integer or a parameter, not `{_brief(scope.text(tree))}`",
+                tree.span,
+            )
         return int(value)
 
     # -- calls
@@ -483,7 +528,8 @@ class Lowerer:
         for keyword in node.keywords:
             if keyword.name not in reduce_keywords:
                 raise LoweringError(
-                    "E003", f"{row.name}() has no keyword `{keyword.name}`{_did_you_mean(keyword.name, reduce_keywords)}",
+                    "E003",
+                    f"{row.name}() has no keyword `{keyword.name}`{_did_you_mean(keyword.name, reduce_keywords)}",
                     keyword.name_span,
                 )
         if not node.args:
@@ -492,7 +538,9 @@ class Lowerer:
             reducer = atoms.ATOM_BY_NAME["reduce_" + row.name]
             return self._apply(reducer, node, scope)
         if node.keywords:
-            raise LoweringError("E003", f"{row.name}() of several arguments takes no `axis`", node.keywords[0].span)
+            raise LoweringError(
+                "E003", f"{row.name}() of several arguments takes no `axis`", node.keywords[0].span
+            )
         values = [self.expr(arg, scope) for arg in node.args]
         try:
             result = row.build(*values)
@@ -504,7 +552,9 @@ class Lowerer:
         self._record(result, row.name, node, tuple(node.args), scope, tuple(values))
         return result
 
-    def _argument(self, row: atoms.Atom, param: atoms.Param, tree: ast.Expr | None, call: ast.Call, scope: Scope) -> Any:
+    def _argument(
+        self, row: atoms.Atom, param: atoms.Param, tree: ast.Expr | None, call: ast.Call, scope: Scope
+    ) -> Any:
         if tree is None:
             return atoms.ABSENT if param.kind == "optional" else _default(param.default)
         if param.kind == "axis":
@@ -540,7 +590,8 @@ class Lowerer:
         for keyword in node.keywords:
             if keyword.name not in params:
                 raise LoweringError(
-                    "E003", f"`{callee.name}` has no parameter `{keyword.name}`{_did_you_mean(keyword.name, params)}",
+                    "E003",
+                    f"`{callee.name}` has no parameter `{keyword.name}`{_did_you_mean(keyword.name, params)}",
                     keyword.name_span,
                 )
             if keyword.name in trees:
@@ -556,8 +607,15 @@ class Lowerer:
 
     # -- origins
 
-    def _record(self, value: Any, atom: str, node: ast.Expr, args: tuple[ast.Expr, ...], scope: Scope,
-                values: tuple[Any, ...] = ()) -> None:
+    def _record(
+        self,
+        value: Any,
+        atom: str,
+        node: ast.Expr,
+        args: tuple[ast.Expr, ...],
+        scope: Scope,
+        values: tuple[Any, ...] = (),
+    ) -> None:
         if value in self.origins or isinstance(value, (sp.Number, sp.logic.boolalg.BooleanAtom)):
             return
         span = scope.call_span or node.span
@@ -584,7 +642,9 @@ def _undefined(value: Any) -> str | None:
     # SymPy distributes an operation into the pieces of a boolean used as a number:
     # `(x >= p) ^ -2` is 1 where x >= p and 1 / 0 elsewhere, and `0.5 / (x >= p)` is half of that
     for part in parts:
-        if isinstance(part, sp.Piecewise) and any(piece.expr is sp.nan or piece.expr is sp.zoo for piece in part.args):
+        if isinstance(part, sp.Piecewise) and any(
+            piece.expr is sp.nan or piece.expr is sp.zoo for piece in part.args
+        ):
             return "is undefined where a condition in it is 0 as a number: it divides by zero there (as 1 / (x > 0))"
     if isinstance(value, sp.Piecewise):
         return None
@@ -617,11 +677,17 @@ def _check_power(base: Any, exponent: Any, node: ast.Expr, scope: Scope) -> None
         return
     digits = float(exponent) * _digits(base)
     if digits > _FLOAT64_DIGITS:
-        raise LoweringError("E003", f"`{_brief(scope.text(node))}` is too large for float64 (about 10^{digits:,.0f})",
-                            scope.call_span or node.span)
+        raise LoweringError(
+            "E003",
+            f"`{_brief(scope.text(node))}` is too large for float64 (about 10^{digits:,.0f})",
+            scope.call_span or node.span,
+        )
     if digits < -_FLOAT64_DIGITS - 16:
-        raise LoweringError("E003", f"`{_brief(scope.text(node))}` is too small for float64 (about 10^{digits:,.0f}): "
-                            "it would be 0", scope.call_span or node.span)
+        raise LoweringError(
+            "E003",
+            f"`{_brief(scope.text(node))}` is too small for float64 (about 10^{digits:,.0f}): it would be 0",
+            scope.call_span or node.span,
+        )
 
 
 def _numeric_value(value: Any) -> Any:
@@ -677,13 +743,19 @@ def _default(value: Any) -> Any:
     if isinstance(value, bool):
         return sp.Integer(int(value))
     if isinstance(value, (int, float)):
-        return sp.Rational(Fraction(value).limit_denominator(10**12)) if isinstance(value, float) else sp.Integer(value)
+        return (
+            sp.Rational(Fraction(value).limit_denominator(10**12))
+            if isinstance(value, float)
+            else sp.Integer(value)
+        )
     return value
 
 
 def _default_tree(param: atoms.Param, span: Span) -> ast.Expr:
     """A default argument as a number node, so a finding can print it (`abs(x) < 0.5`)."""
-    value = Fraction(str(param.default)) if not isinstance(param.default, bool) else Fraction(int(param.default))
+    value = (
+        Fraction(str(param.default)) if not isinstance(param.default, bool) else Fraction(int(param.default))
+    )
     text = str(float(value)) if value.denominator != 1 else str(value.numerator)
     return ast.Number(value, text, span)
 
@@ -754,8 +826,11 @@ def _did_you_mean_function(name: str, context: FileContext, method: bool = False
         for library_name, prefix_text in (("keras", "keras.losses."), ("torch", "F.")):
             if bare in atoms.LIBRARIES[library_name]:
                 return f"; did you mean `{prefix_text}{bare}`?"
-    candidates = [spelling for spelling in (list(atoms.ATOM_BY_NAME) + (list(atoms.TORCH_BY_NAME) if method or prefix else []))
-                  if (atoms.lookup(spelling, method=True) if method else atoms.lookup(prefix + spelling)) is not None]
+    candidates = [
+        spelling
+        for spelling in (list(atoms.ATOM_BY_NAME) + (list(atoms.TORCH_BY_NAME) if method or prefix else []))
+        if (atoms.lookup(spelling, method=True) if method else atoms.lookup(prefix + spelling)) is not None
+    ]
     if not prefix and not method:
         candidates += list(context.definitions)
     matches = difflib.get_close_matches(bare, sorted(set(candidates)), n=1, cutoff=0.6)
@@ -795,7 +870,12 @@ def free_names(tree: ast.Expr) -> list[str]:
         node = stack.pop()
         if isinstance(node, ast.Name):
             bare = atoms.strip_prefix(node.id)
-            if bare not in atoms.CONSTANTS and node.id not in found and node.id != "None" and "." not in node.id:
+            if (
+                bare not in atoms.CONSTANTS
+                and node.id not in found
+                and node.id != "None"
+                and "." not in node.id
+            ):
                 found.append(node.id)
             continue
         stack.extend(reversed(_children(node)))
@@ -807,7 +887,11 @@ def _children(node: ast.Expr) -> list[ast.Expr]:
         row = atoms.lookup(node.func, method=node.method)
         out = list(node.args)
         if row is not None and not row.variadic:
-            out = [arg for arg, param in zip(node.args, row.params) if param.kind not in ("axis", "dtype", "flag")]
+            out = [
+                arg
+                for arg, param in zip(node.args, row.params)
+                if param.kind not in ("axis", "dtype", "flag")
+            ]
         for keyword in node.keywords:
             param = next((p for p in (row.params if row else ()) if keyword.name in p.spellings), None)
             if param is None or param.kind not in ("axis", "dtype", "flag"):
@@ -845,7 +929,9 @@ def lower_constant(constant: ast.Constant, context: FileContext) -> Any:
     scope = Scope(dict(context.constants))
     value = lowerer.expr(constant.value, scope)
     if value.atoms(sp.Symbol):
-        raise LoweringError("E002", f"the constant `{constant.name}` depends on a variable", constant.value.span)
+        raise LoweringError(
+            "E002", f"the constant `{constant.name}` depends on a variable", constant.value.span
+        )
     return value
 
 

@@ -125,7 +125,10 @@ class Probe:
 
     def point(self, line: int, t: float) -> dict[str, list[float]]:
         """The inputs at parameter t of a line (each variable with its concrete entries)."""
-        return {name: [float(v) for v in self.base[name][line] + t * self.direction[name][line]] for name in self.base}
+        return {
+            name: [float(v) for v in self.base[name][line] + t * self.direction[name][line]]
+            for name in self.base
+        }
 
     def heading(self, line: int) -> dict[str, list[float]]:
         return {name: [float(v) for v in self.direction[name][line]] for name in self.direction}
@@ -167,8 +170,15 @@ class _Located:
 class LineProbe:
     """The prober (the name is historical: it walked lines). `run` gives a `Probe`."""
 
-    def __init__(self, program: Program, variables: Sequence[str], region: Region, seed: int,
-                 deadline: Deadline, entries: int = ENTRIES):
+    def __init__(
+        self,
+        program: Program,
+        variables: Sequence[str],
+        region: Region,
+        seed: int,
+        deadline: Deadline,
+        entries: int = ENTRIES,
+    ):
         self.program = program
         self.variables = list(variables)
         self.region = region
@@ -215,8 +225,9 @@ class LineProbe:
                 drawn = hi - self.rng.exponential(1.5, (count, width)) - 1e-3
             else:
                 # half at unit scale, half at the scales the body names
-                scale = np.where(np.arange(count) % 2 == 0, 1.5,
-                                 self.rng.choice(np.asarray(scales), size=count))[:, None]
+                scale = np.where(
+                    np.arange(count) % 2 == 0, 1.5, self.rng.choice(np.asarray(scales), size=count)
+                )[:, None]
                 drawn = scale * self.rng.normal(0.0, 1.0, (count, width))
         return np.broadcast_to(drawn, (count, n)).copy()
 
@@ -231,7 +242,9 @@ class LineProbe:
         if array.shape[0] != count:
             array = np.broadcast_to(array, (count,) + array.shape[1:])
         array = array.reshape(count, -1)
-        weights = self.weights[: array.shape[1]] if array.shape[1] <= len(self.weights) else np.ones(array.shape[1])
+        weights = (
+            self.weights[: array.shape[1]] if array.shape[1] <= len(self.weights) else np.ones(array.shape[1])
+        )
         return array @ weights
 
     def _inside(self, env: dict[str, np.ndarray], count: int) -> np.ndarray:
@@ -243,12 +256,17 @@ class LineProbe:
         if self.region.condition is not None:
             holds, _ = self.region.condition.run(env, states=False)
             holds = np.asarray(holds, dtype=float)
-            holds = holds.reshape(count, -1) if holds.ndim and holds.shape[0] == count else np.broadcast_to(holds, (count, 1))
+            holds = (
+                holds.reshape(count, -1)
+                if holds.ndim and holds.shape[0] == count
+                else np.broadcast_to(holds, (count, 1))
+            )
             inside &= (holds > 0.5).all(axis=1)
         return inside
 
-    def _evaluate(self, env: dict[str, np.ndarray], seeds: dict[str, np.ndarray] | None = None,
-                  with_states: bool = True) -> tuple[np.ndarray, np.ndarray | None, list[np.ndarray], np.ndarray]:
+    def _evaluate(
+        self, env: dict[str, np.ndarray], seeds: dict[str, np.ndarray] | None = None, with_states: bool = True
+    ) -> tuple[np.ndarray, np.ndarray | None, list[np.ndarray], np.ndarray]:
         """Scalar value, scalar tangent (when `seeds` are given), states as rows, and the
         inside-the-region flag at every point of `env`."""
         self.deadline.check()
@@ -269,15 +287,26 @@ class LineProbe:
 
     # -------------------------------------------------------------- solving
 
-    def _quantities(self, env: dict[str, np.ndarray], seeds: dict[str, np.ndarray] | None,
-                    problems: Sequence[_Problem], noise: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    def _quantities(
+        self,
+        env: dict[str, np.ndarray],
+        seeds: dict[str, np.ndarray] | None,
+        problems: Sequence[_Problem],
+        noise: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray | None]:
         """Each problem's switching quantity at its own row of `env`, and its directional
         derivative along `seeds` (the chain rule through the crossing, whose arguments' tangents
         are exact). With `noise`, each row's rounding of its quantity is written there: a few units
         in the last place of its largest argument (v_i - v_j of entries near 1e4 is zero only to
         within 1e-12)."""
         count = len(problems)
-        slots = sorted({child for problem in problems for child in self.program.child_slots(self.program.switches[problem.switch].slot)})
+        slots = sorted(
+            {
+                child
+                for problem in problems
+                for child in self.program.child_slots(self.program.switches[problem.switch].slot)
+            }
+        )
         if seeds is None:
             values = self.program.values_of(env, slots)
             by_slot = dict(zip(slots, values))
@@ -306,27 +335,50 @@ class LineProbe:
                     # the arguments the chosen entry of the quantity is made of: that entry of an
                     # elementwise argument, every entry of one that is reduced
                     # (only arguments that move: a norm's order, a constant 2, is no size of v)
-                    moving = [h for child, h in zip(children, here) if tangents_by_slot.get(child) is not None] or here
-                    sizes = [_pick(np.abs(h), entries) if h.shape[1] == value.shape[1] > 1 else np.max(np.abs(h), axis=1)
-                             for h in moving]
+                    moving = [
+                        h for child, h in zip(children, here) if tangents_by_slot.get(child) is not None
+                    ] or here
+                    sizes = [
+                        _pick(np.abs(h), entries)
+                        if h.shape[1] == value.shape[1] > 1
+                        else np.max(np.abs(h), axis=1)
+                        for h in moving
+                    ]
                     largest = np.max(np.stack([np.where(np.isfinite(s), s, 0.0) for s in sizes]), axis=0)
                     noise[chosen] = 4 * np.spacing(largest)
                 if dq is None:
                     continue
-                moves = [_rows_of(tangents_by_slot.get(child), count)[chosen] if tangents_by_slot.get(child) is not None
-                         else np.zeros_like(h) for child, h in zip(children, here)]
+                moves = [
+                    _rows_of(tangents_by_slot.get(child), count)[chosen]
+                    if tangents_by_slot.get(child) is not None
+                    else np.zeros_like(h)
+                    for child, h in zip(children, here)
+                ]
                 # a step relative to each row's own arguments (the quantities are linear in them,
                 # or nearly: differences, a sum of squares, a cosine)
                 # (the size of the arguments that move: a constant such as a norm's order does not count)
-                size = np.max(np.stack([np.max(np.where(np.isfinite(h) & (m != 0), np.abs(h), 0.0), axis=1)
-                                        for h, m in zip(here, moves)]), axis=0)
+                size = np.max(
+                    np.stack(
+                        [
+                            np.max(np.where(np.isfinite(h) & (m != 0), np.abs(h), 0.0), axis=1)
+                            for h, m in zip(here, moves)
+                        ]
+                    ),
+                    axis=0,
+                )
                 reach = np.max(np.stack([np.max(np.abs(m), axis=1) for m in moves]), axis=0)
                 # (1e-4 of the size: exact for the many quantities linear in their arguments up to
                 # rounding of 1e-12, and a truncation of 1e-8 of the curvature for the others)
-                step = np.where(reach > 0, 1e-4 * np.where(size > 0, size, 1.0) / np.where(reach > 0, reach, 1.0), 0.0)
+                step = np.where(
+                    reach > 0, 1e-4 * np.where(size > 0, size, 1.0) / np.where(reach > 0, reach, 1.0), 0.0
+                )
                 ahead = _rows_of(function(*[h + step[:, None] * m for h, m in zip(here, moves)]), len(rows))
                 behind = _rows_of(function(*[h - step[:, None] * m for h, m in zip(here, moves)]), len(rows))
-                dq[chosen] = np.where(step > 0, (_pick(ahead, entries) - _pick(behind, entries)) / np.where(step > 0, 2 * step, 1.0), 0.0)
+                dq[chosen] = np.where(
+                    step > 0,
+                    (_pick(ahead, entries) - _pick(behind, entries)) / np.where(step > 0, 2 * step, 1.0),
+                    0.0,
+                )
         return q, dq
 
     def _directions(self, group: Sequence[str], uniform: bool) -> list[dict[str, np.ndarray]]:
@@ -395,10 +447,10 @@ class LineProbe:
             seeds = {name: np.zeros((blocks * len(rows), self.entries)) for name in self.variables}
             for k, move in enumerate(moves):
                 for name, vector in move.items():
-                    seeds[name][k * len(rows):(k + 1) * len(rows)] = vector
+                    seeds[name][k * len(rows) : (k + 1) * len(rows)] = vector
             rounding = np.zeros(blocks * len(rows))
             q_all, dq = self._quantities(stacked, seeds, subset * blocks, rounding)
-            q, q_noise[rows] = q_all[:len(rows)], rounding[:len(rows)]
+            q, q_noise[rows] = q_all[: len(rows)], rounding[: len(rows)]
             grads = dq.reshape(blocks, len(rows)).T
             q_now[rows] = q
             gradient[rows] = grads
@@ -414,7 +466,9 @@ class LineProbe:
             distance[rows] = here
             first_distance[rows] = np.where(np.isnan(first_distance[rows]), here, first_distance[rows])
             previous = last_distance[rows]
-            ratio = np.where(np.isfinite(previous) & (previous > 0), here / np.where(previous > 0, previous, 1.0), 1.0)
+            ratio = np.where(
+                np.isfinite(previous) & (previous > 0), here / np.where(previous > 0, previous, 1.0), 1.0
+            )
             halving[rows] = np.where((ratio > 0.3) & (ratio < 0.7), halving[rows] + 1, 0)
             last_distance[rows] = here
             q_before_now = q_before[rows].copy()
@@ -426,7 +480,12 @@ class LineProbe:
             done |= here <= 1e-20 * first_distance[rows]  # a zero at 0 itself, where spacing vanishes
             # a stall: neither the distance nor the quantity shrinks (near exp(exp(w)) == 1e4 the
             # distance q / q' stays about 1 / e^w for several steps while q falls by e each step)
-            done |= (_step > 3) & np.isfinite(previous) & (here >= 0.9 * previous) & (np.abs(q) >= 0.5 * q_before_now)
+            done |= (
+                (_step > 3)
+                & np.isfinite(previous)
+                & (here >= 0.9 * previous)
+                & (np.abs(q) >= 0.5 * q_before_now)
+            )
             still = rows[~done]
             active[rows[done]] = False
             if len(still) == 0:
@@ -441,8 +500,13 @@ class LineProbe:
             # Reached: to within its own rounding, or the Newton distance is down to the rounding
             # of the coordinates it moves (of where it began, for a zero at 0 itself). A quantity
             # that stalls above zero (max(s, 1e-12), x^2 + 1e-6) is neither.
-            reached = bool(abs(q_now[row]) <= q_noise[row] or (
-                np.isfinite(distance[row]) and distance[row] <= 64 * np.spacing(final_size[row]) + 1e-15 * start_size[row]))
+            reached = bool(
+                abs(q_now[row]) <= q_noise[row]
+                or (
+                    np.isfinite(distance[row])
+                    and distance[row] <= 64 * np.spacing(final_size[row]) + 1e-15 * start_size[row]
+                )
+            )
             if not reached:
                 continue
             norm = float(np.sqrt(np.sum(gradient[row] ** 2)))
@@ -454,33 +518,59 @@ class LineProbe:
             else:
                 # a quantity reached with no slope (exactly 0 on a flat piece): cross it any way
                 for name in group:
-                    normal[name] = self.rng.normal(0.0, 1.0, self.entries) if not uniform else np.ones(self.entries)
+                    normal[name] = (
+                        self.rng.normal(0.0, 1.0, self.entries) if not uniform else np.ones(self.entries)
+                    )
                 length = math.sqrt(sum(float(np.sum(v * v)) for v in normal.values())) or 1.0
                 normal = {name: v / length for name, v in normal.items()}
             # the size of the moving coordinates where the search began and where it ended: the
             # ladder of distances that a look climbs down starts at 1% of it
-            size = max([float(np.max(np.abs(point[name][row]))) for name in group]
-                       + [float(np.max(np.abs(start[name][row]))) for name in group] + [1e-300])
-            kept.append(_Located({name: point[name][row].copy() for name in self.variables}, normal,
-                                 problem.switch, uniform, size,
-                                 max(float(distance[row]) if q_now[row] != 0 else 0.0,
-                                     q_noise[row] / norm if norm > 0 else 0.0)))
+            size = max(
+                [float(np.max(np.abs(point[name][row]))) for name in group]
+                + [float(np.max(np.abs(start[name][row]))) for name in group]
+                + [1e-300]
+            )
+            kept.append(
+                _Located(
+                    {name: point[name][row].copy() for name in self.variables},
+                    normal,
+                    problem.switch,
+                    uniform,
+                    size,
+                    max(
+                        float(distance[row]) if q_now[row] != 0 else 0.0,
+                        q_noise[row] / norm if norm > 0 else 0.0,
+                    ),
+                )
+            )
         self.solved += count
         return kept
 
     @staticmethod
-    def _moving_size(point: dict[str, np.ndarray], rows: np.ndarray, grads: np.ndarray,
-                     moves: list[dict[str, np.ndarray]]) -> np.ndarray:
+    def _moving_size(
+        point: dict[str, np.ndarray], rows: np.ndarray, grads: np.ndarray, moves: list[dict[str, np.ndarray]]
+    ) -> np.ndarray:
         """The size of the coordinates a quantity moves with (those along which its gradient is
         not negligible), per row: how finely float64 can place its zero."""
-        coordinates = np.stack([sum(point[name][rows] @ vector / float(vector @ vector) for name, vector in move.items())
-                                for move in moves], axis=1)
+        coordinates = np.stack(
+            [
+                sum(point[name][rows] @ vector / float(vector @ vector) for name, vector in move.items())
+                for move in moves
+            ],
+            axis=1,
+        )
         weight = np.abs(grads)
         relevant = weight >= 1e-3 * np.max(weight, axis=1, keepdims=True)
         return np.max(np.where(relevant, np.abs(coordinates), 0.0), axis=1) + 1e-300
 
-    def _step(self, point: dict[str, np.ndarray], rows: np.ndarray, steps: np.ndarray,
-              moves: list[dict[str, np.ndarray]], problems: list[_Problem]) -> None:
+    def _step(
+        self,
+        point: dict[str, np.ndarray],
+        rows: np.ndarray,
+        steps: np.ndarray,
+        moves: list[dict[str, np.ndarray]],
+        problems: list[_Problem],
+    ) -> None:
         """Move `rows` by `steps` (one column per move), clipped to the bounds, halving a step
         whose end leaves the domain or the region."""
         scale = np.ones(len(rows))
@@ -507,7 +597,9 @@ class LineProbe:
 
     # -------------------------------------------------------------- the probe
 
-    def run(self, group: Sequence[str], joint: Sequence[str] | None = None, singular_only: bool = False) -> Probe:
+    def run(
+        self, group: Sequence[str], joint: Sequence[str] | None = None, singular_only: bool = False
+    ) -> Probe:
         """Find and judge every switching set that moves with `group`; constant pieces are judged
         on the gradient in `joint`. `singular_only`: the sets of singular atoms alone, and no
         samples (the singularities that data reach, LANGUAGE.md §4)."""
@@ -527,7 +619,9 @@ class LineProbe:
             if name not in self.region.bounds:
                 count = len(scales)
                 signs = np.where(self.rng.random(count) < 0.5, -1.0, 1.0)
-                uniform_starts[name][RANDOM_STARTS:] = (signs * np.asarray(scales) * (1 + 0.1 * self.rng.random(count)))[:, None]
+                uniform_starts[name][RANDOM_STARTS:] = (
+                    signs * np.asarray(scales) * (1 + 0.1 * self.rng.random(count))
+                )[:, None]
         self._into_domain(uniform_starts)
         self._into_domain(general_starts)
         problems = self._problems(uniform_starts, general_starts) if movable else []
@@ -545,32 +639,54 @@ class LineProbe:
         names = self.variables
         if self._lines:
             probe.base = {name: np.stack([base[name] for base, _ in self._lines]) for name in names}
-            probe.direction = {name: np.stack([direction[name] for _, direction in self._lines]) for name in names}
+            probe.direction = {
+                name: np.stack([direction[name] for _, direction in self._lines]) for name in names
+            }
         if probe.samples == 0 and probe.reason is None and not singular_only:
             probe.reason = "the definition is undefined (NaN) or outside `given` at every point tried"
         return probe
 
-    def _problems(self, uniform_starts: dict[str, np.ndarray], general_starts: dict[str, np.ndarray]) -> list[_Problem]:
+    def _problems(
+        self, uniform_starts: dict[str, np.ndarray], general_starts: dict[str, np.ndarray]
+    ) -> list[_Problem]:
         problems: list[_Problem] = []
         uniform_count = len(next(iter(uniform_starts.values())))
         general_count = len(next(iter(general_starts.values())))
         # How many crossings and entries each switch has: one run at a start point.
         probe_env = {name: general_starts[name][:1] for name in self.variables}
-        values = self.program.values_of(probe_env, sorted({c for s in self.program.switches for c in self.program.child_slots(s.slot)}))
+        values = self.program.values_of(
+            probe_env, sorted({c for s in self.program.switches for c in self.program.child_slots(s.slot)})
+        )
         slots = sorted({c for s in self.program.switches for c in self.program.child_slots(s.slot)})
         by_slot = dict(zip(slots, values))
         for index, switch in enumerate(self.program.switches):
-            for crossing in range(_crossing_count(switch, [by_slot[c] for c in self.program.child_slots(switch.slot)])):
+            for crossing in range(
+                _crossing_count(switch, [by_slot[c] for c in self.program.child_slots(switch.slot)])
+            ):
                 width = _width(switch, crossing, [by_slot[c] for c in self.program.child_slots(switch.slot)])
                 # each problem its own start, in turn, so that the starts of a switch differ
                 for k in range(UNIFORM_STARTS):
                     row = (len(problems) * 7 + k) % uniform_count
-                    problems.append(_Problem(index, crossing, 0, True,
-                                             {name: uniform_starts[name][row] for name in self.variables}))
+                    problems.append(
+                        _Problem(
+                            index,
+                            crossing,
+                            0,
+                            True,
+                            {name: uniform_starts[name][row] for name in self.variables},
+                        )
+                    )
                 for k in range(GENERAL_STARTS):
                     row = (len(problems) * 5 + k) % general_count
-                    problems.append(_Problem(index, crossing, k % width, False,
-                                             {name: general_starts[name][row] for name in self.variables}))
+                    problems.append(
+                        _Problem(
+                            index,
+                            crossing,
+                            k % width,
+                            False,
+                            {name: general_starts[name][row] for name in self.variables},
+                        )
+                    )
         if len(problems) > MAX_PROBLEMS:
             # every switch keeps its first problems of each family before any keeps more
             order = sorted(range(len(problems)), key=lambda i: (i % (UNIFORM_STARTS + GENERAL_STARTS), i))
@@ -593,8 +709,9 @@ class LineProbe:
             if name not in self.region.choices and name not in self.region.bounds:
                 starts[name][undefined] = np.abs(starts[name][undefined])
 
-    def _bracketed(self, problems: list[_Problem], group: Sequence[str],
-                   uniform_starts: dict[str, np.ndarray]) -> list[_Problem]:
+    def _bracketed(
+        self, problems: list[_Problem], group: Sequence[str], uniform_starts: dict[str, np.ndarray]
+    ) -> list[_Problem]:
         """More uniform starts, from brackets: each switching quantity on a grid of +-2^k (k from
         -SCAN_OCTAVES to SCAN_OCTAVES) along each variable of the group, and a start where it
         changes sign, at the secant's zero. Newton from a random point misses a zero that only a
@@ -603,35 +720,48 @@ class LineProbe:
         (1 / w at 0), rejects it."""
         kinds = sorted({(problem.switch, problem.crossing) for problem in problems})
         octaves = np.arange(-SCAN_OCTAVES, SCAN_OCTAVES + 1, dtype=float)
-        grid = np.concatenate([-(2.0 ** octaves[::-1]), [0.0], 2.0 ** octaves])
+        grid = np.concatenate([-(2.0 ** octaves[::-1]), [0.0], 2.0**octaves])
         closer = 2.0 ** -np.arange(1, SCAN_OCTAVES + 1, dtype=float)
         base = {name: uniform_starts[name][0] for name in self.variables}
         added: list[_Problem] = []
         for name in group:
             bound = self.region.bounds.get(name, Bound())
             # and closing in on each anchor from both sides, at distances relative to its size
-            near = [anchor + sign * abs(anchor) * closer for anchor in self._anchors(name) for sign in (-1.0, 1.0)]
+            near = [
+                anchor + sign * abs(anchor) * closer for anchor in self._anchors(name) for sign in (-1.0, 1.0)
+            ]
             line = np.unique(np.concatenate([grid, *near]))
             line = line[(line >= bound.lo) & (line <= bound.hi)]
             # every row evaluates the body up to its switch: a body with hundreds of switches gets
             # a coarser grid (and the first switches only) rather than a scan quadratic in its size
             stride = max(1, math.ceil(len(kinds) * len(line) / SCAN_ROWS))
             line = line[::stride]
-            scanned = kinds[:max(1, SCAN_ROWS // max(len(line), 1))]
+            scanned = kinds[: max(1, SCAN_ROWS // max(len(line), 1))]
             if len(line) < 2:
                 continue
-            scan = [_Problem(switch, crossing, 0, True, dict(base, **{name: np.full(self.entries, g)}))
-                    for switch, crossing in scanned for g in line]
+            scan = [
+                _Problem(switch, crossing, 0, True, dict(base, **{name: np.full(self.entries, g)}))
+                for switch, crossing in scanned
+                for g in line
+            ]
             env = {other: np.stack([problem.start[other] for problem in scan]) for other in self.variables}
             q, _ = self._quantities(env, None, scan)
             q = q.reshape(len(scanned), len(line))
             with np.errstate(all="ignore"):
-                change = np.isfinite(q[:, :-1]) & np.isfinite(q[:, 1:]) & (np.sign(q[:, :-1]) * np.sign(q[:, 1:]) < 0)
+                change = (
+                    np.isfinite(q[:, :-1])
+                    & np.isfinite(q[:, 1:])
+                    & (np.sign(q[:, :-1]) * np.sign(q[:, 1:]) < 0)
+                )
             for k, (switch, crossing) in enumerate(scanned):
                 for j in np.nonzero(change[k])[0][:SCAN_BRACKETS]:
                     a, b, qa, qb = line[j], line[j + 1], q[k, j], q[k, j + 1]
                     guess = a + (b - a) * qa / (qa - qb)
-                    added.append(_Problem(switch, crossing, 0, True, dict(base, **{name: np.full(self.entries, guess)})))
+                    added.append(
+                        _Problem(
+                            switch, crossing, 0, True, dict(base, **{name: np.full(self.entries, guess)})
+                        )
+                    )
         return added
 
     def _anchors(self, name: str) -> list[float]:
@@ -645,7 +775,11 @@ class LineProbe:
             return known
         found: set[float] = set()
         expr = self.program.expr
-        symbol = next((s for s in expr.free_symbols if s.name == name), None) if isinstance(expr, sp.Basic) else None
+        symbol = (
+            next((s for s in expr.free_symbols if s.name == name), None)
+            if isinstance(expr, sp.Basic)
+            else None
+        )
         if symbol is not None:
             for node in sp.preorder_traversal(expr):
                 if len(found) >= SCAN_ANCHORS:
@@ -676,7 +810,9 @@ class LineProbe:
         for name in self.variables:
             rows = []
             for located, step in looks:
-                rows.append(located.point[name][None, :] + (offsets * step)[:, None] * located.normal[name][None, :])
+                rows.append(
+                    located.point[name][None, :] + (offsets * step)[:, None] * located.normal[name][None, :]
+                )
             env[name] = np.concatenate(rows) if rows else np.zeros((0, self.entries))
         return env
 
@@ -690,7 +826,7 @@ class LineProbe:
         if not located:
             return results
         for start in range(0, len(located), 256):
-            results += self._looks_of(located[start:start + 256])
+            results += self._looks_of(located[start : start + 256])
         return self._chosen_looks(results)
 
     def _looks_of(self, located: list[_Located]) -> list[dict[str, Any]]:
@@ -698,8 +834,12 @@ class LineProbe:
         offsets = np.concatenate([-ladder, ladder])
         pairs = [(item, 1e-2 * item.scale) for item in located]
         env = self._at(pairs, offsets)
-        seeds = {name: np.concatenate([np.broadcast_to(item.normal[name], (len(offsets), self.entries)) for item, _ in pairs])
-                 for name in self.variables}
+        seeds = {
+            name: np.concatenate(
+                [np.broadcast_to(item.normal[name], (len(offsets), self.entries)) for item, _ in pairs]
+            )
+            for name in self.variables
+        }
         value, tangent, states, inside = self._evaluate(env, seeds)
         width = len(offsets)
         signature = _signature(states, width * len(pairs)).reshape(len(pairs), width, -1)
@@ -709,7 +849,10 @@ class LineProbe:
         for k, (item, first) in enumerate(pairs):
             left, right = signature[k, :LADDER], signature[k, LADDER:]
             # only distances well above how far the set may be from the point count
-            size = max(float(np.max(np.abs(item.point[name][item.normal[name] != 0]), initial=0.0)) for name in item.point)
+            size = max(
+                float(np.max(np.abs(item.point[name][item.normal[name] != 0]), initial=0.0))
+                for name in item.point
+            )
             floor = 100 * (item.precision + 4 * float(np.spacing(size)))
             rungs = max(4, int(np.sum(first * ladder > floor)))
             left, right = left[:rungs], right[:rungs]
@@ -717,28 +860,39 @@ class LineProbe:
             singular = self.program.switches[item.switch].singular
             if np.array_equal(beside_left, beside_right) and not singular:
                 continue
-            chosen = choose_step(left, right, tangent[k, :rungs], tangent[k, LADDER:LADDER + rungs])
+            chosen = choose_step(left, right, tangent[k, :rungs], tangent[k, LADDER : LADDER + rungs])
             if chosen is None:
                 continue
             # Jumps and kinks are judged as near the set as the point's placement allows (exact
             # slopes lose nothing there, and a smooth feature narrower than the linear step, as
             # softplus inside a logistic loss scaled by 1e6, is seen as smooth); a change of
             # curvature, whose estimate divides by the step, at the locally linear step.
-            deep = nearest_step(left, right, tangent[k, :rungs], tangent[k, LADDER:LADDER + rungs], chosen)
+            deep = nearest_step(left, right, tangent[k, :rungs], tangent[k, LADDER : LADDER + rungs], chosen)
             picked = judged_rungs(deep, LADDER)
             curved = judged_rungs(chosen, LADDER)
             left_rows, order = picked[:4], picked[4:]
-            results.append({"item": item, "step": first * ladder[chosen], "near_step": first * ladder[deep],
-                            "before": beside_left, "after": beside_right,
-                            "values": value[k, picked], "slopes": tangent[k, picked], "inside8": inside[k, picked],
-                            "curve_values": value[k, curved], "curve_slopes": tangent[k, curved],
-                            "inside": (bool(np.all(inside[k, left_rows])), bool(np.all(inside[k, order])))})
+            results.append(
+                {
+                    "item": item,
+                    "step": first * ladder[chosen],
+                    "near_step": first * ladder[deep],
+                    "before": beside_left,
+                    "after": beside_right,
+                    "values": value[k, picked],
+                    "slopes": tangent[k, picked],
+                    "inside8": inside[k, picked],
+                    "curve_values": value[k, curved],
+                    "curve_slopes": tangent[k, curved],
+                    "inside": (bool(np.all(inside[k, left_rows])), bool(np.all(inside[k, order]))),
+                }
+            )
         return results
 
     def _chosen_looks(self, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """A few looks per kind of change (the same switches changing the same way), those at
         the most ordinary points first (coordinates nearest unit size): the first look of a kind
         is the witness a finding reports."""
+
         def oddness(look: dict[str, Any]) -> float:
             sizes = [float(np.max(np.abs(v))) for v in look["item"].point.values()]
             return max((abs(math.log10(s)) for s in sizes if s > 0), default=0.0)
@@ -752,7 +906,12 @@ class LineProbe:
             singular = self.program.switches[look["item"].switch].singular
             if singular:
                 transitions.setdefault(look["item"].switch, (0, 0))
-            key = (tuple(sorted(transitions)), tuple(sorted(transitions.items())), look["inside"], look["item"].uniform)
+            key = (
+                tuple(sorted(transitions)),
+                tuple(sorted(transitions.items())),
+                look["inside"],
+                look["item"].uniform,
+            )
             if counted.get(key, 0) >= LOOKS_PER_CHANGE:
                 continue
             counted[key] = counted.get(key, 0) + 1
@@ -765,7 +924,9 @@ class LineProbe:
         if self._column_switch is None:
             env = {name: np.zeros((1, self.entries)) for name in self.variables}
             _, states = self.program.run(env)
-            self._column_switch = [index for index, state in enumerate(states) for _ in range(_rows(state, 1).shape[1])]
+            self._column_switch = [
+                index for index, state in enumerate(states) for _ in range(_rows(state, 1).shape[1])
+            ]
         return self._column_switch
 
     # -------------------------------------------------------------- judging
@@ -787,17 +948,22 @@ class LineProbe:
             if switch.singular or singular:
                 # a singular atom's quantity changes sign or touches zero here, whichever switch led here
                 if not switch.singular:
-                    item = _Located(item.point, item.normal, singular[0], item.uniform, item.scale, item.precision)
-                events += self._singular_event(line, item, step, transitions, left_ok, right_ok, value[k], tangent[k],
-                                               look["near_step"])
+                    item = _Located(
+                        item.point, item.normal, singular[0], item.uniform, item.scale, item.precision
+                    )
+                events += self._singular_event(
+                    line, item, step, transitions, left_ok, right_ok, value[k], tangent[k], look["near_step"]
+                )
                 continue
             if not (left_ok and right_ok):
                 continue  # an edge of the region: not a point inside it
             kind, _ = decide_crossing(value[k], tangent[k], look["near_step"], _placed(item))
             _, curvature = decide_crossing(look["curve_values"], look["curve_slopes"], step, _placed(item))
             slope = max(abs(tangent[k][3]), abs(tangent[k][4]))
-            if kind in ("none", "kink") and (self._differs_on_surface(item, transitions, slope)
-                                             or self._differs_at_zero(item, value[k], tangent[k], look["near_step"])):
+            if kind in ("none", "kink") and (
+                self._differs_on_surface(item, transitions, slope)
+                or self._differs_at_zero(item, value[k], tangent[k], look["near_step"])
+            ):
                 kind = "jump"
             events.append(Event(line, 0.0, changed, kind, curvature, transitions=dict(transitions)))
         return events
@@ -812,26 +978,45 @@ class LineProbe:
         # it touches zero when it is no farther from 0 than that moves it (abs(x) at x == 1e-17,
         # placed to 1e-17; not max(sum(p^2), 1e-12) at its tie, which moves by 1e-26 there),
         # in the quantity's own units, whatever the scale of the variables.
-        size = max(float(np.max(np.abs(item.point[name][item.normal[name] != 0]), initial=0.0)) for name in item.point)
+        size = max(
+            float(np.max(np.abs(item.point[name][item.normal[name] != 0]), initial=0.0))
+            for name in item.point
+        )
         offset = 100 * _placed(item) + 4 * float(np.spacing(size))
-        env = {name: item.point[name][None, :] + np.array([[0.0], [offset], [-offset]]) * item.normal[name][None, :]
-               for name in self.variables}
+        env = {
+            name: item.point[name][None, :]
+            + np.array([[0.0], [offset], [-offset]]) * item.normal[name][None, :]
+            for name in self.variables
+        }
         quantities = self.program.singular_values(env, indices=chosen)
         touching = []
         for index in chosen:
             value = np.abs(np.asarray(quantities[index], dtype=float))
             if value.ndim == 0 or value.size == 0:
                 continue
-            value = value.reshape(value.shape[0], -1) if value.shape[0] == 3 else np.broadcast_to(value.reshape(1, -1), (3, value.size))
+            value = (
+                value.reshape(value.shape[0], -1)
+                if value.shape[0] == 3
+                else np.broadcast_to(value.reshape(1, -1), (3, value.size))
+            )
             moved = np.maximum(np.abs(value[1] - value[0]), np.abs(value[2] - value[0]))
             with np.errstate(invalid="ignore"):
                 if np.any(np.isfinite(value[0]) & (value[0] <= moved)):
                     touching.append(index)
         return touching
 
-    def _singular_event(self, line: int, item: _Located, step: float, transitions: dict[int, tuple[int, int]],
-                        left_ok: bool, right_ok: bool, values: np.ndarray, slopes: np.ndarray,
-                        near_step: float) -> list[Event]:
+    def _singular_event(
+        self,
+        line: int,
+        item: _Located,
+        step: float,
+        transitions: dict[int, tuple[int, int]],
+        left_ok: bool,
+        right_ok: bool,
+        values: np.ndarray,
+        slopes: np.ndarray,
+        near_step: float,
+    ) -> list[Event]:
         """A singular atom's quantity reaches zero here: is the value or the slope unbounded as the
         point is approached from a side inside the region? (`values` and `slopes` are at the
         offsets of `near_step`, as in `_judge`; `step` is the locally linear step the distances of
@@ -852,7 +1037,9 @@ class LineProbe:
         # the second time snapped onto 0 (Newton stops at 1e-26 of a zero at 0, where 0 / 0 is)
         for name, value in _snapped_to_zero(item).items():
             env[name][-1] = value
-        seeds = {name: np.broadcast_to(item.normal[name], (len(offsets), self.entries)) for name in self.variables}
+        seeds = {
+            name: np.broadcast_to(item.normal[name], (len(offsets), self.entries)) for name in self.variables
+        }
         value, tangent, _, inside = self._evaluate(env, seeds, with_states=False)
         at_point = value[-2:]
         value, tangent, inside = value[:-2], tangent[:-2], inside[:-2]
@@ -871,18 +1058,32 @@ class LineProbe:
         # quantity is exactly 0): a removable singularity, NaN in training all the same
         # (an interior point only, both sides inside: a side that is NaN makes it the domain's edge,
         # where the located point may sit a hair outside)
-        undefined = (len(sides) == 2 and bool(np.isnan(at_point[-1])) and bool(np.all(inside))
-                     and bool(np.all(np.isfinite(value))))
+        undefined = (
+            len(sides) == 2
+            and bool(np.isnan(at_point[-1]))
+            and bool(np.all(inside))
+            and bool(np.all(np.isfinite(value)))
+        )
         if value_grows or slope_grows or undefined:
             # (a point where the body is only undefined, its slopes bounded, is no cusp: it is
             # outside the domain, as a pole is)
             cusp = len(sides) == 2 and not value_grows and slope_grows
-            events = [Event(line, 0.0, tuple(singular), "singular", on_edge=not cusp, cusp=cusp, transitions=singular)]
-            others = {i: t for i, t in transitions.items() if i != item.switch and not self.program.switches[i].singular}
+            events = [
+                Event(
+                    line, 0.0, tuple(singular), "singular", on_edge=not cusp, cusp=cusp, transitions=singular
+                )
+            ]
+            others = {
+                i: t
+                for i, t in transitions.items()
+                if i != item.switch and not self.program.switches[i].singular
+            }
             if cusp and others and np.all(inside):
                 # a jump at the cusp (step(x) + sqrt(abs(x))): the sides' values part and stay apart
                 near, far = value[7] - value[3], value[6] - value[2]
-                if abs(near) > 256 * EPS * (abs(value[7]) + abs(value[3])) and abs(near - far) <= 0.25 * abs(near):
+                if abs(near) > 256 * EPS * (abs(value[7]) + abs(value[3])) and abs(near - far) <= 0.25 * abs(
+                    near
+                ):
                     events.append(Event(line, 0.0, tuple(others), "jump", transitions=others))
             elif others and len(sides) == 2 and grows_on.count(True) == 1 and np.all(inside):
                 # unbounded on one side only, where another switch changes piece: the value jumps
@@ -890,15 +1091,30 @@ class LineProbe:
                 events.append(Event(line, 0.0, tuple(others), "jump", transitions=others))
             return events
         events = []
-        if len(sides) == 2 and len(transitions) > 1 or (len(sides) == 2 and any(i != item.switch for i in transitions)):
+        if (
+            len(sides) == 2
+            and len(transitions) > 1
+            or (len(sides) == 2 and any(i != item.switch for i in transitions))
+        ):
             kind, curvature = decide_crossing(values, slopes, near_step, _placed(item))
             others = {i: t for i, t in transitions.items() if i != item.switch}
             if kind in ("jump", "kink") or curvature:
-                events.append(Event(line, 0.0, tuple(others or transitions), kind, curvature, transitions=dict(others or transitions)))
+                events.append(
+                    Event(
+                        line,
+                        0.0,
+                        tuple(others or transitions),
+                        kind,
+                        curvature,
+                        transitions=dict(others or transitions),
+                    )
+                )
         elif len(sides) == 2:
             kind, curvature = decide_crossing(values, slopes, near_step, _placed(item))
             if kind in ("jump", "kink") or curvature:
-                events.append(Event(line, 0.0, tuple(transitions), kind, curvature, transitions=dict(transitions)))
+                events.append(
+                    Event(line, 0.0, tuple(transitions), kind, curvature, transitions=dict(transitions))
+                )
         switch = self.program.switches[item.switch]
         if len(sides) == 2 and _infinite_slope_at_zero(switch):
             # The atom's own derivative is infinite where its argument touches zero, even when the
@@ -906,13 +1122,18 @@ class LineProbe:
             events.append(Event(line, 0.0, tuple(singular), "singular", on_edge=False, transitions=singular))
         return events
 
-    def _differs_on_surface(self, item: _Located, transitions: dict[int, tuple[int, int]], slope: float) -> bool:
+    def _differs_on_surface(
+        self, item: _Located, transitions: dict[int, tuple[int, int]], slope: float
+    ) -> bool:
         """A condition that holds only on a set of measure zero (`x == 0`): is the value there
         different from the value next to it? Both at the located point, with the condition
         forced to hold and forced not to; a difference counts when it is more than the body
         moves within the distance by which the point may miss the set."""
-        relations = [self.program.switches[i] for i in transitions
-                     if isinstance(self.program.switches[i].node, (sp.Eq, sp.Ne))]
+        relations = [
+            self.program.switches[i]
+            for i in transitions
+            if isinstance(self.program.switches[i].node, (sp.Eq, sp.Ne))
+        ]
         if not relations:
             return False
         env = {name: item.point[name][None, :] for name in self.variables}
@@ -944,7 +1165,9 @@ class LineProbe:
         next to it: a jump that every line through 0 sees only at the point.)"""
         snapped = _snapped_to_zero(item)
         if all(np.array_equal(snapped[name], item.point[name]) for name in self.variables) or not any(
-                np.all(snapped[name][item.normal[name] != 0] == 0) and np.any(item.normal[name] != 0) for name in self.variables):
+            np.all(snapped[name][item.normal[name] != 0] == 0) and np.any(item.normal[name] != 0)
+            for name in self.variables
+        ):
             return False
         value, _ = self.program.run({name: snapped[name][None, :] for name in self.variables}, states=False)
         at = self._scalar(value, 1)[0]
@@ -952,13 +1175,22 @@ class LineProbe:
         if not (np.isfinite(at) and np.isfinite(left) and np.isfinite(right)):
             return False
         # what each side moves over a quarter step, and rounding: the limits are within that
-        reach = 0.25 * step * (abs(slopes[3]) + abs(slopes[4])) + 256 * EPS * (abs(at) + abs(left) + abs(right))
+        reach = 0.25 * step * (abs(slopes[3]) + abs(slopes[4])) + 256 * EPS * (
+            abs(at) + abs(left) + abs(right)
+        )
         return bool(abs(at - left) > 2 * reach and abs(at - right) > 2 * reach)
 
     # -------------------------------------------------------------- pieces
 
-    def _samples(self, probe: Probe, uniform_starts: dict[str, np.ndarray], general_starts: dict[str, np.ndarray],
-                 looks: list[dict[str, Any]], group: Sequence[str], joint: Sequence[str]) -> None:
+    def _samples(
+        self,
+        probe: Probe,
+        uniform_starts: dict[str, np.ndarray],
+        general_starts: dict[str, np.ndarray],
+        looks: list[dict[str, Any]],
+        group: Sequence[str],
+        joint: Sequence[str],
+    ) -> None:
         """The pieces seen: the random starts and both sides of every look. A piece is flat for
         the gradient in `joint` when its certificate holds; `flat_everywhere` when every piece
         seen is flat for `group`."""
@@ -970,14 +1202,22 @@ class LineProbe:
         for look in looks:
             item, step = look["item"], look["step"]
             for side in (-1.0, 1.0):
-                points.append(({name: item.point[name] + side * step * item.normal[name] for name in self.variables},
-                               item.uniform))
+                points.append(
+                    (
+                        {name: item.point[name] + side * step * item.normal[name] for name in self.variables},
+                        item.uniform,
+                    )
+                )
         if not points:
             return
         env = {name: np.stack([point[name] for point, _ in points]) for name in self.variables}
         count = len(points)
-        own_seed = {name: self.rng.normal(0.0, 1.0, (count, self.entries)) for name in group if name in self.variables}
-        joint_seed = {name: self.rng.normal(0.0, 1.0, (count, self.entries)) for name in joint if name in self.variables}
+        own_seed = {
+            name: self.rng.normal(0.0, 1.0, (count, self.entries)) for name in group if name in self.variables
+        }
+        joint_seed = {
+            name: self.rng.normal(0.0, 1.0, (count, self.entries)) for name in joint if name in self.variables
+        }
         for seeds in (own_seed, joint_seed):
             for name in seeds:
                 if any(uniform for _, uniform in points):
@@ -1041,7 +1281,9 @@ class LineProbe:
 # ------------------------------------------------------------------ the decision at a look
 
 
-def choose_step(left: np.ndarray, right: np.ndarray, left_slopes: np.ndarray, right_slopes: np.ndarray) -> int | None:
+def choose_step(
+    left: np.ndarray, right: np.ndarray, left_slopes: np.ndarray, right_slopes: np.ndarray
+) -> int | None:
     """Which rung j of a ladder of distances 2^-j (from the first step) to judge a crossing at:
     `left` and `right` hold the states at each rung on either side (rows), the slopes likewise.
 
@@ -1068,7 +1310,9 @@ def choose_step(left: np.ndarray, right: np.ndarray, left_slopes: np.ndarray, ri
         size = np.maximum.accumulate(np.where(finite, np.abs(slopes), 0.0)[::-1])[::-1]
         # each side by its own slopes, all the way down to the set: a flat side is linear, a side
         # saturated far off (exp underflowing to 0 left of elu's corner) is not
-        flat_enough.append(np.where(judged[: rungs - 3], (high - low)[: rungs - 3] <= 1e-2 * size[: rungs - 3], True))
+        flat_enough.append(
+            np.where(judged[: rungs - 3], (high - low)[: rungs - 3] <= 1e-2 * size[: rungs - 3], True)
+        )
         usable.append(judged[: rungs - 3])
     # index i stands for rung j = i + 1 (its judged rungs start at i)
     candidates = settled[: rungs - 3] & (usable[0] | usable[1])
@@ -1087,8 +1331,9 @@ def _suffix_all(flags: np.ndarray) -> np.ndarray:
     return np.logical_and.accumulate(flags[::-1])[::-1]
 
 
-def nearest_step(left: np.ndarray, right: np.ndarray, left_slopes: np.ndarray, right_slopes: np.ndarray,
-                 chosen: int) -> int:
+def nearest_step(
+    left: np.ndarray, right: np.ndarray, left_slopes: np.ndarray, right_slopes: np.ndarray, chosen: int
+) -> int:
     """The rung nearest the set (the deepest) whose four judged rungs have the states beside the
     set and finite slopes on every side that has any; `chosen` when there is none deeper."""
     rungs = len(left)
@@ -1096,7 +1341,9 @@ def nearest_step(left: np.ndarray, right: np.ndarray, left_slopes: np.ndarray, r
         rows = slice(j - 1, j + 3)
         if not (np.all(left[rows] == left[-1]) and np.all(right[rows] == right[-1])):
             continue
-        sides = [s[rows] for s in (left_slopes, right_slopes) if np.all(np.isfinite(s[chosen - 1:chosen + 3]))]
+        sides = [
+            s[rows] for s in (left_slopes, right_slopes) if np.all(np.isfinite(s[chosen - 1 : chosen + 3]))
+        ]
         if sides and all(np.all(np.isfinite(s)) for s in sides):
             return j
     return chosen
@@ -1109,7 +1356,9 @@ def judged_rungs(j: int, rungs: int) -> list[int]:
     return near + [rungs + r for r in near[::-1]]
 
 
-def decide_crossing(values: np.ndarray, slopes: np.ndarray, step: float, precision: float = 0.0) -> tuple[str, bool]:
+def decide_crossing(
+    values: np.ndarray, slopes: np.ndarray, step: float, precision: float = 0.0
+) -> tuple[str, bool]:
     """values and slopes at offsets (-2, -1, -1/2, -1/4, 1/4, 1/2, 1, 2) steps from the set.
 
     A jump is a gap between the sides' values that does not close as the distance halves twice
@@ -1136,8 +1385,9 @@ def decide_crossing(values: np.ndarray, slopes: np.ndarray, step: float, precisi
     # Sides whose values do not part at all cannot jump, whatever the slopes say: beside a
     # removable singularity ((x + 0.5) * x^-1 * x at 0) the exact slopes are huge terms that
     # cancel, and what is left of them is rounding.
-    parted = (abs(v[0.25] - v[-0.25]) > rounding(v[0.25], v[-0.25])
-              or abs(v[1.0] - v[-1.0]) > rounding(v[1.0], v[-1.0]))
+    parted = abs(v[0.25] - v[-0.25]) > rounding(v[0.25], v[-0.25]) or abs(v[1.0] - v[-1.0]) > rounding(
+        v[1.0], v[-1.0]
+    )
     if parted and (abs(near) > 16 * noise and 3 <= near / far <= 5 if far else False):
         return "jump", False  # a pole at the switch: the gap grows like 1/distance (divide_no_nan)
     jump = parted and abs(near) > noise and abs(near - far) <= 0.5 * abs(near)
@@ -1147,9 +1397,11 @@ def decide_crossing(values: np.ndarray, slopes: np.ndarray, step: float, precisi
     # a set `precision` away from the middle shifts each side's slope by its curvature times that
     curvatures = (abs(g[0.5] - g[0.25]) + abs(g[-0.25] - g[-0.5])) / (0.25 * step)
     slope_offset = 4 * precision * curvatures
-    kink = (abs(slope_near) > rounding(g[0.25], g[-0.25]) + slope_offset
-            and abs(slope_near) > 1e-9 * (abs(g[0.25]) + abs(g[-0.25]))
-            and abs(slope_near - slope_far) <= 0.25 * abs(slope_near))
+    kink = (
+        abs(slope_near) > rounding(g[0.25], g[-0.25]) + slope_offset
+        and abs(slope_near) > 1e-9 * (abs(g[0.25]) + abs(g[-0.25]))
+        and abs(slope_near - slope_far) <= 0.25 * abs(slope_near)
+    )
     if kink:
         return "kink", False
     # curvature on each side from the exact slopes at 1/4 and 1/2 step, and at 1 and 2 steps
@@ -1157,21 +1409,28 @@ def decide_crossing(values: np.ndarray, slopes: np.ndarray, step: float, precisi
     curve_far = (g[2.0] - g[1.0]) / step - (g[-1.0] - g[-2.0]) / step
     size = (abs(g[0.5] - g[0.25]) + abs(g[-0.25] - g[-0.5])) / (0.25 * step)
     noise = rounding(g[0.5], g[0.25], g[-0.25], g[-0.5]) / (0.25 * step)
-    curvature = (abs(curve_near) > 10 * noise and abs(curve_near) > 1e-4 * size
-                 and abs(curve_near - curve_far) <= 0.5 * abs(curve_near))
+    curvature = (
+        abs(curve_near) > 10 * noise
+        and abs(curve_near) > 1e-4 * size
+        and abs(curve_near - curve_far) <= 0.5 * abs(curve_near)
+    )
     return "none", bool(curvature)
 
 
 def _snapped_to_zero(item: _Located) -> dict[str, np.ndarray]:
     """The located point with the coordinates that are nothing beside the scale of the search
     (below 1e-15 of it) set to exactly 0: where a set through 0 itself is."""
-    return {name: np.where(np.abs(value) <= 1e-15 * item.scale, 0.0, value) for name, value in item.point.items()}
+    return {
+        name: np.where(np.abs(value) <= 1e-15 * item.scale, 0.0, value) for name, value in item.point.items()
+    }
 
 
 def _placed(item: _Located) -> float:
     """How far the set may be from a located point along its normal: the last Newton distance
     and the rounding of the coordinates that move."""
-    size = max(float(np.max(np.abs(item.point[name][item.normal[name] != 0]), initial=0.0)) for name in item.point)
+    size = max(
+        float(np.max(np.abs(item.point[name][item.normal[name] != 0]), initial=0.0)) for name in item.point
+    )
     return item.precision + 4 * float(np.spacing(size))
 
 
@@ -1182,7 +1441,9 @@ def _slope_unbounded(slopes: np.ndarray) -> bool:
     if not np.all(np.isfinite(slopes)):
         return True
     steps = np.abs(np.diff(slopes))
-    return bool(abs(slopes[-1]) > 2 * abs(slopes[0]) and steps[2] >= 0.3 * steps[1] and steps[1] >= 0.3 * steps[0])
+    return bool(
+        abs(slopes[-1]) > 2 * abs(slopes[0]) and steps[2] >= 0.3 * steps[1] and steps[1] >= 0.3 * steps[0]
+    )
 
 
 def _value_unbounded(values: np.ndarray, slopes: np.ndarray, distances: np.ndarray) -> bool:
@@ -1192,13 +1453,18 @@ def _value_unbounded(values: np.ndarray, slopes: np.ndarray, distances: np.ndarr
     if not np.all(np.isfinite(values)):
         return True
     steps = np.abs(np.diff(values))
-    return bool(steps[2] >= 0.3 * steps[1] and steps[1] >= 0.3 * steps[0]
-                and steps[2] > 256 * EPS * float(np.max(np.abs(values))))
+    return bool(
+        steps[2] >= 0.3 * steps[1]
+        and steps[1] >= 0.3 * steps[0]
+        and steps[2] > 256 * EPS * float(np.max(np.abs(values)))
+    )
 
 
 def _infinite_slope_at_zero(switch: Switch) -> bool:
     row = switch.row
-    return bool(row is not None and row.slope_infinite_if is not None and row.slope_infinite_if(*switch.node.args))
+    return bool(
+        row is not None and row.slope_infinite_if is not None and row.slope_infinite_if(*switch.node.args)
+    )
 
 
 # ------------------------------------------------------------------ pieces, symbolically
@@ -1272,7 +1538,9 @@ def piece_expression(expr: Any, choice: dict[Any, int]) -> Any:
                 done[node] = row.piece(choice[node], *arguments)
             continue
         try:
-            done[node] = node.func(*arguments) if any(a is not c for a, c in zip(arguments, children)) else node
+            done[node] = (
+                node.func(*arguments) if any(a is not c for a, c in zip(arguments, children)) else node
+            )
         except (TypeError, ValueError, ZeroDivisionError):
             return None
     return done[expr]
@@ -1316,7 +1584,9 @@ def _width(switch: Switch, crossing: int, arguments: Sequence[Any]) -> int:
     """How many entries the quantity has (1 for a reduction)."""
     with np.errstate(all="ignore"):
         try:
-            value = _crossing_function(switch, crossing)(*[np.atleast_2d(np.asarray(a, dtype=float)) for a in arguments])
+            value = _crossing_function(switch, crossing)(
+                *[np.atleast_2d(np.asarray(a, dtype=float)) for a in arguments]
+            )
         except (TypeError, ValueError, IndexError):
             return 1
     return max(1, int(np.shape(value)[-1])) if np.ndim(value) else 1
@@ -1334,7 +1604,9 @@ def _signature(states: list[np.ndarray], count: int) -> np.ndarray:
     return np.concatenate(states, axis=1) if states else np.zeros((count, 0), dtype=np.int64)
 
 
-def _transitions(before: np.ndarray, after: np.ndarray, column_switch: Sequence[int]) -> dict[int, tuple[int, int]]:
+def _transitions(
+    before: np.ndarray, after: np.ndarray, column_switch: Sequence[int]
+) -> dict[int, tuple[int, int]]:
     """Each switch whose state differs, with its states on either side at its first differing column."""
     transitions: dict[int, tuple[int, int]] = {}
     for column in np.nonzero(before != after)[0].tolist():
@@ -1351,7 +1623,9 @@ def _rows(state: Any, count: int) -> np.ndarray:
     if array.ndim == 1 and array.shape[0] != count:
         array = array[None, :]  # one row for every point (a one-hot of a number)
     if array.shape[0] != count:
-        array = np.broadcast_to(array, (count,) + array.shape[1:] if array.ndim > 1 else (count, array.shape[-1]))
+        array = np.broadcast_to(
+            array, (count,) + array.shape[1:] if array.ndim > 1 else (count, array.shape[-1])
+        )
     return array.reshape(count, -1).astype(np.int64, copy=False)
 
 
@@ -1405,7 +1679,11 @@ def region_from(given: Any, variables: Sequence[str], condition_program: Program
             continue
         if not isinstance(part, (sp.StrictLessThan, sp.LessThan, sp.StrictGreaterThan, sp.GreaterThan)):
             continue
-        small, large = (part.lhs, part.rhs) if isinstance(part, (sp.StrictLessThan, sp.LessThan)) else (part.rhs, part.lhs)
+        small, large = (
+            (part.lhs, part.rhs)
+            if isinstance(part, (sp.StrictLessThan, sp.LessThan))
+            else (part.rhs, part.lhs)
+        )
         if isinstance(large, sp.Symbol) and small.is_number and small.is_finite is not False:
             bound = region.bounds.get(large.name, Bound())
             region.bounds[large.name] = Bound(max(bound.lo, float(small)), bound.hi)

@@ -33,23 +33,43 @@ def _is_function(name: str, method: bool = False) -> bool:
     return atoms.lookup(name, method=method) is not None
 
 
-def analyze_source(text: str, path: str = "<string>", *, budget: float | None = None,
-                   python_functions: Sequence[str] = (), data_names: Sequence[str] | None = None) -> list[Report]:
+def analyze_source(
+    text: str,
+    path: str = "<string>",
+    *,
+    budget: float | None = None,
+    python_functions: Sequence[str] = (),
+    data_names: Sequence[str] | None = None,
+) -> list[Report]:
     """A `.py` text as Python, anything else as the loss language. `data_names`: the parameters that
     are data without `wrt` (None: the default list, LANGUAGE.md section 1)."""
     if is_python_path(path):
-        return analyze_python_text(text, path, budget=budget, python_functions=python_functions,
-                                   data_names=DATA_NAMES if data_names is None else tuple(data_names))
+        return analyze_python_text(
+            text,
+            path,
+            budget=budget,
+            python_functions=python_functions,
+            data_names=DATA_NAMES if data_names is None else tuple(data_names),
+        )
     from .api import analyze_text
 
     return analyze_text(text, path, budget=budget, data_names=data_names)
 
 
-def analyze_python(source_or_path: str | Path, *, budget: float | None = None,
-                   python_functions: Sequence[str] = (), data_names: Sequence[str] = DATA_NAMES) -> list[Report]:
+def analyze_python(
+    source_or_path: str | Path,
+    *,
+    budget: float | None = None,
+    python_functions: Sequence[str] = (),
+    data_names: Sequence[str] = DATA_NAMES,
+) -> list[Report]:
     """The reports of the loss functions of a Python module, given as a path (a `Path`, or a string
     naming an existing `.py` file) or as its source text. `data_names`: as for `analyze_source`."""
-    if isinstance(source_or_path, Path) or is_python_path(str(source_or_path)) and "\n" not in str(source_or_path):
+    if (
+        isinstance(source_or_path, Path)
+        or is_python_path(str(source_or_path))
+        and "\n" not in str(source_or_path)
+    ):
         from ..lint.files import load
 
         path = str(source_or_path)
@@ -57,10 +77,16 @@ def analyze_python(source_or_path: str | Path, *, budget: float | None = None,
         if loaded.unreadable is not None:
             return [loaded.unreadable]
         assert loaded.text is not None
-        return analyze_python_text(loaded.text, path, budget=budget, python_functions=python_functions,
-                                   data_names=data_names)
-    return analyze_python_text(str(source_or_path), "<string>", budget=budget, python_functions=python_functions,
-                               data_names=data_names)
+        return analyze_python_text(
+            loaded.text, path, budget=budget, python_functions=python_functions, data_names=data_names
+        )
+    return analyze_python_text(
+        str(source_or_path),
+        "<string>",
+        budget=budget,
+        python_functions=python_functions,
+        data_names=data_names,
+    )
 
 
 def analyze_function(function: Any, *, budget: float | None = None) -> Report:
@@ -89,22 +115,28 @@ def analyze_function(function: Any, *, budget: float | None = None) -> Report:
             module_text = None
     if module_text is not None:
         path = inspect.getsourcefile(target) or target.__code__.co_filename
-        found = [report for report in analyze_python_text(module_text, path, budget=budget, python_functions=(wanted,))
-                 if report.name == wanted]
+        found = [
+            report
+            for report in analyze_python_text(module_text, path, budget=budget, python_functions=(wanted,))
+            if report.name == wanted
+        ]
         if found:
             return found[0]
     try:
         lines, first_line = inspect.getsourcelines(target)
     except (OSError, TypeError) as error:
-        raise ValueError(f"the source of {name} cannot be read ({error}); "
-                         "analyse its text with analyze_python instead") from None
+        raise ValueError(
+            f"the source of {name} cannot be read ({error}); analyse its text with analyze_python instead"
+        ) from None
     source = textwrap.dedent("".join(lines))
     header = _imports_from_globals(target)
     if owner and "." not in owner:
         header.append(f"class {owner}:")
         source = textwrap.indent(source, "    ")
     text = "\n".join(header) + ("\n" if header else "") + source
-    reports = analyze_python_text(text, target.__code__.co_filename, budget=budget, python_functions=(wanted,))
+    reports = analyze_python_text(
+        text, target.__code__.co_filename, budget=budget, python_functions=(wanted,)
+    )
     chosen = [report for report in reports if report.name == wanted]
     if not chosen:
         raise ValueError(f"{wanted} was not found in its source")
@@ -142,35 +174,51 @@ def _replace_span(finding: Finding, span: Any) -> Finding:
     return dataclasses.replace(finding, span=span)
 
 
-def analyze_python_text(text: str, path: str = "<string>", *, budget: float | None = None,
-                        python_functions: Sequence[str] = (), data_names: Sequence[str] = DATA_NAMES) -> list[Report]:
+def analyze_python_text(
+    text: str,
+    path: str = "<string>",
+    *,
+    budget: float | None = None,
+    python_functions: Sequence[str] = (),
+    data_names: Sequence[str] = DATA_NAMES,
+) -> list[Report]:
     """Every recognised function of a Python text, in file order."""
     from .api import FileContext, _analyze_definition, internal_error_finding, invalid_report
 
     try:
-        module = translate_module(text, path, is_function=_is_function, python_functions=python_functions,
-                                  data_names=data_names)
+        module = translate_module(
+            text, path, is_function=_is_function, python_functions=python_functions, data_names=data_names
+        )
     except Exception as error:  # noqa: BLE001 - a bug in the translator is a diagnostic, never a traceback
         return [invalid_report(None, 1, path, internal_error_finding(error, ast.Span(1, 1, 1, 2)))]
     if module.syntax_error is not None:
         problem = module.syntax_error
-        return [invalid_report(None, problem.span.line, path, Finding("error", "E001", problem.message, problem.span))]
+        return [
+            invalid_report(
+                None, problem.span.line, path, Finding("error", "E001", problem.message, problem.span)
+            )
+        ]
     reports = []
     for function in module.functions:
         if function.definition is None:
             assert function.problem is not None
-            finding = Finding("untranslatable", UNTRANSLATABLE,
-                              f"`{function.name}` is not analysed: it uses {function.problem.message}",
-                              function.problem.span,
-                              suggestion="write it in the loss language (a .loss file), or mark what is "
-                              "missing in the issue tracker")
+            finding = Finding(
+                "untranslatable",
+                UNTRANSLATABLE,
+                f"`{function.name}` is not analysed: it uses {function.problem.message}",
+                function.problem.span,
+                suggestion="write it in the loss language (a .loss file), or mark what is "
+                "missing in the issue tracker",
+            )
             report = invalid_report(function.name, function.line, path, finding)
             report.span = function.span
         else:
             try:
                 report = _analyze_definition(function.definition, FileContext(), path, budget, data_names)
             except Exception as error:  # noqa: BLE001 - one function's failure must not cost the others
-                report = invalid_report(function.name, function.line, path, internal_error_finding(error, function.span))
+                report = invalid_report(
+                    function.name, function.line, path, internal_error_finding(error, function.span)
+                )
             report.name = function.name
             report.line = function.line
         _apply_python_noqa(report, module, function.line, function.end_line)
@@ -187,7 +235,12 @@ def _apply_python_noqa(report: Report, module: PythonModule, def_line: int, end_
             noqa = module.noqa.get(line) if line is not None else None
             if noqa is None:
                 continue
-            if noqa.codes is None and not finding.code.startswith("E") or noqa.codes is not None and finding.code in noqa.codes:
+            if (
+                noqa.codes is None
+                and not finding.code.startswith("E")
+                or noqa.codes is not None
+                and finding.code in noqa.codes
+            ):
                 silenced_by = line
                 break
         if silenced_by is None:
@@ -210,11 +263,18 @@ def _apply_python_noqa(report: Report, module: PythonModule, def_line: int, end_
         unmatched = [code for code in stale if code in RULES]
         problems = []
         if unmatched:
-            problems.append(f"{', '.join(unmatched)} {'is' if len(unmatched) == 1 else 'are'} not reported "
-                            f"{'on this function' if line == def_line else 'on this line'}")
+            problems.append(
+                f"{', '.join(unmatched)} {'is' if len(unmatched) == 1 else 'are'} not reported "
+                f"{'on this function' if line == def_line else 'on this line'}"
+            )
         if unknown:
-            problems.append(f"{', '.join(unknown)} {'is not a kinks code' if len(unknown) == 1 else 'are not kinks codes'}")
-        suggestion = ("remove the `# noqa` comment" if len(stale) == len(noqa.codes)
-                      else f"remove {', '.join(stale)} from the `# noqa` list")
+            problems.append(
+                f"{', '.join(unknown)} {'is not a kinks code' if len(unknown) == 1 else 'are not kinks codes'}"
+            )
+        suggestion = (
+            "remove the `# noqa` comment"
+            if len(stale) == len(noqa.codes)
+            else f"remove {', '.join(stale)} from the `# noqa` list"
+        )
         message = f"unused `# noqa` code{'s' if len(stale) > 1 else ''}: {'; '.join(problems)}"
         report.findings.append(Finding("unused-noqa", UNUSED_NOQA, message, noqa.span, suggestion=suggestion))

@@ -36,5 +36,7 @@ def reports_table_html(reports: list[Report]) -> str:
         )
     head = "<tr><th>name</th><th>line</th><th>class</th><th>smoothness</th><th>findings</th></tr>"
     count = f"{len(reports)} report{'s' if len(reports) != 1 else ''}"
-    return (f'<table class="kinks-reports"><caption>{escape(count)}</caption>'
-            f"<thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>")
+    return (
+        f'<table class="kinks-reports"><caption>{escape(count)}</caption>'
+        f"<thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
+    )

@@ -60,7 +60,7 @@ class Rule:
         if not self.enabled_by_default:
             parts.append(
                 f"Off by default: enable it with `--extend-select {self.code}` "
-                f"(or `extend-select = [\"{self.code}\"]`, or `select = [\"ALL\"]`).\n"
+                f'(or `extend-select = ["{self.code}"]`, or `select = ["ALL"]`).\n'
             )
         if self.example is not None:
             note = f"{self.example_note}\n" if self.example_note else ""

@@ -39,15 +39,22 @@ def _cell(text: str) -> str:
 
 
 def _line(row: atoms.Atom, spellings: tuple[str, ...]) -> str:
-    params = ", ".join(p.name for p in row.params if p.kind not in ("axis", "flag", "dtype") or p.default is atoms.NO_DEFAULT)
+    params = ", ".join(
+        p.name for p in row.params if p.kind not in ("axis", "flag", "dtype") or p.default is atoms.NO_DEFAULT
+    )
     name = f"`{spellings[0]}({params})`"
     aliases = ", ".join(f"`{a}`" for a in spellings[1:])
-    return (f"| {name} | {_cell(aliases)} | {_cell(_class(row))} | {_cell(_findings(row))} | {_cell(row.summary)} "
-            f"| {_cell('`' + row.tf + '`' if row.tf else '')} |")
+    return (
+        f"| {name} | {_cell(aliases)} | {_cell(_class(row))} | {_cell(_findings(row))} | {_cell(row.summary)} "
+        f"| {_cell('`' + row.tf + '`' if row.tf else '')} |"
+    )
 
 
 def function_table() -> str:
-    header = ["| function | aliases | class | findings | meaning | TensorFlow |", "| --- | --- | --- | --- | --- | --- |"]
+    header = [
+        "| function | aliases | class | findings | meaning | TensorFlow |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
     lines = [_line(row, row.spellings) for row in atoms.ATOMS]
     lines.append("| **PyTorch spellings** (`torch.`, `F.`, `torch.nn.functional.` and methods) | | | | | |")
     lines += [_line(row, atoms.spellings_of(row)) for row in atoms.TORCH_ROWS]

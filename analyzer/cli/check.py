@@ -57,24 +57,49 @@ def register(commands: Any) -> None:
         "LANGUAGE.md §5 (json-lines: one a line); sarif; github (workflow annotations); gitlab (code quality); "
         "azure (pipeline issues); rdjson (reviewdog); pylint; junit (CI test reports)",
     )
-    output.add_argument("-o", "--output-file", metavar="FILE", help="write the output to FILE instead of standard output")
+    output.add_argument(
+        "-o", "--output-file", metavar="FILE", help="write the output to FILE instead of standard output"
+    )
     output.add_argument("-q", "--quiet", action="store_true", help="print the diagnostics and nothing else")
-    output.add_argument("-s", "--silent", action="store_true",
-                        help="print nothing at all; the exit status still says whether diagnostics fail")
-    output.add_argument("--statistics", action="store_true",
-                        help="print how many diagnostics each code has, instead of the diagnostics")
-    output.add_argument("--show-files", action="store_true", help="print the files that would be checked, and exit")
-    output.add_argument("--show-settings", action="store_true",
-                        help="print the settings resolved for the first path (or .), and exit")
-    output.add_argument("--add-noqa", action="store_true",
-                        help="add `# noqa: CODES` to the first line of every statement with diagnostics "
-                        "(not errors), and exit")
-    output.add_argument("-v", "--verbose", action="store_true",
-                        help="say on standard error which configuration, cache and processes were used")
+    output.add_argument(
+        "-s",
+        "--silent",
+        action="store_true",
+        help="print nothing at all; the exit status still says whether diagnostics fail",
+    )
+    output.add_argument(
+        "--statistics",
+        action="store_true",
+        help="print how many diagnostics each code has, instead of the diagnostics",
+    )
+    output.add_argument(
+        "--show-files", action="store_true", help="print the files that would be checked, and exit"
+    )
+    output.add_argument(
+        "--show-settings",
+        action="store_true",
+        help="print the settings resolved for the first path (or .), and exit",
+    )
+    output.add_argument(
+        "--add-noqa",
+        action="store_true",
+        help="add `# noqa: CODES` to the first line of every statement with diagnostics "
+        "(not errors), and exit",
+    )
+    output.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="say on standard error which configuration, cache and processes were used",
+    )
 
     rules = check.add_argument_group("rule selection")
-    rules.add_argument("--select", action="append", metavar="CODES",
-                       help="report only these codes or prefixes, comma-separated (K201, K2, ALL)")
+    rules.add_argument(
+        "--select",
+        action="append",
+        metavar="CODES",
+        help="report only these codes or prefixes, comma-separated (K201, K2, ALL)",
+    )
     rules.add_argument("--extend-select", action="append", metavar="CODES", help="report these codes as well")
     rules.add_argument("--ignore", action="append", metavar="CODES", help="do not report these codes")
     rules.add_argument(
@@ -83,36 +108,76 @@ def register(commands: Any) -> None:
         default=None,
         help="exit with status 1 when a diagnostic of this severity or worse is reported (default: warning)",
     )
-    rules.add_argument("--exit-zero", action="store_true", help="exit with status 0 even when diagnostics fail")
+    rules.add_argument(
+        "--exit-zero", action="store_true", help="exit with status 0 even when diagnostics fail"
+    )
 
     files = check.add_argument_group("files and settings")
-    files.add_argument("--config", metavar="FILE", help="use this configuration file (pyproject.toml or kinks.toml)")
+    files.add_argument(
+        "--config", metavar="FILE", help="use this configuration file (pyproject.toml or kinks.toml)"
+    )
     files.add_argument("--isolated", action="store_true", help="ignore every configuration file")
-    files.add_argument("--include", action="append", metavar="GLOBS",
-                       help="file patterns to check inside directories (default: *.loss, *.py)")
-    files.add_argument("--exclude", action="append", metavar="GLOBS",
-                       help="patterns to skip, replacing the defaults (.git, .venv, build, ...)")
+    files.add_argument(
+        "--include",
+        action="append",
+        metavar="GLOBS",
+        help="file patterns to check inside directories (default: *.loss, *.py)",
+    )
+    files.add_argument(
+        "--exclude",
+        action="append",
+        metavar="GLOBS",
+        help="patterns to skip, replacing the defaults (.git, .venv, build, ...)",
+    )
     files.add_argument("--extend-exclude", action="append", metavar="GLOBS", help="patterns to skip as well")
-    files.add_argument("--force-exclude", action=argparse.BooleanOptionalAction, default=None,
-                       help="apply the exclusions to paths named on the command line too (for pre-commit)")
-    files.add_argument("--respect-gitignore", action=argparse.BooleanOptionalAction, default=None,
-                       help="skip what .gitignore and .git/info/exclude ignore when walking directories (default: on)")
-    files.add_argument("--stdin-filename", metavar="PATH",
-                       help="the name of the file read from standard input, for the output and per-file-ignores")
+    files.add_argument(
+        "--force-exclude",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="apply the exclusions to paths named on the command line too (for pre-commit)",
+    )
+    files.add_argument(
+        "--respect-gitignore",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="skip what .gitignore and .git/info/exclude ignore when walking directories (default: on)",
+    )
+    files.add_argument(
+        "--stdin-filename",
+        metavar="PATH",
+        help="the name of the file read from standard input, for the output and per-file-ignores",
+    )
 
     analysis = check.add_argument_group("analysis")
-    analysis.add_argument("--python-functions", action="append", metavar="GLOBS",
-                          help="functions of Python files to analyse besides those recognised as losses "
-                          "(globs over `name` and `Class.method`, comma-separated)")
-    analysis.add_argument("--budget", type=positive_seconds, default=None, metavar="SECONDS",
-                          help="time budget for the analysis of each definition (default: the analyzer's own)")
+    analysis.add_argument(
+        "--python-functions",
+        action="append",
+        metavar="GLOBS",
+        help="functions of Python files to analyse besides those recognised as losses "
+        "(globs over `name` and `Class.method`, comma-separated)",
+    )
+    analysis.add_argument(
+        "--budget",
+        type=positive_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="time budget for the analysis of each definition (default: the analyzer's own)",
+    )
     analysis.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
-    analysis.add_argument("--cache-dir", metavar="DIR",
-                          help="where to keep the cache (default: .kinks_cache at the project root; or KINKS_CACHE_DIR)")
-    analysis.add_argument("-j", "--jobs", type=positive_count, default=None, metavar="N",
-                          help="analyse in up to N processes (default: one per core)")
+    analysis.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="where to keep the cache (default: .kinks_cache at the project root; or KINKS_CACHE_DIR)",
+    )
+    analysis.add_argument(
+        "-j",
+        "--jobs",
+        type=positive_count,
+        default=None,
+        metavar="N",
+        help="analyse in up to N processes (default: one per core)",
+    )
     check.set_defaults(run=run_check)
-
 
 
 def _comma_list(values: Sequence[str] | None) -> list[str] | None:
@@ -171,8 +236,15 @@ def run_check(arguments: argparse.Namespace) -> int:
     ]
     sources = {file.path: file.text for file in loaded if file.text is not None}
     if arguments.add_noqa:
-        added = add_noqa(reports, {file.path: file.path for file in loaded if file.path != STDIN_PATH
-                                   and file.text is not None and not arguments.stdin_filename}, sources)
+        added = add_noqa(
+            reports,
+            {
+                file.path: file.path
+                for file in loaded
+                if file.path != STDIN_PATH and file.text is not None and not arguments.stdin_filename
+            },
+            sources,
+        )
         if not arguments.silent:
             print(f"Added {added} noqa directive{'s' if added != 1 else ''}.", file=sys.stderr)
         return EXIT_OK
@@ -205,11 +277,18 @@ def statistics_text(reports: Sequence[Report], output_format: str) -> str:
     counts = Counter(finding.code for report in reports for finding in report.findings)
     rows = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     if output_format in ("json", "json-lines"):
-        return json.dumps([{"code": code, "name": RULES[code].name if code in RULES else None, "count": count}
-                           for code, count in rows], indent=2)
+        return json.dumps(
+            [
+                {"code": code, "name": RULES[code].name if code in RULES else None, "count": count}
+                for code, count in rows
+            ],
+            indent=2,
+        )
     width = max((len(str(count)) for _, count in rows), default=1)
-    return "\n".join(f"{str(count).rjust(width)}\t{code}\t{RULES[code].name if code in RULES else ''}"
-                     for code, count in rows)
+    return "\n".join(
+        f"{str(count).rjust(width)}\t{code}\t{RULES[code].name if code in RULES else ''}"
+        for code, count in rows
+    )
 
 
 def _show_settings(settings: Settings, output_format: str) -> None:
@@ -246,8 +325,11 @@ def add_noqa(reports: Sequence[Report], writable: dict[str, str], sources: dict[
         path = report.file or ""
         if path not in writable:
             continue
-        codes = {finding.code for finding in report.findings
-                 if not finding.code.startswith("E") and finding.code not in ("K902", "K904")}
+        codes = {
+            finding.code
+            for finding in report.findings
+            if not finding.code.startswith("E") and finding.code not in ("K902", "K904")
+        }
         if codes:
             wanted.setdefault(path, {}).setdefault(report.line, set()).update(codes)
     changed = 0
@@ -259,7 +341,9 @@ def add_noqa(reports: Sequence[Report], writable: dict[str, str], sources: dict[
             match = existing.search(line)
             if match:
                 merged = sorted({*re.findall(r"[A-Za-z]+[0-9]+", match.group("codes").upper()), *codes})
-                lines[number - 1] = line[: match.start()] + f"# noqa: {', '.join(merged)}" + line[match.end():]
+                lines[number - 1] = (
+                    line[: match.start()] + f"# noqa: {', '.join(merged)}" + line[match.end() :]
+                )
             else:
                 lines[number - 1] = line.rstrip() + f"  # noqa: {', '.join(sorted(codes))}"
             changed += lines[number - 1] != line
@@ -323,7 +407,9 @@ def _load(path: str, stdin_filename: str | None) -> LoadedFile:
 
 def select(report: Report, codes: frozenset[str]) -> Report:
     """The report with only the findings whose codes are reported for its file."""
-    report.findings = [finding for finding in report.findings if finding.code in codes or finding.code not in RULES]
+    report.findings = [
+        finding for finding in report.findings if finding.code in codes or finding.code not in RULES
+    ]
     return report
 
 
@@ -363,8 +449,18 @@ def _explain_run(settings: Settings, cache: Cache | None, statistics: RunStatist
     def say(message: str) -> None:
         print(f"kinks: {message}", file=sys.stderr)
 
-    say(f"configuration: {settings.config_path}" if settings.config_path else "configuration: none found, defaults")
+    say(
+        f"configuration: {settings.config_path}"
+        if settings.config_path
+        else "configuration: none found, defaults"
+    )
     say(f"cache: {cache.directory}" if cache is not None else "cache: off")
-    processes = f" in {statistics.workers} process{'es' if statistics.workers != 1 else ''}" if statistics.analysed else ""
-    say(f"{statistics.files} files: {statistics.cached} from the cache, {statistics.analysed} analysed{processes}")
+    processes = (
+        f" in {statistics.workers} process{'es' if statistics.workers != 1 else ''}"
+        if statistics.analysed
+        else ""
+    )
+    say(
+        f"{statistics.files} files: {statistics.cached} from the cache, {statistics.analysed} analysed{processes}"
+    )
     say(f"done in {seconds:.2f} s")

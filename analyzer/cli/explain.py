@@ -37,13 +37,28 @@ def register(commands: Any) -> None:
             "given as FILE:NAME (or every definition of FILE), from the innermost cause outwards."
         ),
     )
-    explain.add_argument("target", metavar="EXPR | FILE:NAME | FILE", help="an expression, FILE:NAME (a definition of a .loss file, or a function of a .py file, "
-                         "Class.method for a method), or a .loss or .py file")
-    explain.add_argument("--wrt", action="append", metavar="NAMES",
-                         help="the variables to differentiate, comma-separated (default: every free name)")
-    explain.add_argument("--given", metavar="CONDITION", help="assumptions on the inputs, such as '0 < p < 1'")
-    explain.add_argument("--budget", type=positive_seconds, default=None, metavar="SECONDS",
-                         help="time budget for the analysis (default: the analyzer's own)")
+    explain.add_argument(
+        "target",
+        metavar="EXPR | FILE:NAME | FILE",
+        help="an expression, FILE:NAME (a definition of a .loss file, or a function of a .py file, "
+        "Class.method for a method), or a .loss or .py file",
+    )
+    explain.add_argument(
+        "--wrt",
+        action="append",
+        metavar="NAMES",
+        help="the variables to differentiate, comma-separated (default: every free name)",
+    )
+    explain.add_argument(
+        "--given", metavar="CONDITION", help="assumptions on the inputs, such as '0 < p < 1'"
+    )
+    explain.add_argument(
+        "--budget",
+        type=positive_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="time budget for the analysis (default: the analyzer's own)",
+    )
     explain.set_defaults(run=run_explain)
 
 
@@ -70,7 +85,9 @@ def run_explain(arguments: argparse.Namespace) -> int:
 
     path, name = file_target
     if arguments.wrt or arguments.given:
-        raise UsageError("--wrt and --given apply to an expression; a definition has its own `wrt` and `given`")
+        raise UsageError(
+            "--wrt and --given apply to an expression; a definition has its own `wrt` and `given`"
+        )
     loaded = load(path)
     if loaded.text is None:
         assert loaded.unreadable is not None

@@ -70,7 +70,9 @@ def _build_parser() -> argparse.ArgumentParser:
         prog="kinks",
         description="Find where loss functions are not differentiable: kinks, jumps, zero gradients, NaN risks.",
     )
-    parser.add_argument("--version", action=_VersionAction, nargs=0, help="show the version of kinks and exit")
+    parser.add_argument(
+        "--version", action=_VersionAction, nargs=0, help="show the version of kinks and exit"
+    )
     commands = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND")
     for module_name in (*BUILTIN_COMMAND_MODULES, *COMMAND_MODULES):
         importlib.import_module(module_name).register(commands)
@@ -82,8 +84,13 @@ class _VersionAction(argparse.Action):
     """`--version`, looked up only when asked for: reading the installed distribution's metadata
     costs tens of milliseconds that every other command would pay at start."""
 
-    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
-                 option_string: str | None = None) -> None:
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
         print(f"kinks {version()}")
         parser.exit()
 

@@ -35,29 +35,70 @@ def register(commands: Any) -> None:
         "with every kink, jump, constant piece and singularity that the analysis found marked and labelled "
         "with its code. With two --wrt variables, draw a heat map with the kink and jump curves over it.",
     )
-    plot.add_argument("target", metavar="EXPR|FILE.loss:NAME",
-                      help="an expression such as \"relu(x)\", or a definition of a .loss file (FILE.loss:NAME; "
-                      "NAME may be left out when the file has one definition)")
-    plot.add_argument("--wrt", action="append", default=[], metavar="NAME",
-                      help="the variable on the horizontal axis (default: the first differentiated one); "
-                      "give two (--wrt w --wrt b, or --wrt w,b) for a heat map")
-    plot.add_argument("--at", action="append", default=[], metavar="NAME=VALUE",
-                      help="the value of another input (a number, or entries separated by commas for a vector); "
-                      "repeat for several inputs")
-    plot.add_argument("--along", action="append", default=[], metavar="NAME=VALUES",
-                      help="the direction in which an input moves along the path (vectors: entries separated by "
-                      "commas); the path is inputs = at + t * along")
-    plot.add_argument("--range", dest="ranges", action="append", nargs=2, type=float, metavar=("LO", "HI"),
-                      help="the range of the horizontal axis (default: around the findings); for a heat map, "
-                      "once for both axes or twice, one per axis")
-    plot.add_argument("--heatmap", choices=("value", "gradient"), default="value",
-                      help="what a two-variable plot colours: the value (default) or the norm of the gradient")
-    plot.add_argument("--given", metavar="CONDITION",
-                      help="for an expression: the region of the inputs, as after `given` in a .loss file")
-    plot.add_argument("-o", "--output", metavar="FILE",
-                      help="where to write the picture: .png, .svg or .pdf (default: NAME.png in the current directory)")
-    plot.add_argument("--budget", type=positive_seconds, default=None, metavar="SECONDS",
-                      help="time budget for the analysis (default: the analyzer's own)")
+    plot.add_argument(
+        "target",
+        metavar="EXPR|FILE.loss:NAME",
+        help='an expression such as "relu(x)", or a definition of a .loss file (FILE.loss:NAME; '
+        "NAME may be left out when the file has one definition)",
+    )
+    plot.add_argument(
+        "--wrt",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="the variable on the horizontal axis (default: the first differentiated one); "
+        "give two (--wrt w --wrt b, or --wrt w,b) for a heat map",
+    )
+    plot.add_argument(
+        "--at",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="the value of another input (a number, or entries separated by commas for a vector); "
+        "repeat for several inputs",
+    )
+    plot.add_argument(
+        "--along",
+        action="append",
+        default=[],
+        metavar="NAME=VALUES",
+        help="the direction in which an input moves along the path (vectors: entries separated by "
+        "commas); the path is inputs = at + t * along",
+    )
+    plot.add_argument(
+        "--range",
+        dest="ranges",
+        action="append",
+        nargs=2,
+        type=float,
+        metavar=("LO", "HI"),
+        help="the range of the horizontal axis (default: around the findings); for a heat map, "
+        "once for both axes or twice, one per axis",
+    )
+    plot.add_argument(
+        "--heatmap",
+        choices=("value", "gradient"),
+        default="value",
+        help="what a two-variable plot colours: the value (default) or the norm of the gradient",
+    )
+    plot.add_argument(
+        "--given",
+        metavar="CONDITION",
+        help="for an expression: the region of the inputs, as after `given` in a .loss file",
+    )
+    plot.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="where to write the picture: .png, .svg or .pdf (default: NAME.png in the current directory)",
+    )
+    plot.add_argument(
+        "--budget",
+        type=positive_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="time budget for the analysis (default: the analyzer's own)",
+    )
     plot.set_defaults(run=run_plot)
 
 
@@ -73,7 +114,9 @@ def run_plot(arguments: argparse.Namespace) -> int:
         raise UsageError("--range is given once (or, for a heat map over two variables, at most twice)")
     output = Path(arguments.output) if arguments.output else None
     if output is not None and output.suffix.lower() not in FORMATS:
-        raise UsageError(f"cannot write {output}: the picture is written as {', '.join(FORMATS)}, chosen by the file's suffix")
+        raise UsageError(
+            f"cannot write {output}: the picture is written as {', '.join(FORMATS)}, chosen by the file's suffix"
+        )
 
     from ..plotting import PlotError, plot_data, require_matplotlib
 
@@ -111,7 +154,9 @@ def _assignments(items: Sequence[str], option: str) -> dict[str, Any]:
         name, equals, text = item.partition("=")
         name = name.strip()
         if not equals or not name:
-            raise UsageError(f"{option} {item!r}: expected NAME=VALUE, for example {option} y=1 or {option} p=0.2,0.5,0.9")
+            raise UsageError(
+                f"{option} {item!r}: expected NAME=VALUE, for example {option} y=1 or {option} p=0.2,0.5,0.9"
+            )
         if name in values:
             raise UsageError(f"{option} gives `{name}` twice")
         text = text.strip().strip("[]()")
@@ -142,7 +187,11 @@ def _report(target: str, wrt: Sequence[str], given: str | None, budget: float | 
     except UnicodeDecodeError:
         raise UsageError(f"{path}: the file is not UTF-8 text") from None
     wanted = (name,) if name else ()
-    reports = [r for r in analyze_source(text, str(path), budget=budget, python_functions=wanted) if r.name is not None]
+    reports = [
+        r
+        for r in analyze_source(text, str(path), budget=budget, python_functions=wanted)
+        if r.name is not None
+    ]
     names = list(dict.fromkeys(r.name for r in reports))
     if name is None:
         if len(names) != 1:
@@ -153,7 +202,11 @@ def _report(target: str, wrt: Sequence[str], given: str | None, budget: float | 
     if not found:
         close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
         close += [n for n in names if name in n and n not in close]
-        hint = f"; did you mean {' or '.join(close)}?" if close else f"; it defines {', '.join(names) or 'nothing'}"
+        hint = (
+            f"; did you mean {' or '.join(close)}?"
+            if close
+            else f"; it defines {', '.join(names) or 'nothing'}"
+        )
         raise UsageError(f"{path} has no definition named `{name}`{hint}")
     report = found[0]
     if report.classification == "invalid":
@@ -166,7 +219,11 @@ def _report(target: str, wrt: Sequence[str], given: str | None, budget: float | 
 def _file_target(target: str) -> tuple[Path | None, str | None]:
     """FILE.loss:NAME, FILE.loss, FILE.py:NAME (or :Class.method), FILE.py, or None for an expression."""
     head, colon, tail = target.rpartition(":")
-    if colon and (head.endswith(SOURCE_SUFFIXES) or Path(head).is_file()) and re.fullmatch(r"[A-Za-z_][\w.]*", tail):
+    if (
+        colon
+        and (head.endswith(SOURCE_SUFFIXES) or Path(head).is_file())
+        and re.fullmatch(r"[A-Za-z_][\w.]*", tail)
+    ):
         path = Path(head)
         if not path.is_file():
             raise UsageError(f"{head}: no such file")
@@ -179,7 +236,9 @@ def _file_target(target: str) -> tuple[Path | None, str | None]:
     return None, None
 
 
-def _expression_report(text: str, wrt: Sequence[str], given: str | None, budget: float | None) -> tuple[Any, str, str]:
+def _expression_report(
+    text: str, wrt: Sequence[str], given: str | None, budget: float | None
+) -> tuple[Any, str, str]:
     from ..analysis.api import expression_report as analyze
     from ..analysis.lowering import free_names
     from ..language.parser import LossSyntaxError, parse_condition, parse_expression
@@ -232,13 +291,19 @@ def _summary(output: Path, report: Any, data: Any) -> str:
             reported.add(marker.finding_index)
             places = [m.position for m in data.markers if m.finding_index == marker.finding_index]
             at = ", ".join(f"{p:.4g}" for p in places[:6]) + (", …" if len(places) > 6 else "")
-            lines.append(f"  {marker.code} {marker.kind} where {marker.where}: marked at {data.path.axis if data.path.describe() == data.path.axis else 't'} = {at}")
+            lines.append(
+                f"  {marker.code} {marker.kind} where {marker.where}: marked at {data.path.axis if data.path.describe() == data.path.axis else 't'} = {at}"
+            )
         for span in data.spans:
-            lines.append(f"  {span.code} constant piece where {span.where}: shaded on [{span.start:.4g}, {span.end:.4g}]")
+            lines.append(
+                f"  {span.code} constant piece where {span.where}: shaded on [{span.start:.4g}, {span.end:.4g}]"
+            )
     for index in data.unplaced:
         finding = report.findings[index]
         if finding.kind in ("kink", "discontinuity", "singularity", "constant-piece"):
-            lines.append(f"  {finding.code} {finding.kind} where {finding.where}: not shown, it does not occur along this plot's inputs")
+            lines.append(
+                f"  {finding.code} {finding.kind} where {finding.where}: not shown, it does not occur along this plot's inputs"
+            )
         else:
             lines.append(f"  {finding.code} {finding.message}")
     return "\n".join(lines) + "\n"

@@ -21,8 +21,9 @@ def register(commands: Any) -> None:
     which = rule.add_mutually_exclusive_group(required=True)
     which.add_argument("code", nargs="?", metavar="CODE", help="a rule code (K201) or name (kink)")
     which.add_argument("--all", action="store_true", help="print every rule")
-    rule.add_argument("--output-format", choices=("text", "json"), default="text",
-                      help="text (default, Markdown) or json")
+    rule.add_argument(
+        "--output-format", choices=("text", "json"), default="text", help="text (default, Markdown) or json"
+    )
     rule.set_defaults(run=run_rule)
 
 
@@ -45,7 +46,9 @@ def _find(text: str) -> Rule:
     if prefixed and text.strip():
         raise UsageError(f"`{text}` is a prefix, not a rule: it matches {', '.join(prefixed)}")
     names = [*RULES, *(rule.name for rule in RULES.values())]
-    close = difflib.get_close_matches(text.upper() if text[:1].isalpha() and text[1:].isdigit() else text, names, n=1)
+    close = difflib.get_close_matches(
+        text.upper() if text[:1].isalpha() and text[1:].isdigit() else text, names, n=1
+    )
     hint = f"; did you mean {close[0]}?" if close else ""
     raise UsageError(f"unknown rule `{text}`{hint} (`kinks rule --all` lists every rule)")
 

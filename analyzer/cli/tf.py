@@ -33,8 +33,14 @@ def register(commands: Any) -> None:
         "keras.losses.Loss subclass for each definition with one wrt parameter and one data parameter. "
         "The code is gradient-safe (double-where guards, stable forms) and runs under tf.function and XLA.",
     )
-    generate.add_argument("path", metavar="FILE", help="the .loss file (or a .py file: its loss functions), or - for standard input")
-    generate.add_argument("-o", "--output", metavar="MODULE.py", help="write the module here (default: standard output)")
+    generate.add_argument(
+        "path",
+        metavar="FILE",
+        help="the .loss file (or a .py file: its loss functions), or - for standard input",
+    )
+    generate.add_argument(
+        "-o", "--output", metavar="MODULE.py", help="write the module here (default: standard output)"
+    )
     _variant_options(generate)
     generate.set_defaults(run=run_tf)
 
@@ -46,8 +52,12 @@ def register(commands: Any) -> None:
         "and only the gradient is the surrogate's (soft + stop_gradient(hard - soft)).",
     )
     smooth.add_argument("path", metavar="FILE.loss", help="the .loss file, or - for standard input")
-    smooth.add_argument("--ste", action="store_true", help="the straight-through variant instead of the smooth one")
-    smooth.add_argument("-o", "--output", metavar="FILE.loss", help="write the variant here (default: standard output)")
+    smooth.add_argument(
+        "--ste", action="store_true", help="the straight-through variant instead of the smooth one"
+    )
+    smooth.add_argument(
+        "-o", "--output", metavar="FILE.loss", help="write the variant here (default: standard output)"
+    )
     smooth.set_defaults(run=run_smooth)
 
     verify = commands.add_parser(
@@ -57,18 +67,33 @@ def register(commands: Any) -> None:
         "in float64 at random points away from the kinks and jumps, compare them with SymPy's exact values and "
         "derivatives, and evaluate the gradient at the kinks and jumps the analysis found. Needs TensorFlow.",
     )
-    verify.add_argument("paths", nargs="+", metavar="PATH", help="a .loss file, a directory (searched for *.loss), or - for standard input")
-    verify.add_argument("--points", type=positive_count, default=16, metavar="N",
-                        help="random points per definition (default: 16)")
+    verify.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="a .loss file, a directory (searched for *.loss), or - for standard input",
+    )
+    verify.add_argument(
+        "--points",
+        type=positive_count,
+        default=16,
+        metavar="N",
+        help="random points per definition (default: 16)",
+    )
     _variant_options(verify)
     verify.set_defaults(run=run_verify)
 
 
 def _variant_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--smooth", action="store_true", help="the smooth variant: surrogates, temperatures as keyword arguments")
-    group.add_argument("--ste", action="store_true", help="the straight-through variant: hard forward, surrogate gradient")
-
+    group.add_argument(
+        "--smooth",
+        action="store_true",
+        help="the smooth variant: surrogates, temperatures as keyword arguments",
+    )
+    group.add_argument(
+        "--ste", action="store_true", help="the straight-through variant: hard forward, surrogate gradient"
+    )
 
 
 def _mode(arguments: argparse.Namespace) -> str:
@@ -103,7 +128,9 @@ def _write(text: str, output: str | None, source: str | None = None) -> None:
         return
     target = Path(output)
     if source is not None and source != "-" and _same_file(Path(source), target):
-        raise UsageError(f"{output}: is the input file {source}; refusing to overwrite it (choose another -o)")
+        raise UsageError(
+            f"{output}: is the input file {source}; refusing to overwrite it (choose another -o)"
+        )
     if target.is_dir():
         raise UsageError(f"cannot write {output}: is a directory")
     temporary: Path | None = None
@@ -157,7 +184,10 @@ def _report_invalid(reports: list[Any], path: str, offset: int = 0) -> int:
         span = finding.span if finding is not None and finding.span is not None else None
         where = f"{path}:{span.line - offset}:{span.column}" if span else f"{path}:{report.line - offset}"
         message = finding.message if finding is not None else "invalid statement"
-        print(f"{where}: {finding.code if finding else 'E999'} {message} (no code written for it)", file=sys.stderr)
+        print(
+            f"{where}: {finding.code if finding else 'E999'} {message} (no code written for it)",
+            file=sys.stderr,
+        )
     return failed
 
 
@@ -201,7 +231,9 @@ def _tf_from_python(text: str, shown: str, mode: str, output: str | None, path: 
     if mode != "plain":
         raise UsageError("--smooth and --ste need a .loss file; for a Python file, use kinks tf without them")
     reports = analyze_python_text(text, shown)
-    valid = [report for report in reports if report.classification != INVALID and report.expression is not None]
+    valid = [
+        report for report in reports if report.classification != INVALID and report.expression is not None
+    ]
     for report in valid:
         report.file = None
         report.name = (report.name or "loss").replace(".", "_")
@@ -245,7 +277,9 @@ def _loss_files(paths: list[str]) -> list[str]:
     files: list[str] = []
     for path in paths:
         if path != "-" and os.path.isdir(path):  # `-`: standard input, as `kinks check -`
-            found = sorted((p for p in Path(path).rglob(f"*{LOSS_SUFFIX}") if p.is_file()), key=lambda p: p.parts)
+            found = sorted(
+                (p for p in Path(path).rglob(f"*{LOSS_SUFFIX}") if p.is_file()), key=lambda p: p.parts
+            )
             files.extend(str(p) for p in found)
         else:
             files.append(path)

@@ -58,7 +58,14 @@ from analyzer.language.syntax import (
     Unary,
 )
 
-__all__ = ["INTERNAL_ERROR", "MAX_NESTING", "LossSyntaxError", "parse_condition", "parse_expression", "parse_source"]
+__all__ = [
+    "INTERNAL_ERROR",
+    "MAX_NESTING",
+    "LossSyntaxError",
+    "parse_condition",
+    "parse_expression",
+    "parse_source",
+]
 
 # Deeper brackets or expression trees are rejected: later passes walk the tree recursively, and
 # no real loss comes near this.
@@ -321,28 +328,54 @@ def _check_layout(chunk: _Chunk, lines: list[_PhysicalLine]) -> None:
 # Python constructs the language does not have (LANGUAGE.md §1-2), recognised on each line before the
 # grammar sees them, so the error names the construct and what to write instead.
 _CONSTRUCTS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"^\s*(def)\s+[^\W\d]\w*\s*\("),
-     ("a Python `def` is not part of the language: write `name(params) = expression`, or a block "
-     "`name(params):` with indented `local = ...` lines and `return expression`")),
-    (re.compile(r"^\s*(for|while)\b"),
-     ("a loop is not part of the language: reduce over an axis instead (sum(x, axis=k), mean(x), max(x)), "
-     "since arithmetic broadcasts over whole tensors")),
-    (re.compile(r"\b(for)\s+[^\W\d]\w*(?:\s*,\s*[^\W\d]\w*)*\s+in\b"),
-     ("a comprehension (`... for x in ...`) is not part of the language: write the expression on whole "
-     "tensors and reduce over an axis (sum(x, axis=k))")),
-    (re.compile(r"\b(lambda)(?:\s+[^\W\d]\w*(?:\s*,\s*[^\W\d]\w*)*)?\s*:(?!\s*$)"),
-     "a lambda is not part of the language: write a definition `f(x) = ...` above and call it"),
-    (re.compile(r"^\s*[^\W\d][\w.]*\s*(\[)[^\]]*\]\s*=(?!=)"),
-     ("an assignment to an index (`x[i] = ...`) is not part of the language: build the value with "
-     "where(...), e.g. where(range_like(x) == i, value, x)")),
-    (re.compile(r"^\s*[^\W\d][\w.]*\s*(\+=|-=|\*=|/=|\*\*=)"),
-     "an augmented assignment is not part of the language: write `x = x + ...`"),
-    (re.compile(r"^\s*(if)\b.*:\s*$"),
-     "an `if` statement is not part of the language: write `a if condition else b` or where(condition, a, b)"),
-    (re.compile(r"^\s*(import|from)\s+[\w.]+"),
-     "an import is not part of the language: library prefixes (tf., np., F., K., ...) are accepted without one"),
-    (re.compile(r"^\s*[^\W\d][\w.]*(?:\s*,\s*[^\W\d][\w.]*)+\s*(=)(?!=)"),
-     "unpacking (`a, b = ...`) is not part of the language: give each value its own line"),
+    (
+        re.compile(r"^\s*(def)\s+[^\W\d]\w*\s*\("),
+        (
+            "a Python `def` is not part of the language: write `name(params) = expression`, or a block "
+            "`name(params):` with indented `local = ...` lines and `return expression`"
+        ),
+    ),
+    (
+        re.compile(r"^\s*(for|while)\b"),
+        (
+            "a loop is not part of the language: reduce over an axis instead (sum(x, axis=k), mean(x), max(x)), "
+            "since arithmetic broadcasts over whole tensors"
+        ),
+    ),
+    (
+        re.compile(r"\b(for)\s+[^\W\d]\w*(?:\s*,\s*[^\W\d]\w*)*\s+in\b"),
+        (
+            "a comprehension (`... for x in ...`) is not part of the language: write the expression on whole "
+            "tensors and reduce over an axis (sum(x, axis=k))"
+        ),
+    ),
+    (
+        re.compile(r"\b(lambda)(?:\s+[^\W\d]\w*(?:\s*,\s*[^\W\d]\w*)*)?\s*:(?!\s*$)"),
+        "a lambda is not part of the language: write a definition `f(x) = ...` above and call it",
+    ),
+    (
+        re.compile(r"^\s*[^\W\d][\w.]*\s*(\[)[^\]]*\]\s*=(?!=)"),
+        (
+            "an assignment to an index (`x[i] = ...`) is not part of the language: build the value with "
+            "where(...), e.g. where(range_like(x) == i, value, x)"
+        ),
+    ),
+    (
+        re.compile(r"^\s*[^\W\d][\w.]*\s*(\+=|-=|\*=|/=|\*\*=)"),
+        "an augmented assignment is not part of the language: write `x = x + ...`",
+    ),
+    (
+        re.compile(r"^\s*(if)\b.*:\s*$"),
+        "an `if` statement is not part of the language: write `a if condition else b` or where(condition, a, b)",
+    ),
+    (
+        re.compile(r"^\s*(import|from)\s+[\w.]+"),
+        "an import is not part of the language: library prefixes (tf., np., F., K., ...) are accepted without one",
+    ),
+    (
+        re.compile(r"^\s*[^\W\d][\w.]*(?:\s*,\s*[^\W\d][\w.]*)+\s*(=)(?!=)"),
+        "unpacking (`a, b = ...`) is not part of the language: give each value its own line",
+    ),
 )
 
 
@@ -625,15 +658,21 @@ def _check_number(text: str, span: Span) -> bool:
     if not digits:
         return True  # zero, whatever its exponent
     if len(digits.rstrip("0")) > MAX_NUMBER_DIGITS:
-        raise _Problem(f"the number {_shortened(text)} has more than {MAX_NUMBER_DIGITS:,} significant digits", span)
+        raise _Problem(
+            f"the number {_shortened(text)} has more than {MAX_NUMBER_DIGITS:,} significant digits", span
+        )
     if len(exponent.lstrip("+-0")) > 6:
         power = 10**7 if not exponent.startswith("-") else -(10**7)
     else:
         power = int(exponent)
     # the power of ten of the leading digit
-    leading = len(whole.lstrip("0")) - 1 if whole.lstrip("0") else -(len(fraction) - len(fraction.lstrip("0")) + 1)
+    leading = (
+        len(whole.lstrip("0")) - 1 if whole.lstrip("0") else -(len(fraction) - len(fraction.lstrip("0")) + 1)
+    )
     magnitude = leading + power
-    too_large = magnitude > _FLOAT64_MAX_EXPONENT or (magnitude == _FLOAT64_MAX_EXPONENT and float(text) == float("inf"))
+    too_large = magnitude > _FLOAT64_MAX_EXPONENT or (
+        magnitude == _FLOAT64_MAX_EXPONENT and float(text) == float("inf")
+    )
     if too_large:
         raise _Problem(
             f"the number {_shortened(text)} is too large for float64 (the largest is about 1.8e308); "
@@ -641,7 +680,9 @@ def _check_number(text: str, span: Span) -> bool:
             span,
         )
     if magnitude < _FLOAT64_MIN_EXPONENT:
-        raise _Problem(f"the number {_shortened(text)} is too small for float64: it would be 0; write 0", span)
+        raise _Problem(
+            f"the number {_shortened(text)} is too small for float64: it would be 0; write 0", span
+        )
     return False
 
 
@@ -731,8 +772,12 @@ def _explain(error: UnexpectedInput, text: str, line_offset: int, context: _Erro
     found = _describe_token(token)
     after = f" after '{previous.value}'" if previous is not None else ""
     if token.type == "LSQB" and "an expression" in expected:
-        return _Problem("a list (`[...]`) is not part of the language: a variable is already a tensor; write the "
-                        "values as separate arguments or parameters", span, ())
+        return _Problem(
+            "a list (`[...]`) is not part of the language: a variable is already a tensor; write the "
+            "values as separate arguments or parameters",
+            span,
+            (),
+        )
     if token.type == "_INDENT":
         message, expected = "unexpected indentation", ()
     elif token.type == "RETURN" and expected == ("a name",):  # at the start of a statement
@@ -757,10 +802,29 @@ def _explain(error: UnexpectedInput, text: str, line_offset: int, context: _Erro
 # The roots of library spellings (`tf.math.log`, `F.mse_loss`, `K.epsilon`): a dotted callee whose
 # first part is one of these is a function; any other (`inputs.sigmoid()`, `mask.sum()`) is a method
 # called on the name before the last dot.
-LIBRARY_ROOTS = frozenset({
-    "tf", "np", "jnp", "jax", "K", "F", "keras", "ops", "torch", "nn", "numpy", "lax", "math", "tfa",
-    "optax", "scipy", "backend", "functional", "special",
-})
+LIBRARY_ROOTS = frozenset(
+    {
+        "tf",
+        "np",
+        "jnp",
+        "jax",
+        "K",
+        "F",
+        "keras",
+        "ops",
+        "torch",
+        "nn",
+        "numpy",
+        "lax",
+        "math",
+        "tfa",
+        "optax",
+        "scipy",
+        "backend",
+        "functional",
+        "special",
+    }
+)
 
 
 def _split_method(name: str, span: Span) -> tuple[Expr | None, str]:
@@ -774,7 +838,6 @@ def _split_method(name: str, span: Span) -> tuple[Expr | None, str]:
 def _last_part_span(name: str, span: Span) -> Span:
     start = span.column + name.rindex(".") + 1
     return Span(span.line, start, span.end_line, span.end_column)
-
 
 
 def _span(meta, line_offset: int) -> Span:
@@ -943,7 +1006,14 @@ class _ToSyntax(Transformer_NonRecursive):
         receiver, method = _split_method(name, span)
         if receiver is not None:
             # `inputs.sigmoid()`: the lexer reads `inputs.sigmoid` as one dotted name
-            return Call(method, _last_part_span(name, span), (receiver, *args), keywords, self._meta_span(meta), method=True)
+            return Call(
+                method,
+                _last_part_span(name, span),
+                (receiver, *args),
+                keywords,
+                self._meta_span(meta),
+                method=True,
+            )
         return Call(name, span, args, keywords, self._meta_span(meta))
 
     def method_call(self, meta, children):
@@ -954,8 +1024,11 @@ class _ToSyntax(Transformer_NonRecursive):
         name, span = str(func), self._token_span(func)
         if "." in name:  # `(a - b).abs.sum()` cannot happen; `x.sum().a.b()` reads `a.b` as one name
             inner, name = name.rsplit(".", 1)
-            raise _Problem(f"`.{inner}` is an attribute, which the language does not have; call a method such as "
-                           f".{name}() directly", span)
+            raise _Problem(
+                f"`.{inner}` is an attribute, which the language does not have; call a method such as "
+                f".{name}() directly",
+                span,
+            )
         return Call(name, span, (receiver, *args), keywords, self._meta_span(meta), method=True)
 
     def subscript(self, meta, children):

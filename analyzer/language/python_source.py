@@ -50,7 +50,12 @@ from .parser import LossSyntaxError, parse_condition
 from .syntax import Span
 
 __all__ = [
-    "DATA_NAMES", "PythonFunction", "PythonModule", "Untranslatable", "is_python_path", "translate_module",
+    "DATA_NAMES",
+    "PythonFunction",
+    "PythonModule",
+    "Untranslatable",
+    "is_python_path",
+    "translate_module",
 ]
 
 PYTHON_SUFFIXES = (".py", ".pyi")
@@ -194,19 +199,28 @@ def _noqa_of(line: int, column: int, comment: str) -> lx.Noqa | None:
 def _shift(tree: Any, line: int, column: int) -> Any:
     """A tree parsed alone (line 1, column 1), moved to where its text sits in the file."""
     if isinstance(tree, Span):
-        return Span(tree.line + line - 1, tree.column + column - 1, tree.end_line + line - 1,
-                    tree.end_column + column - 1)
+        return Span(
+            tree.line + line - 1,
+            tree.column + column - 1,
+            tree.end_line + line - 1,
+            tree.end_column + column - 1,
+        )
     if isinstance(tree, tuple):
         return tuple(_shift(item, line, column) for item in tree)
     if hasattr(tree, "__dataclass_fields__"):
-        changes = {name: _shift(getattr(tree, name), line, column) for name in tree.__dataclass_fields__
-                   if isinstance(getattr(tree, name), (Span, tuple)) or hasattr(getattr(tree, name), "__dataclass_fields__")}
+        changes = {
+            name: _shift(getattr(tree, name), line, column)
+            for name in tree.__dataclass_fields__
+            if isinstance(getattr(tree, name), (Span, tuple))
+            or hasattr(getattr(tree, name), "__dataclass_fields__")
+        }
         return replace(tree, **changes)
     return tree
 
 
-def _directives(lines: Iterable[int], comments: Mapping[int, tuple[int, str]],
-                params: Sequence[str]) -> Directives:
+def _directives(
+    lines: Iterable[int], comments: Mapping[int, tuple[int, str]], params: Sequence[str]
+) -> Directives:
     analyse = False
     wrt: tuple[lx.Param, ...] | None = None
     given: lx.Expr | None = None
@@ -232,7 +246,7 @@ def _directives(lines: Iterable[int], comments: Mapping[int, tuple[int, str]],
                 continue
             word = re.match(r"[a-z_]+", stripped)
             keyword = word.group() if word else ""
-            rest = stripped[len(keyword):]
+            rest = stripped[len(keyword) :]
             if keyword in ("analyse", "analyze") and not rest.strip():
                 analyse = True
             elif keyword == "wrt":
@@ -241,7 +255,9 @@ def _directives(lines: Iterable[int], comments: Mapping[int, tuple[int, str]],
                 items = []
                 for name_match in re.finditer(r"[^\s,]+", names_text):
                     begin = names_start + name_match.start()
-                    items.append(lx.Param(name_match.group(), Span(line, begin, line, begin + len(name_match.group()))))
+                    items.append(
+                        lx.Param(name_match.group(), Span(line, begin, line, begin + len(name_match.group())))
+                    )
                 wrt = tuple(items)
             elif keyword == "given":
                 condition_text = rest.lstrip(" :=")
@@ -250,46 +266,64 @@ def _directives(lines: Iterable[int], comments: Mapping[int, tuple[int, str]],
                     given = _shift(parse_condition(condition_text), line, condition_start)
                 except LossSyntaxError as error:
                     span = _shift(error.problem.span, line, condition_start)
-                    return Directives(analyse, wrt, None, Untranslatable(
-                        f"the `# kinks: given` condition does not parse: {error.problem.message}", span))
+                    return Directives(
+                        analyse,
+                        wrt,
+                        None,
+                        Untranslatable(
+                            f"the `# kinks: given` condition does not parse: {error.problem.message}", span
+                        ),
+                    )
             else:
                 span = Span(line, start, line, start + len(stripped))
-                return Directives(analyse, wrt, given, Untranslatable(
-                    f"unknown `# kinks:` directive `{stripped}` (expected analyse, wrt=NAMES or given CONDITION)", span))
+                return Directives(
+                    analyse,
+                    wrt,
+                    given,
+                    Untranslatable(
+                        f"unknown `# kinks:` directive `{stripped}` (expected analyse, wrt=NAMES or given CONDITION)",
+                        span,
+                    ),
+                )
     return Directives(analyse, wrt, given)
 
 
 # ================================================================ import aliases and spellings
 
 # A full module path -> the prefix the language spells it with (LANGUAGE.md section 2), longest first.
-_CANONICAL = tuple(sorted({
-    "tensorflow.keras.backend": "tf.keras.backend",
-    "tensorflow.keras.losses": "tf.keras.losses",
-    "tensorflow.keras.activations": "tf.keras.activations",
-    "tensorflow.keras.ops": "keras.ops",
-    "tensorflow.math": "tf.math",
-    "tensorflow.nn": "tf.nn",
-    "tensorflow.dtypes": "tf",
-    "tensorflow.experimental.numpy": "np",
-    "tensorflow": "tf",
-    "keras.backend": "K",
-    "keras.src.backend": "K",
-    "tf_keras.backend": "K",
-    "keras.ops": "keras.ops",
-    "keras.losses": "keras.losses",
-    "keras.activations": "keras.activations",
-    "jax.numpy": "jnp",
-    "jax.nn": "jax.nn",
-    "jax.lax": "jax.lax",
-    "jax.scipy.special": "jnp",
-    "jax": "jax",
-    "numpy": "np",
-    "scipy.special": "np",
-    "math": "np",
-    "torch.nn.functional": "F",
-    "torch.special": "torch",
-    "torch": "torch",
-}.items(), key=lambda item: -len(item[0])))
+_CANONICAL = tuple(
+    sorted(
+        {
+            "tensorflow.keras.backend": "tf.keras.backend",
+            "tensorflow.keras.losses": "tf.keras.losses",
+            "tensorflow.keras.activations": "tf.keras.activations",
+            "tensorflow.keras.ops": "keras.ops",
+            "tensorflow.math": "tf.math",
+            "tensorflow.nn": "tf.nn",
+            "tensorflow.dtypes": "tf",
+            "tensorflow.experimental.numpy": "np",
+            "tensorflow": "tf",
+            "keras.backend": "K",
+            "keras.src.backend": "K",
+            "tf_keras.backend": "K",
+            "keras.ops": "keras.ops",
+            "keras.losses": "keras.losses",
+            "keras.activations": "keras.activations",
+            "jax.numpy": "jnp",
+            "jax.nn": "jax.nn",
+            "jax.lax": "jax.lax",
+            "jax.scipy.special": "jnp",
+            "jax": "jax",
+            "numpy": "np",
+            "scipy.special": "np",
+            "math": "np",
+            "torch.nn.functional": "F",
+            "torch.special": "torch",
+            "torch": "torch",
+        }.items(),
+        key=lambda item: -len(item[0]),
+    )
+)
 
 # Calls that only convert: the value of their first argument (float data).
 _CONVERSIONS = frozenset({"convert_to_tensor", "asarray", "as_tensor", "to_tensor"})
@@ -297,17 +331,39 @@ _CONVERSIONS = frozenset({"convert_to_tensor", "asarray", "as_tensor", "to_tenso
 _DTYPE_CALLS = frozenset({"floatx"})
 # Operators spelled as functions, where the atom table has no row of that name.
 _OPERATOR_FUNCTIONS = {
-    "add": "+", "subtract": "-", "sub": "-", "multiply": "*", "mul": "*", "truediv": "/",
-    "true_divide": "/", "div": "/",
+    "add": "+",
+    "subtract": "-",
+    "sub": "-",
+    "multiply": "*",
+    "mul": "*",
+    "truediv": "/",
+    "true_divide": "/",
+    "div": "/",
 }
 # Methods that leave a float tensor as it is.
 _IDENTITY_METHODS = frozenset({"float", "double", "contiguous", "clone", "cpu", "cuda", "to", "type_as"})
 # Methods that read or change the shape, or leave the tensor world (`.size(k)` with an axis is the
 # language's `size(x, k)`; `.size()` alone is the shape).
-_SHAPE_METHODS = frozenset({
-    "view", "reshape", "flatten", "squeeze", "unsqueeze", "permute", "transpose", "expand", "expand_as",
-    "repeat", "item", "numpy", "tolist", "dim", "append", "extend",
-})
+_SHAPE_METHODS = frozenset(
+    {
+        "view",
+        "reshape",
+        "flatten",
+        "squeeze",
+        "unsqueeze",
+        "permute",
+        "transpose",
+        "expand",
+        "expand_as",
+        "repeat",
+        "item",
+        "numpy",
+        "tolist",
+        "dim",
+        "append",
+        "extend",
+    }
+)
 # Calls made for their checks alone (the value is not used).
 _CHECKS = re.compile(r"^(chex\.assert_|print$|warnings\.warn$|logging\.|logger\.|tf\.debugging\.|assert_)")
 _BUILTINS = {"abs": "abs", "max": "max", "min": "min", "round": "round", "pow": "pow"}
@@ -319,21 +375,35 @@ def _canonical(full: str) -> str | None:
         if full == module:
             return prefix
         if full.startswith(module + "."):
-            return prefix + full[len(module):]
+            return prefix + full[len(module) :]
     return None
 
 
 # The libraries of the language's prefixes: a call may keep the spelling it is written with when
 # that spelling names the same library as its import (`K.` for `tensorflow.keras.backend`).
-_FAMILY = {"tf": "tensorflow", "K": "tensorflow", "keras": "tensorflow", "ops": "tensorflow", "torch": "torch",
-           "F": "torch", "np": "numpy", "numpy": "numpy", "jnp": "jax", "jax": "jax", "lax": "jax"}
+_FAMILY = {
+    "tf": "tensorflow",
+    "K": "tensorflow",
+    "keras": "tensorflow",
+    "ops": "tensorflow",
+    "torch": "torch",
+    "F": "torch",
+    "np": "numpy",
+    "numpy": "numpy",
+    "jnp": "jax",
+    "jax": "jax",
+    "lax": "jax",
+}
 
 
 def _same_library(written: str, canonical: str) -> bool:
     first, last = written.split(".", 1)[0], written.rsplit(".", 1)[-1]
     family = _FAMILY.get(first)
-    return family is not None and family == _FAMILY.get(canonical.split(".", 1)[0]) \
+    return (
+        family is not None
+        and family == _FAMILY.get(canonical.split(".", 1)[0])
         and last == canonical.rsplit(".", 1)[-1]
+    )
 
 
 def _imports(tree: py.Module) -> dict[str, str]:
@@ -389,8 +459,6 @@ class _Deferred(_Value):
 class _DType(_Value):
     name: str  # "float32", "bool", ...
     span: Span
-
-
 
 
 @dataclass(slots=True)
@@ -462,17 +530,23 @@ class _Translator:
             if isinstance(statement, py.If):
                 condition = self.expr(statement.test, env, function)
                 decided = self.truth(condition)
-                rest = list(statements[index + 1:])
+                rest = list(statements[index + 1 :])
                 if decided is not None:
-                    return self.block(list(statement.body if decided else statement.orelse) + rest, env, function)
+                    return self.block(
+                        list(statement.body if decided else statement.orelse) + rest, env, function
+                    )
                 if isinstance(condition, _Value):
                     raise self.problem("a Python-side `if` that cannot be decided", statement.test)
                 then = self.block(list(statement.body) + rest, env, function)
                 otherwise = self.block(list(statement.orelse) + rest, env, function)
                 if then is None or otherwise is None:
                     return None
-                return lx.Conditional(self.tensor(then, statement), self.tensor(condition, statement.test),
-                                      self.tensor(otherwise, statement), self.span(statement))
+                return lx.Conditional(
+                    self.tensor(then, statement),
+                    self.tensor(condition, statement.test),
+                    self.tensor(otherwise, statement),
+                    self.span(statement),
+                )
             self.statement(statement, env, function)
         return None
 
@@ -484,7 +558,13 @@ class _Translator:
             return
         if isinstance(statement, py.AnnAssign):
             if statement.value is not None:
-                self.assign(statement.target, self.deferred(statement.value, env, function), statement.value, env, function)
+                self.assign(
+                    statement.target,
+                    self.deferred(statement.value, env, function),
+                    statement.value,
+                    env,
+                    function,
+                )
             return
         if isinstance(statement, py.AugAssign):
             if not isinstance(statement.target, py.Name):
@@ -507,14 +587,22 @@ class _Translator:
                 if dotted is not None and _CHECKS.match(".".join(dotted)):
                     return
             raise self.problem("a statement kept for its side effect", statement)
-        raise self.problem(_STATEMENT_NAMES.get(type(statement), f"a `{type(statement).__name__}` statement"), statement)
+        raise self.problem(
+            _STATEMENT_NAMES.get(type(statement), f"a `{type(statement).__name__}` statement"), statement
+        )
 
-    def assign(self, target: py.expr, value: Any, node: py.expr, env: dict[str, Any], function: _Function) -> None:
+    def assign(
+        self, target: py.expr, value: Any, node: py.expr, env: dict[str, Any], function: _Function
+    ) -> None:
         if isinstance(target, py.Name):
             env[target.id] = value
             return
-        if isinstance(target, (py.Tuple, py.List)) and isinstance(node, (py.Tuple, py.List)) \
-                and len(target.elts) == len(node.elts) and not any(isinstance(e, py.Starred) for e in target.elts):
+        if (
+            isinstance(target, (py.Tuple, py.List))
+            and isinstance(node, (py.Tuple, py.List))
+            and len(target.elts) == len(node.elts)
+            and not any(isinstance(e, py.Starred) for e in target.elts)
+        ):
             for item, item_node in zip(target.elts, node.elts):
                 self.assign(item, self.deferred(item_node, env, function), item_node, env, function)
             return
@@ -567,7 +655,9 @@ class _Translator:
     def expr(self, node: py.expr, env: dict[str, Any], function: _Function) -> Any:
         method = getattr(self, "_" + type(node).__name__, None)
         if method is None:
-            raise self.problem(_EXPRESSION_NAMES.get(type(node), f"the construct `{type(node).__name__}`"), node)
+            raise self.problem(
+                _EXPRESSION_NAMES.get(type(node), f"the construct `{type(node).__name__}`"), node
+            )
         return method(node, env, function)
 
     def _Constant(self, node: py.Constant, env: dict[str, Any], function: _Function) -> Any:
@@ -613,7 +703,9 @@ class _Translator:
             return lx.Boolean(name == "True", self.span(node))
         if name in self.module.functions:
             raise self.problem(f"the function `{name}` used as a value", node)
-        raise self.problem(f"the name `{name}`, which is neither a parameter, a local nor a module constant", node)
+        raise self.problem(
+            f"the name `{name}`, which is neither a parameter, a local nor a module constant", node
+        )
 
     def constant(self, name: str, node: py.expr) -> Any:
         value_node = self.module.constants[name]
@@ -650,8 +742,11 @@ class _Translator:
             self.expr(node.value, env, function)
             return _DType("float32", self.span(node))
         if node.attr in ("shape", "ndim", "device", "size"):
-            raise self.problem(f"`.{node.attr}`, the {'shape' if node.attr != 'device' else 'device'} of a tensor "
-                               "(the language has no shapes)", node)
+            raise self.problem(
+                f"`.{node.attr}`, the {'shape' if node.attr != 'device' else 'device'} of a tensor "
+                "(the language has no shapes)",
+                node,
+            )
         raise self.problem(f"the attribute `.{node.attr}`", node)
 
     def attribute_of_self(self, attribute: str, node: py.expr, function: _Function) -> Any:
@@ -660,7 +755,11 @@ class _Translator:
             raise self.problem(f"`self.{attribute}`, which `__init__` does not set from a default", node)
         value = owner.attributes[attribute]
         if isinstance(value, Untranslatable):
-            raise _Skip(Untranslatable(f"{value.message} (used at line {self.positions.span(node).line})", self.span(node)))
+            raise _Skip(
+                Untranslatable(
+                    f"{value.message} (used at line {self.positions.span(node).line})", self.span(node)
+                )
+            )
         if isinstance(value, (_Static, _DType)):
             return value
         return _respan(value, self.span(node))
@@ -674,16 +773,23 @@ class _Translator:
             return lx.Not(self.tensor(operand, node.operand), self.span(node))
         if isinstance(node.op, py.Invert):
             return lx.Not(self.tensor(operand, node.operand), self.span(node))
-        return lx.Unary("-" if isinstance(node.op, py.USub) else "+", self.tensor(operand, node.operand), self.span(node))
+        return lx.Unary(
+            "-" if isinstance(node.op, py.USub) else "+", self.tensor(operand, node.operand), self.span(node)
+        )
 
     def _BinOp(self, node: py.BinOp, env: dict[str, Any], function: _Function) -> Any:
         left = self.expr(node.left, env, function)
         right = self.expr(node.right, env, function)
         if isinstance(node.op, (py.BitAnd, py.BitOr)):
-            return lx.BoolOp("and" if isinstance(node.op, py.BitAnd) else "or",
-                             (self.tensor(left, node.left), self.tensor(right, node.right)), self.span(node))
+            return lx.BoolOp(
+                "and" if isinstance(node.op, py.BitAnd) else "or",
+                (self.tensor(left, node.left), self.tensor(right, node.right)),
+                self.span(node),
+            )
         if isinstance(node.op, py.FloorDiv):
-            quotient = lx.Binary("/", self.tensor(left, node.left), self.tensor(right, node.right), self.span(node))
+            quotient = lx.Binary(
+                "/", self.tensor(left, node.left), self.tensor(right, node.right), self.span(node)
+            )
             return lx.Call("floor", self.span(node), (quotient,), (), self.span(node))
         op = _BINARY.get(type(node.op))
         if op is None:
@@ -727,7 +833,9 @@ class _Translator:
         if any(isinstance(op, (py.In, py.NotIn)) for op in node.ops):
             if len(node.ops) != 1 or not isinstance(node.comparators[0], (py.Set, py.Tuple, py.List)):
                 raise self.problem("an `in` test on something other than a literal set of numbers", node)
-            members = tuple(self.tensor(self.expr(item, env, function), item) for item in node.comparators[0].elts)
+            members = tuple(
+                self.tensor(self.expr(item, env, function), item) for item in node.comparators[0].elts
+            )
             membership = lx.Membership(self.tensor(values[0], node.left), members, self.span(node))
             return membership if isinstance(node.ops[0], py.In) else lx.Not(membership, self.span(node))
         if all(isinstance(value, _Static) and isinstance(value.value, str) for value in values):
@@ -762,7 +870,9 @@ class _Translator:
         `Slice` and `EllipsisIndex` items (LANGUAGE.md section 2); the lowering decides what it
         means (one axis, an index that is a variable a `take`)."""
         if isinstance(node.value, py.Attribute) and node.value.attr in ("shape", "size"):
-            raise self.problem(f"`.{node.value.attr}[...]`, the length of an axis (the language has no shapes)", node)
+            raise self.problem(
+                f"`.{node.value.attr}[...]`, the length of an axis (the language has no shapes)", node
+            )
         value = self.expr(node.value, env, function)
         if isinstance(value, _Value):
             raise self.problem("indexing a value that is not a tensor", node)
@@ -774,8 +884,10 @@ class _Translator:
         if isinstance(node, py.Constant) and node.value is Ellipsis:
             return lx.EllipsisIndex(self.span(node))
         if isinstance(node, py.Slice):
-            bounds = (self.tensor(self.expr(part, env, function), part) if part is not None else None
-                      for part in (node.lower, node.upper, node.step))
+            bounds = (
+                self.tensor(self.expr(part, env, function), part) if part is not None else None
+                for part in (node.lower, node.upper, node.step)
+            )
             return lx.Slice(*bounds, self.span(node))
         if isinstance(node, py.Starred):
             raise self.problem("a starred expression in an index", node)
@@ -827,7 +939,9 @@ class _Translator:
                     return self.expand(method, node, env, function, receiver=env["self"])
                 raise self.problem(f"a call of `self.{dotted[1]}`, which is not a method of the class", func)
             if dotted is not None and dotted[0] not in env and dotted[0] in self.module.imports:
-                return self.library(".".join([self.module.imports[dotted[0]], *dotted[1:]]), node, env, function)
+                return self.library(
+                    ".".join([self.module.imports[dotted[0]], *dotted[1:]]), node, env, function
+                )
             if dotted is not None and dotted[0] == "super":
                 raise self.problem("a call through `super()`", func)
             return self.method(func, node, env, function)
@@ -836,8 +950,12 @@ class _Translator:
     def library(self, full: str, node: py.Call, env: dict[str, Any], function: _Function) -> Any:
         canonical = _canonical(full)
         written = ".".join(_dotted(node.func) or [])
-        if canonical is not None and written != canonical and _same_library(written, canonical) \
-                and self.is_function(written):
+        if (
+            canonical is not None
+            and written != canonical
+            and _same_library(written, canonical)
+            and self.is_function(written)
+        ):
             canonical = written  # `K.round` as written, rather than `tf.keras.backend.round`
         if canonical is None:
             written = ".".join(_dotted(node.func) or [full])
@@ -845,8 +963,9 @@ class _Translator:
             raise self.problem(f"a call of {shown}, from a library kinks does not read", node.func)
         return self.library_call(canonical, node, env, function, full)
 
-    def library_call(self, spelling: str, node: py.Call, env: dict[str, Any], function: _Function,
-                     full: str | None = None) -> Any:
+    def library_call(
+        self, spelling: str, node: py.Call, env: dict[str, Any], function: _Function, full: str | None = None
+    ) -> Any:
         last = spelling.rsplit(".", 1)[-1]
         if last in _CONVERSIONS:
             if not node.args:
@@ -854,7 +973,12 @@ class _Translator:
             return self.expr(node.args[0], env, function)
         if last in _DTYPE_CALLS:
             return _DType("float32", self.span(node))
-        if last in _OPERATOR_FUNCTIONS and not self.is_function(spelling) and len(node.args) == 2 and not node.keywords:
+        if (
+            last in _OPERATOR_FUNCTIONS
+            and not self.is_function(spelling)
+            and len(node.args) == 2
+            and not node.keywords
+        ):
             left = self.expr(node.args[0], env, function)
             right = self.expr(node.args[1], env, function)
             return self.binary(_OPERATOR_FUNCTIONS[last], left, right, node)
@@ -871,8 +995,11 @@ class _Translator:
     def float_cast(self, node: py.Call, env: dict[str, Any], function: _Function) -> Any:
         """`tf.cast(x, y.dtype)`, `tf.cast(x, tf.float32)`: x itself (LANGUAGE.md section 2), so the
         findings print `y_pred - y_true`, not the casts around them. None for another dtype."""
-        dtype_node = node.args[1] if len(node.args) > 1 else next(
-            (keyword.value for keyword in node.keywords if keyword.arg == "dtype"), None)
+        dtype_node = (
+            node.args[1]
+            if len(node.args) > 1
+            else next((keyword.value for keyword in node.keywords if keyword.arg == "dtype"), None)
+        )
         if not node.args or dtype_node is None or len(node.args) + len(node.keywords) != 2:
             return None
         dtype = self.expr(dtype_node, env, function)
@@ -882,19 +1009,33 @@ class _Translator:
             return self.expr(node.args[0], env, function)
         if isinstance(dtype, _DType):
             value = self.argument(self.expr(node.args[0], env, function), node.args[0])
-            return lx.Call("cast", self.span(node.func), (value, lx.Name(dtype.name, dtype.span)), (), self.span(node))
+            return lx.Call(
+                "cast", self.span(node.func), (value, lx.Name(dtype.name, dtype.span)), (), self.span(node)
+            )
         return None
 
-    def call(self, spelling: str, node: py.Call, args: tuple[lx.Expr, ...], env: dict[str, Any],
-             function: _Function, *, method: bool = False, func_span: Span | None = None) -> lx.Call:
+    def call(
+        self,
+        spelling: str,
+        node: py.Call,
+        args: tuple[lx.Expr, ...],
+        env: dict[str, Any],
+        function: _Function,
+        *,
+        method: bool = False,
+        func_span: Span | None = None,
+    ) -> lx.Call:
         keywords = []
         for keyword in node.keywords:
             value = self.argument(self.expr(keyword.value, env, function), keyword.value)
             span = self.span(keyword)
-            name_span = self.override or Span(span.line, span.column, span.line, span.column + len(keyword.arg or ""))
+            name_span = self.override or Span(
+                span.line, span.column, span.line, span.column + len(keyword.arg or "")
+            )
             keywords.append(lx.Keyword(keyword.arg or "", name_span, value, span))
-        return lx.Call(spelling, func_span or self.span(node.func), args, tuple(keywords), self.span(node),
-                       method=method)
+        return lx.Call(
+            spelling, func_span or self.span(node.func), args, tuple(keywords), self.span(node), method=method
+        )
 
     def method(self, func: py.Attribute, node: py.Call, env: dict[str, Any], function: _Function) -> Any:
         name = func.attr
@@ -904,8 +1045,11 @@ class _Translator:
         if name in _IDENTITY_METHODS and not self.is_function(name, method=True):
             return receiver  # `.to(device)`, `.contiguous()`: no row, and nothing to the values
         if name in _SHAPE_METHODS or name == "size" and not (node.args or node.keywords):
-            raise self.problem(f"the method `.{name}()`, which works on shapes or Python values "
-                               "(the language has no shapes)", func)
+            raise self.problem(
+                f"the method `.{name}()`, which works on shapes or Python values "
+                "(the language has no shapes)",
+                func,
+            )
         if name == "astype" or name == "type":
             if len(node.args) != 1 or node.keywords:
                 raise self.problem(f".{name}() of something other than one dtype", node)
@@ -917,7 +1061,9 @@ class _Translator:
             dtype = self.argument(dtype_value, node.args[0])
             return lx.Call("cast", self.span(func), (receiver, dtype), (), self.span(node))
         if name == "bool":
-            return lx.Call("cast", self.span(func), (receiver, lx.Name("bool", self.span(func))), (), self.span(node))
+            return lx.Call(
+                "cast", self.span(func), (receiver, lx.Name("bool", self.span(func))), (), self.span(node)
+            )
         if not self.is_function(name, method=True):
             raise self.problem(f"the method `.{name}()`, which kinks does not know", func)
         # `r.m(a, k=v)` as the `.loss` parser builds it: Call("m", span of m, (r, a), (k=v,), method=True),
@@ -930,10 +1076,13 @@ class _Translator:
         if self.override is not None:
             return self.override
         whole = self.positions.span(func)
-        return Span(whole.end_line, max(1, whole.end_column - len(func.attr)), whole.end_line, whole.end_column)
+        return Span(
+            whole.end_line, max(1, whole.end_column - len(func.attr)), whole.end_line, whole.end_column
+        )
 
-    def expand(self, callee: _Function, node: py.Call, env: dict[str, Any], function: _Function,
-               receiver: Any) -> Any:
+    def expand(
+        self, callee: _Function, node: py.Call, env: dict[str, Any], function: _Function, receiver: Any
+    ) -> Any:
         """A call of a function of the module, expanded in place with its arguments bound; what it
         builds points at the call site, as an expanded `.loss` call does."""
         values = [self.expr(arg, env, function) for arg in node.args]
@@ -949,7 +1098,9 @@ class _Translator:
             positional = positional[1:]
             inner["self"] = receiver if receiver is not None else _Static(("self",))
         if len(values) > len(names):
-            raise self.problem(f"`{_qualname(callee)}` takes {len(names)} argument(s), {len(values)} given", node)
+            raise self.problem(
+                f"`{_qualname(callee)}` takes {len(names)} argument(s), {len(values)} given", node
+            )
         inner.update(zip(names, values))
         keyword_only = [arg.arg for arg in arguments.kwonlyargs]
         for key, value in keywords.items():
@@ -958,9 +1109,14 @@ class _Translator:
             if key in inner:
                 raise self.problem(f"the argument `{key}` given twice", node)
             inner[key] = value
-        defaults = dict(zip(names[len(names) - len(arguments.defaults):], arguments.defaults))
-        defaults.update({arg.arg: default for arg, default in zip(arguments.kwonlyargs, arguments.kw_defaults)
-                         if default is not None})
+        defaults = dict(zip(names[len(names) - len(arguments.defaults) :], arguments.defaults))
+        defaults.update(
+            {
+                arg.arg: default
+                for arg, default in zip(arguments.kwonlyargs, arguments.kw_defaults)
+                if default is not None
+            }
+        )
         saved = self.override
         self.override = self.override or self.positions.span(node)
         try:
@@ -981,8 +1137,12 @@ def _respan(tree: Any, span: Span) -> Any:
     if isinstance(tree, tuple):
         return tuple(_respan(item, span) for item in tree)
     if hasattr(tree, "__dataclass_fields__"):
-        changes = {name: _respan(getattr(tree, name), span) for name in tree.__dataclass_fields__
-                   if isinstance(getattr(tree, name), (Span, tuple)) or hasattr(getattr(tree, name), "__dataclass_fields__")}
+        changes = {
+            name: _respan(getattr(tree, name), span)
+            for name in tree.__dataclass_fields__
+            if isinstance(getattr(tree, name), (Span, tuple))
+            or hasattr(getattr(tree, name), "__dataclass_fields__")
+        }
         return replace(tree, **changes)
     return tree
 
@@ -1028,28 +1188,59 @@ _BOOL_NAMES = frozenset({"bool", "bool_"})
 _INT_NAMES = frozenset({"int32", "int64", "int8", "int16", "uint8", "long", "int"})
 
 _BINARY = {py.Add: "+", py.Sub: "-", py.Mult: "*", py.Div: "/", py.Mod: "%", py.Pow: "^"}
-_OP_TEXT = {py.MatMult: "@", py.BitXor: "^", py.LShift: "<<", py.RShift: ">>", py.FloorDiv: "//",
-            py.BitAnd: "&", py.BitOr: "|", py.Add: "+", py.Sub: "-", py.Mult: "*", py.Div: "/", py.Mod: "%",
-            py.Pow: "**"}
+_OP_TEXT = {
+    py.MatMult: "@",
+    py.BitXor: "^",
+    py.LShift: "<<",
+    py.RShift: ">>",
+    py.FloorDiv: "//",
+    py.BitAnd: "&",
+    py.BitOr: "|",
+    py.Add: "+",
+    py.Sub: "-",
+    py.Mult: "*",
+    py.Div: "/",
+    py.Mod: "%",
+    py.Pow: "**",
+}
 _COMPARE = {py.Lt: "<", py.LtE: "<=", py.Gt: ">", py.GtE: ">=", py.Eq: "==", py.NotEq: "!="}
 _STATEMENT_NAMES = {
-    py.For: "a `for` loop", py.AsyncFor: "an `async for` loop", py.While: "a `while` loop",
-    py.With: "a `with` block", py.AsyncWith: "an `async with` block", py.Try: "a `try` block",
-    py.Raise: "a `raise` that depends on the tensors", py.FunctionDef: "a nested function definition",
-    py.AsyncFunctionDef: "a nested function definition", py.ClassDef: "a nested class definition",
-    py.Import: "an import inside the function", py.ImportFrom: "an import inside the function",
-    py.Global: "a `global` statement", py.Nonlocal: "a `nonlocal` statement", py.Delete: "a `del` statement",
+    py.For: "a `for` loop",
+    py.AsyncFor: "an `async for` loop",
+    py.While: "a `while` loop",
+    py.With: "a `with` block",
+    py.AsyncWith: "an `async with` block",
+    py.Try: "a `try` block",
+    py.Raise: "a `raise` that depends on the tensors",
+    py.FunctionDef: "a nested function definition",
+    py.AsyncFunctionDef: "a nested function definition",
+    py.ClassDef: "a nested class definition",
+    py.Import: "an import inside the function",
+    py.ImportFrom: "an import inside the function",
+    py.Global: "a `global` statement",
+    py.Nonlocal: "a `nonlocal` statement",
+    py.Delete: "a `del` statement",
 }
 if hasattr(py, "Match"):
     _STATEMENT_NAMES[py.Match] = "a `match` statement"
 if hasattr(py, "TryStar"):
     _STATEMENT_NAMES[py.TryStar] = "a `try` block"
 _EXPRESSION_NAMES = {
-    py.Lambda: "a lambda", py.ListComp: "a list comprehension",
-    py.SetComp: "a set comprehension", py.DictComp: "a dict comprehension",
-    py.GeneratorExp: "a generator expression", py.List: "a list", py.Dict: "a dict", py.Set: "a set",
-    py.JoinedStr: "an f-string", py.Starred: "a starred expression", py.NamedExpr: "an assignment expression",
-    py.Await: "an `await`", py.Yield: "a `yield`", py.YieldFrom: "a `yield from`", py.Slice: "a slice",
+    py.Lambda: "a lambda",
+    py.ListComp: "a list comprehension",
+    py.SetComp: "a set comprehension",
+    py.DictComp: "a dict comprehension",
+    py.GeneratorExp: "a generator expression",
+    py.List: "a list",
+    py.Dict: "a dict",
+    py.Set: "a set",
+    py.JoinedStr: "an f-string",
+    py.Starred: "a starred expression",
+    py.NamedExpr: "an assignment expression",
+    py.Await: "an `await`",
+    py.Yield: "a `yield`",
+    py.YieldFrom: "a `yield from`",
+    py.Slice: "a slice",
 }
 
 
@@ -1092,8 +1283,11 @@ def _module_info(tree: py.Module, text: str) -> _ModuleInfo:
         elif isinstance(node, py.AugAssign) and isinstance(node.target, py.Name):
             assigned.setdefault(node.target.id, []).extend([node.value, node.value])
     # A name assigned once at module level, not shadowed by a def or an import, may be a constant.
-    constants = {name: values[0] for name, values in assigned.items()
-                 if len(values) == 1 and name not in functions and name not in imports and name not in classes}
+    constants = {
+        name: values[0]
+        for name, values in assigned.items()
+        if len(values) == 1 and name not in functions and name not in imports and name not in classes
+    }
     return _ModuleInfo(text, imports, functions, classes, constants)
 
 
@@ -1105,18 +1299,29 @@ def _class_attributes(translator: _Translator, owner: _Class) -> None:
     arguments = init.args
     positional = [*arguments.posonlyargs, *arguments.args]
     env: dict[str, Any] = {}
-    defaults = dict(zip([a.arg for a in positional][len(positional) - len(arguments.defaults):], arguments.defaults))
-    defaults.update({arg.arg: default for arg, default in zip(arguments.kwonlyargs, arguments.kw_defaults)
-                     if default is not None})
+    defaults = dict(
+        zip([a.arg for a in positional][len(positional) - len(arguments.defaults) :], arguments.defaults)
+    )
+    defaults.update(
+        {
+            arg.arg: default
+            for arg, default in zip(arguments.kwonlyargs, arguments.kw_defaults)
+            if default is not None
+        }
+    )
     function = _Function(init, owner)
     for arg in [*positional[1:], *arguments.kwonlyargs]:
         if arg.arg in defaults:
             env[arg.arg] = translator.deferred(defaults[arg.arg], {}, function)
         else:
             span = translator.positions.span(arg)
-            env[arg.arg] = _Deferred(Untranslatable(
-                f"`{arg.arg}`, an argument of `{owner.node.name}.__init__` without a default, at line {span.line}, "
-                f"column {span.column}", span))
+            env[arg.arg] = _Deferred(
+                Untranslatable(
+                    f"`{arg.arg}`, an argument of `{owner.node.name}.__init__` without a default, at line {span.line}, "
+                    f"column {span.column}",
+                    span,
+                )
+            )
     for statement in init.body:
         if not isinstance(statement, (py.Assign, py.AnnAssign)) or statement.value is None:
             continue
@@ -1129,7 +1334,8 @@ def _class_attributes(translator: _Translator, owner: _Class) -> None:
                 span = translator.positions.span(target)
                 owner.attributes[dotted[1]] = Untranslatable(
                     f"`self.{dotted[1]}`, set more than once in `__init__`, at line {span.line}, column {span.column}",
-                    span)
+                    span,
+                )
                 continue
             value = translator.deferred(statement.value, env, function)
             if isinstance(value, _Deferred):
@@ -1138,7 +1344,9 @@ def _class_attributes(translator: _Translator, owner: _Class) -> None:
                 span = translator.positions.span(statement.value)
                 owner.attributes[dotted[1]] = Untranslatable(
                     f"`self.{dotted[1]}`, which `__init__` does not set to a number, at line {span.line}, "
-                    f"column {span.column}", span)
+                    f"column {span.column}",
+                    span,
+                )
             else:
                 owner.attributes[dotted[1]] = value
 
@@ -1198,8 +1406,14 @@ def _signature_lines(node: py.FunctionDef) -> range:
     return range(node.lineno, max(node.lineno, last) + 1)
 
 
-def translate_module(text: str, path: str = "<string>", *, is_function: Callable[..., bool],
-                     python_functions: Sequence[str] = (), data_names: Sequence[str] = DATA_NAMES) -> PythonModule:
+def translate_module(
+    text: str,
+    path: str = "<string>",
+    *,
+    is_function: Callable[..., bool],
+    python_functions: Sequence[str] = (),
+    data_names: Sequence[str] = DATA_NAMES,
+) -> PythonModule:
     """The recognised functions of a Python module, each translated or with the reason it is not."""
     result = PythonModule(path, text)
     try:
@@ -1207,8 +1421,9 @@ def translate_module(text: str, path: str = "<string>", *, is_function: Callable
     except SyntaxError as error:
         line = error.lineno or 1
         column = error.offset or 1
-        result.syntax_error = Untranslatable(f"the file is not valid Python: {error.msg}",
-                                             Span(line, column, line, column + 1))
+        result.syntax_error = Untranslatable(
+            f"the file is not valid Python: {error.msg}", Span(line, column, line, column + 1)
+        )
         return result
     except (ValueError, MemoryError, RecursionError) as error:
         result.syntax_error = Untranslatable(f"the file cannot be read as Python: {error}", Span(1, 1, 1, 2))
@@ -1264,8 +1479,14 @@ def translate_module(text: str, path: str = "<string>", *, is_function: Callable
     return result
 
 
-def _definition(translator: _Translator, function: _Function, qualname: str, span: Span,
-                directives: Directives, data_names: Sequence[str]) -> lx.Definition:
+def _definition(
+    translator: _Translator,
+    function: _Function,
+    qualname: str,
+    span: Span,
+    directives: Directives,
+    data_names: Sequence[str],
+) -> lx.Definition:
     node = function.node
     arguments = node.args
     if arguments.vararg is not None or arguments.kwarg is not None:
@@ -1276,9 +1497,16 @@ def _definition(translator: _Translator, function: _Function, qualname: str, spa
     if function.owner is not None and positional and positional[0].arg == "self":
         positional = positional[1:]
         env["self"] = _Static(("self",))
-    defaults = dict(zip([a.arg for a in positional][len(positional) - len(arguments.defaults):], arguments.defaults))
-    defaults.update({arg.arg: default for arg, default in zip(arguments.kwonlyargs, arguments.kw_defaults)
-                     if default is not None})
+    defaults = dict(
+        zip([a.arg for a in positional][len(positional) - len(arguments.defaults) :], arguments.defaults)
+    )
+    defaults.update(
+        {
+            arg.arg: default
+            for arg, default in zip(arguments.kwonlyargs, arguments.kw_defaults)
+            if default is not None
+        }
+    )
     params: list[lx.Param] = []
     optional: set[str] = set()
     for arg in [*positional, *arguments.kwonlyargs]:

@@ -176,7 +176,19 @@ class Index:
 
 
 Expr = Union[  # noqa: UP007 - a runtime alias, also read by isinstance-free dispatch
-    Number, Boolean, Name, Call, Unary, Binary, Compare, Membership, BoolOp, Not, Conditional, TupleExpr, Index
+    Number,
+    Boolean,
+    Name,
+    Call,
+    Unary,
+    Binary,
+    Compare,
+    Membership,
+    BoolOp,
+    Not,
+    Conditional,
+    TupleExpr,
+    Index,
 ]
 
 

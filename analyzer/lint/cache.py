@@ -93,7 +93,9 @@ class Cache:
         """Write an entry; a cache that cannot be written (read-only checkout) is silently skipped."""
         entry = self._entry(key)
         stored = [_without_file(record) for record in records]
-        payload = json.dumps({"key": key, "checksum": _checksum(stored), "records": stored}, ensure_ascii=False)
+        payload = json.dumps(
+            {"key": key, "checksum": _checksum(stored), "records": stored}, ensure_ascii=False
+        )
         try:
             self._prepare()
             entry.parent.mkdir(parents=True, exist_ok=True)
@@ -143,7 +145,11 @@ def _optional(record: Mapping[str, Any], key: str, check: Callable[[Any], bool])
 
 
 def valid_span(span: Any) -> bool:
-    return span is None or isinstance(span, dict) and all(_is_int(span.get(key)) and span[key] >= 1 for key in _SPAN_KEYS)
+    return (
+        span is None
+        or isinstance(span, dict)
+        and all(_is_int(span.get(key)) and span[key] >= 1 for key in _SPAN_KEYS)
+    )
 
 
 def valid_finding(finding: Any) -> bool:
@@ -156,8 +162,12 @@ def valid_finding(finding: Any) -> bool:
         and finding.get("code") in RULES
         and finding.get("severity") in SEVERITY_ORDER
         and isinstance(finding.get("message"), str)
-        and "span" in finding and valid_span(finding["span"])
-        and all(_optional(finding, key, lambda v: v is None or isinstance(v, str)) for key in ("atom", "where", "suggestion"))
+        and "span" in finding
+        and valid_span(finding["span"])
+        and all(
+            _optional(finding, key, lambda v: v is None or isinstance(v, str))
+            for key in ("atom", "where", "suggestion")
+        )
         and _optional(finding, "variables", _is_str_list)
         and _optional(finding, "on_edge", lambda v: isinstance(v, bool))
     )
@@ -183,7 +193,8 @@ def valid_record(record: Any) -> bool:
     if not (
         (record.get("name") is None or isinstance(record.get("name"), str))
         and "name" in record
-        and _is_int(record.get("line")) and record["line"] >= 1
+        and _is_int(record.get("line"))
+        and record["line"] >= 1
         and _is_str_list(record.get("wrt"))
         and isinstance(record.get("findings"), list)
         and all(valid_finding(finding) for finding in record["findings"])
@@ -196,7 +207,8 @@ def valid_record(record: Any) -> bool:
     smoothness = record.get("smoothness", None)
     by_variable = record.get("by_variable", {})
     return (
-        (smoothness is None or smoothness in (-1, 0, 1, 2)) and not isinstance(smoothness, bool)
+        (smoothness is None or smoothness in (-1, 0, 1, 2))
+        and not isinstance(smoothness, bool)
         and isinstance(by_variable, dict)
         and all(isinstance(name, str) and _valid_verdict(verdict) for name, verdict in by_variable.items())
     )

@@ -49,15 +49,48 @@ PYPROJECT = "pyproject.toml"
 DEFAULT_CACHE_DIR = ".kinks_cache"
 CACHE_DIR_VARIABLE = "KINKS_CACHE_DIR"
 # The names of `formats.FORMATS` (kept here so that reading a configuration imports no reporter).
-OUTPUT_FORMATS = ("text", "concise", "grouped", "json", "json-lines", "sarif", "github", "gitlab", "azure", "rdjson",
-                  "pylint", "junit")
+OUTPUT_FORMATS = (
+    "text",
+    "concise",
+    "grouped",
+    "json",
+    "json-lines",
+    "sarif",
+    "github",
+    "gitlab",
+    "azure",
+    "rdjson",
+    "pylint",
+    "junit",
+)
 # `.loss` files, and the loss functions of Python modules (issue 13).
 DEFAULT_INCLUDE = ("*.loss", "*.py")
 # Directories nobody wants linted, as in ruff's defaults (plus kinks's own cache).
 DEFAULT_EXCLUDE = (
-    ".bzr", ".direnv", ".eggs", ".git", ".git-rewrite", ".hg", ".ipynb_checkpoints", ".kinks_cache",
-    ".mypy_cache", ".nox", ".pants.d", ".pytest_cache", ".pytype", ".ruff_cache", ".svn", ".tox",
-    ".venv", "__pypackages__", "_build", "buck-out", "build", "dist", "node_modules", "site-packages",
+    ".bzr",
+    ".direnv",
+    ".eggs",
+    ".git",
+    ".git-rewrite",
+    ".hg",
+    ".ipynb_checkpoints",
+    ".kinks_cache",
+    ".mypy_cache",
+    ".nox",
+    ".pants.d",
+    ".pytest_cache",
+    ".pytype",
+    ".ruff_cache",
+    ".svn",
+    ".tox",
+    ".venv",
+    "__pypackages__",
+    "_build",
+    "buck-out",
+    "build",
+    "dist",
+    "node_modules",
+    "site-packages",
     "venv",
 )
 
@@ -70,7 +103,11 @@ class ConfigError(ValueError):
 
 
 def _strings(value: Any, origin: str) -> tuple[str, ...]:
-    if isinstance(value, str) or not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+    if (
+        isinstance(value, str)
+        or not isinstance(value, (list, tuple))
+        or not all(isinstance(v, str) for v in value)
+    ):
         raise ConfigError(f"{origin} must be a list of strings, got {_show(value)}")
     return tuple(value)
 
@@ -101,12 +138,18 @@ def _per_file_ignores(value: Any, origin: str) -> tuple[tuple[PathPattern, froze
 
 def _fail_on(value: Any, origin: str) -> str:
     if value not in SEVERITY_ORDER:
-        raise ConfigError(f"{origin} must be one of {', '.join(map(repr, SEVERITY_ORDER))}, got {_show(value)}")
+        raise ConfigError(
+            f"{origin} must be one of {', '.join(map(repr, SEVERITY_ORDER))}, got {_show(value)}"
+        )
     return str(value)
 
 
 def _budget(value: Any, origin: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (value > 0 and math.isfinite(value)):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not (value > 0 and math.isfinite(value))
+    ):
         raise ConfigError(f"{origin} must be a positive number of seconds, got {_show(value)}")
     return float(value)
 
@@ -129,7 +172,9 @@ def _path(value: Any, origin: str) -> str:
 
 def _output_format(value: Any, origin: str) -> str:
     if value not in OUTPUT_FORMATS:
-        raise ConfigError(f"{origin} must be one of {', '.join(map(repr, OUTPUT_FORMATS))}, got {_show(value)}")
+        raise ConfigError(
+            f"{origin} must be one of {', '.join(map(repr, OUTPUT_FORMATS))}, got {_show(value)}"
+        )
     return str(value)
 
 
@@ -240,8 +285,9 @@ def load_config(path: Path, _seen: tuple[Path, ...] = ()) -> ConfigFile:
         raise ConfigError(f"{path}: `extend`: {base_path}: no such file")
     base = load_config(base_file, (*_seen, path.resolve()))
     own = config.values
-    values: dict[str, Any] = {key: value for key, value in base.values.items()
-                              if key not in _SELECTION_KEYS and key != "extend"}
+    values: dict[str, Any] = {
+        key: value for key, value in base.values.items() if key not in _SELECTION_KEYS and key != "extend"
+    }
     for key, value in own.items():
         if key in _SELECTION_KEYS or key == "extend":
             continue
@@ -344,8 +390,11 @@ def resolve(config: ConfigFile, options: Mapping[str, Any], cache_dir_option: st
         config_path=config.path,
         root=config.root,
         enabled=enabled_codes(layers),
-        per_file_ignores=(*file_values.get("per-file-ignores", ()), *file_values.get("extend-per-file-ignores", ()),
-                          *cli.get("per-file-ignores", ())),
+        per_file_ignores=(
+            *file_values.get("per-file-ignores", ()),
+            *file_values.get("extend-per-file-ignores", ()),
+            *cli.get("per-file-ignores", ()),
+        ),
         fail_on=pick("fail-on", WARNING),
         budget=pick("budget", None),
         include=pick("include", tuple(PathPattern(text) for text in DEFAULT_INCLUDE)),
@@ -389,9 +438,15 @@ def discovery_start(paths: Sequence[str], stdin_filename: str | None = None) -> 
         return Path.cwd()
 
 
-def settings_for(paths: Sequence[str], options: Mapping[str, Any], *, config_option: str | None = None,
-                 isolated: bool = False, stdin_filename: str | None = None,
-                 cache_dir_option: str | None = None) -> Settings:
+def settings_for(
+    paths: Sequence[str],
+    options: Mapping[str, Any],
+    *,
+    config_option: str | None = None,
+    isolated: bool = False,
+    stdin_filename: str | None = None,
+    cache_dir_option: str | None = None,
+) -> Settings:
     """Find (or take) the configuration file, validate the command line, and merge them."""
     if config_option is not None:
         config = load_config(Path(config_option))
@@ -400,5 +455,7 @@ def settings_for(paths: Sequence[str], options: Mapping[str, Any], *, config_opt
     else:
         found = find_config(discovery_start(paths, stdin_filename))
         config = load_config(found) if found is not None else ConfigFile(None, Path.cwd().resolve())
-    checked = {key: (KEYS[key](value, f"--{key}") if value is not None else None) for key, value in options.items()}
+    checked = {
+        key: (KEYS[key](value, f"--{key}") if value is not None else None) for key, value in options.items()
+    }
     return resolve(config, checked, cache_dir_option)

@@ -85,7 +85,8 @@ def _walk(top: str, settings: Settings) -> list[str]:
     for directory, subdirectories, names in os.walk(top):
         # Pruning in place keeps os.walk out of excluded trees (.venv, node_modules) altogether.
         subdirectories[:] = [
-            name for name in subdirectories
+            name
+            for name in subdirectories
             if not _matches(settings.exclude, os.path.join(directory, name), settings)
             and not (git and git.ignored(os.path.join(directory, name), is_directory=True))
         ]

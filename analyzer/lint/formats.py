@@ -58,20 +58,22 @@ def _sarif(reports: Sequence[Report], options: RenderOptions) -> str:
 
 # The registry: a format's name (`--output-format`, `output-format`) -> its reporter. `config.OUTPUT_FORMATS`
 # lists the same names (the tests check it).
-FORMATS: Mapping[str, Callable[[Sequence[Report], RenderOptions], str]] = MappingProxyType({
-    "text": _text,
-    "concise": _concise,
-    "grouped": _grouped,
-    "json": lambda reports, options: render_json(reports),
-    "json-lines": lambda reports, options: render_json_lines(reports),
-    "sarif": _sarif,
-    "github": lambda reports, options: render_github(reports),
-    "gitlab": lambda reports, options: render_gitlab(reports),
-    "azure": lambda reports, options: render_azure(reports),
-    "rdjson": lambda reports, options: render_rdjson(reports),
-    "pylint": lambda reports, options: render_pylint(reports),
-    "junit": lambda reports, options: render_junit(reports, fail_on=options.fail_on),
-})
+FORMATS: Mapping[str, Callable[[Sequence[Report], RenderOptions], str]] = MappingProxyType(
+    {
+        "text": _text,
+        "concise": _concise,
+        "grouped": _grouped,
+        "json": lambda reports, options: render_json(reports),
+        "json-lines": lambda reports, options: render_json_lines(reports),
+        "sarif": _sarif,
+        "github": lambda reports, options: render_github(reports),
+        "gitlab": lambda reports, options: render_gitlab(reports),
+        "azure": lambda reports, options: render_azure(reports),
+        "rdjson": lambda reports, options: render_rdjson(reports),
+        "pylint": lambda reports, options: render_pylint(reports),
+        "junit": lambda reports, options: render_junit(reports, fail_on=options.fail_on),
+    }
+)
 
 
 def render(output_format: str, reports: Sequence[Report], options: RenderOptions) -> str:

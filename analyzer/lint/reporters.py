@@ -48,8 +48,9 @@ def render_json(reports: Iterable[Report]) -> str:
 # ---------------------------------------------------------------- text and concise
 
 
-def render_text(reports: Sequence[Report], sources: Mapping[str, str], color: bool = False,
-                summary: bool = True) -> str:
+def render_text(
+    reports: Sequence[Report], sources: Mapping[str, str], color: bool = False, summary: bool = True
+) -> str:
     """Every finding as `path:line:col: CODE message` with its source line underlined, then a summary.
 
     `sources` maps each checked path to its text; a path missing from it (an unreadable file) gets
@@ -65,8 +66,9 @@ def render_text(reports: Sequence[Report], sources: Mapping[str, str], color: bo
     return "\n\n".join(blocks)
 
 
-def render_concise(reports: Sequence[Report], sources: Mapping[str, str], color: bool = False,
-                   summary: bool = True) -> str:
+def render_concise(
+    reports: Sequence[Report], sources: Mapping[str, str], color: bool = False, summary: bool = True
+) -> str:
     """One line a diagnostic, `path:line:col: CODE message`, then the summary."""
     style = _Style(color)
     lines = [_header(report, finding, style) for report, finding in diagnostics(reports)]
@@ -84,7 +86,9 @@ def render_diagnostic(report: Report, finding: Finding, source: str | None, colo
     if source_line is not None:
         lines.extend(_excerpt(source_line, finding, line, style))
     if finding.suggestion:
-        lines.append(f"  {style.bold('help:')} {finding.suggestion}" if color else f"  help: {finding.suggestion}")
+        lines.append(
+            f"  {style.bold('help:')} {finding.suggestion}" if color else f"  help: {finding.suggestion}"
+        )
     return "\n".join(lines)
 
 
@@ -248,8 +252,10 @@ def render_junit(reports: Sequence[Report], fail_on: str = WARNING) -> str:
                     case,
                     "failure",
                     type=",".join(dict.fromkeys(finding.code for finding in failing)),
-                    message=_xml_text(f"{len(failing)} diagnostic{'s' if len(failing) > 1 else ''}: "
-                                      + "; ".join(f"{f.code} {f.message}" for f in failing)),
+                    message=_xml_text(
+                        f"{len(failing)} diagnostic{'s' if len(failing) > 1 else ''}: "
+                        + "; ".join(f"{f.code} {f.message}" for f in failing)
+                    ),
                 )
                 failure.text = _xml_text("\n".join(_junit_line(report, finding) for finding in failing))
             if passing:
@@ -310,8 +316,9 @@ def render_pylint(reports: Sequence[Report]) -> str:
     )
 
 
-def render_grouped(reports: Sequence[Report], sources: Mapping[str, str], color: bool = False,
-                   summary: bool = True) -> str:
+def render_grouped(
+    reports: Sequence[Report], sources: Mapping[str, str], color: bool = False, summary: bool = True
+) -> str:
     """ruff's `grouped`: a header line per file, then its diagnostics indented as `line:col CODE message`."""
     style = _Style(color)
     by_file: dict[str, list[tuple[Report, Finding]]] = {}
@@ -323,8 +330,10 @@ def render_grouped(reports: Sequence[Report], sources: Mapping[str, str], color:
         width = max(len(str(position(report, finding)[0])) for report, finding in entries)
         for report, finding in entries:
             line, column = position(report, finding)
-            lines.append(f"  {str(line).rjust(width)}:{column:<3} {style.severity(finding.code, finding.severity)} "
-                         f"{finding.message}")
+            lines.append(
+                f"  {str(line).rjust(width)}:{column:<3} {style.severity(finding.code, finding.severity)} "
+                f"{finding.message}"
+            )
         blocks.append("\n".join(lines))
     if summary:
         blocks.append(style.bold(summary_line(reports, sources)))
@@ -374,18 +383,23 @@ def render_gitlab(reports: Sequence[Report]) -> str:
         identity = (path, finding.code, finding.message)
         seen[identity] = seen.get(identity, 0) + 1
         fingerprint = hashlib.sha256("\0".join((*identity, str(seen[identity]))).encode()).hexdigest()
-        issues.append({
-            "type": "issue",
-            "check_name": finding.code,
-            "description": f"{finding.code} {finding.message}",
-            "categories": ["Bug Risk"] if finding.severity != INFO else ["Style"],
-            "severity": _GITLAB_SEVERITY.get(finding.severity, "major"),
-            "fingerprint": fingerprint,
-            "location": {
-                "path": path,
-                "positions": {"begin": {"line": line, "column": column}, "end": {"line": end_line, "column": end_column}},
-            },
-        })
+        issues.append(
+            {
+                "type": "issue",
+                "check_name": finding.code,
+                "description": f"{finding.code} {finding.message}",
+                "categories": ["Bug Risk"] if finding.severity != INFO else ["Style"],
+                "severity": _GITLAB_SEVERITY.get(finding.severity, "major"),
+                "fingerprint": fingerprint,
+                "location": {
+                    "path": path,
+                    "positions": {
+                        "begin": {"line": line, "column": column},
+                        "end": {"line": end_line, "column": end_column},
+                    },
+                },
+            }
+        )
     return json.dumps(issues, indent=2, ensure_ascii=False)
 
 
@@ -402,11 +416,17 @@ def render_rdjson(reports: Sequence[Report]) -> str:
             "message": finding.message,
             "location": {
                 "path": _path(report),
-                "range": {"start": {"line": line, "column": column}, "end": {"line": end_line, "column": end_column}},
+                "range": {
+                    "start": {"line": line, "column": column},
+                    "end": {"line": end_line, "column": end_column},
+                },
             },
             "severity": _RDJSON_SEVERITY.get(finding.severity, "WARNING"),
             "code": {"value": finding.code},
         }
         result_diagnostics.append(diagnostic)
-    return json.dumps({"source": {"name": "kinks"}, "severity": "WARNING", "diagnostics": result_diagnostics},
-                      indent=2, ensure_ascii=False)
+    return json.dumps(
+        {"source": {"name": "kinks"}, "severity": "WARNING", "diagnostics": result_diagnostics},
+        indent=2,
+        ensure_ascii=False,
+    )

@@ -61,7 +61,9 @@ def default_jobs() -> int:
         return os.cpu_count() or 1
 
 
-_PYTHON_LOSS_DEF = re.compile(r"^[ \t]*def[ \t]+\w*(?:loss|metric|forward|call)\w*[ \t]*\(", re.MULTILINE | re.IGNORECASE)
+_PYTHON_LOSS_DEF = re.compile(
+    r"^[ \t]*def[ \t]+\w*(?:loss|metric|forward|call)\w*[ \t]*\(", re.MULTILINE | re.IGNORECASE
+)
 
 
 def estimated_definitions(text: str, path: str = "") -> int:
@@ -109,7 +111,9 @@ def analyze_files(
             continue
         assert loaded.text is not None
         if cache is not None:
-            keys[index] = cache.key(loaded.text, budget, _cache_options(loaded.path, python_functions, data_names))
+            keys[index] = cache.key(
+                loaded.text, budget, _cache_options(loaded.path, python_functions, data_names)
+            )
             hit = cache.load(keys[index])
             if hit is not None:
                 records[index] = [with_file(record, loaded.path) for record in hit]
@@ -128,8 +132,9 @@ def analyze_files(
             on_progress(0, len(pending))
         if workers > 1 and workload >= parallel_threshold:
             statistics.workers = workers
-            fresh = _analyze_in_processes(files, pending, analyze, budget, workers, on_progress, python_functions,
-                                          data_names)
+            fresh = _analyze_in_processes(
+                files, pending, analyze, budget, workers, on_progress, python_functions, data_names
+            )
         else:
             statistics.workers = 1
             fresh = _analyze_here(files, pending, analyze, budget, on_progress, python_functions, data_names)
@@ -146,16 +151,25 @@ def _is_python(path: str) -> bool:
     return path.endswith((".py", ".pyi"))
 
 
-def _cache_options(path: str, python_functions: Sequence[str],
-                   data_names: Sequence[str] | None = None) -> dict[str, Any] | None:
-    options: dict[str, Any] = {"python": True, "python-functions": list(python_functions)} if _is_python(path) else {}
+def _cache_options(
+    path: str, python_functions: Sequence[str], data_names: Sequence[str] | None = None
+) -> dict[str, Any] | None:
+    options: dict[str, Any] = (
+        {"python": True, "python-functions": list(python_functions)} if _is_python(path) else {}
+    )
     if data_names is not None:
         options["data-names"] = list(data_names)
     return options or None
 
 
-def records_for(analyze: Analyzer, text: str, path: str, budget: float | None,
-                python_functions: Sequence[str] = (), data_names: Sequence[str] | None = None) -> Records:
+def records_for(
+    analyze: Analyzer,
+    text: str,
+    path: str,
+    budget: float | None,
+    python_functions: Sequence[str] = (),
+    data_names: Sequence[str] | None = None,
+) -> Records:
     """Analyse one file and return its records; runs in a worker process or in this one.
 
     SymPy's cache is emptied first. Verdicts must depend on the file's text alone: the cache key
@@ -167,7 +181,9 @@ def records_for(analyze: Analyzer, text: str, path: str, budget: float | None,
 
     clear_cache()
     records = []
-    extra: dict[str, Any] = {"python_functions": tuple(python_functions)} if python_functions and _is_python(path) else {}
+    extra: dict[str, Any] = (
+        {"python_functions": tuple(python_functions)} if python_functions and _is_python(path) else {}
+    )
     if data_names is not None:
         extra["data_names"] = tuple(data_names)
     for report in analyze(text, path, budget=budget, **extra):
@@ -190,7 +206,9 @@ def _analyze_here(
     for done, index in enumerate(pending, start=1):
         loaded = files[index]
         try:
-            results[index] = records_for(analyze, loaded.text or "", loaded.path, budget, python_functions, data_names)
+            results[index] = records_for(
+                analyze, loaded.text or "", loaded.path, budget, python_functions, data_names
+            )
         except Exception as error:
             raise AnalysisFailed(loaded.path) from error
         if on_progress is not None:
@@ -213,11 +231,19 @@ def _analyze_in_processes(
     # Largest first: the longest jobs start early, so the last one to finish is a short one.
     order = sorted(pending, key=lambda index: -len(files[index].text or ""))
     results: dict[int, Records] = {}
-    with ProcessPoolExecutor(max_workers=workers, mp_context=_process_context(),
-                             initializer=_leave_interrupts_to_the_parent) as executor:
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=_process_context(), initializer=_leave_interrupts_to_the_parent
+    ) as executor:
         futures: dict[Future[Records], int] = {
-            executor.submit(records_for, analyze, files[index].text or "", files[index].path, budget,
-                            python_functions, data_names): index
+            executor.submit(
+                records_for,
+                analyze,
+                files[index].text or "",
+                files[index].path,
+                budget,
+                python_functions,
+                data_names,
+            ): index
             for index in order
         }
         remaining = set(futures)

@@ -32,8 +32,10 @@ def render_sarif(reports: Sequence[Report], version: str = "") -> str:
     run = {
         "tool": {"driver": driver},
         "columnKind": "unicodeCodePoints",
-        "results": [_result(report, finding, codes.index(finding.code) if finding.code in RULES else -1)
-                    for report, finding in diagnostics(reports)],
+        "results": [
+            _result(report, finding, codes.index(finding.code) if finding.code in RULES else -1)
+            for report, finding in diagnostics(reports)
+        ],
     }
     log = {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}
     return json.dumps(log, indent=2, ensure_ascii=False)
@@ -64,7 +66,12 @@ def _result(report: Report, finding: Finding, rule_index: int) -> dict[str, Any]
     result["level"] = _LEVEL.get(finding.severity, "warning")
     result["message"] = {"text": text}
     result["locations"] = [
-        {"physicalLocation": {"artifactLocation": {"uri": artifact_uri(report.file or "-")}, "region": region}}
+        {
+            "physicalLocation": {
+                "artifactLocation": {"uri": artifact_uri(report.file or "-")},
+                "region": region,
+            }
+        }
     ]
     properties: dict[str, Any] = {"kind": finding.kind, "severity": finding.severity}
     if report.name is not None:

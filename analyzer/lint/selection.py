@@ -83,7 +83,9 @@ def enabled_codes(layers: Iterable[Layer]) -> frozenset[str]:
             enabled = set()
         # Least specific first, and at equal specificity selects before ignores, so that the most
         # specific selector has the last word and `ignore` wins ties.
-        steps = [(selector.specificity, 0, selector) for selector in (*(layer.select or ()), *layer.extend_select)]
+        steps = [
+            (selector.specificity, 0, selector) for selector in (*(layer.select or ()), *layer.extend_select)
+        ]
         steps += [(selector.specificity, 1, selector) for selector in layer.ignore]
         for _, is_ignore, selector in sorted(steps, key=lambda step: (step[0], step[1])):
             if is_ignore:
@@ -128,7 +130,12 @@ def any_part_matches(patterns: Sequence[PathPattern], relative_path: str) -> boo
     everything below it."""
     parts = relative_path.split("/")
     prefixes = ["/".join(parts[: index + 1]) for index in range(len(parts))]
-    return any(pattern.matches(prefix) for pattern in patterns for prefix in prefixes if prefix not in ("", ".", ".."))
+    return any(
+        pattern.matches(prefix)
+        for pattern in patterns
+        for prefix in prefixes
+        if prefix not in ("", ".", "..")
+    )
 
 
 @lru_cache(maxsize=512)
@@ -154,7 +161,12 @@ def _glob_to_regex(pattern: str) -> str:
         elif char == "?":
             out.append("[^/]")
         elif char == "[":
-            end = pattern.find("]", index + 2 if pattern.startswith("[!", index) or pattern.startswith("[]", index) else index + 1)
+            end = pattern.find(
+                "]",
+                index + 2
+                if pattern.startswith("[!", index) or pattern.startswith("[]", index)
+                else index + 1,
+            )
             if end == -1:
                 out.append(re.escape(char))
             else:
@@ -175,4 +187,3 @@ def _glob_to_regex(pattern: str) -> str:
             out.append(re.escape(char))
         index += 1
     return "".join(out)
-

@@ -36,9 +36,15 @@ __all__ = [
 COMPARISON_COLORS = ("#1f4e79", "#e76f51", "#2a9d8f", "#b8860b", "#8e44ad", "#555555")
 
 
-def plot_data(report: Report, wrt: str | Sequence[str] | None = None, *, at: Mapping[str, Values] | None = None,
-              along: Mapping[str, Values] | None = None, limits: Any = None,
-              heatmap: str = "value") -> LinePlot | MapPlot:
+def plot_data(
+    report: Report,
+    wrt: str | Sequence[str] | None = None,
+    *,
+    at: Mapping[str, Values] | None = None,
+    along: Mapping[str, Values] | None = None,
+    limits: Any = None,
+    heatmap: str = "value",
+) -> LinePlot | MapPlot:
     """The data of the plot: along one variable (a LinePlot) or over two (a MapPlot)."""
     names = [wrt] if isinstance(wrt, str) else list(wrt or [])
     if len(names) > 2:
@@ -52,10 +58,19 @@ def plot_data(report: Report, wrt: str | Sequence[str] | None = None, *, at: Map
     return line_data(report, names[0] if names else None, at, along, limits)
 
 
-def plot_report(report: Report, wrt: str | Sequence[str] | None = None, *, at: Mapping[str, Values] | None = None,
-                along: Mapping[str, Values] | None = None, limits: Any = None, heatmap: str = "value",
-                axes: Sequence[Any] | None = None, title: str | None = None, label: str | None = None,
-                color: str | None = None) -> Any:
+def plot_report(
+    report: Report,
+    wrt: str | Sequence[str] | None = None,
+    *,
+    at: Mapping[str, Values] | None = None,
+    along: Mapping[str, Values] | None = None,
+    limits: Any = None,
+    heatmap: str = "value",
+    axes: Sequence[Any] | None = None,
+    title: str | None = None,
+    label: str | None = None,
+    color: str | None = None,
+) -> Any:
     """A Matplotlib Figure of `report` (see the module doc); `axes` draws a one-variable plot into
     an existing (value, derivative) pair of axes, to compare several definitions."""
     require_matplotlib()
@@ -69,9 +84,15 @@ def plot_report(report: Report, wrt: str | Sequence[str] | None = None, *, at: M
     return draw_line(data, axes, title=title, label=label, color=color)
 
 
-def compare_reports(items: Sequence[tuple[Report, str]], wrt: str | None = None, *,
-                    at: Mapping[str, Values] | None = None, along: Mapping[str, Values] | None = None,
-                    limits: Any = None, title: str | None = None) -> Any:
+def compare_reports(
+    items: Sequence[tuple[Report, str]],
+    wrt: str | None = None,
+    *,
+    at: Mapping[str, Values] | None = None,
+    along: Mapping[str, Values] | None = None,
+    limits: Any = None,
+    title: str | None = None,
+) -> Any:
     """Several definitions of the same inputs on one pair of axes (a step and its sigmoids, argmax
     and softargmax), each in its own colour, each with its own findings marked. Without `limits`,
     all share the range the first one would get."""
@@ -85,7 +106,9 @@ def compare_reports(items: Sequence[tuple[Report, str]], wrt: str | None = None,
     for number, (report, label) in enumerate(items):
         data = line_data(report, wrt, at, along, limits)
         limits = data.limits
-        draw_line(data, (value_ax, slope_ax), label=label, color=COMPARISON_COLORS[number % len(COMPARISON_COLORS)])
+        draw_line(
+            data, (value_ax, slope_ax), label=label, color=COMPARISON_COLORS[number % len(COMPARISON_COLORS)]
+        )
     if title:
         value_ax.set_title(title, fontsize=11, loc="left")
     return figure

@@ -60,7 +60,10 @@ def _anchor(index: int, finding: Finding, program: Program) -> Anchor:
     point, direction = finding.witness.point, finding.witness.direction
     names = list(point)
     at = {name: np.asarray(point[name], dtype=float)[None, :] for name in names}
-    heading = {name: np.asarray(direction.get(name, [0.0] * len(point[name])), dtype=float)[None, :] for name in names}
+    heading = {
+        name: np.asarray(direction.get(name, [0.0] * len(point[name])), dtype=float)[None, :]
+        for name in names
+    }
     scale = 1 + max(float(np.max(np.abs(at[name]))) for name in names)
     step = NUDGE * scale
     before = {name: at[name] - step * heading[name] for name in names}
@@ -84,16 +87,23 @@ def _anchor(index: int, finding: Finding, program: Program) -> Anchor:
                 pieces[i] = values.pop()
         return Anchor(index, finding, states=pieces)
     changed = {i for i in range(len(switches)) if not np.array_equal(states[0][i], states[2][i])}
-    surfaces = {i: surface for i in changed
-                if (surface := surface_of(switches[i], states[0][i], states[2][i])) is not None}
+    surfaces = {
+        i: surface
+        for i in changed
+        if (surface := surface_of(switches[i], states[0][i], states[2][i])) is not None
+    }
     if finding.kind == "singularity":
         zero = _singular_zeros(program, at, scale)
         chosen = {i for i in changed if switches[i].singular} | zero
     else:
         chosen = {i for i in changed if not switches[i].singular} or changed
         if not chosen:
-            chosen = {i for i in range(len(switches))
-                      if not np.array_equal(states[1][i], states[0][i]) or not np.array_equal(states[1][i], states[2][i])}
+            chosen = {
+                i
+                for i in range(len(switches))
+                if not np.array_equal(states[1][i], states[0][i])
+                or not np.array_equal(states[1][i], states[2][i])
+            }
     return Anchor(index, finding, switches=frozenset(chosen), surfaces=surfaces)
 
 

@@ -50,7 +50,11 @@ def title_of(report: Report, title: str | None = None) -> str:
     if len(title) > TITLE_LENGTH:
         title = title[: TITLE_LENGTH - 1] + "…"
     verdict = report.classification
-    if report.smoothness is not None and report.smoothness < 2 and verdict not in ("zero-gradient", "invalid", "unknown"):
+    if (
+        report.smoothness is not None
+        and report.smoothness < 2
+        and verdict not in ("zero-gradient", "invalid", "unknown")
+    ):
         verdict += f", {SMOOTHNESS.get(report.smoothness, f'C{report.smoothness}')}"
     return f"{title}  —  {verdict}"
 
@@ -58,8 +62,14 @@ def title_of(report: Report, title: str | None = None) -> str:
 # ------------------------------------------------------------------ one variable
 
 
-def draw_line(data: LinePlot, axes: Sequence[Any] | None = None, *, title: str | None = None,
-              label: str | None = None, color: str | None = None) -> Any:
+def draw_line(
+    data: LinePlot,
+    axes: Sequence[Any] | None = None,
+    *,
+    title: str | None = None,
+    label: str | None = None,
+    color: str | None = None,
+) -> Any:
     """The value over the derivative, with the findings marked; returns the Figure."""
     notes = _notes(data.report, data.unplaced)
     if axes is None:
@@ -80,24 +90,49 @@ def draw_line(data: LinePlot, axes: Sequence[Any] | None = None, *, title: str |
     name = label or ("value" + (" (sum of its entries)" if data.summed else ""))
     value_ax.plot(data.t, data.value, color=value_color, linewidth=2.0, label=name, zorder=3)
     slope_label = f"{label}: {data.derivative_method.label}" if label else data.derivative_method.label
-    slope_ax.plot(data.derivative_t, data.derivative, color=slope_color, linewidth=1.6, label=slope_label, zorder=3)
+    slope_ax.plot(
+        data.derivative_t, data.derivative, color=slope_color, linewidth=1.6, label=slope_label, zorder=3
+    )
 
     for number, span in enumerate(data.spans):
         for part, ax in (("value", value_ax), ("slope", slope_ax)):
-            ax.axvspan(span.start, span.end, color=KIND_COLOR["constant-piece"], alpha=0.16, linewidth=0,
-                       gid=f"kinks:span:{number}:{part}", label=KIND_LEGEND["constant-piece"], zorder=1)
+            ax.axvspan(
+                span.start,
+                span.end,
+                color=KIND_COLOR["constant-piece"],
+                alpha=0.16,
+                linewidth=0,
+                gid=f"kinks:span:{number}:{part}",
+                label=KIND_LEGEND["constant-piece"],
+                zorder=1,
+            )
         if not overlay and _first(data.spans, number, lambda s: s.finding_index):
-            value_ax.text(0.5 * (span.start + span.end), 0.97, f"{span.code} {span.where}", transform=value_ax.get_xaxis_transform(),
-                          ha="center", va="top", fontsize=8, color="#444444", gid=f"kinks:span:{number}:label",
-                          bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": "none", "alpha": 0.8})
+            value_ax.text(
+                0.5 * (span.start + span.end),
+                0.97,
+                f"{span.code} {span.where}",
+                transform=value_ax.get_xaxis_transform(),
+                ha="center",
+                va="top",
+                fontsize=8,
+                color="#444444",
+                gid=f"kinks:span:{number}:label",
+                bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": "none", "alpha": 0.8},
+            )
 
     value_ax.set_xlim(*data.limits)
     _fit_y(value_ax, data.value, data.markers)
     _fit_y(slope_ax, data.derivative, data.markers)
     width = data.limits[1] - data.limits[0]
     for number, marker in enumerate(data.markers):
-        _draw_marker(value_ax, slope_ax, marker, number, width,
-                     labelled=_first(data.markers, number, lambda m: m.finding_index))
+        _draw_marker(
+            value_ax,
+            slope_ax,
+            marker,
+            number,
+            width,
+            labelled=_first(data.markers, number, lambda m: m.finding_index),
+        )
     value_ax.set_ylabel("value")
     slope_ax.set_ylabel("derivative")
     slope_ax.set_xlabel(data.path.describe())
@@ -109,22 +144,51 @@ def draw_line(data: LinePlot, axes: Sequence[Any] | None = None, *, title: str |
     return figure
 
 
-def _draw_marker(value_ax: Any, slope_ax: Any, marker: Marker, number: int, width: float, labelled: bool) -> None:
+def _draw_marker(
+    value_ax: Any, slope_ax: Any, marker: Marker, number: int, width: float, labelled: bool
+) -> None:
     gid = f"kinks:marker:{number}"
     color = KIND_COLOR[marker.kind]
     legend = KIND_LEGEND[marker.kind]
     x = marker.position
     if marker.kind == "kink":
-        value_ax.scatter([x], [marker.value], s=46, color=color, edgecolor="black", linewidth=0.6, zorder=6,
-                         gid=f"{gid}:point", label=legend)
+        value_ax.scatter(
+            [x],
+            [marker.value],
+            s=46,
+            color=color,
+            edgecolor="black",
+            linewidth=0.6,
+            zorder=6,
+            gid=f"{gid}:point",
+            label=legend,
+        )
         # Each one-sided tangent drawn through the point: two lines crossing at the kink.
         stub = 0.08 * width
         for slope in (marker.left_slope, marker.right_slope):
-            value_ax.plot([x - stub, x + stub], [marker.value - stub * slope, marker.value + stub * slope],
-                          color=color, linewidth=1.0, linestyle=(0, (3, 2)), alpha=0.8, zorder=5, gid=f"{gid}:tangent")
-        slope_ax.scatter([x, x], [marker.left_slope, marker.right_slope], s=34, facecolor="white", edgecolor=color,
-                         linewidth=1.4, zorder=6, gid=f"{gid}:slopes")
-        text = f"{marker.code} {marker.where}\nslopes {_short(marker.left_slope)} | {_short(marker.right_slope)}"
+            value_ax.plot(
+                [x - stub, x + stub],
+                [marker.value - stub * slope, marker.value + stub * slope],
+                color=color,
+                linewidth=1.0,
+                linestyle=(0, (3, 2)),
+                alpha=0.8,
+                zorder=5,
+                gid=f"{gid}:tangent",
+            )
+        slope_ax.scatter(
+            [x, x],
+            [marker.left_slope, marker.right_slope],
+            s=34,
+            facecolor="white",
+            edgecolor=color,
+            linewidth=1.4,
+            zorder=6,
+            gid=f"{gid}:slopes",
+        )
+        text = (
+            f"{marker.code} {marker.where}\nslopes {_short(marker.left_slope)} | {_short(marker.right_slope)}"
+        )
         anchor_y = marker.value
     elif marker.kind == "discontinuity":
         limits = [v for v in (marker.left_value, marker.right_value) if math.isfinite(v)]
@@ -133,28 +197,71 @@ def _draw_marker(value_ax: Any, slope_ax: Any, marker: Marker, number: int, widt
         # the point is the side the point belongs to (filled), the other side is open.
         opened = [v for v in limits if not closed or abs(v - closed[0]) > 1e-6 * (1 + abs(v))]
         if closed:
-            value_ax.scatter([x], closed, s=40, color=color, edgecolor=color, zorder=8, gid=f"{gid}:closed", label=legend)
+            value_ax.scatter(
+                [x], closed, s=40, color=color, edgecolor=color, zorder=8, gid=f"{gid}:closed", label=legend
+            )
         if opened:
-            value_ax.scatter([x] * len(opened), opened, s=40, facecolor="white", edgecolor=color, linewidth=1.5,
-                             zorder=7, gid=f"{gid}:open", label=None if closed else legend)
+            value_ax.scatter(
+                [x] * len(opened),
+                opened,
+                s=40,
+                facecolor="white",
+                edgecolor=color,
+                linewidth=1.5,
+                zorder=7,
+                gid=f"{gid}:open",
+                label=None if closed else legend,
+            )
         slope_ax.axvline(x, color=color, linewidth=1.0, linestyle=":", zorder=2, gid=f"{gid}:line")
         text = f"{marker.code} {marker.where}"
         anchor_y = closed[0] if closed else (limits[0] if limits else 0.0)
     else:
         for part, ax in (("asymptote", value_ax), ("asymptote-slope", slope_ax)):
-            ax.axvline(x, color=color, linewidth=1.3, linestyle="--", zorder=2, gid=f"{gid}:{part}",
-                       label=legend if ax is value_ax else None)
+            ax.axvline(
+                x,
+                color=color,
+                linewidth=1.3,
+                linestyle="--",
+                zorder=2,
+                gid=f"{gid}:{part}",
+                label=legend if ax is value_ax else None,
+            )
         if marker.cusp and math.isfinite(marker.value):
-            value_ax.scatter([x], [marker.value], s=40, color=color, edgecolor="black", linewidth=0.6, zorder=6,
-                             gid=f"{gid}:point")
+            value_ax.scatter(
+                [x],
+                [marker.value],
+                s=40,
+                color=color,
+                edgecolor="black",
+                linewidth=0.6,
+                zorder=6,
+                gid=f"{gid}:point",
+            )
         text = f"{marker.code} {marker.where}"
         anchor_y = marker.value if math.isfinite(marker.value) else None
     if not labelled:
         return
-    box = {"boxstyle": "round,pad=0.25", "facecolor": "white", "edgecolor": color, "linewidth": 0.6, "alpha": 0.9}
+    box = {
+        "boxstyle": "round,pad=0.25",
+        "facecolor": "white",
+        "edgecolor": color,
+        "linewidth": 0.6,
+        "alpha": 0.9,
+    }
     if anchor_y is None:
-        value_ax.text(x, 0.9, f"{text}", transform=value_ax.get_xaxis_transform(), fontsize=8, color=color,
-                      ha="left", va="top", gid=f"{gid}:label", zorder=8, bbox=box)
+        value_ax.text(
+            x,
+            0.9,
+            f"{text}",
+            transform=value_ax.get_xaxis_transform(),
+            fontsize=8,
+            color=color,
+            ha="left",
+            va="top",
+            gid=f"{gid}:label",
+            zorder=8,
+            bbox=box,
+        )
         return
     # Below-right of points in the upper half of the axes, above-right of the others; left near the right edge.
     bottom, top = value_ax.get_ylim()
@@ -162,9 +269,19 @@ def _draw_marker(value_ax: Any, slope_ax: Any, marker: Marker, number: int, widt
     upper = anchor_y > 0.5 * (bottom + top)
     near_right = x > left_edge + 0.75 * (right_edge - left_edge)
     offset = (-10 if near_right else 10, -16 if upper else 14)
-    value_ax.annotate(text, xy=(x, anchor_y), xytext=offset, textcoords="offset points", fontsize=8, color=color,
-                      ha="right" if near_right else "left", va="top" if upper else "bottom",
-                      gid=f"{gid}:label", zorder=8, bbox=box)
+    value_ax.annotate(
+        text,
+        xy=(x, anchor_y),
+        xytext=offset,
+        textcoords="offset points",
+        fontsize=8,
+        color=color,
+        ha="right" if near_right else "left",
+        va="top" if upper else "bottom",
+        gid=f"{gid}:label",
+        zorder=8,
+        bbox=box,
+    )
 
 
 def _first(items: Sequence[Any], number: int, key: Any) -> bool:
@@ -213,9 +330,15 @@ def _notes(report: Report, unplaced: Sequence[int]) -> list[str]:
     lines = []
     for index in unplaced:
         finding = report.findings[index]
-        where = f" ({finding.where})" if finding.where and finding.kind not in ("zero-gradient", "unconnected") else ""
+        where = (
+            f" ({finding.where})"
+            if finding.where and finding.kind not in ("zero-gradient", "unconnected")
+            else ""
+        )
         if finding.kind in ("kink", "discontinuity", "singularity", "constant-piece"):
-            text = f"{finding.code} {finding.kind}{where}: not shown, it does not occur along this plot's inputs"
+            text = (
+                f"{finding.code} {finding.kind}{where}: not shown, it does not occur along this plot's inputs"
+            )
         else:
             text = f"{finding.code} {finding.message}"
         lines.extend(textwrap.wrap(text, 110))
@@ -224,8 +347,17 @@ def _notes(report: Report, unplaced: Sequence[int]) -> list[str]:
 
 def _draw_notes(ax: Any, notes: Sequence[str]) -> None:
     ax.set_axis_off()
-    ax.text(0.0, 1.0, "\n".join(notes), transform=ax.transAxes, ha="left", va="top", fontsize=8, color="#333333",
-            gid="kinks:notes")
+    ax.text(
+        0.0,
+        1.0,
+        "\n".join(notes),
+        transform=ax.transAxes,
+        ha="left",
+        va="top",
+        fontsize=8,
+        color="#333333",
+        gid="kinks:notes",
+    )
 
 
 # ------------------------------------------------------------------ two variables
@@ -247,30 +379,60 @@ def draw_map(data: MapPlot, *, title: str | None = None) -> Any:
     (x_lo, x_hi), (y_lo, y_hi) = data.limits
     field = np.ma.masked_invalid(data.field)
     finite = data.field[np.isfinite(data.field)]
-    vmin, vmax = (np.percentile(finite, [2, 98]) if finite.size and data.singular else (None, None))
-    image = ax.imshow(field, origin="lower", extent=(x_lo, x_hi, y_lo, y_hi), aspect="auto", cmap="viridis",
-                      vmin=vmin, vmax=vmax, interpolation="nearest", zorder=1)
+    vmin, vmax = np.percentile(finite, [2, 98]) if finite.size and data.singular else (None, None)
+    image = ax.imshow(
+        field,
+        origin="lower",
+        extent=(x_lo, x_hi, y_lo, y_hi),
+        aspect="auto",
+        cmap="viridis",
+        vmin=vmin,
+        vmax=vmax,
+        interpolation="nearest",
+        zorder=1,
+    )
     figure.colorbar(image, ax=ax, label=data.field_label)
     handles: dict[str, Any] = {}
     from matplotlib import rc_context
 
     for number, piece in enumerate(data.pieces):
         with rc_context({"hatch.color": "#f0f0f0", "hatch.linewidth": 0.7}):
-            ax.contourf(data.x, data.y, piece.mask.astype(float), levels=[0.5, 1.5], colors="none",
-                        hatches=["///"], zorder=2).set_gid(f"kinks:span:{number}:hatch")
-        handles.setdefault(KIND_LEGEND["constant-piece"], Patch(facecolor="none", edgecolor="#dddddd", hatch="///"))
+            ax.contourf(
+                data.x,
+                data.y,
+                piece.mask.astype(float),
+                levels=[0.5, 1.5],
+                colors="none",
+                hatches=["///"],
+                zorder=2,
+            ).set_gid(f"kinks:span:{number}:hatch")
+        handles.setdefault(
+            KIND_LEGEND["constant-piece"], Patch(facecolor="none", edgecolor="#dddddd", hatch="///")
+        )
     for number, curve in enumerate(data.curves):
         color = KIND_COLOR[curve.kind]
         style = "--" if curve.kind == "singularity" else "-"
         width = 2.2 if curve.kind == "discontinuity" else 1.6
-        contours = ax.contour(data.x, data.y, curve.field, levels=list(curve.levels), colors=[color],
-                              linestyles=style, linewidths=width, zorder=3)
+        contours = ax.contour(
+            data.x,
+            data.y,
+            curve.field,
+            levels=list(curve.levels),
+            colors=[color],
+            linestyles=style,
+            linewidths=width,
+            zorder=3,
+        )
         # A white halo keeps the curve visible on any colour of the map.
         contours.set(path_effects=[patheffects.withStroke(linewidth=width + 2.4, foreground="white")])
         contours.set_gid(f"kinks:marker:{number}:curve")
-        handles.setdefault(KIND_LEGEND[curve.kind], Line2D([], [], color=color, linestyle=style, linewidth=width))
+        handles.setdefault(
+            KIND_LEGEND[curve.kind], Line2D([], [], color=color, linestyle=style, linewidth=width)
+        )
     if handles:
-        ax.legend(list(handles.values()), list(handles.keys()), fontsize=8, loc="upper right", framealpha=0.85)
+        ax.legend(
+            list(handles.values()), list(handles.keys()), fontsize=8, loc="upper right", framealpha=0.85
+        )
     ax.set_xlim(x_lo, x_hi)
     ax.set_ylim(y_lo, y_hi)
     ax.set_xlabel(data.axes[0])

@@ -110,8 +110,13 @@ class LinePlot:
         return {m.finding_index for m in self.markers} | {s.finding_index for s in self.spans}
 
 
-def line_data(report: Report, wrt: str | None = None, at: Mapping[str, Values] | None = None,
-              along: Mapping[str, Values] | None = None, limits: tuple[float, float] | None = None) -> LinePlot:
+def line_data(
+    report: Report,
+    wrt: str | None = None,
+    at: Mapping[str, Values] | None = None,
+    along: Mapping[str, Values] | None = None,
+    limits: tuple[float, float] | None = None,
+) -> LinePlot:
     """The data of the plot of `report` along `wrt` (default: its first differentiated variable)."""
     inputs = inputs_for(report, at, along)
     axis = wrt or (report.wrt[0] if report.wrt else report.params[0])
@@ -158,8 +163,9 @@ class Walk:
 
     # -------------------------------------------------------------- evaluation
 
-    def _evaluate(self, t: np.ndarray, frozen: Mapping[int, Any] | None = None,
-                  states: bool = True) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    def _evaluate(
+        self, t: np.ndarray, frozen: Mapping[int, Any] | None = None, states: bool = True
+    ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
         """The value (summed over entries), whether the point is in the region, and the states."""
         t = np.asarray(t, dtype=float)
         count = len(t)
@@ -204,7 +210,9 @@ class Walk:
 
     def changes(self, lo: float, hi: float) -> list[Change]:
         self.width = hi - lo
-        fractions = np.clip(np.linspace(0.0, 1.0, SEARCH_POINTS) + GRID_OFFSET / (SEARCH_POINTS - 1), 0.0, 1.0)
+        fractions = np.clip(
+            np.linspace(0.0, 1.0, SEARCH_POINTS) + GRID_OFFSET / (SEARCH_POINTS - 1), 0.0, 1.0
+        )
         grid = lo + (hi - lo) * fractions
         signature = self.signature(grid)
         cells = np.nonzero(np.any(signature[:-1] != signature[1:], axis=1))[0]
@@ -258,7 +266,9 @@ class Walk:
             if not switch.singular:
                 continue
             size = np.where(inside, self._singular_size(grid, index), np.inf)
-            dips = np.nonzero((size[1:-1] < size[:-2]) & (size[1:-1] <= size[2:]) & np.isfinite(size[1:-1]))[0][:64]
+            dips = np.nonzero((size[1:-1] < size[:-2]) & (size[1:-1] <= size[2:]) & np.isfinite(size[1:-1]))[
+                0
+            ][:64]
             if not len(dips):
                 continue
             lo, hi = grid[dips], grid[dips + 2]
@@ -308,7 +318,9 @@ class Walk:
                 return Change(kind="singular", cusp=cusp, **base)
             if region_changed:
                 return Change(kind="edge", **base)
-            steep = [i for i in changed if self.switches[i].singular and _infinite_slope_at_zero(self.switches[i])]
+            steep = [
+                i for i in changed if self.switches[i].singular and _infinite_slope_at_zero(self.switches[i])
+            ]
             if steep:
                 return Change(kind="singular", cusp=True, **base)
         kind = self._one_sided(tau, left, right, frozen)
@@ -321,8 +333,11 @@ class Walk:
         if not singular:
             return set()
         sizes = self.program.singular_values(self.path.env(np.array([tau])))
-        return {i for i in singular if sizes[i] is not None
-                and np.min(np.abs(np.asarray(sizes[i], dtype=float))) < 1e-9}
+        return {
+            i
+            for i in singular
+            if sizes[i] is not None and np.min(np.abs(np.asarray(sizes[i], dtype=float))) < 1e-9
+        }
 
     def _one_sided(self, tau: float, left: np.ndarray, right: np.ndarray, frozen: Mapping[int, Any]) -> str:
         """The probe's judgement of a crossing (probe.choose_step and probe.decide_crossing): the
@@ -331,13 +346,16 @@ class Walk:
         first = 1e-3 * width
         # the change is placed to within its bisection (2^-48 of a cell): only distances well
         # above that count
-        floor = 100 * (2.0 ** -48 * width + 4 * float(np.spacing(abs(tau))))
+        floor = 100 * (2.0**-48 * width + 4 * float(np.spacing(abs(tau))))
         ladder = first * 2.0 ** -np.arange(LADDER)
         ladder = ladder[ladder > floor] if np.sum(ladder > floor) >= 4 else ladder[:4]
         rungs = len(ladder)
         points = np.concatenate([tau - ladder, tau + ladder])
         env = self.path.env(points)
-        seeds = {name: np.broadcast_to(direction, (len(points), len(direction))) for name, direction in self.path.direction.items()}
+        seeds = {
+            name: np.broadcast_to(direction, (len(points), len(direction)))
+            for name, direction in self.path.direction.items()
+        }
         values, tangents, pieces = self.program.tangents(env, seeds, frozen or None)
         count = len(points)
         value = _rows(values[self.program.output], count, float).sum(axis=1)
@@ -353,11 +371,13 @@ class Walk:
             return "none"
         # the change is placed to within its bisection and the rounding of the inputs there
         inputs = max(float(np.max(np.abs(v))) for v in self.path.env(np.array([tau])).values())
-        placed = 2.0 ** -48 * width + 4 * float(np.spacing(max(inputs, abs(tau))))
+        placed = 2.0**-48 * width + 4 * float(np.spacing(max(inputs, abs(tau))))
         kind, _ = decide_crossing(value[picked], slope[picked], float(ladder[step]), placed)
         return kind
 
-    def _limits(self, tau: float, left: np.ndarray, right: np.ndarray, frozen: Mapping[int, Any]) -> dict[str, float]:
+    def _limits(
+        self, tau: float, left: np.ndarray, right: np.ndarray, frozen: Mapping[int, Any]
+    ) -> dict[str, float]:
         """One-sided values and slopes at tau, from quadratic fits through three points per side."""
         h = SLOPE_STEP * (1 + abs(tau))
         offsets = np.array([1.0, 2.0, 3.0])
@@ -385,8 +405,9 @@ class Walk:
             growing.append(bool(steps[2] > 0.3 * steps[1] and steps[2] > 1e-6 * (1 + abs(series[1]))))
         return growing[0], growing[0] or growing[1]
 
-    def _differs_on_surface(self, tau: float, changed: set[int], position: float, value: float,
-                            limits: Mapping[str, float]) -> bool:
+    def _differs_on_surface(
+        self, tau: float, changed: set[int], position: float, value: float, limits: Mapping[str, float]
+    ) -> bool:
         """A condition that holds only on a set of measure zero (`x == 0`): does the value at the
         point itself differ from the value on both sides?"""
         if not any(isinstance(self.switches[i].node, (sp.Eq, sp.Ne)) for i in changed):
@@ -418,9 +439,13 @@ class Walk:
                 if all(np.all(states[i] == piece) for i, piece in anchor.states.items()):
                     finding = anchor.finding
                     if spans and spans[-1].finding_index == anchor.index and spans[-1].end == start:
-                        spans[-1] = ConstantSpan(anchor.index, finding.code, finding.where or "", spans[-1].start, end)
+                        spans[-1] = ConstantSpan(
+                            anchor.index, finding.code, finding.where or "", spans[-1].start, end
+                        )
                     else:
-                        spans.append(ConstantSpan(anchor.index, finding.code, finding.where or "", start, end))
+                        spans.append(
+                            ConstantSpan(anchor.index, finding.code, finding.where or "", start, end)
+                        )
                     break
         return spans
 
@@ -436,9 +461,21 @@ class Walk:
             if anchor is None:
                 continue
             finding = anchor.finding
-            markers.append(Marker(kind, anchor.index, finding.code, finding.where or "", change.position, change.value,
-                                  change.left_value, change.right_value, change.left_slope, change.right_slope,
-                                  change.cusp))
+            markers.append(
+                Marker(
+                    kind,
+                    anchor.index,
+                    finding.code,
+                    finding.where or "",
+                    change.position,
+                    change.value,
+                    change.left_value,
+                    change.right_value,
+                    change.left_slope,
+                    change.right_slope,
+                    change.cusp,
+                )
+            )
         return markers
 
     def default_limits(self, bounds: tuple[float, float]) -> tuple[float, float]:
@@ -452,8 +489,12 @@ class Walk:
             return float(lo_bound - pad), float(hi_bound + pad)
         changes = self.changes(scan_lo, scan_hi)
         positions = [m.position for m in self.markers(changes)]
-        positions += [edge for s in self.constant_spans(changes, scan_lo, scan_hi) for edge in (s.start, s.end)
-                      if scan_lo < edge < scan_hi]
+        positions += [
+            edge
+            for s in self.constant_spans(changes, scan_lo, scan_hi)
+            for edge in (s.start, s.end)
+            if scan_lo < edge < scan_hi
+        ]
         if not positions:
             lo, hi = -3.0, 3.0
         else:
@@ -480,29 +521,50 @@ class Walk:
         value = self.values(grid)
         if not np.any(np.isfinite(value)):
             name = self.inputs.report.name or "the expression"
-            raise PlotError(f"nothing to plot: {name} is undefined or outside `given` everywhere on [{lo:g}, {hi:g}]")
-        symbolic = None if self.inputs.vector else symbolic_derivative(self.inputs.report.expression, self.path.axis)
+            raise PlotError(
+                f"nothing to plot: {name} is undefined or outside `given` everywhere on [{lo:g}, {hi:g}]"
+            )
+        symbolic = (
+            None if self.inputs.vector else symbolic_derivative(self.inputs.report.expression, self.path.axis)
+        )
         if symbolic is not None:
             derivative = self._symbolic_values(symbolic.program, grid)
             method = DerivativeMethod("sympy", f"d/d{self.path.axis}, from SymPy")
         else:
             derivative = self.central_slopes(grid)
-            method = DerivativeMethod("central", f"d/d{'t' if self.path.describe() != self.path.axis else self.path.axis}, by central differences")
+            method = DerivativeMethod(
+                "central",
+                f"d/d{'t' if self.path.describe() != self.path.axis else self.path.axis}, by central differences",
+            )
         derivative = np.where(np.isfinite(value), derivative, np.nan)
         t, curve = _broken(grid, value, changes, ("jump", "singular"), "value")
         dt, dcurve = _broken(grid, derivative, changes, ("kink", "jump", "singular"), "slope")
         drawn = {m.finding_index for m in markers} | {s.finding_index for s in spans}
         unplaced = [i for i, f in enumerate(self.inputs.report.findings) if i not in drawn]
-        return LinePlot(self.inputs.report, self.path, (lo, hi), t, curve, dt, dcurve, method, markers, spans,
-                        list(changes), self.summed, unplaced)
+        return LinePlot(
+            self.inputs.report,
+            self.path,
+            (lo, hi),
+            t,
+            curve,
+            dt,
+            dcurve,
+            method,
+            markers,
+            spans,
+            list(changes),
+            self.summed,
+            unplaced,
+        )
 
     def _symbolic_values(self, program: Program, grid: np.ndarray) -> np.ndarray:
         value, _ = program.run(self.path.env(grid), states=False)
         return _rows(value, len(grid), float).sum(axis=1)
 
 
-def _broken(grid: np.ndarray, curve: np.ndarray, changes: Sequence[Change], kinds: tuple[str, ...],
-            which: str) -> tuple[np.ndarray, np.ndarray]:
+def _broken(
+    grid: np.ndarray, curve: np.ndarray, changes: Sequence[Change], kinds: tuple[str, ...], which: str
+) -> tuple[np.ndarray, np.ndarray]:
     """The curve with its one-sided limits added at each change, broken (NaN) where it jumps."""
     ts, ys = [grid], [curve]
     for change in changes:
@@ -558,5 +620,7 @@ def _rows(value: Any, count: int, dtype: Any) -> np.ndarray:
     if array.ndim == 0:
         return np.full((count, 1), array, dtype=dtype)
     if array.shape[0] != count:
-        array = np.broadcast_to(array, (count,) + array.shape[1:] if array.ndim > 1 else (count, array.shape[-1]))
+        array = np.broadcast_to(
+            array, (count,) + array.shape[1:] if array.ndim > 1 else (count, array.shape[-1])
+        )
     return array.reshape(count, -1)

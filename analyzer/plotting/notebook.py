@@ -21,7 +21,9 @@ def report_html(report: Report, plot: bool = True) -> str:
     verdict = escape(report.classification)
     smoothness = f" (smoothness {report.smoothness})" if report.smoothness is not None else ""
     place = f" — {escape(report.file)}:{report.line}" if report.file else ""
-    parts = [f'<div class="kinks-report"><p><strong>{name}</strong>: <code>{verdict}</code>{escape(smoothness)}{place}</p>']
+    parts = [
+        f'<div class="kinks-report"><p><strong>{name}</strong>: <code>{verdict}</code>{escape(smoothness)}{place}</p>'
+    ]
     if report.reason:
         parts.append(f"<p>{escape(report.reason)}</p>")
     if report.findings:
@@ -30,8 +32,10 @@ def report_html(report: Report, plot: bool = True) -> str:
             f"<td><code>{escape(f.where or '')}</code></td><td>{escape(f.message)}</td></tr>"
             for f in report.findings
         )
-        parts.append('<table><thead><tr><th>code</th><th>kind</th><th>where</th><th>message</th></tr></thead>'
-                     f"<tbody>{rows}</tbody></table>")
+        parts.append(
+            "<table><thead><tr><th>code</th><th>kind</th><th>where</th><th>message</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>"
+        )
     else:
         parts.append("<p>No findings.</p>")
     if plot:

@@ -65,7 +65,12 @@ class Path:
 
     def describe(self) -> str:
         """The horizontal axis in words: `x`, or the path of a vector (`p = (t, 0.3 + 0.5 t, ...)`)."""
-        if self.entries == 1 and self.moving == (self.axis,) and self.base[self.axis][0] == 0 and self.direction[self.axis][0] == 1:
+        if (
+            self.entries == 1
+            and self.moving == (self.axis,)
+            and self.base[self.axis][0] == 0
+            and self.direction[self.axis][0] == 1
+        ):
             return self.axis
         parts = []
         for name in self.moving:
@@ -103,8 +108,9 @@ def _number(value: float) -> str:
     return f"{value:.4g}"
 
 
-def inputs_for(report: Report, values: Mapping[str, Values] | None = None,
-               directions: Mapping[str, Values] | None = None) -> Inputs:
+def inputs_for(
+    report: Report, values: Mapping[str, Values] | None = None, directions: Mapping[str, Values] | None = None
+) -> Inputs:
     """Compile the body of an analysed definition for plotting; the vector size comes from the body
     (3 entries when it has vector functions) or from the longest list the user gave."""
     if report.expression is None or not isinstance(report.expression, sp.Basic):
@@ -124,16 +130,24 @@ def inputs_for(report: Report, values: Mapping[str, Values] | None = None,
     return Inputs(report, program, condition, region, entries)
 
 
-def line_path(inputs: Inputs, axis: str, values: Mapping[str, Values] | None = None,
-              directions: Mapping[str, Values] | None = None) -> Path:
+def line_path(
+    inputs: Inputs,
+    axis: str,
+    values: Mapping[str, Values] | None = None,
+    directions: Mapping[str, Values] | None = None,
+) -> Path:
     """The path of a one-variable plot along `axis` (see the module doc)."""
     report, region, entries = inputs.report, inputs.region, inputs.entries
     values, directions = dict(values or {}), dict(directions or {})
     check_names(report, [axis, *values, *directions])
     if axis in region.choices:
-        raise PlotError(f"`{axis}` only takes the values {_choices(region.choices[axis])} (given): there is no line to plot along")
+        raise PlotError(
+            f"`{axis}` only takes the values {_choices(region.choices[axis])} (given): there is no line to plot along"
+        )
     if not inputs.vector and axis in values:
-        raise PlotError(f"`{axis}` is the plotted variable: set its range with --range (or `limits`), not --at")
+        raise PlotError(
+            f"`{axis}` is the plotted variable: set its range with --range (or `limits`), not --at"
+        )
     base = {name: default_value(name, region, entries) for name in report.params}
     direction = {name: np.zeros(entries) for name in report.params}
     if inputs.vector:

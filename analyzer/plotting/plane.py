@@ -66,13 +66,20 @@ class MapPlot:
         return {c.finding_index for c in self.curves} | {p.finding_index for p in self.pieces}
 
 
-def map_data(report: Report, wrt: Sequence[str], at: Mapping[str, Values] | None = None,
-             limits: Sequence[Sequence[float]] | None = None, heatmap: str = "value") -> MapPlot:
+def map_data(
+    report: Report,
+    wrt: Sequence[str],
+    at: Mapping[str, Values] | None = None,
+    limits: Sequence[Sequence[float]] | None = None,
+    heatmap: str = "value",
+) -> MapPlot:
     if heatmap not in ("value", "gradient"):
         raise PlotError(f"the heat map shows `value` or `gradient`, got {heatmap!r}")
     inputs = inputs_for(report, at)
     if inputs.vector:
-        raise PlotError("a two-variable plot needs scalar inputs; plot a vector input along a path with one variable")
+        raise PlotError(
+            "a two-variable plot needs scalar inputs; plot a vector input along a path with one variable"
+        )
     first, second = wrt
     if first == second:
         raise PlotError(f"the two plotted variables must differ, got `{first}` twice")
@@ -80,7 +87,9 @@ def map_data(report: Report, wrt: Sequence[str], at: Mapping[str, Values] | None
     check_names(report, [first, second, *values])
     for axis in (first, second):
         if axis in values:
-            raise PlotError(f"`{axis}` is a plotted variable: set its range with --range (or `limits`), not --at")
+            raise PlotError(
+                f"`{axis}` is a plotted variable: set its range with --range (or `limits`), not --at"
+            )
         if axis in inputs.region.choices:
             raise PlotError(f"`{axis}` only takes a few values (given): there is no axis to plot it along")
     fixed = {name: default_value(name, inputs.region, 1) for name in report.params}
@@ -100,7 +109,9 @@ def map_data(report: Report, wrt: Sequence[str], at: Mapping[str, Values] | None
     else:
         heat, label = np.where(inside, gradient, np.nan), f"|gradient| in ({first}, {second})"
     if not np.any(np.isfinite(heat)):
-        raise PlotError(f"nothing to plot: {report.name or 'the expression'} is undefined or outside `given` everywhere in the range")
+        raise PlotError(
+            f"nothing to plot: {report.name or 'the expression'} is undefined or outside `given` everywhere in the range"
+        )
     singular_values = program.singular_values(env)
     anchors = anchors_for(report, program)
     curves: list[Curve] = []
@@ -124,18 +135,28 @@ def map_data(report: Report, wrt: Sequence[str], at: Mapping[str, Values] | None
                 field_values = np.sign(np.min(_rows(singular_values[i], grid_x.size, float), axis=1))
                 state = np.ma.masked_invalid(field_values.reshape(shape))
             else:
-                state = np.ma.masked_array(states[i][:, 0].reshape(shape).astype(float), mask=~inside.reshape(shape))
+                state = np.ma.masked_array(
+                    states[i][:, 0].reshape(shape).astype(float), mask=~inside.reshape(shape)
+                )
             levels = _levels(state, switch, anchor.surfaces.get(i))
             if levels:
-                curves.append(Curve(anchor.kind, anchor.index, finding.code, finding.where or "", i, state, levels))
+                curves.append(
+                    Curve(anchor.kind, anchor.index, finding.code, finding.where or "", i, state, levels)
+                )
     drawn = {c.finding_index for c in curves} | {p.finding_index for p in pieces}
     unplaced = [i for i in range(len(report.findings)) if i not in drawn]
     singular = any(c.kind == "singularity" for c in curves)
-    return MapPlot(report, (first, second), ranges, x, y, heat.reshape(shape), label, singular, curves, pieces, unplaced)
+    return MapPlot(
+        report, (first, second), ranges, x, y, heat.reshape(shape), label, singular, curves, pieces, unplaced
+    )
 
 
-def _ranges(inputs: Inputs, axes: tuple[str, str], fixed: Mapping[str, np.ndarray],
-            limits: Sequence[Sequence[float]] | None) -> tuple[tuple[float, float], tuple[float, float]]:
+def _ranges(
+    inputs: Inputs,
+    axes: tuple[str, str],
+    fixed: Mapping[str, np.ndarray],
+    limits: Sequence[Sequence[float]] | None,
+) -> tuple[tuple[float, float], tuple[float, float]]:
     if limits is not None:
         if len(limits) == 1:
             limits = [limits[0], limits[0]]
@@ -156,7 +177,9 @@ def _ranges(inputs: Inputs, axes: tuple[str, str], fixed: Mapping[str, np.ndarra
     return ranges[0], ranges[1]
 
 
-def _evaluate(inputs: Inputs, env: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+def _evaluate(
+    inputs: Inputs, env: Mapping[str, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
     count = len(next(iter(env.values())))
     value, states = inputs.program.run(env)
     scalar = _rows(value, count, float).sum(axis=1)
@@ -167,7 +190,9 @@ def _evaluate(inputs: Inputs, env: Mapping[str, np.ndarray]) -> tuple[np.ndarray
     return scalar, inside, [_rows(state, count, np.int64) for state in states]
 
 
-def _gradient_norm(inputs: Inputs, env: Mapping[str, np.ndarray], axes: tuple[str, str], value: np.ndarray) -> np.ndarray:
+def _gradient_norm(
+    inputs: Inputs, env: Mapping[str, np.ndarray], axes: tuple[str, str], value: np.ndarray
+) -> np.ndarray:
     """|gradient| in the plane: SymPy's partial derivatives when it gives both, else central differences."""
     count = len(value)
     squares = np.zeros(count)

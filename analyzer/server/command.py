@@ -26,9 +26,16 @@ def register(commands: Any) -> None:
             "hovers with the explanation and the rule's doc, and quick fixes. See docs/editors.md."
         ),
     )
-    server.add_argument("--stdio", action="store_true", help="use standard input and output (the default and only transport)")
-    server.add_argument("--debounce", type=_seconds, default=None, metavar="SECONDS",
-                        help="wait this long after the last change before analysing (default: 0.25)")
+    server.add_argument(
+        "--stdio", action="store_true", help="use standard input and output (the default and only transport)"
+    )
+    server.add_argument(
+        "--debounce",
+        type=_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="wait this long after the last change before analysing (default: 0.25)",
+    )
     server.add_argument("--log-file", metavar="FILE", help="write the server's log to FILE")
     server.set_defaults(run=run_server)
 
@@ -48,8 +55,11 @@ def run_server(arguments: argparse.Namespace) -> int:
     from .worker import DEFAULT_DEBOUNCE
 
     if arguments.log_file:
-        logging.basicConfig(filename=arguments.log_file, level=logging.INFO,
-                            format="%(asctime)s %(name)s %(levelname)s %(message)s")
+        logging.basicConfig(
+            filename=arguments.log_file,
+            level=logging.INFO,
+            format="%(asctime)s %(name)s %(levelname)s %(message)s",
+        )
     debounce = DEFAULT_DEBOUNCE if arguments.debounce is None else arguments.debounce
     make_server(debounce).start_io()
     return EXIT_OK

@@ -32,7 +32,9 @@ _SEVERITY = {
 # version is needed" and "<expression> (<name>) keeps it finite". Only an <expression> that parses
 # in the language becomes a "replace with" quick fix; prose ("softmax(z / 0.1) with z the scores
 # that ...") stays a hint. tests/test_server_convert.py pins the endings against real findings.
-_SURROGATE = re.compile(r"^(?P<expression>.+) \((?P<name>[^()]+)\) (?:if a smooth version is needed|keeps it finite)$")
+_SURROGATE = re.compile(
+    r"^(?P<expression>.+) \((?P<name>[^()]+)\) (?:if a smooth version is needed|keeps it finite)$"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +112,9 @@ def diagnostics(analysis: Analysis, codec: PositionCodec) -> list[types.Diagnost
     return [diagnostic(report, finding, lines, codec) for report, finding in analysis.findings()]
 
 
-def diagnostic(report: Report, finding: Finding, lines: Sequence[str], codec: PositionCodec) -> types.Diagnostic:
+def diagnostic(
+    report: Report, finding: Finding, lines: Sequence[str], codec: PositionCodec
+) -> types.Diagnostic:
     message = finding.message
     if finding.suggestion:
         message += f"\nhelp: {finding.suggestion}"
@@ -246,11 +250,15 @@ def _surrogate_fix(report: Report, finding: Finding, lines: Sequence[str]) -> Fi
     # surrogate replaces the atom, not the call, so it is a fix only where the atom itself is written.
     if " (inside " in finding.message:
         return None
-    if report.span is not None and not (report.span.line <= span.line and span.end_line <= report.span.end_line):
+    if report.span is not None and not (
+        report.span.line <= span.line and span.end_line <= report.span.end_line
+    ):
         return None
     expression, name = surrogate
     text = expression if _stands_alone(expression) else f"({expression})"
-    return Fix(f"Replace with the surrogate: {expression} ({name})", span, text, finding, report, preferred=True)
+    return Fix(
+        f"Replace with the surrogate: {expression} ({name})", span, text, finding, report, preferred=True
+    )
 
 
 def _stands_alone(expression: str) -> bool:

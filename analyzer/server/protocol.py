@@ -41,8 +41,12 @@ class KinksServer(LanguageServer):
 
     # ------------------------------------------------------------ documents
 
-    def wants(self, document: types.TextDocumentItem | types.VersionedTextDocumentIdentifier
-              | types.TextDocumentIdentifier) -> bool:
+    def wants(
+        self,
+        document: types.TextDocumentItem
+        | types.VersionedTextDocumentIdentifier
+        | types.TextDocumentIdentifier,
+    ) -> bool:
         """kinks reads `.loss` files and the loss functions of Python modules (by language id, or by
         name for clients that send none)."""
         language = getattr(document, "language_id", None)
@@ -57,25 +61,31 @@ class KinksServer(LanguageServer):
         """Called on the event loop with a result for the newest version of its document."""
         self.analyses[analysis.uri] = analysis
         codec = self.workspace.position_codec
-        self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
-            uri=analysis.uri,
-            version=analysis.version,
-            diagnostics=convert.diagnostics(analysis, codec),
-        ))
+        self.text_document_publish_diagnostics(
+            types.PublishDiagnosticsParams(
+                uri=analysis.uri,
+                version=analysis.version,
+                diagnostics=convert.diagnostics(analysis, codec),
+            )
+        )
         problem = analysis.settings_problem
         if problem is not None and problem not in self._settings_problems:
             self._settings_problems.add(problem)
-            self.window_show_message(types.ShowMessageParams(
-                type=types.MessageType.Warning,
-                message=f"kinks: {problem}; using the default settings",
-            ))
+            self.window_show_message(
+                types.ShowMessageParams(
+                    type=types.MessageType.Warning,
+                    message=f"kinks: {problem}; using the default settings",
+                )
+            )
 
     def analysis_failed(self, uri: str, error: BaseException) -> None:
         logger.exception("kinks: the analysis of %s failed", uri, exc_info=error)
-        self.window_log_message(types.LogMessageParams(
-            type=types.MessageType.Error,
-            message=f"kinks: internal error while analysing {uri}: {type(error).__name__}: {error}",
-        ))
+        self.window_log_message(
+            types.LogMessageParams(
+                type=types.MessageType.Error,
+                message=f"kinks: internal error while analysing {uri}: {type(error).__name__}: {error}",
+            )
+        )
 
     def current(self, uri: str) -> Analysis | None:
         """The last analysis of the document, if it is of the text the editor has now."""
@@ -137,13 +147,17 @@ def make_server(debounce: float = DEFAULT_DEBOUNCE) -> KinksServer:
         if analysis is None:
             return None
         only = params.context.only
-        if only and not any(kind == types.CodeActionKind.QuickFix or types.CodeActionKind.QuickFix.startswith(kind)
-                            for kind in only):
+        if only and not any(
+            kind == types.CodeActionKind.QuickFix or types.CodeActionKind.QuickFix.startswith(kind)
+            for kind in only
+        ):
             return None
         codec = ls.workspace.position_codec
         start = convert.kinks_position(params.range.start, analysis.lines, codec)
         end = convert.kinks_position(params.range.end, analysis.lines, codec)
-        return [convert.code_action(fix, analysis, codec) for fix in convert.fixes(analysis, start, end)] or None
+        return [
+            convert.code_action(fix, analysis, codec) for fix in convert.fixes(analysis, start, end)
+        ] or None
 
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: KinksServer, params: None) -> None:

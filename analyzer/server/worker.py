@@ -52,15 +52,22 @@ def analyse_document(uri: str, version: int | None, text: str, path: str | None)
     # cache holds from the last analysis.
     clear_cache()
     # the same entry point as `kinks check`: a Python module's loss functions, or a .loss file
-    reports = analyze_source(text, name, budget=settings.budget, python_functions=settings.python_functions,
-                             data_names=settings.data_names)
+    reports = analyze_source(
+        text,
+        name,
+        budget=settings.budget,
+        python_functions=settings.python_functions,
+        data_names=settings.data_names,
+    )
     codes = settings.codes_for(name)
     reports = [select(report, codes) for report in reports]
     noqa = {}
     statements = [] if is_python_path(name) else parse_source(text, name).statements
     for statement in statements:
         if statement.noqa is not None:
-            line = statement.statement_line if isinstance(statement, ast.SyntaxProblem) else statement.span.line
+            line = (
+                statement.statement_line if isinstance(statement, ast.SyntaxProblem) else statement.span.line
+            )
             noqa[line or statement.span.line] = statement.noqa
     return Analysis(uri, version, text, reports, noqa, time.monotonic() - started, problem)
 
@@ -76,9 +83,14 @@ class Scheduler:
     """Runs `analyse` on the worker thread and calls `publish` on the event loop with the results
     that are still for the newest version of their document."""
 
-    def __init__(self, publish: Callable[[Analysis], None], *, analyse: Analyse = analyse_document,
-                 debounce: float = DEFAULT_DEBOUNCE,
-                 on_error: Callable[[str, BaseException], None] | None = None) -> None:
+    def __init__(
+        self,
+        publish: Callable[[Analysis], None],
+        *,
+        analyse: Analyse = analyse_document,
+        debounce: float = DEFAULT_DEBOUNCE,
+        on_error: Callable[[str, BaseException], None] | None = None,
+    ) -> None:
         self.publish = publish
         self.on_error = on_error
         self.analyse = analyse
@@ -101,7 +113,9 @@ class Scheduler:
         delay = self.debounce if wait else 0.0
         task = asyncio.get_running_loop().create_task(self._run(uri, version, text, path, delay))
         self._waiting[uri] = task
-        task.add_done_callback(lambda done: self._waiting.pop(uri, None) if self._waiting.get(uri) is done else None)
+        task.add_done_callback(
+            lambda done: self._waiting.pop(uri, None) if self._waiting.get(uri) is done else None
+        )
 
     def forget(self, uri: str) -> None:
         """The document was closed: nothing more is published for it."""

@@ -105,9 +105,13 @@ class GeneratedModule:
     notes: tuple[CodegenNote, ...] = ()  # zero-gradient definitions left without a Keras loss class, ...
 
 
-def generate_module(source: CodegenSource, *, mode: str = "plain",
-                    keyword_defaults: Mapping[str, float] | None = None,
-                    select: Sequence[str] | None = None) -> str:
+def generate_module(
+    source: CodegenSource,
+    *,
+    mode: str = "plain",
+    keyword_defaults: Mapping[str, float] | None = None,
+    select: Sequence[str] | None = None,
+) -> str:
     """The text of a Python module for the definitions of `source` (only `select`ed ones if given).
 
     A definition that cannot be written is left out with a `CodegenWarning` saying where and why.
@@ -118,8 +122,13 @@ def generate_module(source: CodegenSource, *, mode: str = "plain",
     return module.text
 
 
-def generate(source: CodegenSource, *, mode: str = "plain", keyword_defaults: Mapping[str, float] | None = None,
-             select: Sequence[str] | None = None) -> GeneratedModule:
+def generate(
+    source: CodegenSource,
+    *,
+    mode: str = "plain",
+    keyword_defaults: Mapping[str, float] | None = None,
+    select: Sequence[str] | None = None,
+) -> GeneratedModule:
     """The module for `source`, with the Python names given to its definitions."""
     keyword_defaults = dict(keyword_defaults or {})
     definitions = [d for d in source.definitions if select is None or d.name in select]
@@ -148,10 +157,18 @@ def generate(source: CodegenSource, *, mode: str = "plain", keyword_defaults: Ma
         except UnsupportedError as error:  # one definition's failure never costs the others their code
             failures.append(_failure(definition, error.node, str(error)))
         except RecursionError:
-            failures.append(_failure(definition, None, "the definition is nested too deeply to generate code for"))
+            failures.append(
+                _failure(definition, None, "the definition is nested too deeply to generate code for")
+            )
         except Exception as error:  # noqa: BLE001 - a bug of the generator: reported, the rest still written
-            failures.append(_failure(definition, None, f"internal error of the code generator ({type(error).__name__}); "
-                                     "this is a bug in kinks: please report it with the definition"))
+            failures.append(
+                _failure(
+                    definition,
+                    None,
+                    f"internal error of the code generator ({type(error).__name__}); "
+                    "this is a bug in kinks: please report it with the definition",
+                )
+            )
         else:
             continue
         taken.clear()
@@ -169,17 +186,22 @@ def generate(source: CodegenSource, *, mode: str = "plain", keyword_defaults: Ma
     )
 
 
-def _with_constant_values(definition: CodegenDefinition, named: Mapping[str, Any]) -> CodegenDefinition | None:
+def _with_constant_values(
+    definition: CodegenDefinition, named: Mapping[str, Any]
+) -> CodegenDefinition | None:
     """The definition with the file's named constants it uses replaced by their values (None if it uses none)."""
     used = [name for name in definition.keyword_constants if name in named]
     if not used or not isinstance(definition.body, sp.Basic):
         return None
     values = {sp.Symbol(name, positive=True): named[name] for name in used}
     return dataclasses.replace(
-        definition, body=definition.body.xreplace(values),
+        definition,
+        body=definition.body.xreplace(values),
         keyword_constants=tuple(name for name in definition.keyword_constants if name not in named),
-        local_names={key.xreplace(values) if isinstance(key, sp.Basic) else key: value
-                     for key, value in definition.local_names.items()},
+        local_names={
+            key.xreplace(values) if isinstance(key, sp.Basic) else key: value
+            for key, value in definition.local_names.items()
+        },
     )
 
 
@@ -229,8 +251,12 @@ MAX_LINE = 88  # generated lines stay this short (ruff's default line length): a
 MAX_DOC = 88  # docstrings and comments, as ruff's default line length
 
 
-def _generate_function(definition: CodegenDefinition, taken: set[str], keyword_defaults: Mapping[str, float],
-                       keras: _KerasContext | None = None) -> GeneratedFunction:
+def _generate_function(
+    definition: CodegenDefinition,
+    taken: set[str],
+    keyword_defaults: Mapping[str, float],
+    keras: _KerasContext | None = None,
+) -> GeneratedFunction:
     keras = keras or _KerasContext("kinks", "plain", "<string>")
     function_name = identifier(definition.name, taken)
     taken.add(function_name)
@@ -239,7 +265,9 @@ def _generate_function(definition: CodegenDefinition, taken: set[str], keyword_d
     for name in (*definition.params, *definition.keyword_constants):
         params[name] = identifier(name, assigned)
         assigned.add(params[name])
-    keywords = {name: params.pop(name) for name in definition.keyword_constants if name not in keras.constants}
+    keywords = {
+        name: params.pop(name) for name in definition.keyword_constants if name not in keras.constants
+    }
     named = {name: params.pop(name) for name in definition.keyword_constants if name in keras.constants}
     names = {**params, **keywords, **named}
     given = definition.report.given if definition.report is not None else None
@@ -252,8 +280,15 @@ def _generate_function(definition: CodegenDefinition, taken: set[str], keyword_d
         MIDPOINT_NODES.reset(token)
 
     # ones_like(x) and zeros_like(x) carry the shape of x, not its gradient
-    shapes = {node: sp.S.One if isinstance(node, OnesLike) else sp.S.Zero
-              for node in sp.preorder_traversal(body) if isinstance(node, (OnesLike, ZerosLike))} if isinstance(body, sp.Basic) else {}
+    shapes = (
+        {
+            node: sp.S.One if isinstance(node, OnesLike) else sp.S.Zero
+            for node in sp.preorder_traversal(body)
+            if isinstance(node, (OnesLike, ZerosLike))
+        }
+        if isinstance(body, sp.Basic)
+        else {}
+    )
     live = compose(body.xreplace(shapes)).live if isinstance(body, sp.Basic) else frozenset()
     disconnected = [params[name] for name in definition.wrt if name not in live]
     if disconnected:
@@ -264,9 +299,13 @@ def _generate_function(definition: CodegenDefinition, taken: set[str], keyword_d
             wrapped = f"_with_zero_gradient(value, {', '.join(disconnected)})"
         result = wrapped
 
-    ordered = [params[name] for name in definition.wrt] + [params[name] for name in definition.params if name not in definition.wrt]
+    ordered = [params[name] for name in definition.wrt] + [
+        params[name] for name in definition.params if name not in definition.wrt
+    ]
     lines = _signature(function_name, [params[p] for p in definition.params], keywords, keyword_defaults)
-    if _is_keras_loss_shape(definition):  # passed as a loss or a metric, a saved model reloads without custom_objects
+    if _is_keras_loss_shape(
+        definition
+    ):  # passed as a loss or a metric, a saved model reloads without custom_objects
         lines.insert(0, f'@keras.saving.register_keras_serializable(package="{keras.package}")')
         printer.imports.add("keras")
     lines.append(f'    """{_docstring(definition, params)}"""')
@@ -280,7 +319,9 @@ def _generate_function(definition: CodegenDefinition, taken: set[str], keyword_d
     conversions += [(python, keras.constants[name]) for name, python in named.items()]
     for python, value in conversions:  # a Python float would become a float32 tensor
         printer.helpers.add("_as_dtype")
-        lines.append(f"    {python} = _as_dtype({value}, {'dtype' if printer.needs_dtype else ordered[0] + '.dtype'})")
+        lines.append(
+            f"    {python} = _as_dtype({value}, {'dtype' if printer.needs_dtype else ordered[0] + '.dtype'})"
+        )
     body_lines = _indented(statements, "    ")
     if body_lines and body_lines[0].startswith("    def "):
         body_lines.insert(0, "")
@@ -288,8 +329,9 @@ def _generate_function(definition: CodegenDefinition, taken: set[str], keyword_d
     lines.append(f"    return {result}")
     lines = _wrapped(lines)
 
-    generated = GeneratedFunction(function_name, definition.name, lines, printer.helpers, printer.imports,
-                                  constants=set(named))
+    generated = GeneratedFunction(
+        function_name, definition.name, lines, printer.helpers, printer.imports, constants=set(named)
+    )
     _add_keras_class(generated, definition, params, keywords, keyword_defaults, taken, keras)
     return generated
 
@@ -306,7 +348,11 @@ def _midpoint_nodes(definition: CodegenDefinition, body: Any) -> frozenset[Any]:
     """
     if not isinstance(body, sp.Basic) or definition.report is None:
         return frozenset()
-    spans = [f.span for f in definition.report.findings if f.kind in ("kink", "discontinuity") and f.span is not None]
+    spans = [
+        f.span
+        for f in definition.report.findings
+        if f.kind in ("kink", "discontinuity") and f.span is not None
+    ]
     ties = [node for node in sp.preorder_traversal(body) if isinstance(node, _TIES)]
     if not spans:
         return frozenset(ties)
@@ -346,8 +392,15 @@ class _Block:
     their own (a nested function recomputes its part from its inputs, so the gradient tape sees it).
     """
 
-    def __init__(self, names: Mapping[str, str], moving: frozenset[str], local_names: Mapping[Any, str],
-                 prefix: str, reserved: set[str], depth: int = 0):
+    def __init__(
+        self,
+        names: Mapping[str, str],
+        moving: frozenset[str],
+        local_names: Mapping[Any, str],
+        prefix: str,
+        reserved: set[str],
+        depth: int = 0,
+    ):
         self.names = names
         self.moving = moving
         self.local_names = local_names
@@ -398,8 +451,11 @@ class _Block:
             inner = _Block(self.names, self.moving, {}, "part", {name, *inputs}, self.depth + 1)
             inner_statements, inner_result, inner_printer = inner.render(expr)
             printer.merge(inner_printer)
-            lines = [f"def {name}({', '.join(inputs)}):", *_indented(inner_statements, "    "),
-                     f"    return {inner_result}"]
+            lines = [
+                f"def {name}({', '.join(inputs)}):",
+                *_indented(inner_statements, "    "),
+                f"    return {inner_result}",
+            ]
             statements.append("\n".join(lines))
             return name
 
@@ -421,7 +477,9 @@ class _Block:
         return printer, statements, result, long_node
 
 
-def _without_dead_statements(statements: list[str], result: str, prefix: str = "tmp") -> tuple[list[str], str]:
+def _without_dead_statements(
+    statements: list[str], result: str, prefix: str = "tmp"
+) -> tuple[list[str], str]:
     """Drop statements whose name nothing uses (printing found a shorter form), renumber temporaries."""
     kept: list[str] = []
     used = set(re.findall(r"[A-Za-z_]\w*", result))
@@ -444,7 +502,9 @@ def _without_dead_statements(statements: list[str], result: str, prefix: str = "
     def renumber(text: str) -> str:
         return pattern.sub(lambda match: numbering.get(match.group(0), match.group(0)), text)
 
-    return [statement if statement.startswith("def ") else renumber(statement) for statement in kept], renumber(result)
+    return [
+        statement if statement.startswith("def ") else renumber(statement) for statement in kept
+    ], renumber(result)
 
 
 def _longest_part(expr: Any, printer: TensorFlowPrinter) -> Any:
@@ -453,7 +513,9 @@ def _longest_part(expr: Any, printer: TensorFlowPrinter) -> Any:
     for node in _plan_order(expr):
         if node is expr or node in printer.temporaries or _trivial(node):
             continue
-        length = len(TensorFlowPrinter(printer.names, printer.moving, dict(printer.temporaries)).statement(node))
+        length = len(
+            TensorFlowPrinter(printer.names, printer.moving, dict(printer.temporaries)).statement(node)
+        )
         if length > best_length:
             best, best_length = node, length
     return best
@@ -477,7 +539,9 @@ def _plan_order(body: Any) -> list[Any]:
     return order
 
 
-def _signature(name: str, params: list[str], keywords: Mapping[str, str], defaults: Mapping[str, float]) -> list[str]:
+def _signature(
+    name: str, params: list[str], keywords: Mapping[str, str], defaults: Mapping[str, float]
+) -> list[str]:
     parts = list(params)
     if keywords:
         parts.append("*")
@@ -493,7 +557,11 @@ def _call_lines(prefix: str, function: str, arguments: str) -> list[str]:
     indent = " " * (len(prefix) - len(prefix.lstrip())) + "    "
     if len(indent) + len(arguments) <= MAX_LINE:
         return [f"{prefix}{function}(", f"{indent}{arguments}", f"{indent[:-4]})"]
-    return [f"{prefix}{function}(", *[f"{indent}{part}," for part in arguments.split(", ")], f"{indent[:-4]})"]
+    return [
+        f"{prefix}{function}(",
+        *[f"{indent}{part}," for part in arguments.split(", ")],
+        f"{indent[:-4]})",
+    ]
 
 
 def _wrapped(lines: list[str]) -> list[str]:
@@ -554,7 +622,12 @@ def _trivial(node: Any) -> bool:
         return True
     if isinstance(node, sp.Basic) and node.is_number:
         return True
-    return isinstance(node, sp.Mul) and len(node.args) == 2 and node.args[0] == -1 and isinstance(node.args[1], sp.Symbol)
+    return (
+        isinstance(node, sp.Mul)
+        and len(node.args) == 2
+        and node.args[0] == -1
+        and isinstance(node.args[1], sp.Symbol)
+    )
 
 
 def _children(node: Any) -> tuple[Any, ...]:
@@ -589,7 +662,8 @@ def _plan(body: Any, local_names: Mapping[Any, str]) -> list[Any]:
             if child not in visited:
                 stack.append((child, False))
     return [
-        node for node in order
+        node
+        for node in order
         if node is not body and not _trivial(node) and (uses.get(node, 0) >= 2 or node in local_names)
     ]
 
@@ -605,8 +679,23 @@ def _camel(name: str) -> str:
 
 # Names of metrics where higher is better (a name's words, split at `_`); a word of _LOSS_WORDS
 # in the name says it is already a loss (`dice_loss`, `one_minus_iou`...).
-HIGHER_IS_BETTER_WORDS = frozenset({"accuracy", "acc", "f1", "fbeta", "dice", "iou", "jaccard", "precision",
-                                    "recall", "auc", "sensitivity", "specificity", "r2"})
+HIGHER_IS_BETTER_WORDS = frozenset(
+    {
+        "accuracy",
+        "acc",
+        "f1",
+        "fbeta",
+        "dice",
+        "iou",
+        "jaccard",
+        "precision",
+        "recall",
+        "auc",
+        "sensitivity",
+        "specificity",
+        "r2",
+    }
+)
 _LOSS_WORDS = frozenset({"loss", "error", "distance", "minus", "complement"})
 HIGHER_IS_BETTER_MARKER = "kinks: higher-is-better"
 LOWER_IS_BETTER_MARKER = "kinks: lower-is-better"
@@ -634,7 +723,11 @@ def higher_is_better(definition: CodegenDefinition) -> bool:
     if marker is not None:
         return marker == "higher"
     words = set(definition.name.lower().split("_"))
-    return bool(words & HIGHER_IS_BETTER_WORDS) and not words & _LOSS_WORDS and not _complemented(definition.body)
+    return (
+        bool(words & HIGHER_IS_BETTER_WORDS)
+        and not words & _LOSS_WORDS
+        and not _complemented(definition.body)
+    )
 
 
 def _complemented(body: Any) -> bool:
@@ -651,9 +744,15 @@ def _is_keras_loss_shape(definition: CodegenDefinition) -> bool:
     return len(wrt) == 1 and len(data) == 1 and len(definition.params) == 2
 
 
-def _add_keras_class(generated: GeneratedFunction, definition: CodegenDefinition, params: Mapping[str, str],
-                     keywords: Mapping[str, str], defaults: Mapping[str, float], taken: set[str],
-                     keras: _KerasContext) -> None:
+def _add_keras_class(
+    generated: GeneratedFunction,
+    definition: CodegenDefinition,
+    params: Mapping[str, str],
+    keywords: Mapping[str, str],
+    defaults: Mapping[str, float],
+    taken: set[str],
+    keras: _KerasContext,
+) -> None:
     if not _is_keras_loss_shape(definition):
         return
     wrt = list(definition.wrt)
@@ -662,34 +761,56 @@ def _add_keras_class(generated: GeneratedFunction, definition: CodegenDefinition
     if definition.report is not None and definition.report.classification == "zero-gradient":
         shown = _comment_text(_shown_path(keras.path))
         if keras.mode == "plain":
-            hint = (f"for a loss, use {class_name} of `kinks tf --smooth {shown}` (surrogates) or of "
-                    f"`kinks tf --ste {shown}` (hard forward pass, surrogate gradient)")
+            hint = (
+                f"for a loss, use {class_name} of `kinks tf --smooth {shown}` (surrogates) or of "
+                f"`kinks tf --ste {shown}` (hard forward pass, surrogate gradient)"
+            )
         else:
             hint = "no surrogate removes the zero gradient here: change the definition"
-        text = (f"No Keras loss class for {generated.name}: its gradient is zero almost everywhere, so training "
-                f"with it would not learn; {hint}.")
+        text = (
+            f"No Keras loss class for {generated.name}: its gradient is zero almost everywhere, so training "
+            f"with it would not learn; {hint}."
+        )
         generated.keras_lines = ["# " + line for line in textwrap.wrap(text, MAX_DOC - 2)]
-        generated.note = CodegenNote(definition.name, int(definition.line),
-                                     f"the gradient is zero almost everywhere: no Keras loss class written; {hint}")
+        generated.note = CodegenNote(
+            definition.name,
+            int(definition.line),
+            f"the gradient is zero almost everywhere: no Keras loss class written; {hint}",
+        )
         return
     class_name = identifier(class_name, taken)
     taken.add(class_name)
     better = higher_is_better(definition)
     call_args = ", ".join("y_pred" if p == wrt[0] else "y_true" for p in definition.params)
     call_args += "".join(f", {python}=self.{python}" for python in keywords.values())
-    init_keywords = "".join(f", {python}={literal(defaults.get(source, 0.1))}" for source, python in keywords.items())
+    init_keywords = "".join(
+        f", {python}={literal(defaults.get(source, 0.1))}" for source, python in keywords.items()
+    )
     if better:
-        summary = (f"1 - `{generated.name}` as a Keras loss ({generated.name} is a metric where higher is better): "
-                   f"y_true is {params[data[0]]}, y_pred is {params[wrt[0]]}.")
+        summary = (
+            f"1 - `{generated.name}` as a Keras loss ({generated.name} is a metric where higher is better): "
+            f"y_true is {params[data[0]]}, y_pred is {params[wrt[0]]}."
+        )
     else:
-        summary = f"`{generated.name}` as a Keras loss: y_true is {params[data[0]]}, y_pred is {params[wrt[0]]}."
+        summary = (
+            f"`{generated.name}` as a Keras loss: y_true is {params[data[0]]}, y_pred is {params[wrt[0]]}."
+        )
     lines = [
         f'@keras.saving.register_keras_serializable(package="{keras.package}")',
         f"class {class_name}(keras.losses.Loss):",
         *_docstring_lines(summary, "    "),
         "",
-        *_def_lines("__init__", ["self", f'name="{generated.name}"', 'reduction="sum_over_batch_size"', "dtype=None",
-                                 *[item.strip() for item in init_keywords.split(",") if item.strip()]], "    "),
+        *_def_lines(
+            "__init__",
+            [
+                "self",
+                f'name="{generated.name}"',
+                'reduction="sum_over_batch_size"',
+                "dtype=None",
+                *[item.strip() for item in init_keywords.split(",") if item.strip()],
+            ],
+            "    ",
+        ),
         "        super().__init__(name=name, reduction=reduction, dtype=dtype)",
     ]
     lines += [f"        self.{python} = {python}" for python in keywords.values()]
@@ -751,7 +872,9 @@ def _constant_text(value: Any) -> str:
 
 def _all_order(name: str) -> tuple[int, tuple[tuple[int, int, str], ...]]:
     """The order ruff's RUF022 wants in `__all__`: constants, then classes, then the rest."""
-    natural = tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", name) if part)
+    natural = tuple(
+        (0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", name) if part
+    )
     if name.isupper() and len(name) > 1:
         return 0, natural
     if name[:1].isupper():
@@ -759,8 +882,13 @@ def _all_order(name: str) -> tuple[int, tuple[tuple[int, int, str], ...]]:
     return 2, natural
 
 
-def _assemble(path: str, functions: list[GeneratedFunction], mode: str,
-              failures: Sequence[CodegenFailure] = (), constants: Sequence[tuple[str, Any]] = ()) -> str:
+def _assemble(
+    path: str,
+    functions: list[GeneratedFunction],
+    mode: str,
+    failures: Sequence[CodegenFailure] = (),
+    constants: Sequence[tuple[str, Any]] = (),
+) -> str:
     from .._version import __version__
 
     shown = _comment_text(_shown_path(path))
@@ -769,7 +897,10 @@ def _assemble(path: str, functions: list[GeneratedFunction], mode: str,
     out: list[str] = [
         f"# Generated by kinks {__version__} from {shown}{variant}.",
         f"# Edit the .loss file, not this one, and regenerate with: kinks tf{flag} {shown}",
-        *[f"# No code for {identifier(failure.name)} (line {failure.line}): see the diagnostics of kinks tf." for failure in failures],
+        *[
+            f"# No code for {identifier(failure.name)} (line {failure.line}): see the diagnostics of kinks tf."
+            for failure in failures
+        ],
         '"""TensorFlow code generated by kinks from a .loss file.',
         "",
         *textwrap.wrap(KINK_CONVENTION, 96),
@@ -824,7 +955,9 @@ def _is_expression(text: str) -> bool:
     return True
 
 
-def lower_any(text: str, path: str = "<string>", symbolic_constants: Mapping[str, float] | None = None) -> CodegenSource:
+def lower_any(
+    text: str, path: str = "<string>", symbolic_constants: Mapping[str, float] | None = None
+) -> CodegenSource:
     """A `.loss` text, or a lone expression (then one definition named `loss`)."""
     if _is_expression(text):
         return lower_expression(text)
@@ -846,8 +979,9 @@ def lower_variant(text: str, path: str, mode: str) -> tuple[CodegenSource, Any]:
     return source, rewritten
 
 
-def to_tensorflow(text_or_reports: str | Report | Iterable[Report], path: str | None = None, *,
-                  mode: str = "plain") -> str:
+def to_tensorflow(
+    text_or_reports: str | Report | Iterable[Report], path: str | None = None, *, mode: str = "plain"
+) -> str:
     """TensorFlow code for a `.loss` text, a lone expression, or reports of `analyze`/`analyze_file`.
 
     Reports that name a readable file are generated from that file, so `axis=` and `keepdims=` are
@@ -887,14 +1021,23 @@ def _from_reports(reports: list[Report], mode: str) -> str:
     if by_file:
         raise ValueError("reports from several files: generate one module per file")
     if mode != "plain":
-        raise ValueError("smooth and straight-through variants need the .loss text, not reports without a file")
+        raise ValueError(
+            "smooth and straight-through variants need the .loss text, not reports without a file"
+        )
     source = CodegenSource("<reports>")
     for index, report in enumerate(loose):
         name = report.name or ("loss" if len(loose) == 1 else f"loss{index + 1}")
-        source.definitions.append(CodegenDefinition(
-            name=name, line=report.line, params=tuple(report.params), wrt=tuple(report.wrt),
-            body=report.expression, local_names={}, report=report,
-        ))
+        source.definitions.append(
+            CodegenDefinition(
+                name=name,
+                line=report.line,
+                params=tuple(report.params),
+                wrt=tuple(report.wrt),
+                body=report.expression,
+                local_names={},
+                report=report,
+            )
+        )
     return generate_module(source)
 
 
@@ -924,5 +1067,7 @@ def tf_function(text: str, name: str | None = None, *, mode: str = "plain") -> A
         raise ValueError(next(iter(failed.values())).text("<string>"))
     chosen = name if name is not None else next(iter(module.functions))
     if chosen not in module.functions:
-        raise ValueError(f"no valid definition named {chosen!r}; the text defines {', '.join(module.functions) or 'nothing'}")
+        raise ValueError(
+            f"no valid definition named {chosen!r}; the text defines {', '.join(module.functions) or 'nothing'}"
+        )
     return function_from(loaded, list(module.functions.values()), module.functions[chosen])

@@ -58,8 +58,20 @@ from .nodes import ALL_AXES, Along, AlongCondition, OnesLike, StraightThrough, Z
 
 # Nodes that take an axis: the marker goes on the outermost of these in what a row builds.
 AXIS_NODES: tuple[type, ...] = (
-    fn.ReduceSum, fn.ReduceMean, fn.ReduceProd, fn.ReduceVar, fn.ReduceMax, fn.ReduceMin, fn.LogSumExp,
-    fn.Softmax, fn.LogSoftmax, fn.CumSum, fn.Sort, fn.ArgMax, fn.ArgMin, fn.Norm,
+    fn.ReduceSum,
+    fn.ReduceMean,
+    fn.ReduceProd,
+    fn.ReduceVar,
+    fn.ReduceMax,
+    fn.ReduceMin,
+    fn.LogSumExp,
+    fn.Softmax,
+    fn.LogSoftmax,
+    fn.CumSum,
+    fn.Sort,
+    fn.ArgMax,
+    fn.ArgMin,
+    fn.Norm,
 )
 CONDITION_AXIS_NODES: tuple[type, ...] = (fn.ReduceAll, fn.ReduceAny)
 DEFAULT_AXES = (-1,)
@@ -87,11 +99,19 @@ class CodegenSource:
     definitions: list[CodegenDefinition] = field(default_factory=list)
     reports: list[Report] = field(default_factory=list)
     line_offset: int = 0  # a variant: its lines are this many further down than the input's
-    named_constants: dict[str, Any] = field(default_factory=dict)  # the file's constants kept as names -> value
+    named_constants: dict[str, Any] = field(
+        default_factory=dict
+    )  # the file's constants kept as names -> value
 
 
-def lower_source(text: str, path: str = "<string>", symbolic_constants: Mapping[str, float] | None = None,
-                 reports: Sequence[Report] | None = None, *, named_constants: bool = True) -> CodegenSource:
+def lower_source(
+    text: str,
+    path: str = "<string>",
+    symbolic_constants: Mapping[str, float] | None = None,
+    reports: Sequence[Report] | None = None,
+    *,
+    named_constants: bool = True,
+) -> CodegenSource:
     """Every valid definition of `text`, lowered for code generation, with its analysis report.
 
     With `named_constants`, the file's positive constants (`label_smoothing = 0.1`) stay names
@@ -119,7 +139,9 @@ def lower_source(text: str, path: str = "<string>", symbolic_constants: Mapping[
         if isinstance(statement, ast.Constant):
             value = _bind_constant(statement, numeric, symbolic_constants)
             if value is not None:
-                _bind_value(statement.name, value, context, symbolic_constants, named if named_constants else None)
+                _bind_value(
+                    statement.name, value, context, symbolic_constants, named if named_constants else None
+                )
             continue
         report = by_line.get(statement.span.line)
         if report is None or report.classification == INVALID or report.name != statement.name:
@@ -139,32 +161,49 @@ def lower_source(text: str, path: str = "<string>", symbolic_constants: Mapping[
                     lowered = lowerer.definition(statement)
         except (AnalysisTimeout, Exception) as error:  # noqa: BLE001 - one definition's failure must not cost the others their code
             if isinstance(error, AnalysisTimeout):
-                finding = Finding("error", "E005", f"building its expression for the code took longer than "
-                                  f"{error.seconds:g} s", statement.span)
+                finding = Finding(
+                    "error",
+                    "E005",
+                    f"building its expression for the code took longer than {error.seconds:g} s",
+                    statement.span,
+                )
             elif isinstance(error, LoweringError):  # it calls a definition that got no code
                 finding = Finding("error", error.code, error.message, error.span or statement.span)
             elif isinstance(error, RecursionError):
-                finding = Finding("error", "E005", "the definition is nested too deeply to generate code for", statement.span)
+                finding = Finding(
+                    "error",
+                    "E005",
+                    "the definition is nested too deeply to generate code for",
+                    statement.span,
+                )
             else:
                 finding = internal_error_finding(error, statement.span)
-            out.reports[out.reports.index(report)] = invalid_report(statement.name, statement.span.line, path, finding)
+            out.reports[out.reports.index(report)] = invalid_report(
+                statement.name, statement.span.line, path, finding
+            )
             context.broken[statement.name] = "it is invalid"
             continue
-        used = {symbol.name for symbol in lowered.body.free_symbols} if isinstance(lowered.body, sp.Basic) else set()
+        used = (
+            {symbol.name for symbol in lowered.body.free_symbols}
+            if isinstance(lowered.body, sp.Basic)
+            else set()
+        )
         keywords = tuple(name for name in symbolic_constants if name in used)
         keywords += tuple(name for name in named if name in used and name not in symbolic_constants)
-        out.definitions.append(CodegenDefinition(
-            name=statement.name,
-            line=statement.span.line,
-            params=tuple(param.name for param in statement.params),
-            wrt=lowered.wrt,
-            body=lowered.body,
-            local_names=lowerer.local_names,
-            report=report,
-            keyword_constants=keywords,
-            origins=lowered.origins,
-            marker=_marker(text, statement.span),
-        ))
+        out.definitions.append(
+            CodegenDefinition(
+                name=statement.name,
+                line=statement.span.line,
+                params=tuple(param.name for param in statement.params),
+                wrt=lowered.wrt,
+                body=lowered.body,
+                local_names=lowerer.local_names,
+                report=report,
+                keyword_constants=keywords,
+                origins=lowered.origins,
+                marker=_marker(text, statement.span),
+            )
+        )
         context.definitions[statement.name] = statement
     out.named_constants = named
     return out
@@ -184,8 +223,12 @@ def _marker(text: str, span: Any) -> str | None:
     return None
 
 
-def _bind_constant(statement: ast.Constant, context: FileContext, symbolic: Mapping[str, float],
-                   named: dict[str, Any] | None = None) -> Any:
+def _bind_constant(
+    statement: ast.Constant,
+    context: FileContext,
+    symbolic: Mapping[str, float],
+    named: dict[str, Any] | None = None,
+) -> Any:
     """Bind the constant in `context`; its value (None when it has none)."""
     try:
         with deep_stack(), hard_limit(hard_limit_for(None)):
@@ -196,11 +239,14 @@ def _bind_constant(statement: ast.Constant, context: FileContext, symbolic: Mapp
     return value
 
 
-def _bind_value(name: str, value: Any, context: FileContext, symbolic: Mapping[str, float],
-                named: dict[str, Any] | None) -> None:
+def _bind_value(
+    name: str, value: Any, context: FileContext, symbolic: Mapping[str, float], named: dict[str, Any] | None
+) -> None:
     if name in symbolic:
         context.constants[name] = Binding(sp.Symbol(name, positive=True), None, None, "constant")
-    elif named is not None and isinstance(value, sp.Number) and value.is_real and value.is_finite and value > 0:
+    elif (
+        named is not None and isinstance(value, sp.Number) and value.is_real and value.is_finite and value > 0
+    ):
         context.constants[name] = Binding(sp.Symbol(name, positive=True), None, None, "constant")
         named[name] = value
     else:
@@ -260,7 +306,11 @@ class CodegenLowerer(Lowerer):
         if axes == DEFAULT_AXES and not keepdims:
             return result
         if row.name == "take":
-            raise LoweringError("E003", "take() along an axis other than the last is not supported in TensorFlow code", node.span)
+            raise LoweringError(
+                "E003",
+                "take() along an axis other than the last is not supported in TensorFlow code",
+                node.span,
+            )
         return _mark(result, axes, keepdims, node)
 
 
@@ -307,7 +357,9 @@ def _broadcast_built_reductions(result: Any, written: set[Any]) -> Any:
     def visit(expr: Any, beside_a_vector: bool) -> None:
         if expr in written or not isinstance(expr, sp.Basic):
             return
-        if isinstance(expr, fn.ReduceSum | fn.ReduceMean | fn.ReduceMax | fn.ReduceMin | fn.Norm | fn.LogSumExp):
+        if isinstance(
+            expr, fn.ReduceSum | fn.ReduceMean | fn.ReduceMax | fn.ReduceMin | fn.Norm | fn.LogSumExp
+        ):
             if beside_a_vector and expr.args and _vector_valued(expr.args[0]):
                 replacements[expr] = Along(expr, sp.Tuple(-1), sp.S.One)
             if expr.args:
@@ -318,7 +370,11 @@ def _broadcast_built_reductions(result: Any, written: set[Any]) -> Any:
         args = getattr(expr, "args", ())
         for index, arg in enumerate(args):
             siblings = any(_vector_valued(other) for k, other in enumerate(args) if k != index)
-            visit(arg, beside_a_vector or (siblings and isinstance(expr, sp.Add | sp.Mul | sp.Pow | sp.Max | sp.Min)))
+            visit(
+                arg,
+                beside_a_vector
+                or (siblings and isinstance(expr, sp.Add | sp.Mul | sp.Pow | sp.Max | sp.Min)),
+            )
 
     visit(result, False)
     return result.xreplace(replacements) if replacements else result
@@ -384,8 +440,15 @@ def lower_expression(text: str, name: str = "loss") -> CodegenSource:
     lowerer = CodegenLowerer(FileContext(), name)
     lowered = lowerer.definition(definition)
     report.name = name
-    out.definitions.append(CodegenDefinition(
-        name=name, line=1, params=tuple(p.name for p in params), wrt=lowered.wrt, body=lowered.body,
-        local_names={}, report=report,
-    ))
+    out.definitions.append(
+        CodegenDefinition(
+            name=name,
+            line=1,
+            params=tuple(p.name for p in params),
+            wrt=lowered.wrt,
+            body=lowered.body,
+            local_names={},
+            report=report,
+        )
+    )
     return out

@@ -88,9 +88,19 @@ KERAS_LOSSES: tuple[KerasLoss, ...] = (
     KerasLoss("squared_hinge", "squared_hinge", (), _signs, _normal),
     KerasLoss("categorical_hinge", "categorical_hinge", (), _one_hot, _normal),
     KerasLoss("binary_crossentropy_probabilities", "binary_crossentropy", (), _binary, _probabilities),
-    KerasLoss("binary_crossentropy_logits", "binary_crossentropy", (("from_logits", True),), _binary, _normal),
-    KerasLoss("categorical_crossentropy_probabilities", "categorical_crossentropy", (), _one_hot, _distribution),
-    KerasLoss("categorical_crossentropy_logits", "categorical_crossentropy", (("from_logits", True),), _one_hot, _normal),
+    KerasLoss(
+        "binary_crossentropy_logits", "binary_crossentropy", (("from_logits", True),), _binary, _normal
+    ),
+    KerasLoss(
+        "categorical_crossentropy_probabilities", "categorical_crossentropy", (), _one_hot, _distribution
+    ),
+    KerasLoss(
+        "categorical_crossentropy_logits",
+        "categorical_crossentropy",
+        (("from_logits", True),),
+        _one_hot,
+        _normal,
+    ),
     KerasLoss("kl_divergence", "kl_divergence", (), _distribution, _distribution),
     KerasLoss("poisson", "poisson", (), _positive, _positive),
     KerasLoss("cosine_similarity", "cosine_similarity", (), _normal, _normal),

@@ -72,18 +72,42 @@ class Scalarizer:
             if node.name in self.variables:
                 return [entry_symbol(node.name, i) for i in range(n)]
             return [node]
-        if isinstance(node, (sp.Number, sp.NumberSymbol, BooleanAtom)) or (isinstance(node, sp.Basic) and node.is_number):
+        if isinstance(node, (sp.Number, sp.NumberSymbol, BooleanAtom)) or (
+            isinstance(node, sp.Basic) and node.is_number
+        ):
             return [node]
         if isinstance(node, sp.Piecewise):
             pairs = [(self(value), self(condition)) for value, condition in node.args]
             width, flat = _broadcast([part for pair in pairs for part in pair])
-            return [sp.Piecewise(*[(flat[2 * k][i], flat[2 * k + 1][i]) for k in range(len(pairs))]) for i in range(width)]
+            return [
+                sp.Piecewise(*[(flat[2 * k][i], flat[2 * k + 1][i]) for k in range(len(pairs))])
+                for i in range(width)
+            ]
         if isinstance(node, sp.Mod):
             x, m = node.args
             return self(x - m * sp.floor(x / m))
-        if isinstance(node, (fn.ReduceSum, fn.CumSum, fn.ReduceMean, fn.ReduceProd, fn.ReduceVar, fn.ReduceMax,
-                             fn.ReduceMin, fn.LogSumExp, fn.Softmax, fn.LogSoftmax, fn.Sort, fn.ArgMax, fn.ArgMin,
-                             fn.ReduceAll, fn.ReduceAny, fn.ArgSort, fn.Subscript)):
+        if isinstance(
+            node,
+            (
+                fn.ReduceSum,
+                fn.CumSum,
+                fn.ReduceMean,
+                fn.ReduceProd,
+                fn.ReduceVar,
+                fn.ReduceMax,
+                fn.ReduceMin,
+                fn.LogSumExp,
+                fn.Softmax,
+                fn.LogSoftmax,
+                fn.Sort,
+                fn.ArgMax,
+                fn.ArgMin,
+                fn.ReduceAll,
+                fn.ReduceAny,
+                fn.ArgSort,
+                fn.Subscript,
+            ),
+        ):
             return self._vector(node, self(node.args[0]))
         if isinstance(node, fn.TopKValues):
             ordered = list(reversed(self._sorted(self(node.args[0]))))
@@ -181,9 +205,20 @@ class Scalarizer:
             return full[start:stop:step] or full[:1]
         if isinstance(node, fn.ArgSort):
             # the stable sorting permutation: entry k is the i whose rank (entries below it, ties by index) is k
-            ranks = [sp.Add(*[sp.Piecewise((1, full[j] < full[i] if j > i else full[j] <= full[i]), (0, True))
-                              for j in range(size) if j != i]) for i in range(size)]
-            return [sp.Add(*[i * sp.Piecewise((1, sp.Eq(ranks[i], k)), (0, True)) for i in range(size)]) for k in range(size)]
+            ranks = [
+                sp.Add(
+                    *[
+                        sp.Piecewise((1, full[j] < full[i] if j > i else full[j] <= full[i]), (0, True))
+                        for j in range(size)
+                        if j != i
+                    ]
+                )
+                for i in range(size)
+            ]
+            return [
+                sp.Add(*[i * sp.Piecewise((1, sp.Eq(ranks[i], k)), (0, True)) for i in range(size)])
+                for k in range(size)
+            ]
         if isinstance(node, (fn.ArgMax, fn.ArgMin)):
             better = (lambda a, b: a >= b) if isinstance(node, fn.ArgMax) else (lambda a, b: a <= b)
             pairs = []
@@ -201,8 +236,10 @@ class Scalarizer:
 def _zero_derivatives(expr: Any) -> Any:
     """Derivatives SymPy leaves unevaluated (floor, ceiling) and Dirac deltas are 0 away from jumps."""
     expr = expr.replace(lambda e: isinstance(e, (sp.Derivative, sp.Subs, sp.DiracDelta)), lambda e: sp.S.Zero)
-    return expr.replace(lambda e: isinstance(e, sp.Heaviside) and len(e.args) == 1,
-                        lambda e: sp.Heaviside(e.args[0], sp.Rational(1, 2)))
+    return expr.replace(
+        lambda e: isinstance(e, sp.Heaviside) and len(e.args) == 1,
+        lambda e: sp.Heaviside(e.args[0], sp.Rational(1, 2)),
+    )
 
 
 @dataclass(slots=True)
@@ -215,28 +252,40 @@ class Reference:
 
     def env(self, point: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         """From {name: array (points, entries)} to {"name[i]": array (points, 1)}."""
-        return {f"{name}[{i}]": values[:, i : i + 1] for name, values in point.items() for i in range(self.entries)}
+        return {
+            f"{name}[{i}]": values[:, i : i + 1]
+            for name, values in point.items()
+            for i in range(self.entries)
+        }
 
     def values(self, point: Mapping[str, np.ndarray]) -> np.ndarray:
         env = self.env(point)
         count = len(next(iter(point.values())))
-        return np.stack([_column(program.run(env, states=False)[0], count) for program in self.outputs], axis=1)
+        return np.stack(
+            [_column(program.run(env, states=False)[0], count) for program in self.outputs], axis=1
+        )
 
     def gradient(self, point: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         env = self.env(point)
         count = len(next(iter(point.values())))
         return {
-            name: np.stack([_column(program.run(env, states=False)[0], count) for program in programs], axis=1)
+            name: np.stack(
+                [_column(program.run(env, states=False)[0], count) for program in programs], axis=1
+            )
             for name, programs in self.gradients.items()
         }
 
 
 def _column(value: Any, count: int) -> np.ndarray:
     array = np.asarray(value, dtype=float)
-    return np.broadcast_to(array.reshape(-1) if array.size == count else array.reshape(-1)[:1], (count,)).copy()
+    return np.broadcast_to(
+        array.reshape(-1) if array.size == count else array.reshape(-1)[:1], (count,)
+    ).copy()
 
 
-def build_reference(body: Any, variables: Sequence[str], wrt: Sequence[str], entries: int = ENTRIES) -> Reference:
+def build_reference(
+    body: Any, variables: Sequence[str], wrt: Sequence[str], entries: int = ENTRIES
+) -> Reference:
     scalarize = Scalarizer(variables, entries)
     outputs = [_as_value(value) for value in scalarize(body)]
     objective = sp.Add(*outputs)

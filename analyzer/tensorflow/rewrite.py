@@ -157,8 +157,13 @@ def _nonnegative(node: Any) -> bool:
 
 def _sqrt_rule(node: Any) -> Any:
     """sqrt of a quantity that is >= 0 and touches 0 (a norm, a std): a kink there, slope 0 in the code."""
-    if (isinstance(node, sp.Pow) and node.exp == sp.Rational(1, 2) and not node.base.is_positive
-            and node.base.free_symbols and _nonnegative(node.base)):
+    if (
+        isinstance(node, sp.Pow)
+        and node.exp == sp.Rational(1, 2)
+        and not node.base.is_positive
+        and node.base.free_symbols
+        and _nonnegative(node.base)
+    ):
         return KinkSqrt(node.base)
     return None
 
@@ -182,7 +187,11 @@ STABLE_FORMS: tuple[tuple[str, str, Rule], ...] = (
     ("log1p(exp(x))", "softplus(x)", _log1p_rule),
     ("1 / (1 + exp(-x))", "sigmoid(x)", _sigmoid_rule),
     ("exp(z) / sum(exp(z))", "softmax(z)", _softmax_rule),
-    ("-sum(y * log_softmax(z)) given sum(y) == 1", "softmax_cross_entropy_with_logits(y, z)", _cross_entropy_rule),
+    (
+        "-sum(y * log_softmax(z)) given sum(y) == 1",
+        "softmax_cross_entropy_with_logits(y, z)",
+        _cross_entropy_rule,
+    ),
     ("sum(-x), mean(-x)", "-sum(x), -mean(x)", _linear_rule),
     ("sqrt(v) for v >= 0 that can be 0 (norms, std)", "sqrt with slope 0 at 0 (kink convention)", _sqrt_rule),
 )
@@ -225,7 +234,9 @@ def _bottom_up(expr: Any, transform: Callable[[Any], Any]) -> Any:
             # The marked node itself is not rewritten alone: rules see it through its marker.
             inner = node.node
             inner_args = [visit(arg) for arg in inner.args]
-            rebuilt = node.func(inner.func(*inner_args), *node.args[1:]) if inner_args != list(inner.args) else node
+            rebuilt = (
+                node.func(inner.func(*inner_args), *node.args[1:]) if inner_args != list(inner.args) else node
+            )
         elif isinstance(node, sp.Tuple):
             rebuilt = node
         else:
@@ -269,8 +280,23 @@ def _reduced(node: Any) -> bool:
     """Does the value have fewer axes than its inputs (so it cannot be masked elementwise)?"""
     if isinstance(node, Along):
         return not node.keepdims
-    if isinstance(node, (fn.ReduceSum, fn.ReduceMean, fn.ReduceProd, fn.ReduceVar, fn.ReduceMax, fn.ReduceMin,
-                         fn.LogSumExp, fn.Norm, fn.Dot, fn.ArgMax, fn.ArgMin, SoftmaxCrossEntropy)):
+    if isinstance(
+        node,
+        (
+            fn.ReduceSum,
+            fn.ReduceMean,
+            fn.ReduceProd,
+            fn.ReduceVar,
+            fn.ReduceMax,
+            fn.ReduceMin,
+            fn.LogSumExp,
+            fn.Norm,
+            fn.Dot,
+            fn.ArgMax,
+            fn.ArgMin,
+            SoftmaxCrossEntropy,
+        ),
+    ):
         return True
     if isinstance(node, sp.Symbol):
         return False
@@ -292,15 +318,21 @@ def guard_branches(expr: Any) -> Any:
         return result
 
     def _visit(node: Any, taken: Any) -> Any:
-        if not isinstance(node, sp.Basic) or not node.args or isinstance(node, (sp.Symbol, sp.Number, sp.Tuple)):
+        if (
+            not isinstance(node, sp.Basic)
+            or not node.args
+            or isinstance(node, (sp.Symbol, sp.Number, sp.Tuple))
+        ):
             return node
         if isinstance(node, sp.Piecewise):
             pairs = []
             earlier: list[Any] = []
             for value, condition in node.args:
                 condition = visit(condition, taken)
-                here = sp.And(*[sp.Not(c) for c in earlier], condition) if condition is not sp.true else sp.And(
-                    *[sp.Not(c) for c in earlier]
+                here = (
+                    sp.And(*[sp.Not(c) for c in earlier], condition)
+                    if condition is not sp.true
+                    else sp.And(*[sp.Not(c) for c in earlier])
                 )
                 inner = here if taken is sp.true else sp.And(taken, here)
                 pairs.append((visit(value, inner), condition))

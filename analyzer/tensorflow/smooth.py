@@ -43,11 +43,35 @@ SOFT_TRUTH_TEMPERATURE = 0.1
 MAX_ROUNDS = 3  # a surrogate may itself contain an atom with a surrogate (hard_shrink -> soft_shrink)
 
 # Rows smoothed through a pattern rather than their own surrogate, or left alone.
-_NOT_SMOOTHED = frozenset({"where", "mod", "divide_no_nan", "take", "one_hot", "stop_gradient", "identity", "cast",
-                           "sort", "top_k_values", "logical_and", "logical_or", "logical_not", "all", "any",
-                           "isnan", "isinf"})
-_COMPARISON_ATOMS = {"less": "<", "less_equal": "<=", "greater": ">", "greater_equal": ">=", "equal": "==",
-                     "not_equal": "!="}
+_NOT_SMOOTHED = frozenset(
+    {
+        "where",
+        "mod",
+        "divide_no_nan",
+        "take",
+        "one_hot",
+        "stop_gradient",
+        "identity",
+        "cast",
+        "sort",
+        "top_k_values",
+        "logical_and",
+        "logical_or",
+        "logical_not",
+        "all",
+        "any",
+        "isnan",
+        "isinf",
+    }
+)
+_COMPARISON_ATOMS = {
+    "less": "<",
+    "less_equal": "<=",
+    "greater": ">",
+    "greater_equal": ">=",
+    "equal": "==",
+    "not_equal": "!=",
+}
 
 
 @dataclass(slots=True)
@@ -125,11 +149,16 @@ def rewrite_source(text: str, path: str = "<string>", *, mode: str = "smooth") -
     lines = {name: report.line for name, report in original_reports.items()}
     replaced = [item for item in replaced if not any(lines.get(n) == item[0] for n in refused_names)]
     label = "smooth variant" if mode == "smooth" else "straight-through variant"
-    how = "surrogates for non-differentiable atoms" if mode == "smooth" else "hard forward pass, surrogate gradient"
+    how = (
+        "surrogates for non-differentiable atoms"
+        if mode == "smooth"
+        else "hard forward pass, surrogate gradient"
+    )
     header = f"# The {label} of {_comment_text(path)}, written by kinks ({how})."
     result = header + "\n" + _with_constants(body, temperatures)
-    return Rewritten(result, temperatures, replaced, sorted(refused, key=lambda r: r.line), lines,
-                     1 + len(temperatures))
+    return Rewritten(
+        result, temperatures, replaced, sorted(refused, key=lambda r: r.line), lines, 1 + len(temperatures)
+    )
 
 
 def _comment_text(text: str) -> str:
@@ -144,17 +173,26 @@ def _code_only(text: str) -> str:
     return "\n".join(line.split("#", 1)[0] for line in text.split("\n"))
 
 
-def _reports(analyze_text: Callable[..., Any], text: str, path: str, offset: int,
-             names: set[str] | None) -> dict[str, Any]:
+def _reports(
+    analyze_text: Callable[..., Any], text: str, path: str, offset: int, names: set[str] | None
+) -> dict[str, Any]:
     """The reports of `text` by definition name, their spans moved up by `offset` lines."""
     out = {}
     for report in analyze_text(text, path):
         if report.name is None or (names is not None and report.name not in names):
             continue
         if offset:
-            report.findings = [f if f.span is None else dataclasses.replace(
-                f, span=dataclasses.replace(f.span, line=f.span.line - offset, end_line=f.span.end_line - offset))
-                for f in report.findings]
+            report.findings = [
+                f
+                if f.span is None
+                else dataclasses.replace(
+                    f,
+                    span=dataclasses.replace(
+                        f.span, line=f.span.line - offset, end_line=f.span.end_line - offset
+                    ),
+                )
+                for f in report.findings
+            ]
             report.line -= offset
         out[report.name] = report
     return out
@@ -175,14 +213,19 @@ def _worse(original: Any, variant: Any) -> str | None:
     if not new:
         return None
     finding = next(f for f in variant.findings if f.code == new[0])
-    return f"the variant would have {finding.code} ({finding.kind}: {finding.message}), which the original lacks"
+    return (
+        f"the variant would have {finding.code} ({finding.kind}: {finding.message}), which the original lacks"
+    )
 
 
 def _allowed_spans(report: Any) -> tuple[ast.Span, ...]:
     if report is None:
         return ()
-    return tuple(f.span for f in report.findings
-                 if f.span is not None and f.code.startswith("K") and f.code not in _NOT_REPLACEABLE)
+    return tuple(
+        f.span
+        for f in report.findings
+        if f.span is not None and f.code.startswith("K") and f.code not in _NOT_REPLACEABLE
+    )
 
 
 def _statement_lines(text: str, name: str) -> list[str] | None:
@@ -205,8 +248,14 @@ def _put_statement(text: str, name: str, new_lines: list[str] | None) -> str:
     return text
 
 
-def _one_round(text: str, path: str, mode: str, temperatures: dict[str, float], reports: Mapping[str, Any],
-               replaced: list[tuple[int, str, str]]) -> tuple[str, bool, set[str]]:
+def _one_round(
+    text: str,
+    path: str,
+    mode: str,
+    temperatures: dict[str, float],
+    reports: Mapping[str, Any],
+    replaced: list[tuple[int, str, str]],
+) -> tuple[str, bool, set[str]]:
     """One pass over the definitions: the text with each rewritten definition put in place of its
     own lines (comments, `# noqa` and the other lines kept as written)."""
     source = parse_source(text, path)
@@ -254,7 +303,9 @@ def transform(node: Any, visit: Callable[[Any], Any]) -> Any:
     changes = {}
     for item in dataclasses.fields(node):
         value = getattr(node, item.name)
-        if isinstance(value, (tuple, ast.Keyword)) or (dataclasses.is_dataclass(value) and not isinstance(value, ast.Span)):
+        if isinstance(value, (tuple, ast.Keyword)) or (
+            dataclasses.is_dataclass(value) and not isinstance(value, ast.Span)
+        ):
             new = transform(value, visit)
             if new is not value:
                 changes[item.name] = new
@@ -295,8 +346,11 @@ def _surrogate(row: atoms.Atom) -> atoms.Surrogate | None:
         if surrogate.name == "straight-through" or " with " in surrogate.template:
             continue
         names = set(re.findall(r"[A-Za-z_][\w.]*", re.sub(r"\{\w+\}", "", surrogate.template)))
-        unknown = {name for name in names if name not in atoms.ATOM_BY_NAME and name not in atoms.CONSTANTS
-                   and atoms.lookup(name) is None}
+        unknown = {
+            name
+            for name in names
+            if name not in atoms.ATOM_BY_NAME and name not in atoms.CONSTANTS and atoms.lookup(name) is None
+        }
         if unknown:
             continue
         return surrogate
@@ -304,8 +358,15 @@ def _surrogate(row: atoms.Atom) -> atoms.Surrogate | None:
 
 
 class _DefinitionRewriter:
-    def __init__(self, definition: ast.Definition, definitions: Mapping[str, ast.Definition], mode: str,
-                 temperatures: dict[str, float], names_in_use: set[str], allowed: tuple[ast.Span, ...] = ()):
+    def __init__(
+        self,
+        definition: ast.Definition,
+        definitions: Mapping[str, ast.Definition],
+        mode: str,
+        temperatures: dict[str, float],
+        names_in_use: set[str],
+        allowed: tuple[ast.Span, ...] = (),
+    ):
         self.definition = definition
         self.allowed = allowed  # the spans of the definition's findings: only atoms there are replaced
         self.free = False  # inside a replacement (the soft side of a surrogate) every atom may be
@@ -376,8 +437,11 @@ class _DefinitionRewriter:
             return False
         if not inside:
             return any(s == span for s in self.allowed)
-        return any((span.line, span.column) <= (s.line, s.column) and (s.end_line, s.end_column)
-                   <= (span.end_line, span.end_column) for s in self.allowed)
+        return any(
+            (span.line, span.column) <= (s.line, s.column)
+            and (s.end_line, s.end_column) <= (span.end_line, span.end_column)
+            for s in self.allowed
+        )
 
     # -------------------------------------------------------------- dependence
 
@@ -391,14 +455,19 @@ class _DefinitionRewriter:
             row = atoms.lookup(node.func)
             if row is not None and row.name == "stop_gradient":
                 return False
-            return any(self.moves(arg) for arg in node.args) or any(self.moves(k.value) for k in node.keywords)
+            return any(self.moves(arg) for arg in node.args) or any(
+                self.moves(k.value) for k in node.keywords
+            )
         if isinstance(node, ast.Keyword):
             return self.moves(node.value)
         if dataclasses.is_dataclass(node) and not isinstance(node, ast.Span):
             for item in dataclasses.fields(node):
                 value = getattr(node, item.name)
                 values = value if isinstance(value, tuple) else (value,)
-                if any(dataclasses.is_dataclass(v) and not isinstance(v, ast.Span) and self.moves(v) for v in values):
+                if any(
+                    dataclasses.is_dataclass(v) and not isinstance(v, ast.Span) and self.moves(v)
+                    for v in values
+                ):
                     return True
         return False
 
@@ -406,7 +475,11 @@ class _DefinitionRewriter:
 
     def temperature(self, surrogate_name: str, default: float | None) -> str:
         value = DEFAULT_TEMPERATURE if default is None else float(default)
-        base = "temperature" if value == DEFAULT_TEMPERATURE else re.sub(r"\W+", "_", surrogate_name).strip("_") + "_temperature"
+        base = (
+            "temperature"
+            if value == DEFAULT_TEMPERATURE
+            else re.sub(r"\W+", "_", surrogate_name).strip("_") + "_temperature"
+        )
         for existing, existing_value in self.temperatures.items():
             if re.fullmatch(re.escape(base) + r"(_\d+)?", existing) and existing_value == value:
                 return existing
@@ -436,8 +509,11 @@ class _DefinitionRewriter:
     def call(self, node: ast.Call) -> ast.Expr:
         row = atoms.lookup(node.func)
         if row is None:  # a call to a definition above: it is rewritten on its own
-            return dataclasses.replace(node, args=tuple(self.expr(a) for a in node.args),
-                                       keywords=tuple(dataclasses.replace(k, value=self.expr(k.value)) for k in node.keywords))
+            return dataclasses.replace(
+                node,
+                args=tuple(self.expr(a) for a in node.args),
+                keywords=tuple(dataclasses.replace(k, value=self.expr(k.value)) for k in node.keywords),
+            )
         if row.name == "stop_gradient":
             return node
         if row.name in ("where",):  # the condition stays hard: only the branches are smoothed
@@ -446,8 +522,10 @@ class _DefinitionRewriter:
             return dataclasses.replace(
                 node,
                 args=(*node.args[:1], *[self.expr(a) for a in node.args[1:]]),
-                keywords=tuple(k if k.name in kept else dataclasses.replace(k, value=self.expr(k.value))
-                               for k in node.keywords),
+                keywords=tuple(
+                    k if k.name in kept else dataclasses.replace(k, value=self.expr(k.value))
+                    for k in node.keywords
+                ),
             )
         if row.name == "cast":
             return dataclasses.replace(node, args=(self.expr(node.args[0]), *node.args[1:]))
@@ -455,8 +533,14 @@ class _DefinitionRewriter:
             compare = ast.Compare(node.args, (_COMPARISON_ATOMS[row.name],), node.span)
             return self.truth(compare) if self.moves(compare) and self.may(node, inside=True) else node
         if row.name in ("all", "any"):  # a condition reduced, used as a number
-            return self.truth(node) if self.moves(node) and len(node.args) == 1 and not node.keywords \
-                and self.may(node, inside=True) else node
+            return (
+                self.truth(node)
+                if self.moves(node)
+                and len(node.args) == 1
+                and not node.keywords
+                and self.may(node, inside=True)
+                else node
+            )
         if row.name in ("logical_and", "logical_or", "logical_not") and not node.keywords:
             if not self.moves(node) or not self.may(node, inside=True):
                 return node
@@ -467,8 +551,12 @@ class _DefinitionRewriter:
         if pattern is not None:
             return pattern
         # a flat atom around a finding (in_top_k(x, argmax(y), 2)) is estimated as a whole, as before
-        if self.mode == "ste" and self.moves(node) and row.name not in _NOT_SMOOTHED and self.may(node, inside=True) and _is_flat(
-            self._row_for_call(row, node)
+        if (
+            self.mode == "ste"
+            and self.moves(node)
+            and row.name not in _NOT_SMOOTHED
+            and self.may(node, inside=True)
+            and _is_flat(self._row_for_call(row, node))
         ):
             return self.straight_through(row, node)
         args = tuple(self.expr(a) for a in node.args)
@@ -523,7 +611,9 @@ class _DefinitionRewriter:
         args = self._arguments(row, node)
         if surrogate is None or args is None:
             return node
-        temperature = self.temperature(surrogate.name, surrogate.temperature) if "{t}" in surrogate.template else None
+        temperature = (
+            self.temperature(surrogate.name, surrogate.temperature) if "{t}" in surrogate.template else None
+        )
         if row.name in ("max", "min") and len(args) == 2 and any(_is_zero(arg) for arg in args):
             # max(x, 0) is relu(x): the softplus surrogate without the zero terms
             other = args[0] if _is_zero(args[1]) else args[1]
@@ -563,8 +653,13 @@ class _DefinitionRewriter:
         if row.name not in ("one_hot", "take") or not node.args:
             return None
         index = node.args[0] if row.name == "one_hot" else (node.args[1] if len(node.args) > 1 else None)
-        if not (isinstance(index, ast.Call) and atoms.lookup(index.func) is not None
-                and atoms.lookup(index.func).name == "argmax" and len(index.args) == 1 and not index.keywords):
+        if not (
+            isinstance(index, ast.Call)
+            and atoms.lookup(index.func) is not None
+            and atoms.lookup(index.func).name == "argmax"
+            and len(index.args) == 1
+            and not index.keywords
+        ):
             return None
         scores = index.args[0]
         if not self.moves(scores) or not self.may(node, inside=True):
@@ -621,20 +716,25 @@ class _DefinitionRewriter:
                 return self.soft_truth(ast.Compare(node.args, (_COMPARISON_ATOMS[row.name],), node.span))
             if row.name == "logical_not":
                 return self.soft_truth(ast.Not(node.args[0], node.span))
-            return self.soft_truth(ast.BoolOp("and" if row.name == "logical_and" else "or", node.args, node.span))
+            return self.soft_truth(
+                ast.BoolOp("and" if row.name == "logical_and" else "or", node.args, node.span)
+            )
         if isinstance(node, ast.Compare):
             parts = []
             for index, op in enumerate(node.ops):
                 left, right = self.expr(node.operands[index]), self.expr(node.operands[index + 1])
-                parts.append(self._soft_relation(op, left, right, node.operands[index], node.operands[index + 1], t))
+                parts.append(
+                    self._soft_relation(op, left, right, node.operands[index], node.operands[index + 1], t)
+                )
             result = parts[0]
             for part in parts[1:]:
                 result = _parse("a * b", a=result, b=part)
             return result
         return node
 
-    def _soft_relation(self, op: str, left: ast.Expr, right: ast.Expr, left_tree: ast.Expr, right_tree: ast.Expr,
-                       t: str) -> ast.Expr:
+    def _soft_relation(
+        self, op: str, left: ast.Expr, right: ast.Expr, left_tree: ast.Expr, right_tree: ast.Expr, t: str
+    ) -> ast.Expr:
         if op in ("<", "<=", ">", ">="):
             high, low = (right, left) if op in ("<", "<=") else (left, right)
             if _is_zero(low):
@@ -664,8 +764,15 @@ class _DefinitionRewriter:
             return True
         if isinstance(node, ast.Call):
             row = atoms.lookup(node.func)
-            return row is not None and (row.name in _COMPARISON_ATOMS or row.name.startswith("logical_")
-                                        or row.name in ("all", "any")) and len(node.args) >= 1
+            return (
+                row is not None
+                and (
+                    row.name in _COMPARISON_ATOMS
+                    or row.name.startswith("logical_")
+                    or row.name in ("all", "any")
+                )
+                and len(node.args) >= 1
+            )
         return False
 
     def _truth_like(self, node: ast.Expr) -> bool:
@@ -674,7 +781,9 @@ class _DefinitionRewriter:
             return True
         if isinstance(node, ast.Call):
             row = atoms.lookup(node.func)
-            return row is not None and row.name == "cast" and bool(node.args) and self._truth_like(node.args[0])
+            return (
+                row is not None and row.name == "cast" and bool(node.args) and self._truth_like(node.args[0])
+            )
         return isinstance(node, ast.Name) and node.id in self.labels
 
 

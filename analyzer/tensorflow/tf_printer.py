@@ -290,9 +290,14 @@ class TensorFlowPrinter(Printer):
 
     printmethod = "_tensorflow"
 
-    def __init__(self, names: Mapping[str, str], moving: frozenset[str],
-                 temporaries: dict[Any, str] | None = None, emit: Callable[[Any], Code] | None = None,
-                 define: Callable[[str, Any, list[str]], str] | None = None):
+    def __init__(
+        self,
+        names: Mapping[str, str],
+        moving: frozenset[str],
+        temporaries: dict[Any, str] | None = None,
+        emit: Callable[[Any], Code] | None = None,
+        define: Callable[[str, Any, list[str]], str] | None = None,
+    ):
         super().__init__()
         self.define = define  # writes a nested function for a part (None: print it as a lambda)
         self.names = dict(names)  # symbol name -> Python identifier
@@ -428,9 +433,13 @@ class TensorFlowPrinter(Printer):
     def _print_Function(self, expr: Any) -> Code:
         template = TEMPLATES.get(type(expr))
         if template is None:
-            raise UnsupportedError(f"`{type(expr).__name__}` has no TensorFlow lowering in the atom table", expr)
+            raise UnsupportedError(
+                f"`{type(expr).__name__}` has no TensorFlow lowering in the atom table", expr
+            )
         if "tf.float32" in template or "tf.keras.losses" in template:
-            raise UnsupportedError(f"the TensorFlow lowering of `{type(expr).__name__}` is not elementwise", expr)
+            raise UnsupportedError(
+                f"the TensorFlow lowering of `{type(expr).__name__}` is not elementwise", expr
+            )
         return self._template(template, expr.args)
 
     # -------------------------------------------------------------- arithmetic
@@ -472,8 +481,11 @@ class TensorFlowPrinter(Printer):
         for factor in rest.as_ordered_factors():
             if isinstance(factor, sp.Pow) and factor.exp.is_number and factor.exp.is_negative:
                 flipped = sp.Pow(factor.base, -factor.exp)
-                denominator.append(self._operand(flipped, PRODUCT, strict=True) if len(denominator) == 0
-                                   else self._operand(flipped, PRODUCT))
+                denominator.append(
+                    self._operand(flipped, PRODUCT, strict=True)
+                    if len(denominator) == 0
+                    else self._operand(flipped, PRODUCT)
+                )
             else:
                 numerator.append(self._operand(factor, PRODUCT))
         text = " * ".join(numerator) if numerator else "1.0"
@@ -515,9 +527,12 @@ class TensorFlowPrinter(Printer):
         if isinstance(expr, sp.Ne):
             return Code(f"tf.not_equal({self._arg(left)}, {self._arg(right)})")
         if left.is_number and right.is_number:
-            raise UnsupportedError("a condition without variables (a condition on a reduction of a condition, "
-                                   "such as sum(p > 0) > 0, is folded into its entries): not supported in "
-                                   "TensorFlow code", expr)
+            raise UnsupportedError(
+                "a condition without variables (a condition on a reduction of a condition, "
+                "such as sum(p > 0) > 0, is folded into its entries): not supported in "
+                "TensorFlow code",
+                expr,
+            )
         if left.is_number:  # Python compares a tensor on the left best
             left, right = right, left
             op = {">": "<", "<": ">", ">=": "<=", "<=": ">="}[expr.rel_op]
@@ -663,14 +678,18 @@ class TensorFlowPrinter(Printer):
         x, alpha = expr.args
         shared = self._shared(x)
         a = self._operand(alpha, PRODUCT, strict=True)
-        return Code(f"tf.where({shared} > 0.0, {shared}, {self._operand(alpha, PRODUCT)} * tf.math.expm1(tf.minimum({shared}, 0.0) / {a}))")
+        return Code(
+            f"tf.where({shared} > 0.0, {shared}, {self._operand(alpha, PRODUCT)} * tf.math.expm1(tf.minimum({shared}, 0.0) / {a}))"
+        )
 
     def _print_Selu(self, expr: Any) -> Code:
         return Code(f"tf.nn.selu({self._arg(expr.args[0])})")
 
     def _print_SparsePlus(self, expr: Any) -> Code:
         shared = self._shared(expr.args[0])
-        return Code(f"tf.where({shared} >= 1.0, {shared}, 0.25 * tf.square(tf.clip_by_value({shared}, -1.0, 1.0) + 1.0))")
+        return Code(
+            f"tf.where({shared} >= 1.0, {shared}, 0.25 * tf.square(tf.clip_by_value({shared}, -1.0, 1.0) + 1.0))"
+        )
 
     def _print_SoftShrink(self, expr: Any) -> Code:
         x, threshold = expr.args
@@ -681,7 +700,9 @@ class TensorFlowPrinter(Printer):
     def _print_HardShrink(self, expr: Any) -> Code:
         x, threshold = expr.args
         shared = self._shared(x)
-        return Code(f"tf.where(tf.abs({shared}) > {self._operand(threshold, SUM)}, {shared}, tf.zeros_like({shared}))")
+        return Code(
+            f"tf.where(tf.abs({shared}) > {self._operand(threshold, SUM)}, {shared}, tf.zeros_like({shared}))"
+        )
 
     def _print_Huber(self, expr: Any) -> Code:
         x, delta = expr.args
@@ -702,7 +723,8 @@ class TensorFlowPrinter(Printer):
         if h0 == sp.Rational(1, 2):
             return Code(f"0.5 * (tf.sign({shared}) + 1.0)", PRODUCT)
         return Code(
-            f"tf.cast({shared} > 0.0, {dtype}) + {self._operand(h0, PRODUCT)} * tf.cast(tf.equal({shared}, 0.0), {dtype})", SUM
+            f"tf.cast({shared} > 0.0, {dtype}) + {self._operand(h0, PRODUCT)} * tf.cast(tf.equal({shared}, 0.0), {dtype})",
+            SUM,
         )
 
     def _print_Gelu(self, expr: Any) -> Code:
@@ -742,10 +764,14 @@ class TensorFlowPrinter(Printer):
     def _print_AlongCondition(self, expr: AlongCondition) -> Code:
         return self._along(expr.node, expr.axes, expr.keepdims)
 
-    def _print_ReduceAll(self, expr: Any, axes: tuple[int, ...] | None = (-1,), keepdims: bool = False) -> Code:
+    def _print_ReduceAll(
+        self, expr: Any, axes: tuple[int, ...] | None = (-1,), keepdims: bool = False
+    ) -> Code:
         return Code(f"tf.reduce_all({self._arg(expr.args[0])}, {self._axis_text(axes, keepdims)})")
 
-    def _print_ReduceAny(self, expr: Any, axes: tuple[int, ...] | None = (-1,), keepdims: bool = False) -> Code:
+    def _print_ReduceAny(
+        self, expr: Any, axes: tuple[int, ...] | None = (-1,), keepdims: bool = False
+    ) -> Code:
         return Code(f"tf.reduce_any({self._arg(expr.args[0])}, {self._axis_text(axes, keepdims)})")
 
     def _print_Norm(self, expr: Any, axes: tuple[int, ...] | None = (-1,), keepdims: bool = False) -> Code:
@@ -851,7 +877,9 @@ class TensorFlowPrinter(Printer):
 
     def _print_SoftmaxCrossEntropy(self, expr: SoftmaxCrossEntropy) -> Code:
         labels, logits = expr.args
-        return Code(f"tf.nn.softmax_cross_entropy_with_logits(labels={self._arg(labels)}, logits={self._arg(logits)})")
+        return Code(
+            f"tf.nn.softmax_cross_entropy_with_logits(labels={self._arg(labels)}, logits={self._arg(logits)})"
+        )
 
     def _print_StraightThrough(self, expr: StraightThrough) -> Code:
         hard, soft = expr.args
@@ -883,8 +911,11 @@ def _number(expr: Any) -> float:
     try:
         return float(value)
     except TypeError:
-        raise UnsupportedError("a value without variables that is not a real number (a reduction of a "
-                               "constant, whose shape is lost: use ones_like(x) or size(x))", expr) from None
+        raise UnsupportedError(
+            "a value without variables that is not a real number (a reduction of a "
+            "constant, whose shape is lost: use ones_like(x) or size(x))",
+            expr,
+        ) from None
 
 
 def _negative(term: Any) -> bool:
@@ -899,8 +930,10 @@ def _parenthesize(code: Code, level: int, strict: bool = False) -> str:
 
 
 def _reduces(node: Any) -> bool:
-    return isinstance(node, (fn.ReduceSum, fn.ReduceMean, fn.ReduceProd, fn.ReduceVar, fn.ReduceMax, fn.ReduceMin,
-                             fn.LogSumExp))
+    return isinstance(
+        node,
+        (fn.ReduceSum, fn.ReduceMean, fn.ReduceProd, fn.ReduceVar, fn.ReduceMax, fn.ReduceMin, fn.LogSumExp),
+    )
 
 
 _AXIS_AWARE = frozenset({"ReduceAll", "ReduceAny", "Norm", "ArgMax", "ArgMin", "Sort"})
@@ -911,17 +944,29 @@ def _template_level(template: str) -> int:
     """How tightly a filled template binds, read from the template's own Python syntax tree."""
     if template in _LEVELS:
         return _LEVELS[template]
-    probe = re.sub(r"\{(\d+|dtype)\}", lambda m: "_a" + (m.group(1) if m.group(1) != "dtype" else "d"), template)
+    probe = re.sub(
+        r"\{(\d+|dtype)\}", lambda m: "_a" + (m.group(1) if m.group(1) != "dtype" else "d"), template
+    )
     try:
         node = python_ast.parse(probe, mode="eval").body
     except SyntaxError:
         level = SUM
     else:
-        if isinstance(node, (python_ast.Call, python_ast.Name, python_ast.Attribute, python_ast.Constant,
-                             python_ast.Subscript)):
+        if isinstance(
+            node,
+            (
+                python_ast.Call,
+                python_ast.Name,
+                python_ast.Attribute,
+                python_ast.Constant,
+                python_ast.Subscript,
+            ),
+        ):
             level = ATOM
         elif isinstance(node, python_ast.BinOp):
-            level = {python_ast.Add: SUM, python_ast.Sub: SUM, python_ast.Pow: POWER}.get(type(node.op), PRODUCT)
+            level = {python_ast.Add: SUM, python_ast.Sub: SUM, python_ast.Pow: POWER}.get(
+                type(node.op), PRODUCT
+            )
         elif isinstance(node, python_ast.UnaryOp):
             level = UNARY
         else:

@@ -71,17 +71,27 @@ class Check:
         if self.skipped:
             return f"{where}: skipped ({self.skipped})"
         verdict = "ok" if self.ok else ("MISMATCH" if self.mismatch else "NaN/Inf")
-        text = (f"{where}: {verdict}: {self.points} points, value error {self.value_error:.1e}, "
-                f"gradient error {self.gradient_error:.1e}")
+        text = (
+            f"{where}: {verdict}: {self.points} points, value error {self.value_error:.1e}, "
+            f"gradient error {self.gradient_error:.1e}"
+        )
         if self.kink_points:
             text += f"; {self.kink_points} kink/jump points"
-            text += ", gradient finite" if not self.nonfinite else f", non-finite gradient at {', '.join(self.nonfinite)}"
+            text += (
+                ", gradient finite"
+                if not self.nonfinite
+                else f", non-finite gradient at {', '.join(self.nonfinite)}"
+            )
         if self.switch_points:
             text += f"; {self.switch_points} switch points"
         if self.runs:
             text += f"; {sum(self.runs.values())} of {len(self.runs)} runs ok"
         if self.wrong:
-            text += "; " + "; ".join(self.wrong[:3]) + (f" (+{len(self.wrong) - 3} more)" if len(self.wrong) > 3 else "")
+            text += (
+                "; "
+                + "; ".join(self.wrong[:3])
+                + (f" (+{len(self.wrong) - 3} more)" if len(self.wrong) > 3 else "")
+            )
         return text
 
 
@@ -91,8 +101,15 @@ DTYPE_TOLERANCE = {"float64": TOLERANCE, "float32": 5e-3}  # relative, against t
 ONE_SIDED_STEP = 1e-6  # the one-sided gradients at a switch: the reference this far to each side
 
 
-def verify_text(text: str, path: str = "<string>", *, points: int = 16, mode: str = "plain",
-                executions: Sequence[str] = EXECUTIONS, dtypes: Sequence[str] = DTYPES) -> list[Check]:
+def verify_text(
+    text: str,
+    path: str = "<string>",
+    *,
+    points: int = 16,
+    mode: str = "plain",
+    executions: Sequence[str] = EXECUTIONS,
+    dtypes: Sequence[str] = DTYPES,
+) -> list[Check]:
     """Check every valid definition of a `.loss` text (or a lone expression), or of its variant."""
     if mode == "plain":
         source = lower_any(text, path)
@@ -119,7 +136,9 @@ def verify_text(text: str, path: str = "<string>", *, points: int = 16, mode: st
             checks.append(Check(path, definition.name, failure.line, error=f"no code: {failure.message}"))
             continue
         function = getattr(loaded, module.functions[definition.name])
-        check = _verify_definition(path, definition, function, points, executions, dtypes, sided=mode != "ste")
+        check = _verify_definition(
+            path, definition, function, points, executions, dtypes, sided=mode != "ste"
+        )
         check.line = lines.get(definition.name, check.line)  # a variant's line in the file as written
         checks.append(check)
     return checks
@@ -132,9 +151,15 @@ def _definition_lines(text: str, path: str) -> dict[str, int]:
     return {s.name: s.span.line for s in parse_source(text, path).statements if isinstance(s, ast.Definition)}
 
 
-def _verify_definition(path: str, definition: CodegenDefinition, function: Any, points: int,
-                       executions: Sequence[str] = EXECUTIONS, dtypes: Sequence[str] = DTYPES,
-                       sided: bool = True) -> Check:
+def _verify_definition(
+    path: str,
+    definition: CodegenDefinition,
+    function: Any,
+    points: int,
+    executions: Sequence[str] = EXECUTIONS,
+    dtypes: Sequence[str] = DTYPES,
+    sided: bool = True,
+) -> Check:
     """`sided`: the gradient at kinks must lie between the one-sided ones (not for straight-through
     estimators, whose gradient is the surrogate's by design; there it must only be finite)."""
     report = definition.report
@@ -171,14 +196,21 @@ def _verify_definition(path: str, definition: CodegenDefinition, function: Any, 
             values, gradients = _tensorflow(runner, variables, wrt, sample)
             floor = SCALE_FLOOR if dtype == "float64" else FLOAT32_SCALE_FLOOR
             value_error = _error(values, expected_values, floor)
-            gradient_error = max((_error(gradients[name], expected_gradients[name], floor) for name in wrt), default=0.0)
+            gradient_error = max(
+                (_error(gradients[name], expected_gradients[name], floor) for name in wrt), default=0.0
+            )
             if dtype == "float64":
                 check.value_error = max(check.value_error, value_error)
                 check.gradient_error = max(check.gradient_error, gradient_error)
             tolerance = DTYPE_TOLERANCE[dtype]
             if value_error > tolerance or gradient_error > tolerance:
-                check.wrong.append(f"{label}: value error {value_error:.1e}, gradient error {gradient_error:.1e}")
-            for kind, at, hulls in (("kink/jump", at_kinks, kink_hulls), ("switch", at_switches, switch_hulls)):
+                check.wrong.append(
+                    f"{label}: value error {value_error:.1e}, gradient error {gradient_error:.1e}"
+                )
+            for kind, at, hulls in (
+                ("kink/jump", at_kinks, kink_hulls),
+                ("switch", at_switches, switch_hulls),
+            ):
                 if at is None:
                     continue
                 _, at_gradients = _tensorflow(runner, variables, wrt, at)
@@ -196,14 +228,20 @@ def _reference_body(definition: CodegenDefinition) -> Any:
     return definition.report.expression
 
 
-def _stack(points: Sequence[Mapping[str, Sequence[float]]], variables: list[str]) -> dict[str, np.ndarray] | None:
+def _stack(
+    points: Sequence[Mapping[str, Sequence[float]]], variables: list[str]
+) -> dict[str, np.ndarray] | None:
     if not points:
         return None
     return {name: np.asarray([point[name] for point in points], dtype=float) for name in variables}
 
 
-def _one_sided(reference: Reference, points: Sequence[Mapping[str, Sequence[float]]], variables: list[str],
-               wrt: list[str]) -> list[dict[str, tuple[np.ndarray, np.ndarray]] | None]:
+def _one_sided(
+    reference: Reference,
+    points: Sequence[Mapping[str, Sequence[float]]],
+    variables: list[str],
+    wrt: list[str],
+) -> list[dict[str, tuple[np.ndarray, np.ndarray]] | None]:
     """Per point, the range (low, high) of the gradients next to it on every side; None where one is not finite.
 
     A point's sides are its witness's direction (both ways) and dense random directions of the
@@ -214,11 +252,19 @@ def _one_sided(reference: Reference, points: Sequence[Mapping[str, Sequence[floa
     for point in points:
         directions = [point.get("__direction__")] if point.get("__direction__") else []
         rng = np.random.default_rng(len(hulls))
-        for _ in range(4):  # dense directions: every entry leaves its tie (the reference's own tie value is no side)
-            directions.append({name: list(rng.choice([-1.0, 1.0], ENTRIES) * rng.uniform(0.5, 1.0, ENTRIES))
-                               for name in wrt})
+        for _ in range(
+            4
+        ):  # dense directions: every entry leaves its tie (the reference's own tie value is no side)
+            directions.append(
+                {
+                    name: list(rng.choice([-1.0, 1.0], ENTRIES) * rng.uniform(0.5, 1.0, ENTRIES))
+                    for name in wrt
+                }
+            )
         moved: dict[str, list[list[float]]] = {name: [] for name in variables}
-        if point.get("__direction__") is not None:  # a kink's witness may sit next to the tie: its own gradient counts
+        if (
+            point.get("__direction__") is not None
+        ):  # a kink's witness may sit next to the tie: its own gradient counts
             for name in variables:
                 moved[name].append(list(point[name]))
         for direction in directions:
@@ -233,13 +279,23 @@ def _one_sided(reference: Reference, points: Sequence[Mapping[str, Sequence[floa
         if not all(np.all(np.isfinite(gradients[name])) for name in wrt):
             hulls.append(None)
             continue
-        hulls.append({name: (np.min(gradients[name], axis=0), np.max(gradients[name], axis=0)) for name in wrt})
+        hulls.append(
+            {name: (np.min(gradients[name], axis=0), np.max(gradients[name], axis=0)) for name in wrt}
+        )
     return hulls
 
 
-def _check_one_sided(check: Check, label: str, kind: str, gradients: Mapping[str, np.ndarray],
-                     hulls: Sequence[dict[str, tuple[np.ndarray, np.ndarray]] | None], wrt: list[str],
-                     tolerance: float, sided: bool = True, dtype: str = "float64") -> None:
+def _check_one_sided(
+    check: Check,
+    label: str,
+    kind: str,
+    gradients: Mapping[str, np.ndarray],
+    hulls: Sequence[dict[str, tuple[np.ndarray, np.ndarray]] | None],
+    wrt: list[str],
+    tolerance: float,
+    sided: bool = True,
+    dtype: str = "float64",
+) -> None:
     largest = float(np.finfo(np.dtype(dtype)).max) ** 0.5  # beyond it, the gradient overflows the dtype
     for index, hull in enumerate(hulls):
         if hull is None:
@@ -260,16 +316,19 @@ def _check_one_sided(check: Check, label: str, kind: str, gradients: Mapping[str
             if not sided or kind != "switch" or np.any(high - low > slack):
                 continue  # steep there (a norm plus eps at 0): the sides differ at the step, no switch to judge
             if np.any(actual < low - slack) or np.any(actual > high + slack):
-                check.wrong.append(f"{label}: gradient of {name} at a {kind} point is {_brief(actual)}, "
-                                   f"outside the one-sided gradients {_brief(low)} .. {_brief(high)}")
+                check.wrong.append(
+                    f"{label}: gradient of {name} at a {kind} point is {_brief(actual)}, "
+                    f"outside the one-sided gradients {_brief(low)} .. {_brief(high)}"
+                )
 
 
 def _brief(values: np.ndarray) -> str:
     return "[" + ", ".join(f"{value:.4g}" for value in np.ravel(values)) + "]"
 
 
-def _switch_points(sample: Mapping[str, np.ndarray], variables: list[str], wrt: list[str],
-                   report: Report) -> list[dict[str, list[float]]]:
+def _switch_points(
+    sample: Mapping[str, np.ndarray], variables: list[str], wrt: list[str], report: Report
+) -> list[dict[str, list[float]]]:
     """Points on the switches a body most often has (a differentiated entry at 0, or tied with data),
     when the analysis found no kink nor jump: there the body is C1 and the gradient must be the
     common one-sided value."""
@@ -307,8 +366,9 @@ def _draw(rng: np.random.Generator, bound: Bound, shape: tuple[int, ...]) -> np.
     return rng.normal(0.0, 1.5, shape)
 
 
-def _sample(report: Report, variables: list[str], wrt: list[str], reference: Reference,
-            wanted: int) -> dict[str, np.ndarray] | None:
+def _sample(
+    report: Report, variables: list[str], wrt: list[str], reference: Reference, wanted: int
+) -> dict[str, np.ndarray] | None:
     body = report.expression
     program = Program(body)
     condition = Program(sp.Piecewise((1, report.given), (0, True))) if report.given is not None else None
@@ -377,8 +437,11 @@ def _kink_points(report: Report, variables: list[str]) -> Iterable[dict[str, lis
         point = {name: list(finding.witness.point.get(name, [0.0] * ENTRIES)) for name in variables}
         if any(len(values) != ENTRIES for values in point.values()):
             continue
-        direction = {name: list(values) for name, values in finding.witness.direction.items()
-                     if name in variables and len(values) == ENTRIES}
+        direction = {
+            name: list(values)
+            for name, values in finding.witness.direction.items()
+            if name in variables and len(values) == ENTRIES
+        }
         for candidate in (point, _snapped(point, report.wrt)):
             if candidate not in seen:
                 seen.append(candidate)
@@ -420,7 +483,11 @@ def _runner(function: Any, variables: list[str], wrt: list[str], execution: str,
         grads = [tf.zeros_like(tensors[p]) if g is None else g for g, p in zip(grads, positions)]
         return output, grads
 
-    compiled = step if execution == "eager" else tf.function(step, jit_compile=execution == "xla", reduce_retracing=True)
+    compiled = (
+        step
+        if execution == "eager"
+        else tf.function(step, jit_compile=execution == "xla", reduce_retracing=True)
+    )
     tf_dtype = tf.as_dtype(dtype)
 
     def run(arrays: list[np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -431,8 +498,9 @@ def _runner(function: Any, variables: list[str], wrt: list[str], execution: str,
     return run
 
 
-def _tensorflow(run: Any, variables: list[str], wrt: list[str],
-                point: Mapping[str, np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+def _tensorflow(
+    run: Any, variables: list[str], wrt: list[str], point: Mapping[str, np.ndarray]
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Values and gradients, one point at a time: each point is a batch of one row of entries.
 
     That is the reference's model (one row of 3 entries, reductions over it); a batch of several
@@ -447,8 +515,10 @@ def _tensorflow(run: Any, variables: list[str], wrt: list[str],
         for name in wrt:
             gradients[name].append(gradient[name].reshape(-1))
     width = max(len(v) for v in values)
-    return (np.stack([np.broadcast_to(v, (width,)) for v in values]),
-            {name: np.stack(rows) for name, rows in gradients.items()})
+    return (
+        np.stack([np.broadcast_to(v, (width,)) for v in values]),
+        {name: np.stack(rows) for name, rows in gradients.items()},
+    )
 
 
 def _error(actual: np.ndarray, expected: np.ndarray, floor: float = SCALE_FLOOR) -> float:
@@ -474,14 +544,18 @@ def summary(checks: Sequence[Check]) -> str:
     skipped = sum(bool(c.skipped) for c in checks)
     largest_value = max((c.value_error for c in checked), default=0.0)
     largest_gradient = max((c.gradient_error for c in checked), default=0.0)
-    return (f"{len(checked)} definitions checked, {mismatches} mismatches, {nonfinite} with NaN/Inf at kinks, "
-            f"{errors} errors, {skipped} skipped; largest value error {largest_value:.1e}, "
-            f"largest gradient error {largest_gradient:.1e} (tolerance {TOLERANCE:g})" + _run_counts(checked))
+    return (
+        f"{len(checked)} definitions checked, {mismatches} mismatches, {nonfinite} with NaN/Inf at kinks, "
+        f"{errors} errors, {skipped} skipped; largest value error {largest_value:.1e}, "
+        f"largest gradient error {largest_gradient:.1e} (tolerance {TOLERANCE:g})" + _run_counts(checked)
+    )
 
 
 def _run_counts(checked: Sequence[Check]) -> str:
     """`; eager float32 41/43 ok, ...`: per mode and dtype, how many definitions passed."""
     labels = list(dict.fromkeys(label for check in checked for label in check.runs))
-    parts = [f"{label} {sum(c.runs.get(label, False) for c in checked)}/{sum(label in c.runs for c in checked)} ok"
-             for label in labels]
+    parts = [
+        f"{label} {sum(c.runs.get(label, False) for c in checked)}/{sum(label in c.runs for c in checked)} ok"
+        for label in labels
+    ]
     return ("; " + ", ".join(parts)) if parts else ""

@@ -75,7 +75,9 @@ class Verdict:
 def check(report: Report, seed: int = 0) -> Verdict:
     """Compare one analysed report with the numbers."""
     verdict = Verdict()
-    if report.classification not in (SMOOTH, PIECEWISE, ZERO_GRADIENT) or not isinstance(report.expression, sp.Basic):
+    if report.classification not in (SMOOTH, PIECEWISE, ZERO_GRADIENT) or not isinstance(
+        report.expression, sp.Basic
+    ):
         verdict.skipped = f"class {report.classification}"
         return verdict
     try:
@@ -105,7 +107,9 @@ class _Sampler:
     def __init__(self, report: Report, rng: np.random.Generator):
         self.params = list(report.params)
         self.rng = rng
-        self.condition = Program(sp.Piecewise((1, report.given), (0, True))) if report.given is not None else None
+        self.condition = (
+            Program(sp.Piecewise((1, report.given), (0, True))) if report.given is not None else None
+        )
         self.region = region_from(report.given, self.params, self.condition)
 
     def bound(self, name: str) -> Bound:
@@ -116,10 +120,14 @@ class _Sampler:
         env = {}
         for name in self.params:
             if name in self.region.choices:
-                env[name] = self.rng.choice(np.asarray(self.region.choices[name], dtype=float), size=(count, entries))
+                env[name] = self.rng.choice(
+                    np.asarray(self.region.choices[name], dtype=float), size=(count, entries)
+                )
                 continue
             bound = self.bound(name)
-            lo = bound.lo if math.isfinite(bound.lo) else (bound.hi - 6.0 if math.isfinite(bound.hi) else -3.0)
+            lo = (
+                bound.lo if math.isfinite(bound.lo) else (bound.hi - 6.0 if math.isfinite(bound.hi) else -3.0)
+            )
             hi = bound.hi if math.isfinite(bound.hi) else max(lo + 6.0, 3.0)
             env[name] = lo + (hi - lo) * (0.03 + 0.94 * self.rng.random((count, entries)))
         keep = self.inside(env, count)
@@ -168,8 +176,10 @@ def symbolic_derivative(expr: Any, symbol: sp.Symbol) -> Any:
     derivative of a zero-gradient atom (floor, sign, argmax, ...) is 0 almost everywhere, and so is
     `DiracDelta`; any other unevaluated `Derivative` stays, and the caller cannot evaluate it.
     """
-    expr = expr.replace(lambda node: isinstance(node, sp.Mod),
-                        lambda node: node.args[0] - node.args[1] * sp.floor(node.args[0] / node.args[1]))
+    expr = expr.replace(
+        lambda node: isinstance(node, sp.Mod),
+        lambda node: node.args[0] - node.args[1] * sp.floor(node.args[0] / node.args[1]),
+    )
     derivative = sp.diff(expr, symbol)
 
     def vanishes(node: Any) -> bool:
@@ -184,7 +194,9 @@ def symbolic_derivative(expr: Any, symbol: sp.Symbol) -> Any:
     return derivative.replace(lambda node: isinstance(node, sp.Subs), lambda node: node.doit())
 
 
-def _check_derivative(report: Report, program: Program, sampler: _Sampler, name: str, verdict: Verdict) -> None:
+def _check_derivative(
+    report: Report, program: Program, sampler: _Sampler, name: str, verdict: Verdict
+) -> None:
     try:
         derivative = Program(symbolic_derivative(report.expression, sp.Symbol(name, real=True)))
     except (EvaluationError, TypeError, ValueError, NotImplementedError, ArithmeticError) as error:
@@ -218,14 +230,17 @@ def _check_derivative(report: Report, program: Program, sampler: _Sampler, name:
     # Relative to the derivative itself and to the slopes this body has at all (a hundred-thousandth
     # of their median), plus what rounding of the values does to a difference quotient: no
     # absolute floor, so scaling the body or its variables changes nothing.
-    exact = np.broadcast_to(exact, coarse.shape) if exact.shape != coarse.shape and exact.shape[1] == 1 else exact
+    exact = (
+        np.broadcast_to(exact, coarse.shape) if exact.shape != coarse.shape and exact.shape[1] == 1 else exact
+    )
     if exact.shape != coarse.shape:
         return  # a derivative of another shape than the body (an output made longer by one_hot)
     usable = usable & np.isfinite(exact)
     typical = float(np.median(np.abs(exact[usable]))) if np.any(usable) else 0.0
-    h_fine = (1.25e-7 * (1 + np.abs(env[name])))
-    tolerance = (DERIVATIVE_TOLERANCE * np.abs(exact) + 1e-5 * typical
-                 + ROUNDING * np.finfo(float).eps * size / h_fine)
+    h_fine = 1.25e-7 * (1 + np.abs(env[name]))
+    tolerance = (
+        DERIVATIVE_TOLERANCE * np.abs(exact) + 1e-5 * typical + ROUNDING * np.finfo(float).eps * size / h_fine
+    )
     # A disagreement must survive a smaller step: both estimates off, and agreeing with each other.
     converged = np.abs(coarse - fine) <= tolerance
     wrong = usable & converged & (np.abs(coarse - exact) > tolerance) & (np.abs(fine - exact) > tolerance)
@@ -233,11 +248,13 @@ def _check_derivative(report: Report, program: Program, sampler: _Sampler, name:
     if np.any(wrong):
         row = int(np.nonzero(np.any(wrong, axis=1))[0][0])
         column = int(np.nonzero(wrong[row])[0][0])
-        verdict.disagreements.append(Disagreement(
-            "derivative",
-            f"d/d{name}: SymPy says {exact[row, column]:.6g}, finite differences {fine[row, column]:.6g}",
-            {key: float(value[row, 0]) for key, value in env.items()},
-        ))
+        verdict.disagreements.append(
+            Disagreement(
+                "derivative",
+                f"d/d{name}: SymPy says {exact[row, column]:.6g}, finite differences {fine[row, column]:.6g}",
+                {key: float(value[row, 0]) for key, value in env.items()},
+            )
+        )
 
 
 # ---------------------------------------------------------------- zero gradient
@@ -266,16 +283,20 @@ def _check_zero_gradient(program: Program, sampler: _Sampler, wrt: Sequence[str]
             gradient = (sides[0] - sides[1]) / (2 * h[:, None])
             usable = stable[:, None] & np.isfinite(gradient) & np.isfinite(size)
             # a piecewise-constant body's difference quotient is exactly zero up to rounding
-            rounding = ROUNDING * np.finfo(float).eps * np.maximum(np.abs(sides[0]), np.abs(sides[1])) / h[:, None]
+            rounding = (
+                ROUNDING * np.finfo(float).eps * np.maximum(np.abs(sides[0]), np.abs(sides[1])) / h[:, None]
+            )
             nonzero = usable & (np.abs(gradient) > rounding)
             verdict.checked += int(np.sum(np.any(usable, axis=1)))
             if np.any(nonzero):
                 row = int(np.nonzero(np.any(nonzero, axis=1))[0][0])
-                verdict.disagreements.append(Disagreement(
-                    "zero-gradient",
-                    f"the gradient in {name}[{entry}] is {gradient[row][nonzero[row]][0]:.6g}, not zero",
-                    {key: [float(v) for v in value_[row]] for key, value_ in env.items()},
-                ))
+                verdict.disagreements.append(
+                    Disagreement(
+                        "zero-gradient",
+                        f"the gradient in {name}[{entry}] is {gradient[row][nonzero[row]][0]:.6g}, not zero",
+                        {key: [float(v) for v in value_[row]] for key, value_ in env.items()},
+                    )
+                )
                 return
 
 
@@ -295,7 +316,10 @@ class _Lines:
         return {name: self.base[name][ids] + t[:, None] * self.direction[name][ids] for name in self.base}
 
     def point(self, line: int, t: float) -> dict[str, list[float]]:
-        return {name: [float(v) for v in self.base[name][line] + t * self.direction[name][line]] for name in self.base}
+        return {
+            name: [float(v) for v in self.base[name][line] + t * self.direction[name][line]]
+            for name in self.base
+        }
 
 
 def _lines(sampler: _Sampler, wrt: Sequence[str]) -> _Lines | None:
@@ -390,25 +414,50 @@ def _check_lines_are_c1(program: Program, sampler: _Sampler, wrt: Sequence[str],
         same = np.all(middle_signature == left_signature, axis=1)
         a, b = np.where(same, middle, a), np.where(same, b, middle)
     for index, (row, tau) in enumerate(zip(rows, 0.5 * (a + b))):
-        size = 1.0 + abs(float(tau)) + max(float(np.max(np.abs(value[int(row)]))) for value in lines.base.values())
+        size = (
+            1.0
+            + abs(float(tau))
+            + max(float(np.max(np.abs(value[int(row)]))) for value in lines.base.values())
+        )
         uncertainty = float(b[index] - a[index]) + 4 * np.finfo(float).eps * size
-        kind = _one_sided(view, int(row), float(tau), tuple(step * size for step in SIDE_STEPS), uncertainty, size,
-                          spreads[int(row)])
+        kind = _one_sided(
+            view,
+            int(row),
+            float(tau),
+            tuple(step * size for step in SIDE_STEPS),
+            uncertainty,
+            size,
+            spreads[int(row)],
+        )
         if kind is None:
             continue
         verdict.checked += 1
         if kind in ("jump", "kink"):
-            verdict.disagreements.append(Disagreement(
-                f"smooth-but-{kind}",
-                f"the one-sided {'values' if kind == 'jump' else 'slopes'} differ where an atom changes piece",
-                {"point": lines.point(int(row), float(tau)),
-                 "direction": {name: [float(v) for v in lines.direction[name][int(row)]] for name in lines.direction}},
-            ))
+            verdict.disagreements.append(
+                Disagreement(
+                    f"smooth-but-{kind}",
+                    f"the one-sided {'values' if kind == 'jump' else 'slopes'} differ where an atom changes piece",
+                    {
+                        "point": lines.point(int(row), float(tau)),
+                        "direction": {
+                            name: [float(v) for v in lines.direction[name][int(row)]]
+                            for name in lines.direction
+                        },
+                    },
+                )
+            )
             return
 
 
-def _one_sided(view: Any, line: int, tau: float, steps: Sequence[float], uncertainty: float = 0.0,
-               size: float = 1.0, spread: Any = 0.0) -> str | None:
+def _one_sided(
+    view: Any,
+    line: int,
+    tau: float,
+    steps: Sequence[float],
+    uncertainty: float = 0.0,
+    size: float = 1.0,
+    spread: Any = 0.0,
+) -> str | None:
     """Compare the sides of `tau` on one line: "jump", "kink", "agree", or "unclear"; None when
     no step size could be used (a side outside the region, or undefined).
 
@@ -435,7 +484,9 @@ def _one_sided(view: Any, line: int, tau: float, steps: Sequence[float], uncerta
     for index, h in enumerate(steps):
         block = slice(6 * index, 6 * index + 6)
         right, left = values[block][:3], values[block][3:]
-        sides_steady = np.all(signature[block][:3] == signature[block][0]) and np.all(signature[block][3:] == signature[block][3])
+        sides_steady = np.all(signature[block][:3] == signature[block][0]) and np.all(
+            signature[block][3:] == signature[block][3]
+        )
         # the step must be representable at tau: the stencil's points distinct floats
         distinct = len(set(t[block].tolist())) == 6
         # values far outside float64's comfortable range are where it underflows or overflows
@@ -450,12 +501,23 @@ def _one_sided(view: Any, line: int, tau: float, steps: Sequence[float], uncerta
         value_left = left[2] + 3 * (left[0] - left[1])
         slope_right = (4 * (right[1] - right[0]) - 1.5 * (right[2] - right[0])) / h
         slope_left = -(4 * (left[1] - left[0]) - 1.5 * (left[2] - left[0])) / h
-        curvature = (np.abs(right[0] - 2 * right[1] + right[2]) + np.abs(left[0] - 2 * left[1] + left[2])) / h**2
+        curvature = (
+            np.abs(right[0] - 2 * right[1] + right[2]) + np.abs(left[0] - 2 * left[1] + left[2])
+        ) / h**2
         slopes = np.abs(slope_right) + np.abs(slope_left)
         # (the slopes over the stencil, not only at tau: one side of y^2 at y == 0 has slope 0
         # at tau and a slope at its points, where rounding y itself moves the value)
-        steepest = np.maximum(np.max(np.abs(np.diff(right, axis=0)), axis=0), np.max(np.abs(np.diff(left, axis=0)), axis=0)) / h
-        noise = ROUNDING * np.finfo(float).eps * (np.max(np.abs(values[block]), axis=0) + np.maximum(slopes, steepest) * size)
+        steepest = (
+            np.maximum(
+                np.max(np.abs(np.diff(right, axis=0)), axis=0), np.max(np.abs(np.diff(left, axis=0)), axis=0)
+            )
+            / h
+        )
+        noise = (
+            ROUNDING
+            * np.finfo(float).eps
+            * (np.max(np.abs(values[block]), axis=0) + np.maximum(slopes, steepest) * size)
+        )
         # what rounding inside the body did, seen rather than modelled: at the finest steps a
         # side's second difference is h^2 f'' (nothing) plus its rounding (gelu's 1 + tanh(z) at
         # z == -7 carries an absolute error of eps, whatever the size of the value)
@@ -463,22 +525,37 @@ def _one_sided(view: Any, line: int, tau: float, steps: Sequence[float], uncerta
         levels.append((value_right - value_left, slope_right - slope_left, slopes, noise, curvature, seen, h))
     finest = [level for level in levels if level is not None][-3:]
     seen_noise = np.max([level[5] for level in finest], axis=0) if finest else 0.0
-    levels = [None if level is None else _Level(
-        level[0], level[1], level[2],
-        np.maximum(level[3], seen_noise) + 4 * level[2] * uncertainty,
-        np.maximum(level[3], seen_noise) * 8.0 / level[6] + 4 * level[4] * uncertainty, level[6])
-        for level in levels]
-    pairs = [(coarse, fine) for coarse, fine in itertools.pairwise(levels) if coarse is not None and fine is not None]
+    levels = [
+        None
+        if level is None
+        else _Level(
+            level[0],
+            level[1],
+            level[2],
+            np.maximum(level[3], seen_noise) + 4 * level[2] * uncertainty,
+            np.maximum(level[3], seen_noise) * 8.0 / level[6] + 4 * level[4] * uncertainty,
+            level[6],
+        )
+        for level in levels
+    ]
+    pairs = [
+        (coarse, fine)
+        for coarse, fine in itertools.pairwise(levels)
+        if coarse is not None and fine is not None
+    ]
     if not pairs:
         return None
     # values: the finest usable pair decides whether they jump
     coarse, fine = pairs[-1]
-    value_floor = np.maximum(coarse.value_noise, fine.value_noise) * 8 + 1e-3 * fine.slopes * fine.h + 1e-12 * spread
+    value_floor = (
+        np.maximum(coarse.value_noise, fine.value_noise) * 8 + 1e-3 * fine.slopes * fine.h + 1e-12 * spread
+    )
     # a jump holds at the finest three usable steps (rounding that quantizes the values can look
     # steady at two: the same unit in the last place twice, the other sign at the third)
     usable = [level for level in levels if level is not None]
     if _steady(coarse.jump, fine.jump, value_floor) and (
-            len(usable) < 3 or _steady(usable[-3].jump, fine.jump, value_floor)):
+        len(usable) < 3 or _steady(usable[-3].jump, fine.jump, value_floor)
+    ):
         return "jump"
     values_meet = bool(np.all(np.abs(fine.jump) <= value_floor))
     # slopes: the finest pair whose rounding is small beside the slopes (or exactly linear sides)
@@ -488,14 +565,17 @@ def _one_sided(view: Any, line: int, tau: float, steps: Sequence[float], uncerta
         # is judged against the slopes of the line, not its own)
         # ("exactly" means an entry that does not move at all: values quantized by rounding can
         # also give differences of exactly 0, and say nothing)
-        resolved = ((fine.slopes == 0) & (coarse.slopes == 0)) | (fine.slope_noise <= 1e-2 * np.max(fine.slopes))
+        resolved = ((fine.slopes == 0) & (coarse.slopes == 0)) | (
+            fine.slope_noise <= 1e-2 * np.max(fine.slopes)
+        )
         if not np.all(resolved):
             continue
         slope_floor = 8 * np.maximum(coarse.slope_noise, fine.slope_noise)
         if _steady(coarse.kink, fine.kink, slope_floor) and values_meet:
             return "kink"
         vanishing = (np.abs(fine.kink) <= slope_floor) | (
-            (np.abs(fine.kink) <= 0.1 * np.abs(coarse.kink)) & (np.abs(fine.kink) <= 1e-3 * fine.slopes))
+            (np.abs(fine.kink) <= 0.1 * np.abs(coarse.kink)) & (np.abs(fine.kink) <= 1e-3 * fine.slopes)
+        )
         if values_meet and np.all(vanishing):
             return "agree"
         return "unclear"
@@ -517,7 +597,11 @@ class _Level:
 def _steady(coarse: np.ndarray, fine: np.ndarray, tolerance: np.ndarray) -> bool:
     """Is a difference (in some output entry) above tolerance at both steps, and within a quarter
     of itself from one step to the next?"""
-    steady = (np.abs(fine) > tolerance) & (np.abs(coarse) > tolerance) & (np.abs(fine - coarse) <= 0.25 * np.abs(fine))
+    steady = (
+        (np.abs(fine) > tolerance)
+        & (np.abs(coarse) > tolerance)
+        & (np.abs(fine - coarse) <= 0.25 * np.abs(fine))
+    )
     return bool(np.any(steady))
 
 
@@ -529,14 +613,21 @@ class _WitnessView:
         assert finding.witness is not None
         self.program = program
         self.point = {name: np.asarray(value, dtype=float) for name, value in finding.witness.point.items()}
-        self.direction = {name: np.asarray(value, dtype=float) for name, value in finding.witness.direction.items()}
+        self.direction = {
+            name: np.asarray(value, dtype=float) for name, value in finding.witness.direction.items()
+        }
         self.frozen = _frozen(program, {name: value[None, :] for name, value in self.point.items()})
         # steps are relative to the size of the point: a witness at x == 1e4 is looked at as
         # closely, in units in the last place, as one at x == 1
-        self.size = 1.0 + max((float(np.max(np.abs(value), initial=0.0)) for value in self.point.values()), default=0.0)
+        self.size = 1.0 + max(
+            (float(np.max(np.abs(value), initial=0.0)) for value in self.point.values()), default=0.0
+        )
 
     def __call__(self, ids: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        env = {name: self.point[name][None, :] + t[:, None] * self.direction[name][None, :] for name in self.point}
+        env = {
+            name: self.point[name][None, :] + t[:, None] * self.direction[name][None, :]
+            for name in self.point
+        }
         value, _ = self.program.run(env, self.frozen)
         values = _rows(value, len(t))
         # the signature is not used: the sides of a witness are judged on values alone
@@ -545,15 +636,25 @@ class _WitnessView:
 
 def _check_witness(program: Program, finding: Finding, verdict: Verdict) -> None:
     view = _WitnessView(program, finding)
-    kind = _one_sided(view, 0, 0.0, tuple(step * view.size for step in WITNESS_STEPS),
-                      16 * np.finfo(float).eps * view.size, view.size)
+    kind = _one_sided(
+        view,
+        0,
+        0.0,
+        tuple(step * view.size for step in WITNESS_STEPS),
+        16 * np.finfo(float).eps * view.size,
+        view.size,
+    )
     if kind is None or kind == "unclear":
         return  # undefined on a side (a singular point), or too steep to tell at any step size
     # `x == 0` used as a number jumps on the surface itself, which a float point beside it misses:
     # put the witness exactly on it (round near-integers, equalise near-equal entries); when that
     # fails, floats cannot decide it.
-    if (finding.kind == "discontinuity" and kind != "jump" and _on_measure_zero_surface(program, view)
-            and not _differs_on_snapped_surface(program, view)):
+    if (
+        finding.kind == "discontinuity"
+        and kind != "jump"
+        and _on_measure_zero_surface(program, view)
+        and not _differs_on_snapped_surface(program, view)
+    ):
         return
     verdict.checked += 1
     if finding.kind == "discontinuity":
@@ -565,10 +666,13 @@ def _check_witness(program: Program, finding: Finding, verdict: Verdict) -> None
             return
         message = "no kink: the one-sided slopes agree"
     assert finding.witness is not None
-    verdict.disagreements.append(Disagreement(
-        finding.kind, f"{message} at the witness of {finding.where!r} ({finding.code})",
-        {"point": finding.witness.point, "direction": finding.witness.direction},
-    ))
+    verdict.disagreements.append(
+        Disagreement(
+            finding.kind,
+            f"{message} at the witness of {finding.where!r} ({finding.code})",
+            {"point": finding.witness.point, "direction": finding.witness.direction},
+        )
+    )
 
 
 def _differs_at_point(view: _WitnessView) -> bool:
@@ -590,8 +694,9 @@ def _isolated(values: np.ndarray) -> np.ndarray:
     at, right, far_right, left, far_left = values
     noise = 8 * ROUNDING * np.finfo(float).eps * np.max(np.abs(values), axis=0)
     from_right, from_left = 2 * right - far_right, 2 * left - far_left
-    return ((np.abs(at - from_right) > np.abs(right - far_right) + noise)
-            & (np.abs(at - from_left) > np.abs(left - far_left) + noise))
+    return (np.abs(at - from_right) > np.abs(right - far_right) + noise) & (
+        np.abs(at - from_left) > np.abs(left - far_left) + noise
+    )
 
 
 def _on_measure_zero_surface(program: Program, view: _WitnessView) -> bool:
@@ -619,7 +724,7 @@ def _snapped(point: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         if abs(value - nearest) <= 1e-9 * (1 + abs(value)):
             snapped[name][index] = nearest
     for position, (name, index) in enumerate(coordinates):
-        for other_name, other_index in coordinates[position + 1:]:
+        for other_name, other_index in coordinates[position + 1 :]:
             a, b = snapped[name][index], snapped[other_name][other_index]
             if a != b and abs(a - b) <= 1e-9 * (1 + abs(a)):
                 snapped[other_name][other_index] = a

@@ -51,7 +51,9 @@ def _check_clear(reports: list[Report]) -> None:
             if finding.code == "E999":
                 _fail(f"internal error on {report.name}: {finding.message}")
             if len(finding.message) > MAX_MESSAGE:
-                _fail(f"a {len(finding.message)}-character message on {report.name}: {finding.message[:200]}...")
+                _fail(
+                    f"a {len(finding.message)}-character message on {report.name}: {finding.message[:200]}..."
+                )
 
 
 def _one_error(reports: list[Report], code: str, words: str) -> str:
@@ -181,7 +183,9 @@ def _check_chain(reports: list[Report], size: int, analysed_class: str) -> str:
         elif report.classification not in (analysed_class, UNKNOWN):
             _fail(f"{report.name} is {report.classification}, expected {analysed_class}")
     first_error = next((r for r in reports if r.classification == INVALID), None)
-    detail = f"; first error {first_error.name}: {first_error.findings[0].message[:100]}" if first_error else ""
+    detail = (
+        f"; first error {first_error.name}: {first_error.findings[0].message[:100]}" if first_error else ""
+    )
     return f"{_classes(reports)}{detail}"
 
 
@@ -219,11 +223,18 @@ def huge_exponents(size: int) -> str:
         if report.classification not in (SMOOTH, UNKNOWN, INVALID):
             _fail(f"{text}: {report.classification} {[f.message for f in report.findings]}")
         out.append(f"{text}: {report.classification}")
-    for text in ("f(x) = x^1e400", "f(x) = x + 1e309", "f(x) = 2^(2^(2^(2^(2^2)))) * x", "f(x) = 1e10 ^ 1e10 * x",
-                 "f(x) = x * 1e200 * 1e200"):
+    for text in (
+        "f(x) = x^1e400",
+        "f(x) = x + 1e309",
+        "f(x) = 2^(2^(2^(2^(2^2)))) * x",
+        "f(x) = 1e10 ^ 1e10 * x",
+        "f(x) = x * 1e200 * 1e200",
+    ):
         report = _verdict(text)
         if report.classification != INVALID or "too large" not in report.findings[0].message:
-            _fail(f"{text}: expected a 'too large' error, got {report.classification} {[f.message for f in report.findings]}")
+            _fail(
+                f"{text}: expected a 'too large' error, got {report.classification} {[f.message for f in report.findings]}"
+            )
         out.append(f"{text}: {report.findings[0].message[:60]}")
     return "; ".join(out)
 
@@ -231,14 +242,28 @@ def huge_exponents(size: int) -> str:
 def undefined_constants(size: int) -> str:
     """0/0, inf - inf, 1/0 in constants and bodies: an error at the operation, not a verdict."""
     out = []
-    for text in ("c = 0/0\nf(x) = x + c", "c = inf - inf\nf(x) = x * c", "c = 1/0\nf(x) = x * c",
-                 "f(x) = x + 0/0", "f(x) = x / 0", "f(x) = inf * 0 + x", "f(x) = x % 0", "f(x) = mod(x, 0)",
-                 "f(x) = (x - x)^-1"):
+    for text in (
+        "c = 0/0\nf(x) = x + c",
+        "c = inf - inf\nf(x) = x * c",
+        "c = 1/0\nf(x) = x * c",
+        "f(x) = x + 0/0",
+        "f(x) = x / 0",
+        "f(x) = inf * 0 + x",
+        "f(x) = x % 0",
+        "f(x) = mod(x, 0)",
+        "f(x) = (x - x)^-1",
+    ):
         reports = analyze_text(text)
         _check_clear(reports)
         first = reports[0]
-        if first.classification != INVALID or first.findings[0].code not in ERRORS or "undefined" not in first.findings[0].message:
-            _fail(f"{text!r}: expected an 'undefined' error, got {[(r.name, r.classification, _codes(r)) for r in reports]}")
+        if (
+            first.classification != INVALID
+            or first.findings[0].code not in ERRORS
+            or "undefined" not in first.findings[0].message
+        ):
+            _fail(
+                f"{text!r}: expected an 'undefined' error, got {[(r.name, r.classification, _codes(r)) for r in reports]}"
+            )
         out.append(first.findings[0].message[:50])
     report = _verdict("f(x) = x * inf")
     if report.classification not in (UNKNOWN, INVALID):
@@ -256,7 +281,11 @@ def nul_bytes(size: int) -> str:
     by_name = {r.name: r for r in reports}
     if by_name.get("g") is None or by_name["g"].classification != PIECEWISE:
         _fail(f"g was not analysed next to NUL bytes: {reports}")
-    if by_name.get("f") is None or by_name["f"].classification != INVALID or "U+0000" not in by_name["f"].findings[0].message:
+    if (
+        by_name.get("f") is None
+        or by_name["f"].classification != INVALID
+        or "U+0000" not in by_name["f"].findings[0].message
+    ):
         _fail(f"the NUL byte is not named: {reports}")
     return f"{_classes(reports)}"
 
@@ -282,8 +311,14 @@ def invalid_utf8(size: int) -> str:
         path = Path(directory) / "input.loss"
         path.write_bytes(data)
         reports = analyze_file(path)
-    if len(reports) != 1 or reports[0].findings[0].code != "E006" or "line 2" not in reports[0].findings[0].message:
-        _fail(f"analyze_file: {[(r.classification, _codes(r), [f.message for f in r.findings]) for r in reports]}")
+    if (
+        len(reports) != 1
+        or reports[0].findings[0].code != "E006"
+        or "line 2" not in reports[0].findings[0].message
+    ):
+        _fail(
+            f"analyze_file: {[(r.classification, _codes(r), [f.message for f in r.findings]) for r in reports]}"
+        )
     return records[0]["findings"][0]["message"]
 
 
@@ -319,7 +354,9 @@ def other_scripts(size: int) -> str:
     for label, (text, expected) in SCRIPTS.items():
         report = _verdict(text)
         if report.classification != expected:
-            _fail(f"{label}: {text!r} is {report.classification} {[f.message for f in report.findings]}, expected {expected}")
+            _fail(
+                f"{label}: {text!r} is {report.classification} {[f.message for f in report.findings]}, expected {expected}"
+            )
     for label, text in SCRIPT_ERRORS.items():
         report = _verdict(text)
         if report.classification != INVALID or report.findings[0].code not in ERRORS:

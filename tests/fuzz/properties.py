@@ -36,10 +36,25 @@ SMOOTHNESS = {-1, 0, 1, 2}
 ERROR_CODES = {code for code, rule in RULES.items() if rule.kind == "error"}
 # Generated code calls no evaluator and reaches no interpreter internals, whatever the names in
 # the input were (user names become identifiers, checked by the generator).
-FORBIDDEN_CALLS = frozenset({
-    "eval", "exec", "compile", "__import__", "open", "getattr", "setattr", "delattr", "globals", "locals",
-    "vars", "breakpoint", "input", "system", "popen",
-})
+FORBIDDEN_CALLS = frozenset(
+    {
+        "eval",
+        "exec",
+        "compile",
+        "__import__",
+        "open",
+        "getattr",
+        "setattr",
+        "delattr",
+        "globals",
+        "locals",
+        "vars",
+        "breakpoint",
+        "input",
+        "system",
+        "popen",
+    }
+)
 ALLOWED_DUNDERS = frozenset({"__init__", "__name__", "__all__", "__future__", "__doc__", "__call__"})
 
 
@@ -74,8 +89,10 @@ def analyse(text: str, budget: float = 1.0, path: str = "<fuzz>") -> list[Report
     megabytes = len(text.encode("utf-8", "surrogatepass")) / 1e6
     allowed = hard_limit_for(budget) * max(statements, 1) + SECONDS_PER_MEGABYTE * megabytes + SLACK_SECONDS
     if elapsed > allowed:
-        _fail(f"the analysis took {elapsed:.1f} s of CPU for {statements} statement(s) with a budget of "
-              f"{budget:g} s each (a hard limit of {hard_limit_for(budget):g} s)")
+        _fail(
+            f"the analysis took {elapsed:.1f} s of CPU for {statements} statement(s) with a budget of "
+            f"{budget:g} s each (a hard limit of {hard_limit_for(budget):g} s)"
+        )
     return reports
 
 
@@ -242,7 +259,13 @@ def unsafe_code(module: str) -> str | None:
     for node in ast.walk(ast.parse(module)):
         if isinstance(node, ast.Call):
             callee = node.func
-            name = callee.id if isinstance(callee, ast.Name) else callee.attr if isinstance(callee, ast.Attribute) else None
+            name = (
+                callee.id
+                if isinstance(callee, ast.Name)
+                else callee.attr
+                if isinstance(callee, ast.Attribute)
+                else None
+            )
             if name in FORBIDDEN_CALLS:
                 return f"calls {name}()"
         identifier = None
@@ -254,11 +277,25 @@ def unsafe_code(module: str) -> str | None:
             identifier = node.name
         elif isinstance(node, ast.arg):
             identifier = node.arg
-        if identifier and identifier.startswith("__") and identifier.endswith("__") and identifier not in ALLOWED_DUNDERS:
+        if (
+            identifier
+            and identifier.startswith("__")
+            and identifier.endswith("__")
+            and identifier not in ALLOWED_DUNDERS
+        ):
             return f"uses the dunder name {identifier}"
         if isinstance(node, (ast.Import, ast.ImportFrom)):
-            modules = [alias.name for alias in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+            modules = (
+                [alias.name for alias in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+            )
             for module_name in modules:
-                if module_name.split(".")[0] not in ("tensorflow", "keras", "math", "numpy", "__future__", "typing"):
+                if module_name.split(".")[0] not in (
+                    "tensorflow",
+                    "keras",
+                    "math",
+                    "numpy",
+                    "__future__",
+                    "typing",
+                ):
                     return f"imports {module_name}"
     return None

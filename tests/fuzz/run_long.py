@@ -89,8 +89,14 @@ def _generate(strategy: st.SearchStrategy[Any], cases: int, seed: int, body: Cal
     started = time.monotonic()
 
     @hypothesis_seed(seed)
-    @settings(max_examples=cases, deadline=None, database=None, phases=[Phase.generate],
-              suppress_health_check=list(HealthCheck), derandomize=False)
+    @settings(
+        max_examples=cases,
+        deadline=None,
+        database=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+        derandomize=False,
+    )
     @given(strategy)
     def run(example: Any) -> None:
         nonlocal done
@@ -122,7 +128,9 @@ def part_valid(cases: int, seed: int) -> PartResult:
                 properties.check_deterministic(text, reports, BUDGET)
             if result.cases % 10 == 0:
                 properties.check_command_line(text.encode(), directory, BUDGET)
-            result.checks += properties.check_generated_code(text, tf_modes if result.cases % 5 == 0 else ("plain",))
+            result.checks += properties.check_generated_code(
+                text, tf_modes if result.cases % 5 == 0 else ("plain",)
+            )
         except properties.PropertyFailure as failure:
             result.record("property", text, str(failure))
         except Exception:  # noqa: BLE001 - a crash of the checks themselves is a finding too
@@ -193,12 +201,17 @@ def part_pathological(cases: int, seed: int, only: str | None = None) -> PartRes
         result.cases += 1
         outcome = run_in_child(case.name, case.timeout)
         result.notes[case.name] = outcome
-        print(f"{case.name:<34} {outcome.get('status', '?'):<8} {outcome.get('seconds', 0):7.2f} s "
-              f"{outcome.get('peak_rss_mb', 0):8.1f} MB  {outcome.get('summary', '')[:90]}", flush=True)
+        print(
+            f"{case.name:<34} {outcome.get('status', '?'):<8} {outcome.get('seconds', 0):7.2f} s "
+            f"{outcome.get('peak_rss_mb', 0):8.1f} MB  {outcome.get('summary', '')[:90]}",
+            flush=True,
+        )
         if outcome.get("status") != "ok":
             result.record(outcome.get("status", "failed"), case.name, json.dumps(outcome)[:3000])
         elif outcome["peak_rss_mb"] > case.max_rss_mb:
-            result.record("memory", case.name, f"peak RSS {outcome['peak_rss_mb']:.0f} MB > {case.max_rss_mb} MB")
+            result.record(
+                "memory", case.name, f"peak RSS {outcome['peak_rss_mb']:.0f} MB > {case.max_rss_mb} MB"
+            )
     return result
 
 
@@ -216,18 +229,32 @@ def run_in_child(name: str, timeout: float) -> dict[str, Any]:
     """)
     started = time.monotonic()
     try:
-        child = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=timeout, check=False)
+        child = subprocess.run(
+            [sys.executable, "-c", program], capture_output=True, text=True, timeout=timeout, check=False
+        )
     except subprocess.TimeoutExpired:
-        return {"status": "hang", "seconds": time.monotonic() - started, "peak_rss_mb": 0.0,
-                "summary": f"no answer within {timeout:g} s"}
+        return {
+            "status": "hang",
+            "seconds": time.monotonic() - started,
+            "peak_rss_mb": 0.0,
+            "summary": f"no answer within {timeout:g} s",
+        }
     if child.returncode != 0:
-        return {"status": "crash", "seconds": time.monotonic() - started, "peak_rss_mb": 0.0,
-                "summary": f"exit {child.returncode}: {child.stderr[-1500:]}"}
+        return {
+            "status": "crash",
+            "seconds": time.monotonic() - started,
+            "peak_rss_mb": 0.0,
+            "summary": f"exit {child.returncode}: {child.stderr[-1500:]}",
+        }
     try:
         return json.loads(child.stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):
-        return {"status": "crash", "summary": f"no outcome printed: {child.stdout[-500:]} {child.stderr[-1000:]}",
-                "seconds": time.monotonic() - started, "peak_rss_mb": 0.0}
+        return {
+            "status": "crash",
+            "summary": f"no outcome printed: {child.stdout[-500:]} {child.stderr[-1000:]}",
+            "seconds": time.monotonic() - started,
+            "peak_rss_mb": 0.0,
+        }
 
 
 def part_soak(cases: int, seed: int) -> PartResult:
@@ -256,7 +283,9 @@ def part_soak(cases: int, seed: int) -> PartResult:
     growth = after_warm_up[-1] - after_warm_up[0] if after_warm_up else 0.0
     result.notes.update(checkpoints=checkpoints, growth_after_warm_up_mb=round(growth, 1))
     if growth > SOAK_GROWTH_LIMIT_MB:
-        result.record("memory", f"{len(bodies)} definitions", f"resident memory grew {growth:.1f} MB after warm-up")
+        result.record(
+            "memory", f"{len(bodies)} definitions", f"resident memory grew {growth:.1f} MB after warm-up"
+        )
     return result
 
 
@@ -273,7 +302,9 @@ PARTS: dict[str, tuple[Callable[[int, int], PartResult], int]] = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--part", choices=(*PARTS, "all"), default="all")
     parser.add_argument("--cases", type=int, default=None, help="cases per part (default: each part's own)")
     parser.add_argument("--seed", type=int, default=int(time.time()) % 100000)
@@ -295,11 +326,17 @@ def main(argv: list[str] | None = None) -> int:
         result.seconds = round(time.monotonic() - started, 1)
         failed |= bool(result.failures)
         summary["parts"][name] = {
-            "cases": result.cases, "checks": result.checks, "seconds": result.seconds,
-            "failures": result.failures, "notes": result.notes,
+            "cases": result.cases,
+            "checks": result.checks,
+            "seconds": result.seconds,
+            "failures": result.failures,
+            "notes": result.notes,
         }
-        print(f"=== {name}: {result.cases} cases, {result.checks} checks, {len(result.failures)} failures, "
-              f"{result.seconds:.0f} s", flush=True)
+        print(
+            f"=== {name}: {result.cases} cases, {result.checks} checks, {len(result.failures)} failures, "
+            f"{result.seconds:.0f} s",
+            flush=True,
+        )
     summary["peak_rss_mb_of_this_process"] = round(_peak_rss_mb(), 1)
     if arguments.json:
         arguments.json.write_text(json.dumps(summary, indent=1, default=str), encoding="utf-8")

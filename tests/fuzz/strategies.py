@@ -34,9 +34,41 @@ KEYWORDS = frozenset({"wrt", "given", "if", "else", "and", "or", "not", "in", "r
 RESERVED = frozenset(atoms.ATOM_BY_NAME) | frozenset(atoms.CONSTANTS) | KEYWORDS | {"None", "True", "False"}
 
 # Parameter names: ASCII, Python-style and names in other scripts (identifiers as in Python).
-PARAMETER_NAMES = ("x", "y", "p", "w", "b", "s", "z", "logits", "y_true", "y_pred", "ŷ", "α", "λ2", "θ_0", "数据")
+PARAMETER_NAMES = (
+    "x",
+    "y",
+    "p",
+    "w",
+    "b",
+    "s",
+    "z",
+    "logits",
+    "y_true",
+    "y_pred",
+    "ŷ",
+    "α",
+    "λ2",
+    "θ_0",
+    "数据",
+)
 PREFIXES = ("", "", "", "tf.", "tf.math.", "tf.nn.", "np.", "K.", "jnp.", "torch.", "F.", "keras.ops.")
-NUMBER_TEXTS = ("0", "1", "2", "3", "10", "0.5", ".5", "1.", "0.1", "1e-7", "2.5E+3", "3e-2", "1e2", "0.25", "100")
+NUMBER_TEXTS = (
+    "0",
+    "1",
+    "2",
+    "3",
+    "10",
+    "0.5",
+    ".5",
+    "1.",
+    "0.1",
+    "1e-7",
+    "2.5E+3",
+    "3e-2",
+    "1e2",
+    "0.25",
+    "100",
+)
 DTYPES = ("tf.float32", "float64", "tf.bool", "bool", "np.float32", "tf.int32", "int64")
 AXES = ("-1", "0", "1", "None", "(0, 1)", "(-1,)", "-2")
 FLAGS = ("true", "false", "True", "False", "0", "1")
@@ -159,7 +191,9 @@ def _condition(draw, vocabulary: Vocabulary, depth: int) -> _Text:
         return _Text(" ".join(parts), COMPARISON)
     if kind == 2:
         element = draw(_numeric(vocabulary, depth - 1))
-        members = draw(st.lists(st.sampled_from(("0", "1", "-1", "2", "0.5")), min_size=1, max_size=3, unique=True))
+        members = draw(
+            st.lists(st.sampled_from(("0", "1", "-1", "2", "0.5")), min_size=1, max_size=3, unique=True)
+        )
         return _Text(f"{element.at(SUM)} in {{{', '.join(members)}}}", COMPARISON)
     if kind == 3:
         operands = draw(st.lists(_condition(vocabulary, depth - 1), min_size=2, max_size=3))
@@ -173,7 +207,9 @@ def _condition(draw, vocabulary: Vocabulary, depth: int) -> _Text:
     if kind == 5:
         return _Text(draw(st.sampled_from(("true", "false"))), PRIMARY)
     if kind == 6:
-        name = draw(st.sampled_from(("isnan", "isinf", "all", "any", "logical_not", "greater", "equal", "less_equal")))
+        name = draw(
+            st.sampled_from(("isnan", "isinf", "all", "any", "logical_not", "greater", "equal", "less_equal"))
+        )
         if name in ("isnan", "isinf"):
             return _Text(f"{name}({draw(_numeric(vocabulary, depth - 1)).text})", PRIMARY)
         if name in ("all", "any", "logical_not"):
@@ -202,7 +238,9 @@ def _call(draw, vocabulary: Vocabulary, depth: int) -> _Text:
         count = draw(st.integers(1, 4))
         args = [draw(_numeric(vocabulary, depth - 1)).text for _ in range(count)]
         if count == 1 and draw(st.booleans()):
-            args.append(f"{draw(st.sampled_from(('axis', 'keepdims')))}=" + draw(st.sampled_from(("-1", "true"))))
+            args.append(
+                f"{draw(st.sampled_from(('axis', 'keepdims')))}=" + draw(st.sampled_from(("-1", "true")))
+            )
         return _Text(f"{prefix}{name}({_join(draw, args)})", PRIMARY)
     args: list[str] = []
     keywords = False
@@ -212,8 +250,10 @@ def _call(draw, vocabulary: Vocabulary, depth: int) -> _Text:
             keywords = True  # skipped an optional one: later ones must be keywords
             continue
         value = draw(_argument(vocabulary, row, param, depth))
-        if keywords or (vocabulary.aliases and param.keywords and draw(st.integers(0, 3)) == 0) or (
-            not required and draw(st.booleans())
+        if (
+            keywords
+            or (vocabulary.aliases and param.keywords and draw(st.integers(0, 3)) == 0)
+            or (not required and draw(st.booleans()))
         ):
             keywords = True
             spelling = _spelling(draw, param.spellings, vocabulary.aliases)
@@ -285,7 +325,9 @@ def headers(draw, params: tuple[str, ...], vocabulary: Vocabulary) -> tuple[str,
 @st.composite
 def givens(draw, params: tuple[str, ...]) -> str:
     parts = []
-    for name in draw(st.lists(st.sampled_from(params), min_size=1, max_size=min(2, len(params)), unique=True)):
+    for name in draw(
+        st.lists(st.sampled_from(params), min_size=1, max_size=min(2, len(params)), unique=True)
+    ):
         form = draw(st.integers(0, 4))
         if form == 0:
             parts.append(f"0 < {name} < 1")
@@ -306,8 +348,14 @@ def definitions(draw, vocabulary: Vocabulary | None = None, name: str = "f", dep
     params = tuple(draw(st.lists(st.sampled_from(PARAMETER_NAMES), min_size=1, max_size=3, unique=True)))
     base = vocabulary or Vocabulary(names=params)
     inner = Vocabulary(
-        names=params, constants=base.constants, definitions=base.definitions, rows=base.rows,
-        prefixes=base.prefixes, aliases=base.aliases, numbers=base.numbers, conditions=base.conditions,
+        names=params,
+        constants=base.constants,
+        definitions=base.definitions,
+        rows=base.rows,
+        prefixes=base.prefixes,
+        aliases=base.aliases,
+        numbers=base.numbers,
+        conditions=base.conditions,
     )
     header, _ = draw(headers(params, inner))
     body = draw(expressions(inner, depth))
@@ -322,12 +370,16 @@ def _block(draw, state: _FileState, name: str, params: tuple[str, ...], depth: i
     lines = [f"{name}{header}:"]
     for _ in range(draw(st.integers(0, 3))):
         local = f"t{len(names)}"
-        vocabulary = Vocabulary(names=tuple(names), constants=tuple(state.constants), definitions=tuple(state.definitions))
+        vocabulary = Vocabulary(
+            names=tuple(names), constants=tuple(state.constants), definitions=tuple(state.definitions)
+        )
         lines.append(f"{indent}{local} = {draw(expressions(vocabulary, depth - 1))}")
         if draw(st.integers(0, 4)) == 0:
             lines.append(draw(st.sampled_from(("", f"{indent}# a comment", "   "))))
         names.append(local)
-    vocabulary = Vocabulary(names=tuple(names), constants=tuple(state.constants), definitions=tuple(state.definitions))
+    vocabulary = Vocabulary(
+        names=tuple(names), constants=tuple(state.constants), definitions=tuple(state.definitions)
+    )
     lines.append(f"{indent}return {draw(expressions(vocabulary, depth - 1))}")
     return "\n".join(lines)
 
@@ -337,7 +389,9 @@ def statements(draw, state: _FileState, depth: int) -> str:
     kind = draw(st.integers(0, 5))
     if kind == 0:
         name = _fresh(draw, state, ("c", "eps", "scale", "κ"))
-        vocabulary = Vocabulary(names=("1",), constants=tuple(state.constants), rows=_CONSTANT_ROWS, conditions=False)
+        vocabulary = Vocabulary(
+            names=("1",), constants=tuple(state.constants), rows=_CONSTANT_ROWS, conditions=False
+        )
         text = f"{name} = {draw(expressions(vocabulary, 2))}"
         state.constants.append(name)
         return text
@@ -346,14 +400,18 @@ def statements(draw, state: _FileState, depth: int) -> str:
     if kind == 5:
         text = draw(_block(state, name, params, depth))
     else:
-        vocabulary = Vocabulary(names=params, constants=tuple(state.constants), definitions=tuple(state.definitions))
+        vocabulary = Vocabulary(
+            names=params, constants=tuple(state.constants), definitions=tuple(state.definitions)
+        )
         header, _ = draw(headers(params, vocabulary))
         text = f"{name}{header} = {draw(expressions(vocabulary, depth))}"
     state.definitions.append(Callable(name, None, len(params)))
     return text
 
 
-_CONSTANT_ROWS = tuple(row for row in atoms.ATOMS if row.name in ("log", "exp", "sqrt", "abs", "max", "min", "epsilon", "tanh"))
+_CONSTANT_ROWS = tuple(
+    row for row in atoms.ATOMS if row.name in ("log", "exp", "sqrt", "abs", "max", "min", "epsilon", "tanh")
+)
 
 
 @st.composite
@@ -365,7 +423,11 @@ def sources(draw, max_statements: int = 4, depth: int = 3) -> str:
         chunks.append("# generated by the kinks fuzzer")
     for _ in range(draw(st.integers(1, max_statements))):
         text = draw(statements(state, depth))
-        suffix = draw(st.sampled_from(("", "", "", "  # noqa", "  # noqa: K201, K101", "  # a comment", "  # noqa: E001")))
+        suffix = draw(
+            st.sampled_from(
+                ("", "", "", "  # noqa", "  # noqa: K201, K101", "  # a comment", "  # noqa: E001")
+            )
+        )
         first, _, rest = text.partition("\n")
         if "(" in first and first.count("(") == first.count(")") or not rest:
             text = first + suffix + ("\n" + rest if rest else "")
@@ -380,9 +442,52 @@ def sources(draw, max_statements: int = 4, depth: int = 3) -> str:
 
 _TOKEN = re.compile(r"[^\W\d][\w.]*|\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+|\*\*|[<>=!]=|\S|\s+", re.UNICODE)
 _JUNK = (
-    "(", ")", "{", "}", "[", "]", ",", "=", ":", "if", "else", "wrt", "given", "return", "not", "in", "**",
-    ".", "@", '"', "'", "\\", "\t", "\n", "\n    ", "    ", "#", "$", "`", ";", "..", "1e", "0x1F", "é",
-    "\x00", "\x1b[31m", "\u200b", "\u202e", "\ufeff", "\u0301", "𝑥", "😀", "\r", "\x0c", "lambda", "__import__",
+    "(",
+    ")",
+    "{",
+    "}",
+    "[",
+    "]",
+    ",",
+    "=",
+    ":",
+    "if",
+    "else",
+    "wrt",
+    "given",
+    "return",
+    "not",
+    "in",
+    "**",
+    ".",
+    "@",
+    '"',
+    "'",
+    "\\",
+    "\t",
+    "\n",
+    "\n    ",
+    "    ",
+    "#",
+    "$",
+    "`",
+    ";",
+    "..",
+    "1e",
+    "0x1F",
+    "é",
+    "\x00",
+    "\x1b[31m",
+    "\u200b",
+    "\u202e",
+    "\ufeff",
+    "\u0301",
+    "𝑥",
+    "😀",
+    "\r",
+    "\x0c",
+    "lambda",
+    "__import__",
 )
 
 
@@ -422,8 +527,20 @@ def broken_sources(draw) -> str:
     return draw(mutations(draw(sources())))
 
 
-_WRAPPERS = ("tanh({})", "abs({})", "relu({} - 1)", "({} + x)", "-({})", "max({}, 0.5)", "sigmoid({}) * 2",
-             "({})^2", "where({} > 0, x, {})", "log1p(exp({}))", "sum({})", "clip({}, -1, 1)")
+_WRAPPERS = (
+    "tanh({})",
+    "abs({})",
+    "relu({} - 1)",
+    "({} + x)",
+    "-({})",
+    "max({}, 0.5)",
+    "sigmoid({}) * 2",
+    "({})^2",
+    "where({} > 0, x, {})",
+    "log1p(exp({}))",
+    "sum({})",
+    "clip({}, -1, 1)",
+)
 
 
 @st.composite
@@ -466,7 +583,10 @@ def file_bytes(draw) -> bytes:
         return text.encode("utf-8", "surrogatepass")
     if kind == 1:
         text = draw(sources())
-        return draw(st.sampled_from((b"\xef\xbb\xbf", b""))) + text.replace("\n", draw(st.sampled_from(("\n", "\r")))).encode()
+        return (
+            draw(st.sampled_from((b"\xef\xbb\xbf", b"")))
+            + text.replace("\n", draw(st.sampled_from(("\n", "\r")))).encode()
+        )
     if kind == 2:
         text = draw(sources()).encode()
         at = draw(st.integers(0, len(text)))
@@ -487,13 +607,20 @@ def oracle_sources(draw, depth: int = 3) -> str:
     state = _FileState()
     lines = []
     if draw(st.integers(0, 3)) == 0:
-        helper_params = tuple(draw(st.lists(st.sampled_from(("u", "v")), min_size=1, max_size=2, unique=True)))
+        helper_params = tuple(
+            draw(st.lists(st.sampled_from(("u", "v")), min_size=1, max_size=2, unique=True))
+        )
         vocabulary = Vocabulary(names=helper_params, prefixes=("",), aliases=False, numbers=ORACLE_NUMBERS)
         lines.append(f"helper({', '.join(helper_params)}) = {draw(expressions(vocabulary, depth - 1))}")
         state.definitions.append(Callable("helper", None, len(helper_params)))
     params = tuple(draw(st.lists(st.sampled_from(("x", "y", "p", "w")), min_size=1, max_size=2, unique=True)))
-    vocabulary = Vocabulary(names=params, definitions=tuple(state.definitions), prefixes=("",), aliases=False,
-                            numbers=ORACLE_NUMBERS)
+    vocabulary = Vocabulary(
+        names=params,
+        definitions=tuple(state.definitions),
+        prefixes=("",),
+        aliases=False,
+        numbers=ORACLE_NUMBERS,
+    )
     header, _ = draw(headers(params, vocabulary))
     lines.append(f"f{header} = {draw(expressions(vocabulary, depth))}")
     return "\n".join(lines)

@@ -23,7 +23,10 @@ from . import properties, strategies
 
 # No explain phase: it traces every line of a failing example, which makes a deep one take hours.
 SHORT = settings(
-    max_examples=40, deadline=None, derandomize=True, database=None,
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    database=None,
     phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
 )
@@ -82,9 +85,26 @@ def _sources(count: int) -> list[str]:
 def _check_in_a_process(directory: Path, hash_seed: str) -> list[dict]:
     environment = dict(os.environ, PYTHONHASHSEED=hash_seed)
     done = subprocess.run(
-        [sys.executable, "-m", "analyzer", "check", "--format", "json", "--no-cache", "-j", "1",
-         "--budget", str(BUDGET), str(directory)],
-        capture_output=True, text=True, env=environment, cwd=ROOT, timeout=600, check=False,
+        [
+            sys.executable,
+            "-m",
+            "analyzer",
+            "check",
+            "--format",
+            "json",
+            "--no-cache",
+            "-j",
+            "1",
+            "--budget",
+            str(BUDGET),
+            str(directory),
+        ],
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=ROOT,
+        timeout=600,
+        check=False,
     )
     assert done.returncode in (0, 1), done.stderr[-2000:]
     return json.loads(done.stdout)
@@ -98,8 +118,12 @@ def test_the_same_input_gives_the_same_output_in_another_process(tmp_path: Path)
     first, second = (_check_in_a_process(tmp_path, seed) for seed in ("1", "4242"))
     assert len(first) == len(second)
     for one, other in zip(first, second):
-        timed_out = [record for record in (one, other) if record.get("class") == "unknown"
-                     and any(properties.cut_by_time(finding["message"]) for finding in record.get("findings", []))]
+        timed_out = [
+            record
+            for record in (one, other)
+            if record.get("class") == "unknown"
+            and any(properties.cut_by_time(finding["message"]) for finding in record.get("findings", []))
+        ]
         if not timed_out:
             assert one == other, f"{one.get('file')}: {json.dumps(one)}\n{json.dumps(other)}"
 
