@@ -78,6 +78,13 @@ TRUTHS = [
     Truth("abs(cosh(1) + exp(exp(w)) - 1e4)", PIECEWISE, (KINK,), (JUMP,)),
     Truth("sqrt(maximum(sum(p^2), 1e-12))", PIECEWISE, (KINK, FLAT), (SING, JUMP)),
     Truth("log(1.5 % p)", PIECEWISE, (JUMP, SING)),
+    # triple zeros, exactly 0 in float64 on a band around the set (|x| < 1e-5 for tanh(x) - x):
+    # found inside the band, judged beyond it
+    Truth("1.0 * (tanh(x) <= x)", ZERO, (JUMP,), (KINK,)),
+    Truth("1.0 * (tanh(1e-3 * x) <= 1e-3 * x) + 1e6", ZERO, (JUMP,), (KINK,)),
+    Truth("where(tanh(x) <= x, x, -x)", PIECEWISE, (KINK,), (JUMP, FLAT)),
+    Truth("where(x - sin(x) >= 0, 2 * x, -x) * 1e-6", PIECEWISE, (KINK,), (JUMP, FLAT)),
+    Truth("abs(tanh(x) - x)", SMOOTH, (), (KINK, JUMP, FLAT)),
     # LANGUAGE.md §4: a singularity that data alone reach is a finding; one `given` excludes is not
     Truth("100 * mean(abs((y - p) / y))", PIECEWISE, (KINK, SING), (JUMP,), wrt=("p",)),
     Truth("sqrt(maximum(y, 1e-12)) * p", SMOOTH, (), (SING, KINK, JUMP), wrt=("p",)),

@@ -30,6 +30,7 @@ Randomness is seeded from the body, so the same input always gives the same verd
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 import zlib
@@ -480,7 +481,7 @@ class LineProbe:
             done = (~np.isfinite(q)) | (np.abs(q) <= q_noise[rows]) | (norm2 == 0) | ~np.isfinite(norm2)
             # as near as float64 gets: the distance left is a few units in the last place of the
             # point, or it has stopped shrinking (a double root keeps halving it: not a stall)
-            done |= here <= 4 * np.spacing(self._moving_size(point, rows, grads, moves))
+            done |= here <= 4 * np.spacing(final_size[rows])
             done |= here <= 1e-20 * first_distance[rows]  # a zero at 0 itself, where spacing vanishes
             # a stall: neither the distance nor the quantity shrinks (near exp(exp(w)) == 1e4 the
             # distance q / q' stays about 1 / e^w for several steps while q falls by e each step)
@@ -516,6 +517,7 @@ class LineProbe:
             cut = self._step(point, still, steps, moves, problems)
             cuts[still] = np.where(cut, cuts[still] + 1, 0)
         kept: list[_Located] = []
+        exact: list[tuple[_Located, _Problem]] = []  # reached with a quantity 0 to within its rounding
         for row, problem in enumerate(problems):
             # Reached: to within its own rounding, or the Newton distance is down to the rounding
             # of the coordinates it moves (of where it began, for a zero at 0 itself). A quantity
@@ -545,11 +547,13 @@ class LineProbe:
                 normal = {name: v / length for name, v in normal.items()}
             # the size of the moving coordinates where the search began and where it ended: the
             # ladder of distances that a look climbs down starts at 1% of it
+            # (a zero at the origin found from the origin has no size: a unit one, whose ladder
+            # reaches from 1e-2 down to 1e-32, steps out of any band of exact zeros around it)
             size = max(
                 [float(np.max(np.abs(point[name][row]))) for name in group]
                 + [float(np.max(np.abs(start[name][row]))) for name in group]
-                + [1e-300]
             )
+            size = size if size > 0 else 1.0
             kept.append(
                 _Located(
                     {name: point[name][row].copy() for name in self.variables},
@@ -563,9 +567,37 @@ class LineProbe:
                     ),
                 )
             )
+            if abs(q_now[row]) <= q_noise[row]:
+                exact.append((kept[-1], problem))
         self.solved += count
         self._round_placement(kept)
+        self._zero_bands(exact)
         return kept
+
+    def _zero_bands(self, exact: list[tuple[_Located, _Problem]]) -> None:
+        """Widen the precision of points whose quantity is 0 to within its rounding to the band
+        around them on which it stays so along the normal: tanh(x) - x is 0 in float64 for
+        |x| < 1e-5, x - sin(x) for |x| < 2e-8, and the set is anywhere in that band, which Newton
+        may have entered at its edge (for x - 20 at 20 the band is the spacing of 20)."""
+        if not exact:
+            return
+        ladder = 2.0 ** -np.arange(LADDER)
+        offsets = np.concatenate([-ladder, ladder])
+        looks = [(item, item.scale) for item, _ in exact]
+        env = self._at(looks, offsets)
+        problems = [problem for _, problem in exact for _ in offsets]
+        noise = np.zeros(len(problems))
+        q, _ = self._quantities(env, None, problems, noise)
+        moved = (np.isfinite(q) & (np.abs(q) > noise)).reshape(len(exact), 2, LADDER)
+        for k, (item, _) in enumerate(exact):
+            widths = []
+            for side in range(2):
+                nonzero = np.nonzero(moved[k, side])[0]
+                if len(nonzero):
+                    widths.append(item.scale * ladder[nonzero[-1]])  # the nearest offset that moves it
+            # (moved at every offset, down to the ladder's last: no band)
+            if widths and max(widths) > item.scale * ladder[-1]:
+                item.precision = max(item.precision, max(widths))
 
     def _round_placement(self, located: list[_Located]) -> None:
         """Widen each point's precision to the rounding of the values its switch's quantity is
@@ -819,16 +851,9 @@ class LineProbe:
             env[name] = np.tile(np.repeat(line[:, None], self.entries, axis=1), (len(scanned), 1))
             q, _ = self._quantities(env, None, scan)
             q = q.reshape(len(scanned), len(line))
-            with np.errstate(all="ignore"):
-                change = (
-                    np.isfinite(q[:, :-1])
-                    & np.isfinite(q[:, 1:])
-                    & (np.sign(q[:, :-1]) * np.sign(q[:, 1:]) < 0)
-                )
             for k, (switch, crossing) in enumerate(scanned):
-                for j in np.nonzero(change[k])[0][:SCAN_BRACKETS]:
-                    a, b, qa, qb = line[j], line[j + 1], q[k, j], q[k, j + 1]
-                    guess = a + (b - a) * qa / (qa - qb)
+                guesses = _grid_zeros(line, q[k])[:SCAN_BRACKETS]
+                for guess in guesses:
                     added.append(
                         _Problem(
                             switch, crossing, 0, True, dict(base, **{name: np.full(self.entries, guess)})
@@ -1495,6 +1520,24 @@ def _snapped_to_zero(item: _Located) -> dict[str, np.ndarray]:
     return {
         name: np.where(np.abs(value) <= 1e-15 * item.scale, 0.0, value) for name, value in item.point.items()
     }
+
+
+def _grid_zeros(line: np.ndarray, q: np.ndarray) -> list[float]:
+    """Where a quantity sampled on a grid crosses or touches zero: the secant's zero between
+    neighbours of opposite signs, and the middle of a run of two or more exact zeros between
+    nonzero values (tanh(x) - x is exactly 0 in float64 for |x| < 1e-5: a triple zero, whose slope
+    vanishes long before Newton gets near it, is found only inside its band). A single exact zero
+    (x at 0 itself) is left to Newton from beside it, as any simple zero."""
+    finite = np.isfinite(q)
+    known = np.nonzero(finite & (q != 0))[0]
+    found: list[float] = []
+    for i, j in itertools.pairwise(known):
+        if j == i + 1:
+            if q[i] * q[j] < 0:
+                found.append(float(line[i] + (line[j] - line[i]) * q[i] / (q[i] - q[j])))
+        elif j > i + 2 and np.all(finite[i + 1 : j]):
+            found.append(float(line[(i + j) // 2]))
+    return found
 
 
 def _placed(item: _Located) -> float:
