@@ -85,6 +85,9 @@ TRUTHS = [
     Truth("where(tanh(x) <= x, x, -x)", PIECEWISE, (KINK,), (JUMP, FLAT)),
     Truth("where(x - sin(x) >= 0, 2 * x, -x) * 1e-6", PIECEWISE, (KINK,), (JUMP, FLAT)),
     Truth("abs(tanh(x) - x)", SMOOTH, (), (KINK, JUMP, FLAT)),
+    # F.normalize: linear inside norm(p) < 1e-12, found from starts at 1e12 (the body's 1 / 1e-12)
+    Truth("p / max(norm(p), 1e-12)", PIECEWISE, (KINK,), (SING, JUMP)),
+    Truth("sum(p / maximum(norm(p), 1e-12))", PIECEWISE, (KINK,), (SING, JUMP)),
     # LANGUAGE.md §4: a singularity that data alone reach is a finding; one `given` excludes is not
     Truth("100 * mean(abs((y - p) / y))", PIECEWISE, (KINK, SING), (JUMP,), wrt=("p",)),
     Truth("sqrt(maximum(y, 1e-12)) * p", SMOOTH, (), (SING, KINK, JUMP), wrt=("p",)),

@@ -482,7 +482,7 @@ class LineProbe:
             # as near as float64 gets: the distance left is a few units in the last place of the
             # point, or it has stopped shrinking (a double root keeps halving it: not a stall)
             done |= here <= 4 * np.spacing(final_size[rows])
-            done |= here <= 1e-20 * first_distance[rows]  # a zero at 0 itself, where spacing vanishes
+            done |= here <= 1e-32 * first_distance[rows]  # a zero at 0 itself, where spacing vanishes
             # a stall: neither the distance nor the quantity shrinks (near exp(exp(w)) == 1e4 the
             # distance q / q' stays about 1 / e^w for several steps while q falls by e each step)
             done |= (
@@ -526,7 +526,7 @@ class LineProbe:
                 abs(q_now[row]) <= q_noise[row]
                 or (
                     np.isfinite(distance[row])
-                    and distance[row] <= 64 * np.spacing(final_size[row]) + 1e-15 * start_size[row]
+                    and distance[row] <= 64 * np.spacing(final_size[row]) + 1e-30 * start_size[row]
                 )
             )
             if not reached:
@@ -586,8 +586,16 @@ class LineProbe:
         looks = [(item, item.scale) for item, _ in exact]
         env = self._at(looks, offsets)
         problems = [problem for _, problem in exact for _ in offsets]
+        # (along the normal, so that the rounding is that of the arguments that move: not of a
+        # norm's order 2, which would give sum(p^2) a band of 1e-8 around p == 0)
+        seeds = {
+            name: np.concatenate(
+                [np.broadcast_to(item.normal[name], (len(offsets), self.entries)) for item, _ in exact]
+            )
+            for name in self.variables
+        }
         noise = np.zeros(len(problems))
-        q, _ = self._quantities(env, None, problems, noise)
+        q, _ = self._quantities(env, seeds, problems, noise)
         moved = (np.isfinite(q) & (np.abs(q) > noise)).reshape(len(exact), 2, LADDER)
         for k, (item, _) in enumerate(exact):
             widths = []
@@ -1515,11 +1523,12 @@ def decide_crossing(
 
 
 def _snapped_to_zero(item: _Located) -> dict[str, np.ndarray]:
-    """The located point with the coordinates that are nothing beside the scale of the search
-    (below 1e-15 of it) set to exactly 0: where a set through 0 itself is."""
-    return {
-        name: np.where(np.abs(value) <= 1e-15 * item.scale, 0.0, value) for name, value in item.point.items()
-    }
+    """The located point with the coordinates that are within its precision of 0 (Newton stops
+    at 1e-26 of a zero at 0 itself) set to exactly 0: where a set through 0 itself is. Not the
+    coordinates that are merely small beside where the search began: -5.8e-13 * (1, 1, 1), where
+    norm(p) == 1e-12, found from a start at 1e12."""
+    near = 10 * item.precision
+    return {name: np.where(np.abs(value) <= near, 0.0, value) for name, value in item.point.items()}
 
 
 def _grid_zeros(line: np.ndarray, q: np.ndarray) -> list[float]:
