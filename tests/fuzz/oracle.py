@@ -506,6 +506,8 @@ def _check_lines_are_c1(program: Program, sampler: _Sampler, wrt: Sequence[str],
         if count >= MP_JUDGEMENTS:
             break
         precise = _mp_change_point(view, row, float(a[index]), float(b[index]), size)
+        if precise == "rounding":
+            continue
         if precise is not None:
             kind = precise
         elif kind == "agree":
@@ -563,16 +565,22 @@ def _object_rows(value: Any, count: int) -> np.ndarray:
     return MP.array(array.reshape(count, -1))
 
 
-def _mp_locate(view: Any, line: int, a: Any, b: Any, size: float) -> tuple[Any, Any] | None:
+def _mp_locate(view: Any, line: int, a: Any, b: Any, size: float) -> tuple[Any, Any] | str | None:
     """The switch between t == a and t == b (floats, which float64 rounding may have put a few
     units off) located in mpmath to MP_BRACKET: the first change of signature from a's side."""
     with mpmath.workdps(MP.dps):
-        widen = 256 * np.finfo(float).eps * size
-        lo, hi = mpmath.mpf(a) - widen, mpmath.mpf(b) + widen
         ids = np.full(2, line)
-        _, signature, inside = view(ids, _mp([lo, hi]), MP)
-        if not np.all(inside) or np.array_equal(signature[0], signature[1]):
-            return None
+        # widened step by step: float64 may have put the switch of a cancelling argument off by
+        # more than a few units (relu(x + 1e6 - 1e6)); the nearest change is the one judged
+        for widen in (256 * np.finfo(float).eps * size, 1e-10 * size, 1e-7 * size):
+            lo, hi = mpmath.mpf(a) - widen, mpmath.mpf(b) + widen
+            _, signature, inside = view(ids, _mp([lo, hi]), MP)
+            if not np.all(inside):
+                return None
+            if not np.array_equal(signature[0], signature[1]):
+                break
+        else:
+            return "rounding"
         left = signature[0]
         ids = np.full(MP_SECTIONS - 1, line)
         while hi - lo > MP_BRACKET * size:
@@ -588,9 +596,13 @@ def _mp_locate(view: Any, line: int, a: Any, b: Any, size: float) -> tuple[Any, 
 
 
 def _mp_change_point(view: Any, line: int, a: float, b: float, size: float) -> str | None:
+    """The verdict of mpmath at a change of piece float64 saw between a and b: "rounding" when in
+    high precision nothing changes piece there (sigmoid(z) == 1.0 in float64 made `% 1` jump)."""
     located = _mp_locate(view, line, a, b, size)
     if located is None:
         return None
+    if located == "rounding":
+        return "rounding"
     return _mp_one_sided(view, line, located[0], located[1], size)
 
 
@@ -874,7 +886,7 @@ WITNESS_REACH = 1e-7  # the engine's witness is this close to its set, relative 
 WITNESS_SCAN = 41
 
 
-def _mp_witness(view: _WitnessView) -> str | None:
+def _mp_witness(view: _WitnessView) -> tuple[str | None, tuple[Any, Any] | None]:
     """The one-sided comparison at a reported witness, in mpmath: the change of piece nearest to
     the witness along its direction is located and judged; a witness with no change of piece near
     it (a kink with no switch, `sqrt(x^2)`) is judged at the point itself."""
@@ -890,11 +902,47 @@ def _mp_witness(view: _WitnessView) -> str | None:
     if changes:
         nearest = min(changes, key=lambda index: abs(t[index] + t[index + 1]))
         located = _mp_locate(view, 0, t[nearest], t[nearest + 1], size)
-        if located is not None:
-            return _mp_one_sided(view, 0, located[0], located[1], size)
+        if isinstance(located, tuple):
+            return _mp_one_sided(view, 0, located[0], located[1], size), located
     with mpmath.workdps(MP.dps):
         zero = mpmath.mpf(0)
-        return _mp_one_sided(view, 0, zero, zero, size, switched=False)
+        return _mp_one_sided(view, 0, zero, zero, size, switched=False), None
+
+
+SNAP = 1e-30  # coordinates this close (relative to the point) to a multiple of 1/2 or to each other
+
+
+def _mp_point_differs(view: _WitnessView, located: tuple[Any, Any]) -> bool:
+    """A discontinuity on a set of measure zero (`divide_no_nan(p, p)` is 0 only at p == 0): the
+    value on the located set itself, with the coordinates that are within SNAP of a multiple of
+    1/2 (or of each other) put exactly there, differs from the limits on both sides."""
+    size = view.size
+    with mpmath.workdps(MP.dps):
+        tau = (located[0] + located[1]) / 2
+        snapped = {}
+        entries = []
+        for name in view.point:
+            coordinates = []
+            for base, step in zip(view.point[name], view.direction[name]):
+                value = mpmath.mpf(base) + tau * mpmath.mpf(step)
+                nearest = mpmath.nint(2 * value) / 2
+                if abs(value - nearest) <= SNAP * size:
+                    value = nearest
+                for other in entries:
+                    if value != other and abs(value - other) <= SNAP * size:
+                        value = other
+                entries.append(value)
+                coordinates.append(value)
+            snapped[name] = np.asarray([coordinates], dtype=object)
+        at, _ = view.program.run(snapped, view.frozen, backend=MP, states=False)
+        h = mpmath.mpf(1e-25) * size
+        sides, _, inside = view(np.zeros(2, dtype=int), np.asarray([tau + h, tau - h], dtype=object), MP)
+        at = MP.to_float(_object_rows(at, 1))[0]
+        sides = MP.to_float(sides)
+    if not (np.all(inside) and np.all(np.isfinite(at))):
+        return False
+    floor = 1e-40 * (np.abs(sides[0]) + np.abs(sides[1])) + 1e-12 * np.abs(sides[0] - sides[1])
+    return bool(np.any((np.abs(at - sides[0]) > floor) & (np.abs(at - sides[1]) > floor)))
 
 
 def _check_witness(program: Program, finding: Finding, verdict: Verdict) -> None:
@@ -907,9 +955,10 @@ def _check_witness(program: Program, finding: Finding, verdict: Verdict) -> None
         16 * np.finfo(float).eps * view.size,
         view.size,
     )
+    located = None
     if kind not in ("jump", "kink"):
         # float64 denies the finding (or cannot tell): high precision decides
-        precise = _mp_witness(view)
+        precise, located = _mp_witness(view)
         if precise is not None:
             kind = precise
     if kind is None or kind == "unclear":
@@ -927,6 +976,8 @@ def _check_witness(program: Program, finding: Finding, verdict: Verdict) -> None
     verdict.checked += 1
     if finding.kind == "discontinuity":
         if kind == "jump" or _differs_at_point(view) or _on_measure_zero_surface(program, view):
+            return
+        if located is not None and _mp_point_differs(view, located):
             return
         message = "no jump: the one-sided values agree"
     else:
