@@ -1,8 +1,8 @@
 """A numeric oracle for the classifier: does a verdict agree with the numbers?
 
-It shares no judgement with the probe. It evaluates bodies with `analyzer.analysis.evaluate.Program` (the
-plain NumPy evaluator) and reads the region with `probe.region_from` (the bounds written in
-`given`); everything it concludes comes from its own samples, step sizes and tolerances:
+It shares no judgement or numerics with the engine: it evaluates bodies with its own evaluator
+(tests/fuzz/evaluator.py) and reads the bounds written in `given` itself; everything it concludes
+comes from its own samples, step sizes and tolerances:
 
 - `smooth`: SymPy's derivative of the body (custom classes define `fdiff`; `Derivative` of a
   zero-gradient atom and `DiracDelta` are 0 away from their points) agrees with central finite
@@ -16,6 +16,15 @@ plain NumPy evaluator) and reads the region with `probe.region_from` (the bounds
   (values) differ, at step sizes the probe does not use, and stably as the step shrinks.
 
 A disagreement is returned, not raised: the caller decides (the tests fail, the long run records).
+
+High precision: bodies are evaluated by tests/fuzz/evaluator.py (its own float64 and mpmath code,
+nothing of the engine's). Every change of piece float64 doubts or calls a jump or kink, one of
+each switch it calls agreeing (at most MP_JUDGEMENTS per definition), and every finding float64
+denies are located and judged again in mpmath at 60 digits (one-sided steps 1e-13 to 1e-25 of
+the point's size); a disagreement stands only if mpmath confirms it. The long campaign:
+
+    python tests/fuzz/run_long.py --part oracle --cases 5000 --seed 41
+    python tests/fuzz/run_long.py --part scaled --cases 5000 --seed 41
 """
 
 from __future__ import annotations
