@@ -362,7 +362,7 @@ class Classifier:
                 # the base as the user wrote it where the call is the power itself (pow, sqrt)
                 texts = (
                     texts
-                    if origin is not None and origin.atom in ("pow", "sqrt")
+                    if origin is not None and origin.atom in ("pow", "sqrt", "divide")
                     else [self.printer.doprint(node.args[0])]
                 )
         else:
@@ -629,7 +629,7 @@ class Classifier:
             code=CODE_FOR_KIND["unconnected"],
             span=span,
             variables=(name,),
-            message=f"`{name}` is in wrt but {definition.name} does not depend on it: its gradient is identically zero",
+            message=f"`{name}` is in wrt, but `{definition.name}` does not depend on it: its gradient is identically zero",
             suggestion=f"use `{name}` in the body, or drop it from wrt",
         )
 
