@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import inspect
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable, Container, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,9 +42,12 @@ def analyze_source(
     budget: float | None = None,
     python_functions: Sequence[str] = (),
     data_names: Sequence[str] | None = None,
+    only: Container[int] | None = None,
+    on_report: Callable[[], None] | None = None,
 ) -> list[Report]:
     """A `.py` text as Python, anything else as the loss language. `data_names`: the parameters that
-    are data without `wrt` (None: the default list, LANGUAGE.md section 1)."""
+    are data without `wrt` (None: the default list, LANGUAGE.md section 1). `only` and `on_report`:
+    the positions of the reports wanted, and a call as each is done (`api.analyze_text`)."""
     if is_python_path(path):
         return analyze_python_text(
             text,
@@ -52,10 +55,12 @@ def analyze_source(
             budget=budget,
             python_functions=python_functions,
             data_names=DATA_NAMES if data_names is None else tuple(data_names),
+            only=only,
+            on_report=on_report,
         )
     from .api import analyze_text
 
-    return analyze_text(text, path, budget=budget, data_names=data_names)
+    return analyze_text(text, path, budget=budget, data_names=data_names, only=only, on_report=on_report)
 
 
 def analyze_python(
@@ -183,8 +188,14 @@ def analyze_python_text(
     budget: float | None = None,
     python_functions: Sequence[str] = (),
     data_names: Sequence[str] = DATA_NAMES,
+    only: Container[int] | None = None,
+    on_report: Callable[[], None] | None = None,
 ) -> list[Report]:
-    """Every recognised function of a Python text, in file order."""
+    """Every recognised function of a Python text, in file order. `only`: the positions of the
+    reports wanted (a function's report is its position among them; the functions of a module are
+    analysed apart from each other); `on_report()` is called as each is done."""
+    from sympy.core.cache import clear_cache
+
     from .api import FileContext, _analyze_definition, internal_error_finding, invalid_report
 
     try:
@@ -195,13 +206,18 @@ def analyze_python_text(
         return [invalid_report(None, 1, path, internal_error_finding(error, ast.Span(1, 1, 1, 2)))]
     if module.syntax_error is not None:
         problem = module.syntax_error
+        if only is not None and 0 not in only:
+            return []
         return [
             invalid_report(
                 None, problem.span.line, path, Finding("error", "E001", problem.message, problem.span)
             )
         ]
     reports = []
-    for function in module.functions:
+    for position, function in enumerate(module.functions):
+        if only is not None and position not in only:
+            continue
+        clear_cache()  # a verdict must not depend on what this process analysed before
         if function.definition is None:
             assert function.problem is not None
             finding = Finding(
@@ -225,6 +241,8 @@ def analyze_python_text(
             report.line = function.line
         _apply_python_noqa(report, module, function.line, function.end_line)
         reports.append(report)
+        if on_report is not None:
+            on_report()
     return reports
 
 
