@@ -132,6 +132,7 @@ def analyze_text(
     reports = ReportList()  # a list, shown as a table in Jupyter
     directives = noqa_directives(text)
     reserved = reserved_names()
+    lines = text.split("\n") if only is not None else []
     position = -1  # of the report the statement gives, if it gives one
     for statement in source.statements:
         clear_cache()
@@ -182,6 +183,10 @@ def analyze_text(
             continue
         position += 1
         wanted = only is None or position in only
+        if not wanted and not clash and not _named_below(name, lines, statement.span.end_line):
+            # analysed elsewhere and called by nothing below: whether it lowers matters to no one
+            context.definitions[name] = statement
+            continue
         if clash:
             report = invalid_report(
                 name, statement.span.line, path, Finding("error", "E005", clash, statement.name_span)
@@ -198,6 +203,13 @@ def analyze_text(
         else:
             context.definitions[name] = statement
     return reports
+
+
+def _named_below(name: str, lines: Sequence[str], end_line: int) -> bool:
+    """Whether `name` appears as a word in the lines after `end_line` (1-based): a cheap, safe
+    over-approximation of "a definition below may call it" (comments and strings count too)."""
+    word = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)")
+    return any(word.search(line) for line in lines[end_line:])
 
 
 def analyze_file(

@@ -37,11 +37,11 @@ Records = list[dict[str, Any]]
 # Below this many definitions to analyse, one process is faster than starting workers: a worker
 # pays for importing SymPy (about half a second) before it analyses anything.
 PARALLEL_MIN_DEFINITIONS = 64
-# A part has at least this many definitions: each part lowers the whole file again, which is cheap
-# beside classifying, but not free. And a file has at most this many parts a worker, enough for
-# the parts to even out the workers' loads.
-DEFINITIONS_PER_PART = 8
-PARTS_PER_WORKER = 4
+# A part has at least this many definitions: each part parses the file again and lowers what the
+# definitions below call, cheap beside classifying but not free. And a file has at most this many
+# parts a worker: interleaved parts carry like loads, so a few even the workers out.
+DEFINITIONS_PER_PART = 16
+PARTS_PER_WORKER = 2
 _DEFINITION_START = re.compile(r"^[^\W\d][\w.]*[ \t]*\(", re.MULTILINE)
 
 
