@@ -199,11 +199,6 @@ KNOWN = {
         "1.0 * logical_and(x > 0, y > 0)",
         "x-1e3",
     ): "a set inside a conjunction far from the origin: no start meets y > 1e3",
-    (
-        "std(v)",
-        "x-1e3",
-    ): "the cone of var(v - 1000) is blurred by the rounding of v - 1000 (1e-13): the slopes beside "
-    "it look unbounded, so only the singularity is reported, not the kink",
 }
 
 

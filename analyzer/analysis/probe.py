@@ -52,6 +52,7 @@ GENERAL_STARTS = 6  # per switching quantity, with entries apart (the entry solv
 NEWTON_STEPS = 36
 NEWTON_STEPS_FOR_DOUBLE_ZEROS = 160  # a double zero halves its distance per step: down to 1e-16 of 1e16
 BACKTRACKS = 8
+CUTS_AT_THE_EDGE = 3  # steps in a row shortened at the edge of the domain or region: the zero lies beyond
 LOOKS_PER_CHANGE = 3  # located points judged per kind of change
 MAX_PROBLEMS = 3072  # switching problems solved together, at most
 MAX_CERTIFICATES = 24  # distinct flat states certified symbolically, at most
@@ -423,6 +424,8 @@ class LineProbe:
         q_now = np.full(count, np.nan)
         q_before = np.full(count, np.inf)  # |q| at the step before
         gradient = np.zeros((count, len(moves)))
+        cuts = np.zeros(count, dtype=np.int64)  # steps in a row shortened to stay in the domain
+        squared = np.zeros(count, dtype=np.int64)  # steps in a row that halved it to within 2%
         # A start outside the domain (a negative entry under sqrt or log) is moved to the mirror
         # image of its moving coordinates, which the common domains (x > 0, x >= 0) contain.
         q_start, _ = self._quantities(point, None, problems)
@@ -470,6 +473,7 @@ class LineProbe:
                 np.isfinite(previous) & (previous > 0), here / np.where(previous > 0, previous, 1.0), 1.0
             )
             halving[rows] = np.where((ratio > 0.3) & (ratio < 0.7), halving[rows] + 1, 0)
+            squared[rows] = np.where(np.abs(ratio - 0.5) < 0.02, squared[rows] + 1, 0)
             last_distance[rows] = here
             q_before_now = q_before[rows].copy()
             q_before[rows] = np.abs(q)
@@ -486,15 +490,31 @@ class LineProbe:
                 & (here >= 0.9 * previous)
                 & (np.abs(q) >= 0.5 * q_before_now)
             )
+            # Projected Gauss-Newton: a coordinate held at its `given` bound whose step points
+            # out of the region does not move (and the others take the whole step); with every
+            # moving coordinate held, the zero lies outside the region (mean(w) == -1e-8 with
+            # w >= 0), and the row is done.
+            free = ~self._held(point, rows, -(q / np.where(norm2 > 0, norm2, 1.0))[:, None] * grads, moves)
+            held_grads = np.where(free, grads, 0.0)
+            held_norm2 = np.sum(held_grads * held_grads, axis=1)
+            done |= held_norm2 == 0
+            # a zero that the steps approach only by halving at the edge of the domain or region
+            # (log(p) under `given 0 < p < 1`, whose set p == 0 the region leaves out)
+            done |= cuts[rows] >= CUTS_AT_THE_EDGE
             still = rows[~done]
             active[rows[done]] = False
             if len(still) == 0:
                 break
             keep = ~done
-            # (a zero of multiplicity two, the cone point p == y, halves the distance each step)
-            factor = (q[keep] / norm2[keep])[:, None]
-            steps = -factor * grads[keep]
-            self._step(point, still, steps, moves, problems)
+            # A zero of multiplicity m (the cone point p == y: m = 2) shrinks the distance by
+            # 1 - 1/m per step: once the distance has halved three times in a row to within 2%,
+            # the step is doubled, which makes it exact for a square of an affine quantity
+            # (an overshoot shows in the next ratio, which resets the count).
+            multiplicity = np.where(squared[still] >= 3, 2.0, 1.0)
+            factor = (multiplicity * q[keep] / held_norm2[keep])[:, None]
+            steps = -factor * held_grads[keep]
+            cut = self._step(point, still, steps, moves, problems)
+            cuts[still] = np.where(cut, cuts[still] + 1, 0)
         kept: list[_Located] = []
         for row, problem in enumerate(problems):
             # Reached: to within its own rounding, or the Newton distance is down to the rounding
@@ -544,7 +564,37 @@ class LineProbe:
                 )
             )
         self.solved += count
+        self._round_placement(kept)
         return kept
+
+    def _round_placement(self, located: list[_Located]) -> None:
+        """Widen each point's precision to the rounding of the values its switch's quantity is
+        computed from, in the coordinates along the normal: an intermediate of size 1 (v = -p - 1
+        in var(v)) places a zero no finer than 1e-16 / its slope, however small the point's own
+        coordinates, and a double zero reached exactly (var(v) == 0) rounds to 0 on that band."""
+        if not located:
+            return
+        switches = self.program.switches
+        slots = sorted(
+            {child for item in located for child in self.program.child_slots(switches[item.switch].slot)}
+        )
+        env = {name: np.stack([item.point[name] for item in located]) for name in self.variables}
+        seeds = {name: np.stack([item.normal[name] for item in located]) for name in self.variables}
+        values, tangents, _ = self.program.tangents(env, seeds, slots=slots)
+        count = len(located)
+        widest = np.zeros(count)
+        with np.errstate(all="ignore"):
+            for value, tangent in zip(values, tangents):
+                if tangent is None or value is None:
+                    continue
+                v, t = np.asarray(value, dtype=float), np.asarray(tangent, dtype=float)
+                if v.ndim == 0 or v.shape[0] != count:
+                    continue
+                v, t = _rows_of(v, count), _rows_of(np.broadcast_to(t, v.shape), count)
+                band = np.where(np.isfinite(v) & (t != 0), 4 * np.spacing(np.abs(v)) / np.abs(t), 0.0)
+                widest = np.maximum(widest, np.max(np.where(np.isfinite(band), band, 0.0), axis=1))
+        for item, band in zip(located, widest):
+            item.precision = max(item.precision, float(band))
 
     @staticmethod
     def _moving_size(
@@ -563,6 +613,27 @@ class LineProbe:
         relevant = weight >= 1e-3 * np.max(weight, axis=1, keepdims=True)
         return np.max(np.where(relevant, np.abs(coordinates), 0.0), axis=1) + 1e-300
 
+    def _held(
+        self,
+        point: dict[str, np.ndarray],
+        rows: np.ndarray,
+        steps: np.ndarray,
+        moves: list[dict[str, np.ndarray]],
+    ) -> np.ndarray:
+        """For each row and move: the move's coordinate sits on a bound of `given` and its step
+        points out of the region."""
+        held = np.zeros(steps.shape, dtype=bool)
+        for k, move in enumerate(moves):
+            for name, vector in move.items():
+                bound = self.region.bounds.get(name)
+                if bound is None:
+                    continue
+                coordinate = point[name][rows][:, vector != 0]
+                low = np.any(coordinate <= bound.lo, axis=1) & (steps[:, k] < 0)
+                high = np.any(coordinate >= bound.hi, axis=1) & (steps[:, k] > 0)
+                held[:, k] |= low | high
+        return held
+
     def _step(
         self,
         point: dict[str, np.ndarray],
@@ -570,10 +641,11 @@ class LineProbe:
         steps: np.ndarray,
         moves: list[dict[str, np.ndarray]],
         problems: list[_Problem],
-    ) -> None:
+    ) -> np.ndarray:
         """Move `rows` by `steps` (one column per move), clipped to the bounds, halving a step
-        whose end leaves the domain or the region."""
+        whose end leaves the domain or the region; True for the rows whose step was shortened."""
         scale = np.ones(len(rows))
+        cut = np.zeros(len(rows), dtype=bool)
         base = {name: point[name][rows].copy() for name in self.variables}
         for _try in range(BACKTRACKS):
             trial = {name: base[name].copy() for name in self.variables}
@@ -589,11 +661,13 @@ class LineProbe:
             for name in self.variables:
                 point[name][rows] = np.where(ok[:, None], trial[name], point[name][rows])
             if np.all(ok):
-                return
+                return cut
+            cut |= ~ok
             scale = np.where(ok, 0.0, scale * 0.5)
             base = {name: point[name][rows].copy() for name in self.variables}
             if not np.any(scale):
-                return
+                return cut
+        return cut
 
     # -------------------------------------------------------------- the probe
 
@@ -739,12 +813,10 @@ class LineProbe:
             scanned = kinds[: max(1, SCAN_ROWS // max(len(line), 1))]
             if len(line) < 2:
                 continue
-            scan = [
-                _Problem(switch, crossing, 0, True, dict(base, **{name: np.full(self.entries, g)}))
-                for switch, crossing in scanned
-                for g in line
-            ]
-            env = {other: np.stack([problem.start[other] for problem in scan]) for other in self.variables}
+            # (the problems of a scan share one start: the grid is written into `env` directly)
+            scan = [_Problem(switch, crossing, 0, True, base) for switch, crossing in scanned for _ in line]
+            env = {other: np.tile(base[other], (len(scan), 1)) for other in self.variables}
+            env[name] = np.tile(np.repeat(line[:, None], self.entries, axis=1), (len(scanned), 1))
             q, _ = self._quantities(env, None, scan)
             q = q.reshape(len(scanned), len(line))
             with np.errstate(all="ignore"):
