@@ -11,7 +11,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Container, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -102,12 +102,28 @@ def _parses(text: str) -> bool:
 
 
 def analyze_text(
-    text: str, path: str = "<string>", *, budget: float | None = None, data_names: Sequence[str] | None = None
+    text: str,
+    path: str = "<string>",
+    *,
+    budget: float | None = None,
+    data_names: Sequence[str] | None = None,
+    only: Container[int] | None = None,
+    on_report: Callable[[], None] | None = None,
 ) -> ReportList:
     """Every definition of a `.loss` text, and every statement that failed, in file order.
 
     `data_names`: the parameter names that are data when a definition has no `wrt` (LANGUAGE.md §1;
-    None: `DATA_NAMES`, the linter setting `data-names`)."""
+    None: `DATA_NAMES`, the linter setting `data-names`).
+
+    `only` (the linter's work units): the positions, in the full list of reports, of the reports
+    wanted; the others are neither classified nor returned. Every statement is still read and
+    lowered, so a definition sees the same file above it whichever part of the file a process
+    analyses, and the full list is the union of its parts in position order. SymPy's cache is
+    emptied before each statement: a verdict must not depend on which definitions a process
+    analysed before it (some depend on which of two equal expressions the cache hands back).
+    `on_report()` is called as each wanted report is done (the progress bar)."""
+    from sympy.core.cache import clear_cache
+
     source = parse_source(text, path)
     context = FileContext()
     for statement in source.statements:
@@ -116,8 +132,14 @@ def analyze_text(
     reports = ReportList()  # a list, shown as a table in Jupyter
     directives = noqa_directives(text)
     reserved = reserved_names()
+    lines = text.split("\n") if only is not None else []
+    position = -1  # of the report the statement gives, if it gives one
     for statement in source.statements:
+        clear_cache()
         if isinstance(statement, ast.SyntaxProblem):
+            position += 1
+            if only is not None and position not in only:
+                continue
             if statement.message.startswith(INTERNAL_ERROR):
                 finding = Finding("error", "E999", f"{statement.message}; {BUG_HINT}", statement.span)
             else:
@@ -125,6 +147,8 @@ def analyze_text(
             reports.append(
                 invalid_report(statement.name, statement.statement_line or statement.span.line, path, finding)
             )
+            if on_report is not None:
+                on_report()
             continue
         name = statement.name
         if context.later.get(name) == statement.span.line:
@@ -149,23 +173,43 @@ def analyze_text(
                 finding = internal_error_finding(error, statement.span)
             else:
                 continue
-            reports.append(invalid_report(name, statement.span.line, path, finding))
             if not clash:
                 context.broken[name] = _cause(finding)
+            position += 1
+            if only is None or position in only:
+                reports.append(invalid_report(name, statement.span.line, path, finding))
+                if on_report is not None:
+                    on_report()
+            continue
+        position += 1
+        wanted = only is None or position in only
+        if not wanted and not clash and not _named_below(name, lines, statement.span.end_line):
+            # analysed elsewhere and called by nothing below: whether it lowers matters to no one
+            context.definitions[name] = statement
             continue
         if clash:
             report = invalid_report(
                 name, statement.span.line, path, Finding("error", "E005", clash, statement.name_span)
             )
         else:
-            report = _analyze_definition(statement, context, path, budget, data_names)
-        _apply_noqa(report, _statement_noqas(statement, directives))
-        reports.append(report)
+            report = _analyze_definition(statement, context, path, budget, data_names, classify=wanted)
+        if wanted:
+            _apply_noqa(report, _statement_noqas(statement, directives))
+            reports.append(report)
+            if on_report is not None:
+                on_report()
         if report.classification == INVALID:
             context.broken[name] = _cause(report.findings[0]) if report.findings else "it is invalid"
         else:
             context.definitions[name] = statement
     return reports
+
+
+def _named_below(name: str, lines: Sequence[str], end_line: int) -> bool:
+    """Whether `name` appears as a word in the lines after `end_line` (1-based): a cheap, safe
+    over-approximation of "a definition below may call it" (comments and strings count too)."""
+    word = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)")
+    return any(word.search(line) for line in lines[end_line:])
 
 
 def analyze_file(
@@ -193,7 +237,10 @@ def _analyze_definition(
     path: str | None,
     budget: float | None,
     data_names: Sequence[str] | None = None,
+    classify: bool = True,
 ) -> Report:
+    """The definition's report; with `classify` False, only lowered (its report says whether that
+    failed, which the definitions below it need to know), for a part of a file analysed elsewhere."""
     report = Report(
         name=definition.name if path is not None or definition.name != "expression" else None,
         line=definition.span.line,
@@ -223,6 +270,9 @@ def _analyze_definition(
             return _timed_out(report, f"building its expression took longer than {timeout.seconds:g} s")
         except Exception as error:  # noqa: BLE001 - one definition's failure must not cost the others their reports
             report.findings = [internal_error_finding(error, definition.span)]
+            return report
+        if not classify:
+            report.classification = UNKNOWN  # lowered, not invalid: left undecided here
             return report
         try:
             # The probe checks its own budget between steps; the hard limit stands behind it where

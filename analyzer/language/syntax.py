@@ -197,10 +197,12 @@ Expr = Union[  # noqa: UP007 - a runtime alias, also read by isinstance-free dis
 
 @dataclass(frozen=True, slots=True)
 class Noqa:
-    """`# noqa` (codes is None: silence everything) or `# noqa: K201, K301`."""
+    """`# noqa` (codes is None: silence everything) or `# noqa: K201, K301`; `problem` says why a
+    malformed one (`# noqa K201`, `# noqa:` alone) silences nothing (rule K904)."""
 
     codes: frozenset[str] | None
     span: Span
+    problem: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
