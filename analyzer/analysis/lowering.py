@@ -662,8 +662,12 @@ def _undefined(value: Any) -> str | None:
         return "is undefined: it is not a number (as 0 / 0 or inf - inf)"
     if any(part is sp.zoo for part in parts):
         return "is undefined: it is infinite with no sign (as 1 / 0 or log(0))"
-    if any(part is sp.I for part in parts):
-        return "is not a real number (as a negative number to a fractional power, or sqrt(-1))"
+    if any(part is sp.I for part in parts) or (
+        not value.free_symbols and value.is_number and value.is_extended_real is False
+    ):
+        return (
+            "is not a real number (as a negative number to a fractional power, sqrt(-1), log(-2) or acos(3))"
+        )
     return None
 
 

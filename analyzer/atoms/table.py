@@ -305,7 +305,7 @@ def _top_k(v: Any, k: Any) -> Any:
 
 def _norm(v: Any, order: Any) -> Any:
     v = np.asarray(v, dtype=float)
-    order = float(order)
+    order = float(np.max(order))  # (a constant's order arrives as a vector of one entry)
     if order == 1:
         return np.sum(np.abs(v), axis=-1, keepdims=True)
     if math.isinf(order):
@@ -315,7 +315,7 @@ def _norm(v: Any, order: Any) -> Any:
 
 def _norm_state(v: Any, order: Any) -> Any:
     v = np.asarray(v, dtype=float)
-    order = float(order)
+    order = float(np.max(order))
     if order == 1:
         return np.sign(v).astype(np.int64)
     if math.isinf(order):
