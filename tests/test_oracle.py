@@ -211,11 +211,6 @@ def test_generated_verdicts_agree_with_the_numbers(text):
         assert not _disagreements(report), text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine: maximum(norm(0), 1e-7) is an internal error (Norm(0, 2) is not comparable); "
-    "remove this mark when it is fixed",
-)
 @settings(
     max_examples=150,
     deadline=None,

@@ -85,6 +85,8 @@ TRUTHS = [
     Truth("where(tanh(x) <= x, x, -x)", PIECEWISE, (KINK,), (JUMP, FLAT)),
     Truth("where(x - sin(x) >= 0, 2 * x, -x) * 1e-6", PIECEWISE, (KINK,), (JUMP, FLAT)),
     Truth("abs(tanh(x) - x)", SMOOTH, (), (KINK, JUMP, FLAT)),
+    # a jump of a tail: sigmoid(-500) - sigmoid(-3000) is 7e-218, exact in float64's range
+    Truth("sigmoid(1e4 * (x % 0.25 - 0.3))", PIECEWISE, (JUMP,), (KINK,)),
     # F.normalize: linear inside norm(p) < 1e-12, found from starts at 1e12 (the body's 1 / 1e-12)
     Truth("p / max(norm(p), 1e-12)", PIECEWISE, (KINK,), (SING, JUMP)),
     Truth("sum(p / maximum(norm(p), 1e-12))", PIECEWISE, (KINK,), (SING, JUMP)),

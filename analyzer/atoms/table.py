@@ -219,7 +219,13 @@ def _adjacent(a: int, b: int) -> int:
 
 
 def _sigmoid(x: Any) -> Any:
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
+    # exp(x) / (1 + exp(x)) below 0 and 1 / (1 + exp(-x)) above: accurate in relative terms in the
+    # tail (sigmoid(-500) is 7e-218, where 0.5 * (1 + tanh(x / 2)) gives 0 from x = -40 on, and a
+    # jump of a tail, sigmoid(1e4 * (x % 0.25 - 0.3)), was lost)
+    x = np.asarray(x, dtype=float)
+    with np.errstate(over="ignore"):
+        e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 def _softplus(x: Any) -> Any:
