@@ -611,30 +611,45 @@ class LineProbe:
         """Widen each point's precision to the rounding of the values its switch's quantity is
         computed from, in the coordinates along the normal: an intermediate of size 1 (v = -p - 1
         in var(v)) places a zero no finer than 1e-16 / its slope, however small the point's own
-        coordinates, and a double zero reached exactly (var(v) == 0) rounds to 0 on that band."""
+        coordinates, and a double zero reached exactly (var(v) == 0) rounds to 0 on that band.
+        Only the steps the quantity is computed from count, and a slope that is rounding (sum(y * p)
+        along a normal that leaves it unchanged: 5e-17) is no slope."""
         if not located:
             return
-        switches = self.program.switches
-        slots = sorted(
-            {child for item in located for child in self.program.child_slots(switches[item.switch].slot)}
-        )
-        env = {name: np.stack([item.point[name] for item in located]) for name in self.variables}
-        seeds = {name: np.stack([item.normal[name] for item in located]) for name in self.variables}
-        values, tangents, _ = self.program.tangents(env, seeds, slots=slots)
-        count = len(located)
-        widest = np.zeros(count)
-        with np.errstate(all="ignore"):
-            for value, tangent in zip(values, tangents):
-                if tangent is None or value is None:
+        by_switch: dict[int, list[int]] = {}
+        for k, item in enumerate(located):
+            by_switch.setdefault(item.switch, []).append(k)
+        for index, rows in by_switch.items():
+            children = list(self.program.child_slots(self.program.switches[index].slot))
+            cone = {entry[0] for entry in self.program._cone(children, ())} | set(children)
+            chosen = [located[k] for k in rows]
+            env = {name: np.stack([item.point[name] for item in chosen]) for name in self.variables}
+            seeds = {name: np.stack([item.normal[name] for item in chosen]) for name in self.variables}
+            values, tangents, _ = self.program.tangents(env, seeds, slots=children)
+            count = len(chosen)
+            pairs = []
+            with np.errstate(all="ignore"):
+                for slot in sorted(cone):
+                    value, tangent = values[slot], tangents[slot]
+                    if tangent is None or value is None:
+                        continue
+                    v = np.asarray(value, dtype=float)
+                    if v.ndim == 0 or v.shape[0] != count:
+                        continue
+                    t = np.asarray(tangent, dtype=float)
+                    pairs.append((_rows_of(v, count), _rows_of(np.broadcast_to(t, v.shape), count)))
+                if not pairs:
                     continue
-                v, t = np.asarray(value, dtype=float), np.asarray(tangent, dtype=float)
-                if v.ndim == 0 or v.shape[0] != count:
-                    continue
-                v, t = _rows_of(v, count), _rows_of(np.broadcast_to(t, v.shape), count)
-                band = np.where(np.isfinite(v) & (t != 0), 4 * np.spacing(np.abs(v)) / np.abs(t), 0.0)
-                widest = np.maximum(widest, np.max(np.where(np.isfinite(band), band, 0.0), axis=1))
-        for item, band in zip(located, widest):
-            item.precision = max(item.precision, float(band))
+                largest = np.max(
+                    [np.max(np.abs(np.where(np.isfinite(t), t, 0.0)), axis=1) for _, t in pairs], axis=0
+                )
+                widest = np.zeros(count)
+                for v, t in pairs:
+                    moving = np.isfinite(v) & (np.abs(t) > 64 * EPS * largest[:, None])
+                    band = np.where(moving, 4 * np.spacing(np.abs(v)) / np.abs(t), 0.0)
+                    widest = np.maximum(widest, np.max(np.where(np.isfinite(band), band, 0.0), axis=1))
+            for item, band in zip(chosen, widest):
+                item.precision = max(item.precision, float(band))
 
     @staticmethod
     def _moving_size(
@@ -736,6 +751,8 @@ class LineProbe:
                 uniform_starts[name][RANDOM_STARTS:] = (
                     signs * np.asarray(scales) * (1 + 0.1 * self.rng.random(count))
                 )[:, None]
+        self._around_data_anchors(uniform_starts, group)
+        self._around_data_anchors(general_starts, group)
         self._into_domain(uniform_starts)
         self._into_domain(general_starts)
         problems = self._problems(uniform_starts, general_starts) if movable else []
@@ -807,21 +824,64 @@ class LineProbe:
             problems = [problems[i] for i in sorted(order[:MAX_PROBLEMS])]
         return problems
 
+    def _around_data_anchors(self, starts: dict[str, np.ndarray], group: Sequence[str]) -> None:
+        """Every second start puts each unbounded variable that does not move (data) beside one of
+        its anchors, alternating sides: a set in p that exists only where w > 2
+        (`p if not 2 < w else (w <= p)`) needs starts with w there, whatever the scale of 2."""
+        count = len(next(iter(starts.values()))) if starts else 0
+        for name in self.variables:
+            if name in group or name in self.region.choices or name in self.region.bounds:
+                continue
+            anchors = self._anchors(name)
+            if not anchors:
+                continue
+            rows = np.arange(1, count, 2)
+            anchor = np.asarray(anchors)[(rows // 2) % len(anchors)]
+            side = np.where((rows // 2) % 2 == 0, 1.0, -1.0)
+            offset = np.maximum(np.abs(anchor), 1e-3 * np.max(np.abs(anchors))) * (
+                0.1 + 0.9 * self.rng.random(len(rows))
+            )
+            starts[name][rows] = (anchor + side * offset)[:, None] * np.ones(starts[name].shape[1])[None, :]
+
     def _into_domain(self, starts: dict[str, np.ndarray]) -> None:
         """Starts where the body is undefined (p^1.5 at a negative p) are mirrored to |x| in
-        every unbounded variable, the moving ones and the data alike: a switching set in y is found
-        in vain at points where the body is NaN because of p."""
+        every unbounded variable, the moving ones and the data alike (a switching set in y is found
+        in vain at points where the body is NaN because of p); where that is undefined too, to
+        -|x| (floor(x) * log(-x) lives on x < 0); and where still undefined, a variable with a
+        finite set of values takes each other value in turn (x in {0, 1} with x ^ -0.5: only
+        x == 1 is defined)."""
         count = len(next(iter(starts.values()))) if starts else 0
         if count == 0:
             return
+        undefined = self._undefined_at(starts, count)
+        free = [
+            name
+            for name in self.variables
+            if name not in self.region.choices and name not in self.region.bounds
+        ]
+        for sign in (1.0, -1.0):
+            if not np.any(undefined):
+                return
+            for name in free:
+                starts[name][undefined] = sign * np.abs(starts[name][undefined])
+            undefined = self._undefined_at(starts, count)
+        for name, options in self.region.choices.items():
+            if name not in starts:
+                continue
+            for option in options:
+                if not np.any(undefined):
+                    return
+                before = starts[name][undefined].copy()
+                starts[name][undefined] = float(option)
+                still = self._undefined_at(starts, count)
+                # (keep the option only where it made the body defined)
+                starts[name][undefined & still] = before[still[undefined]]
+                undefined = still
+
+    def _undefined_at(self, starts: dict[str, np.ndarray], count: int) -> np.ndarray:
         with np.errstate(all="ignore"):
             value, _ = self.program.run(starts, states=False)
-        undefined = ~np.isfinite(self._scalar(value, count))
-        if not np.any(undefined):
-            return
-        for name in self.variables:
-            if name not in self.region.choices and name not in self.region.bounds:
-                starts[name][undefined] = np.abs(starts[name][undefined])
+        return ~np.isfinite(self._scalar(value, count))
 
     def _bracketed(
         self, problems: list[_Problem], group: Sequence[str], uniform_starts: dict[str, np.ndarray]
@@ -871,8 +931,8 @@ class LineProbe:
 
     def _anchors(self, name: str) -> list[float]:
         """Where the affine parts of the body in `name` alone vanish (`4 * y + 4000.5` at
-        -1000.125): the body is shifted or scaled there, and its features sit around those points,
-        however far from the origin."""
+        -1000.125, `2 < w` at 2): the body is shifted, scaled or switched there, and its features
+        sit around those points, however far from the origin."""
         if self._anchor_cache is None:
             self._anchor_cache = {}
         known = self._anchor_cache.get(name)
@@ -889,6 +949,8 @@ class LineProbe:
             for node in sp.preorder_traversal(expr):
                 if len(found) >= SCAN_ANCHORS:
                     break
+                if isinstance(node, Relational) and node.free_symbols == {symbol}:
+                    node = node.lhs - node.rhs  # a comparison of `name` with a number: `2 < w` at 2
                 if not isinstance(node, sp.Add) or node.free_symbols != {symbol}:
                     continue
                 slope, intercept = node.coeff(symbol, 1), node.coeff(symbol, 0)
@@ -1004,6 +1066,13 @@ class LineProbe:
 
         results = sorted(results, key=oddness)
         columns = self._columns(results[0]["before"]) if results else []
+        # the branches taken beside the set count too: the same change seen through another
+        # branch (p >= w where w > 2 selects it, in `p if not 2 < w else (w <= p)`) is another kind
+        selecting = [
+            k
+            for k, index in enumerate(columns)
+            if isinstance(self.program.switches[index].node, sp.Piecewise)
+        ]
         counted: dict[Any, int] = {}
         chosen = []
         for look in results:
@@ -1011,11 +1080,13 @@ class LineProbe:
             singular = self.program.switches[look["item"].switch].singular
             if singular:
                 transitions.setdefault(look["item"].switch, (0, 0))
+            branches = tuple(np.asarray(look["before"])[selecting].tolist()) if selecting else ()
             key = (
                 tuple(sorted(transitions)),
                 tuple(sorted(transitions.items())),
                 look["inside"],
                 look["item"].uniform,
+                branches,
             )
             if counted.get(key, 0) >= LOOKS_PER_CHANGE:
                 continue
@@ -1573,15 +1644,13 @@ def _slope_unbounded(slopes: np.ndarray) -> bool:
 def _value_unbounded(values: np.ndarray, slopes: np.ndarray, distances: np.ndarray) -> bool:
     """Values at those distances (each 100 times nearer): do their changes stop shrinking? A
     bounded slope makes each change about 100 times smaller than the last (10 times for a cusp
-    like sqrt); log keeps them equal and 1/x makes them grow."""
+    like sqrt); log keeps them equal and 1/x makes them grow. Judged on the two nearest changes:
+    the farthest distance may reach another feature (1.5^-p beside abs(p)^-0.2, a look 6 wide),
+    and a slow pole read as bounded on one side only was taken for a jump."""
     if not np.all(np.isfinite(values)):
         return True
     steps = np.abs(np.diff(values))
-    return bool(
-        steps[2] >= 0.3 * steps[1]
-        and steps[1] >= 0.3 * steps[0]
-        and steps[2] > 256 * EPS * float(np.max(np.abs(values)))
-    )
+    return bool(steps[2] >= 0.3 * steps[1] and steps[2] > 256 * EPS * float(np.max(np.abs(values))))
 
 
 def _infinite_slope_at_zero(switch: Switch) -> bool:
