@@ -755,6 +755,8 @@ class LineProbe:
         self._around_data_anchors(general_starts, group)
         self._into_domain(uniform_starts)
         self._into_domain(general_starts)
+        self._into_region(uniform_starts)
+        self._into_region(general_starts)
         problems = self._problems(uniform_starts, general_starts) if movable else []
         if singular_only:
             problems = [problem for problem in problems if self.program.switches[problem.switch].singular]
@@ -877,6 +879,36 @@ class LineProbe:
                 # (keep the option only where it made the body defined)
                 starts[name][undefined & still] = before[still[undefined]]
                 undefined = still
+
+    def _into_region(self, starts: dict[str, np.ndarray]) -> None:
+        """Starts outside the condition of `given` (sum(p) >= 1 at a point whose entries are drawn
+        around 0) are moved into it where a simple move of the unbounded variables does it: |x|,
+        then 10 |x| and 100 |x|, then the negatives. A start outside the region never moves (every
+        step would leave it), so the sets inside it were found only from the starts that happened
+        to fall there."""
+        if self.region.condition is None:
+            return
+        count = len(next(iter(starts.values()))) if starts else 0
+        if count == 0:
+            return
+        free = [
+            name
+            for name in self.variables
+            if name not in self.region.choices and name not in self.region.bounds
+        ]
+        if not free:
+            return
+        original = {name: starts[name].copy() for name in free}
+        outside = ~self._inside(starts, count)
+        for factor in (1.0, 10.0, 100.0, -1.0, -10.0, -100.0):
+            if not np.any(outside):
+                return
+            for name in free:
+                starts[name][outside] = factor * np.abs(original[name][outside])
+            moved = self._inside(starts, count) & ~self._undefined_at(starts, count)
+            outside &= ~moved
+        for name in free:  # (where nothing works, the start stays as drawn)
+            starts[name][outside] = original[name][outside]
 
     def _undefined_at(self, starts: dict[str, np.ndarray], count: int) -> np.ndarray:
         with np.errstate(all="ignore"):
