@@ -53,7 +53,8 @@ GENERAL_STARTS = 6  # per switching quantity, with entries apart (the entry solv
 NEWTON_STEPS = 36
 NEWTON_STEPS_FOR_DOUBLE_ZEROS = 160  # a double zero halves its distance per step: down to 1e-16 of 1e16
 BACKTRACKS = 8
-CUTS_AT_THE_EDGE = 3  # steps in a row shortened at the edge of the domain or region: the zero lies beyond
+CUTS_AT_THE_EDGE = 3  # steps in a row shortened at the edge of the domain or region: go to the edge
+EDGE_BISECTIONS = 56  # of the step to the edge: to float64's resolution of the step
 LOOKS_PER_CHANGE = 3  # located points judged per kind of change
 MAX_PROBLEMS = 3072  # switching problems solved together, at most
 MAX_CERTIFICATES = 24  # distinct flat states certified symbolically, at most
@@ -426,6 +427,7 @@ class LineProbe:
         q_before = np.full(count, np.inf)  # |q| at the step before
         gradient = np.zeros((count, len(moves)))
         cuts = np.zeros(count, dtype=np.int64)  # steps in a row shortened to stay in the domain
+        at_edge = np.zeros(count, dtype=bool)  # moved onto the edge of the domain or region
         squared = np.zeros(count, dtype=np.int64)  # steps in a row that halved it to within 2%
         # A start outside the domain (a negative entry under sqrt or log) is moved to the mirror
         # image of its moving coordinates, which the common domains (x > 0, x >= 0) contain.
@@ -499,9 +501,8 @@ class LineProbe:
             held_grads = np.where(free, grads, 0.0)
             held_norm2 = np.sum(held_grads * held_grads, axis=1)
             done |= held_norm2 == 0
-            # a zero that the steps approach only by halving at the edge of the domain or region
-            # (log(p) under `given 0 < p < 1`, whose set p == 0 the region leaves out)
-            done |= cuts[rows] >= CUTS_AT_THE_EDGE
+            # a row moved onto the edge of the domain or region has been evaluated there: done
+            done |= at_edge[rows]
             still = rows[~done]
             active[rows[done]] = False
             if len(still) == 0:
@@ -514,8 +515,16 @@ class LineProbe:
             multiplicity = np.where(squared[still] >= 3, 2.0, 1.0)
             factor = (multiplicity * q[keep] / held_norm2[keep])[:, None]
             steps = -factor * held_grads[keep]
-            cut = self._step(point, still, steps, moves, problems)
-            cuts[still] = np.where(cut, cuts[still] + 1, 0)
+            # A zero that the steps approach only by halving at the edge of the domain or region
+            # (1 - p under `given 0 < p < 1`, whose set p == 1 is its edge) is gone to at once:
+            # the step is bisected to the last point inside, in float64, and judged there.
+            edge = cuts[still] >= CUTS_AT_THE_EDGE
+            if np.any(edge):
+                self._to_the_edge(point, still[edge], steps[edge], moves, problems)
+                at_edge[still[edge]] = True
+            if np.any(~edge):
+                cut = self._step(point, still[~edge], steps[~edge], moves, problems)
+                cuts[still[~edge]] = np.where(cut, cuts[still[~edge]] + 1, 0)
         kept: list[_Located] = []
         exact: list[tuple[_Located, _Problem]] = []  # reached with a quantity 0 to within its rounding
         for row, problem in enumerate(problems):
@@ -667,6 +676,40 @@ class LineProbe:
         weight = np.abs(grads)
         relevant = weight >= 1e-3 * np.max(weight, axis=1, keepdims=True)
         return np.max(np.where(relevant, np.abs(coordinates), 0.0), axis=1) + 1e-300
+
+    def _to_the_edge(
+        self,
+        point: dict[str, np.ndarray],
+        rows: np.ndarray,
+        steps: np.ndarray,
+        moves: list[dict[str, np.ndarray]],
+        problems: list[_Problem],
+    ) -> None:
+        """Move `rows` along `steps` as far as the domain and the region allow: the largest
+        admissible fraction of the step, bisected to float64's resolution."""
+        base = {name: point[name][rows].copy() for name in self.variables}
+        subset = [problems[row] for row in rows]
+        low, high = np.zeros(len(rows)), np.ones(len(rows))
+
+        def trial_at(scale: np.ndarray) -> dict[str, np.ndarray]:
+            trial = {name: base[name].copy() for name in self.variables}
+            for k, move in enumerate(moves):
+                for name, vector in move.items():
+                    trial[name] += (scale * steps[:, k])[:, None] * vector[None, :]
+            for name, bound in self.region.bounds.items():
+                if name in trial:
+                    trial[name] = np.clip(trial[name], bound.lo, bound.hi)
+            return trial
+
+        for _ in range(EDGE_BISECTIONS):
+            middle = 0.5 * (low + high)
+            trial = trial_at(middle)
+            q, _ = self._quantities(trial, None, subset)
+            ok = np.isfinite(q) & self._inside(trial, len(rows))
+            low, high = np.where(ok, middle, low), np.where(ok, high, middle)
+        final = trial_at(low)
+        for name in self.variables:
+            point[name][rows] = final[name]
 
     def _held(
         self,
