@@ -690,26 +690,35 @@ class LineProbe:
         base = {name: point[name][rows].copy() for name in self.variables}
         subset = [problems[row] for row in rows]
         low, high = np.zeros(len(rows)), np.ones(len(rows))
-
-        def trial_at(scale: np.ndarray) -> dict[str, np.ndarray]:
-            trial = {name: base[name].copy() for name in self.variables}
-            for k, move in enumerate(moves):
-                for name, vector in move.items():
-                    trial[name] += (scale * steps[:, k])[:, None] * vector[None, :]
-            for name, bound in self.region.bounds.items():
-                if name in trial:
-                    trial[name] = np.clip(trial[name], bound.lo, bound.hi)
-            return trial
-
         for _ in range(EDGE_BISECTIONS):
             middle = 0.5 * (low + high)
-            trial = trial_at(middle)
-            q, _ = self._quantities(trial, None, subset)
-            ok = np.isfinite(q) & self._inside(trial, len(rows))
+            ok = self._admissible(self._moved(base, middle, steps, moves), subset)
             low, high = np.where(ok, middle, low), np.where(ok, high, middle)
-        final = trial_at(low)
+        final = self._moved(base, low, steps, moves)
         for name in self.variables:
             point[name][rows] = final[name]
+
+    def _moved(
+        self,
+        base: dict[str, np.ndarray],
+        scale: np.ndarray,
+        steps: np.ndarray,
+        moves: list[dict[str, np.ndarray]],
+    ) -> dict[str, np.ndarray]:
+        """`base` moved by `scale` times `steps` (one column per move), clipped to the bounds."""
+        trial = {name: base[name].copy() for name in self.variables}
+        for k, move in enumerate(moves):
+            for name, vector in move.items():
+                trial[name] += (scale * steps[:, k])[:, None] * vector[None, :]
+        for name, bound in self.region.bounds.items():
+            if name in trial:
+                trial[name] = np.clip(trial[name], bound.lo, bound.hi)
+        return trial
+
+    def _admissible(self, trial: dict[str, np.ndarray], problems: list[_Problem]) -> np.ndarray:
+        """Rows of `trial` where each problem's quantity is defined and the region holds."""
+        q, _ = self._quantities(trial, None, problems)
+        return np.isfinite(q) & self._inside(trial, len(problems))
 
     def _held(
         self,
@@ -745,17 +754,10 @@ class LineProbe:
         scale = np.ones(len(rows))
         cut = np.zeros(len(rows), dtype=bool)
         base = {name: point[name][rows].copy() for name in self.variables}
+        subset = [problems[row] for row in rows]
         for _try in range(BACKTRACKS):
-            trial = {name: base[name].copy() for name in self.variables}
-            for k, move in enumerate(moves):
-                for name, vector in move.items():
-                    trial[name] += (scale * steps[:, k])[:, None] * vector[None, :]
-            for name, bound in self.region.bounds.items():
-                if name in trial:
-                    trial[name] = np.clip(trial[name], bound.lo, bound.hi)
-            subset = [problems[row] for row in rows]
-            q, _ = self._quantities(trial, None, subset)
-            ok = np.isfinite(q) & self._inside(trial, len(rows))
+            trial = self._moved(base, scale, steps, moves)
+            ok = self._admissible(trial, subset)
             for name in self.variables:
                 point[name][rows] = np.where(ok[:, None], trial[name], point[name][rows])
             if np.all(ok):
