@@ -54,7 +54,8 @@ NEWTON_STEPS = 36
 NEWTON_STEPS_FOR_DOUBLE_ZEROS = 160  # a double zero halves its distance per step: down to 1e-16 of 1e16
 BACKTRACKS = 8
 CUTS_AT_THE_EDGE = 3  # steps in a row shortened at the edge of the domain or region: go to the edge
-EDGE_BISECTIONS = 56  # of the step to the edge: to float64's resolution of the step
+EDGE_CANDIDATES = 63  # fractions of the step to the edge tried at once, per round
+EDGE_ROUNDS = 9  # rounds: 64^9 = 2^54, float64's resolution of the step
 LOOKS_PER_CHANGE = 3  # located points judged per kind of change
 MAX_PROBLEMS = 3072  # switching problems solved together, at most
 MAX_CERTIFICATES = 24  # distinct flat states certified symbolically, at most
@@ -686,14 +687,32 @@ class LineProbe:
         problems: list[_Problem],
     ) -> None:
         """Move `rows` along `steps` as far as the domain and the region allow: the largest
-        admissible fraction of the step, bisected to float64's resolution."""
+        admissible fraction of the step, to float64's resolution."""
         base = {name: point[name][rows].copy() for name in self.variables}
-        subset = [problems[row] for row in rows]
-        low, high = np.zeros(len(rows)), np.ones(len(rows))
-        for _ in range(EDGE_BISECTIONS):
-            middle = 0.5 * (low + high)
-            ok = self._admissible(self._moved(base, middle, steps, moves), subset)
-            low, high = np.where(ok, middle, low), np.where(ok, high, middle)
+        count = len(rows)
+        subset = [problems[row] for row in rows] * EDGE_CANDIDATES
+        low, high = np.zeros(count), np.ones(count)
+        # each round tries EDGE_CANDIDATES fractions between the last admissible one and the first
+        # refused one, all rows at once: one run of the body per round (a bisection took one per
+        # halving, 56 of them)
+        fractions = np.arange(1, EDGE_CANDIDATES + 1) / (EDGE_CANDIDATES + 1)
+        tiled = {name: np.tile(base[name], (EDGE_CANDIDATES, 1)) for name in self.variables}
+        tiled_steps = np.tile(steps, (EDGE_CANDIDATES, 1))
+        for _ in range(EDGE_ROUNDS):
+            scales = low[None, :] + fractions[:, None] * (high - low)[None, :]  # (candidates, rows)
+            ok = self._admissible(self._moved(tiled, scales.reshape(-1), tiled_steps, moves), subset)
+            ok = ok.reshape(EDGE_CANDIDATES, count)
+            # the last admissible candidate before the first refused one (the domain along a step
+            # is an interval from where the row stands)
+            refused = np.where(~ok.any(axis=0), 0, np.argmin(ok, axis=0))
+            refused = np.where(ok.all(axis=0), EDGE_CANDIDATES, refused)
+            new_low = np.where(refused > 0, scales[np.maximum(refused - 1, 0), np.arange(count)], low)
+            new_high = np.where(
+                refused < EDGE_CANDIDATES,
+                scales[np.minimum(refused, EDGE_CANDIDATES - 1), np.arange(count)],
+                high,
+            )
+            low, high = new_low, new_high
         final = self._moved(base, low, steps, moves)
         for name in self.variables:
             point[name][rows] = final[name]
