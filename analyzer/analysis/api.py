@@ -67,7 +67,7 @@ def expression_report(
     except LossSyntaxError as error:
         problem = error.problem
         return invalid_report(
-            None, problem.span.line, None, Finding("error", "E001", problem.message, problem.span)
+            None, problem.span.line, None, Finding.of("E001", problem.message, problem.span)
         )
     except Exception as error:  # noqa: BLE001 - a bug in the parser is a diagnostic, never a traceback
         return invalid_report(None, 1, None, internal_error_finding(error, Span(1, 1, 1, 2)))
@@ -76,7 +76,7 @@ def expression_report(
     except LossSyntaxError as error:
         problem = error.problem
         return invalid_report(
-            None, problem.span.line, None, Finding("error", "E001", problem.message, problem.span)
+            None, problem.span.line, None, Finding.of("E001", problem.message, problem.span)
         )
     except Exception as error:  # noqa: BLE001
         return invalid_report(None, 1, None, internal_error_finding(error, Span(1, 1, 1, 2)))
@@ -119,9 +119,9 @@ def analyze_text(
     for statement in source.statements:
         if isinstance(statement, ast.SyntaxProblem):
             if statement.message.startswith(INTERNAL_ERROR):
-                finding = Finding("error", "E999", f"{statement.message}; {BUG_HINT}", statement.span)
+                finding = Finding.of("E999", f"{statement.message}; {BUG_HINT}", statement.span)
             else:
-                finding = Finding("error", "E001", _syntax_message(statement), statement.span)
+                finding = Finding.of("E001", _syntax_message(statement), statement.span)
             reports.append(
                 invalid_report(statement.name, statement.statement_line or statement.span.line, path, finding)
             )
@@ -137,10 +137,9 @@ def analyze_text(
                 with deep_stack(), hard_limit(hard_limit_for(budget)):
                     context.constants[name] = constant_binding(lower_constant(statement, context))
             except LoweringError as error:
-                finding = Finding("error", error.code, error.message, error.span or statement.span)
+                finding = Finding.of(error.code, error.message, error.span or statement.span)
             except AnalysisTimeout as timeout:
-                finding = Finding(
-                    "error",
+                finding = Finding.of(
                     "E005",
                     f"the constant took longer than {timeout.seconds:g} s to build",
                     statement.span,
@@ -155,7 +154,7 @@ def analyze_text(
             continue
         if clash:
             report = invalid_report(
-                name, statement.span.line, path, Finding("error", "E005", clash, statement.name_span)
+                name, statement.span.line, path, Finding.of("E005", clash, statement.name_span)
             )
         else:
             report = _analyze_definition(statement, context, path, budget, data_names)
@@ -212,11 +211,11 @@ def _analyze_definition(
                     definition
                 )
         except LoweringError as error:
-            report.findings = [Finding("error", error.code, error.message, error.span or definition.span)]
+            report.findings = [Finding.of(error.code, error.message, error.span or definition.span)]
             return report
         except RecursionError:
             report.findings = [
-                Finding("error", "E005", "the definition is nested too deeply to analyse", definition.span)
+                Finding.of("E005", "the definition is nested too deeply to analyse", definition.span)
             ]
             return report
         except AnalysisTimeout as timeout:
@@ -235,7 +234,7 @@ def _analyze_definition(
             # locals that each wrap the one before nest deeper than the parser's count of brackets
             report.classification = INVALID
             report.findings = [
-                Finding("error", "E005", "the definition is nested too deeply to analyse", definition.span)
+                Finding.of("E005", "the definition is nested too deeply to analyse", definition.span)
             ]
             return report
         except Exception as error:  # noqa: BLE001 - one definition's failure must not cost the others their reports
@@ -248,7 +247,7 @@ def _timed_out(report: Report, reason: str) -> Report:
     report.classification = UNKNOWN
     report.smoothness = None
     report.reason = reason
-    report.findings = [Finding("unknown", "K901", f"could not decide: {reason}", report.span)]
+    report.findings = [Finding.of("K901", f"could not decide: {reason}", report.span)]
     return report
 
 
@@ -357,7 +356,7 @@ def hard_limit(seconds: float, tracing: bool = True) -> Iterator[None]:
 
 def internal_error_finding(error: BaseException, span: Span) -> Finding:
     detail = "".join(traceback.format_exception_only(type(error), error)).strip().splitlines()[-1][:300]
-    return Finding("error", "E999", f"internal error ({detail}); {BUG_HINT}", span)
+    return Finding.of("E999", f"internal error ({detail}); {BUG_HINT}", span)
 
 
 def _cause(finding: Finding) -> str:
@@ -538,8 +537,7 @@ def _apply_noqa(report: Report, noqas: Sequence[NoqaDirective]) -> None:
     for index, noqa in enumerate(noqas):
         if noqa.problem is not None:
             report.findings.append(
-                Finding(
-                    "invalid-noqa",
+                Finding.of(
                     INVALID_NOQA,
                     f"malformed `# noqa`: {noqa.problem}",
                     noqa.span,
@@ -554,8 +552,7 @@ def _apply_noqa(report: Report, noqas: Sequence[NoqaDirective]) -> None:
             if not used[index]:
                 message = f"unused `# noqa`: {where} has no diagnostic to silence"
                 report.findings.append(
-                    Finding(
-                        "unused-noqa",
+                    Finding.of(
                         UNUSED_NOQA,
                         message,
                         noqa.span,
@@ -572,7 +569,7 @@ def _apply_noqa(report: Report, noqas: Sequence[NoqaDirective]) -> None:
             suggestion = f"remove {', '.join(unmatched)} from the `# noqa` list"
         verb = "is" if len(unmatched) == 1 else "are"
         message = f"unused `# noqa` code{'s' if len(unmatched) > 1 else ''}: {', '.join(unmatched)} {verb} not reported on {where}"
-        report.findings.append(Finding("unused-noqa", UNUSED_NOQA, message, noqa.span, suggestion=suggestion))
+        report.findings.append(Finding.of(UNUSED_NOQA, message, noqa.span, suggestion=suggestion))
 
 
 def _span_of(tree: ast.Expr) -> Span:

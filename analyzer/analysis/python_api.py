@@ -194,16 +194,13 @@ def analyze_python_text(
     if module.syntax_error is not None:
         problem = module.syntax_error
         return [
-            invalid_report(
-                None, problem.span.line, path, Finding("error", "E001", problem.message, problem.span)
-            )
+            invalid_report(None, problem.span.line, path, Finding.of("E001", problem.message, problem.span))
         ]
     reports = []
     for function in module.functions:
         if function.definition is None:
             assert function.problem is not None
-            finding = Finding(
-                "untranslatable",
+            finding = Finding.of(
                 UNTRANSLATABLE,
                 f"`{function.name}` is not analysed: it uses {function.problem.message}",
                 function.problem.span,
@@ -277,4 +274,4 @@ def _apply_python_noqa(report: Report, module: PythonModule, def_line: int, end_
             else f"remove {', '.join(stale)} from the `# noqa` list"
         )
         message = f"unused `# noqa` code{'s' if len(stale) > 1 else ''}: {'; '.join(problems)}"
-        report.findings.append(Finding("unused-noqa", UNUSED_NOQA, message, noqa.span, suggestion=suggestion))
+        report.findings.append(Finding.of(UNUSED_NOQA, message, noqa.span, suggestion=suggestion))

@@ -161,17 +161,15 @@ def lower_source(
                     lowered = lowerer.definition(statement)
         except (AnalysisTimeout, Exception) as error:  # noqa: BLE001 - one definition's failure must not cost the others their code
             if isinstance(error, AnalysisTimeout):
-                finding = Finding(
-                    "error",
+                finding = Finding.of(
                     "E005",
                     f"building its expression for the code took longer than {error.seconds:g} s",
                     statement.span,
                 )
             elif isinstance(error, LoweringError):  # it calls a definition that got no code
-                finding = Finding("error", error.code, error.message, error.span or statement.span)
+                finding = Finding.of(error.code, error.message, error.span or statement.span)
             elif isinstance(error, RecursionError):
-                finding = Finding(
-                    "error",
+                finding = Finding.of(
                     "E005",
                     "the definition is nested too deeply to generate code for",
                     statement.span,
