@@ -5,12 +5,19 @@ printer prints."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
+import sympy as sp
 
+from analyzer.analysis.lowering import FileContext, Lowerer
 from analyzer.analysis.report import Finding
 from analyzer.analysis.rules import RULES
+from analyzer.atoms import functions as fn
+from analyzer.atoms import table as atoms
+from analyzer.language.parser import parse_source
 
 PACKAGE = Path(__file__).resolve().parents[1] / "analyzer"
 
@@ -50,3 +57,83 @@ def test_a_finding_of_a_rule_has_the_rule_s_kind_and_severity(code: str) -> None
 def test_a_finding_of_an_unknown_code_is_refused() -> None:
     with pytest.raises(KeyError):
         Finding.of("K999", "message", None)
+
+
+# ---------------------------------------------------------------- the atom table's shapes
+
+
+def _lowered_call(row: atoms.Atom) -> Any:
+    """The body of `f(a0, ...) = name(a0, ...)`: the row called on names, as the lowering builds it
+    (a parameter with a default left out, an optional one given)."""
+    arguments: list[str] = []
+    keywords = False
+    for index, param in enumerate(row.params):
+        if param.default is not atoms.NO_DEFAULT and param.kind != "optional":
+            keywords = True
+            continue
+        value = {"condition": f"a{index} > 0", "int": "2", "dtype": "tf.float32"}.get(param.kind, f"a{index}")
+        arguments.append(f"{param.name}={value}" if keywords else value)
+    if row.variadic:
+        arguments = ["a0", "a1"]
+    names = sorted({name for argument in arguments for name in re.findall(r"\ba\d+\b", argument)})
+    text = f"f({', '.join(names)}) = {atoms.spellings_of(row)[0]}({', '.join(arguments)})"
+    (definition,) = parse_source(text, "<row>").statements
+    return Lowerer(FileContext(), "f").definition(definition).body
+
+
+ALL_ROWS = (*atoms.ATOMS, *atoms.TORCH_ROWS, *atoms.KERAS_ROWS)
+
+
+@pytest.mark.parametrize("row", ALL_ROWS, ids=lambda row: atoms.spellings_of(row)[0])
+def test_a_row_knows_its_shape(row: atoms.Atom) -> None:
+    """A row is elementwise exactly when what it builds is a function of single entries."""
+    assert row.shape in atoms.SHAPES
+    body = _lowered_call(row)
+    vector = isinstance(body, sp.Basic) and (
+        isinstance(body, atoms.VECTOR_NODES) or body.has(*atoms.VECTOR_NODES)
+    )
+    assert vector == (row.shape != atoms.ELEMENTWISE), (row.shape, body)
+
+
+def test_every_function_class_has_a_row() -> None:
+    """So its shape, its numeric function and its TensorFlow column are known."""
+    classes = [
+        value
+        for name, value in vars(fn).items()
+        if isinstance(value, type)
+        and issubclass(value, (fn.RealFunction, fn.LossPredicate))
+        and value.__module__ == fn.__name__
+        and not name.startswith("_")
+        and value not in (fn.RealFunction, fn.LossPredicate)
+    ]
+    assert classes and [cls.__name__ for cls in classes if cls not in atoms.ATOM_BY_NODE] == []
+
+
+def test_a_vector_function_has_its_entry_by_entry_form() -> None:
+    """`kinks verify` writes a body entry by entry from the rows' `entries`."""
+    missing = [row.name for row in atoms.ATOMS if row.node in atoms.VECTOR_NODES and row.entries is None]
+    assert missing == []
+
+
+def test_the_class_lists_are_derived_from_the_rows() -> None:
+    """No module outside the table lists function classes by hand: the indexes are the rows'."""
+    assert fn.ReduceSum in atoms.AXIS_NODES and fn.Dot not in atoms.AXIS_NODES  # dot takes no axis
+    assert atoms.CONDITION_AXIS_NODES == (fn.ReduceAll, fn.ReduceAny)
+    assert fn.Norm in atoms.REDUCTION_NODES and fn.Softmax not in atoms.REDUCTION_NODES
+    assert not hasattr(fn, "VECTOR_FUNCTIONS")
+    offences = []
+    for module, tree in _modules():
+        if module.startswith("atoms/"):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Tuple | ast.BinOp | ast.Set):
+                members = [
+                    part
+                    for part in (node.elts if not isinstance(node, ast.BinOp) else (node.left, node.right))
+                    if isinstance(part, ast.Attribute)
+                    and isinstance(part.value, ast.Name)
+                    and part.value.id == "fn"
+                ]
+                if len(members) >= 2:
+                    offences.append(f"{module}:{node.lineno}: {', '.join(m.attr for m in members)}")
+    assert offences == [], "classes listed by hand (give the rows a fact instead):\n" + "\n".join(offences)

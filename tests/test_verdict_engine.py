@@ -28,7 +28,7 @@ from analyzer.analysis.api import analyze_text
 from analyzer.analysis.evaluate import Program
 from analyzer.analysis.probe import choose_step, piece_expression
 from analyzer.atoms import functions as fn
-from analyzer.atoms.table import ATOMS, is_flat_atom
+from analyzer.atoms.table import ATOMS, VECTOR_NODES, is_flat_atom
 
 SMOOTH, PIECEWISE, ZERO = "smooth", "piecewise-differentiable", "zero-gradient"
 KINK, JUMP, FLAT, SING = "kink", "discontinuity", "constant-piece", "singularity"
@@ -323,7 +323,7 @@ def test_forward_mode_tangents_agree_with_high_precision_differences(name: str, 
     assert np.any(finite)
     assert np.allclose(exact[finite], numeric[finite], rtol=1e-5, atol=1e-7), (name, exact, numeric)
     # the same at 50 digits for scalar expressions SymPy can evaluate
-    if not isinstance(expr, tuple(fn.VECTOR_FUNCTIONS)) and not expr.atoms(*fn.VECTOR_FUNCTIONS):
+    if not isinstance(expr, VECTOR_NODES) and not expr.atoms(*VECTOR_NODES):
         point = {
             sp.Symbol("x", real=True): sp.Float(str(x[0, 0]), 50),
             sp.Symbol("y", real=True): sp.Float(str(y[0, 0]), 50),

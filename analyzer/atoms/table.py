@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 import sympy as sp
-from sympy.logic.boolalg import BooleanFunction
+from sympy.logic.boolalg import Boolean, BooleanFunction
 
 from . import functions as fn
 
@@ -133,6 +133,18 @@ def _grouped(text: str) -> str:
     return f"({text})" if text else text
 
 
+# What a function does to the vector axis (the last one, LANGUAGE.md §2): a row's `shape`. Every
+# list of classes the rest of the package needs (the vector functions, those that take an axis,
+# those that reduce it) is derived from it, below the rows.
+ELEMENTWISE = "elementwise"  # entry by entry, arguments broadcast (exp, relu, max of several)
+REDUCTION = "reduction"  # the axis reduced to one entry (sum, reduce_max, norm, dot, all)
+ALONG = "along"  # a vector from the whole axis, each entry depending on all of it (softmax, sort)
+INDEX = "index"  # the position of an entry along the axis, reduced to one (argmax, argmin)
+GATHER = "gather"  # entries chosen by a position or an index (take, x[..., 1:], one_hot)
+SIZE = "size"  # a function of the axis' length only (size, range_like)
+SHAPES = (ELEMENTWISE, REDUCTION, ALONG, INDEX, GATHER, SIZE)
+
+
 @dataclass(frozen=True, slots=True)
 class Atom:
     name: str
@@ -141,6 +153,7 @@ class Atom:
     aliases: tuple[str, ...] = ()
     variadic: bool = False
     node: type | None = None  # the SymPy class whose nodes this row describes
+    shape: str = ELEMENTWISE  # what it does to the vector axis (SHAPES)
     summary: str = "smooth"
     numeric: Callable[..., Any] | None = None
     switch: Callable[..., Any] | None = None
@@ -171,10 +184,30 @@ class Atom:
     # functions) or not given by `fdiff`: (argument values, their tangents or None, value) -> tangent.
     # Other rows are differentiated through their SymPy class's `fdiff`.
     jvp: Callable[[Sequence[Any], Sequence[Any], Any], Any] | None = None
+    # A vector function written entry by entry in SymPy, for the exact reference of `kinks verify`:
+    # (the entries of each argument, one entry broadcasting; the vector's length) -> the entries
+    # of the value. Elementwise rows need none.
+    entries: Callable[[Sequence[Sequence[Any]], int], list[Any]] | None = None
+    # Facts the code generator's rewrites read (tensorflow/rewrite.py): the value is never
+    # negative (relu, abs, var: sqrt of it gets slope 0 at 0); linear in its one argument (sum,
+    # mean: f(-x) == -f(x), and f(x) >= 0 where x >= 0); it overflows for a large argument (exp,
+    # cosh: guarded in a branch that is not taken).
+    nonnegative: bool = False
+    linear: bool = False
+    overflows: bool = False
 
     @property
     def spellings(self) -> tuple[str, ...]:
         return (self.name, *self.aliases)
+
+    @property
+    def takes_axis(self) -> bool:
+        return any(param.kind == "axis" for param in self.params)
+
+    @property
+    def is_condition(self) -> bool:
+        """Its node is a condition (a comparison, `and`, `all`, `isnan`), not a number."""
+        return self.node is not None and issubclass(self.node, Boolean)
 
     @property
     def is_zero_gradient(self) -> bool:
@@ -655,6 +688,152 @@ def _constant_piece(state: int, *_: Any) -> Any:
     return sp.Integer(int(state))
 
 
+# ------------------------------------------------------------------ entry by entry (SymPy)
+# `entries(arguments, size)`: the value's entries from each argument's entries (one entry stands
+# for a vector of `size` equal entries). ValueError where there is no closed form here.
+
+
+def _whole(v: Sequence[Any], size: int) -> list[Any]:
+    return list(v) if len(v) > 1 else list(v) * size
+
+
+def _entries_reduced(reduce: Callable[[list[Any]], Any]) -> Callable[..., list[Any]]:
+    """A reduction of the first argument's entries to one."""
+    return lambda args, size: [reduce(_whole(args[0], size))]
+
+
+def _entries_along(along: Callable[[list[Any]], list[Any]]) -> Callable[..., list[Any]]:
+    """A vector of the first argument's entries, each entry from all of them."""
+    return lambda args, size: along(_whole(args[0], size))
+
+
+def _sorted_entries(v: Sequence[Any]) -> list[Any]:
+    if len(v) == 1:
+        return list(v)
+    if len(v) == 2:
+        return [sp.Min(*v), sp.Max(*v)]
+    if len(v) == 3:
+        low, high = sp.Min(*v), sp.Max(*v)
+        return [low, sp.Add(*v) - low - high, high]
+    raise ValueError("sort of more than 3 entries")
+
+
+def _picked(values: Sequence[Any], index: Any) -> Any:
+    """The entry at a (float) index, truncated and clipped to the entries as `take` does."""
+    pairs = [(values[k], index < k + 1) for k in range(len(values) - 1)]
+    return sp.Piecewise(*pairs, (values[-1], True))
+
+
+def _softmax_entries(v: list[Any]) -> list[Any]:
+    total = sp.Add(*[sp.exp(x) for x in v])
+    return [sp.exp(x) / total for x in v]
+
+
+def _log_softmax_entries(v: list[Any]) -> list[Any]:
+    log_total = sp.log(sp.Add(*[sp.exp(x) for x in v]))
+    return [x - log_total for x in v]
+
+
+def _variance_entries(v: list[Any]) -> Any:
+    mean = sp.Add(*v) / len(v)
+    return sp.Add(*[(x - mean) ** 2 for x in v]) / len(v)
+
+
+def _arg_extremum_entries(better: Callable[[Any, Any], Any]) -> Callable[..., list[Any]]:
+    """argmax (`better` is >=) or argmin (<=): the first index that beats every other entry."""
+
+    def entries(args: Sequence[Sequence[Any]], size: int) -> list[Any]:
+        full = _whole(args[0], size)
+        pairs = []
+        for i in range(len(full) - 1):
+            condition = sp.And(*[better(full[i], full[j]) for j in range(len(full)) if j != i])
+            pairs.append((sp.Integer(i), condition))
+        return [sp.Piecewise(*pairs, (sp.Integer(len(full) - 1), True))]
+
+    return entries
+
+
+def _argsort_entries(args: Sequence[Sequence[Any]], size: int) -> list[Any]:
+    """The stable sorting permutation: entry k is the i whose rank (entries below it, ties by
+    index) is k."""
+    full = _whole(args[0], size)
+    count = len(full)
+    ranks = [
+        sp.Add(
+            *[
+                sp.Piecewise((1, full[j] < full[i] if j > i else full[j] <= full[i]), (0, True))
+                for j in range(count)
+                if j != i
+            ]
+        )
+        for i in range(count)
+    ]
+    return [
+        sp.Add(*[i * sp.Piecewise((1, sp.Eq(ranks[i], k)), (0, True)) for i in range(count)])
+        for k in range(count)
+    ]
+
+
+def _subscript_entries(args: Sequence[Sequence[Any]], size: int) -> list[Any]:
+    full = _whole(args[0], size)
+    start, stop, step, drop = (int(arg[0]) for arg in args[1:])
+    if drop:
+        return [full[start]]
+    return full[start:stop:step] or full[:1]
+
+
+def _top_k_entries(args: Sequence[Sequence[Any]], size: int) -> list[Any]:
+    ordered = list(reversed(_sorted_entries(args[0])))
+    return ordered[: max(1, int(args[1][0]))]
+
+
+def _norm_entries(args: Sequence[Sequence[Any]], size: int) -> list[Any]:
+    v, order = args[0], args[1][0]
+    if order == 1:
+        return [sp.Add(*[sp.Abs(x) for x in v])]
+    if order == 2:
+        return [sp.sqrt(sp.Add(*[x**2 for x in v]))]
+    return [sp.Max(*[sp.Abs(x) for x in v])]
+
+
+def _dot_entries(args: Sequence[Sequence[Any]], size: int) -> list[Any]:
+    a, b = args
+    if len(a) != len(b) and 1 not in (len(a), len(b)):
+        raise ValueError("arguments of different lengths")
+    width = max(len(a), len(b))
+    a, b = (list(v) * width if len(v) == 1 else list(v) for v in (a, b))
+    return [sp.Add(*[x * y for x, y in zip(a, b)])]
+
+
+def _one_hot_entries(args: Sequence[Sequence[Any]], size: int) -> list[Any]:
+    index = args[0]
+    if len(index) != 1:
+        raise ValueError("one_hot of a vector of indices")
+    return [sp.Piecewise((1, sp.Eq(index[0], k)), (0, True)) for k in range(size)]
+
+
+def _take_entries(args: Sequence[Sequence[Any]], size: int) -> list[Any]:
+    """One entry per index, as tf.gather gives (the analysis broadcasts a single index instead)."""
+    v = args[0]
+    values = list(v) if len(v) > 1 else [v[0]] * size
+    return [_picked(values, index) for index in args[1]]
+
+
+def _in_top_k_entries(args: Sequence[Sequence[Any]], size: int) -> list[Any]:
+    v, index, k = args[0], args[1], int(args[2][0])
+    out = []
+    for position in index:
+        target = _picked(v, position)
+        larger = sp.Add(*[sp.Piecewise((1, x > target), (0, True)) for x in v])
+        out.append(sp.StrictLessThan(larger, k))
+    return out
+
+
+def _never(args: Sequence[Sequence[Any]], size: int) -> list[Any]:
+    """isnan and isinf of real (finite) entries."""
+    return [sp.false]
+
+
 # ------------------------------------------------------------------ builders
 
 
@@ -798,6 +977,7 @@ def _smooth(
     crossings: Callable[..., Any] | None = None,
     piece: Callable[..., Any] | None = None,
     surfaces: tuple[str, ...] = (),
+    **facts: Any,
 ) -> Atom:
     """A smooth row; C1-only rows also name the switch where their curvature changes."""
     return Atom(
@@ -814,6 +994,7 @@ def _smooth(
         crossings=crossings,
         piece=piece,
         surfaces=surfaces,
+        **facts,
     )
 
 
@@ -905,6 +1086,7 @@ def _corners(
     switch: Callable[..., Any] | None = None,
     crossings: Callable[..., Any] | None = None,
     piece: Callable[..., Any] | None = None,
+    **facts: Any,
 ) -> Atom:
     """relu6, hard_tanh, leaky_relu, ...: fixed corners, constant pieces beyond some of them."""
     return Atom(
@@ -927,6 +1109,7 @@ def _corners(
         tf_at_kink=at_kink or "the slope of the piece on the right of each corner",
         summary="piecewise linear or smooth, with corners" + (" and jumps" if jumps else ""),
         surrogates=(surrogate,),
+        **facts,
     )
 
 
@@ -951,6 +1134,7 @@ def _reduction(
         params=REDUCTION_PARAMS,
         build=lambda x, axis, keepdims: cls(x),
         node=cls,
+        shape=REDUCTION,
         numeric=numeric,
         tf=tf,
         **facts,
@@ -967,6 +1151,7 @@ def _along_axis(
         params=params,
         build=lambda x, axis: cls(x),
         node=cls,
+        shape=ALONG,
         numeric=numeric,
         tf=tf,
         **facts,
@@ -977,19 +1162,19 @@ def _along_axis(
 
 _ROWS: tuple[Atom, ...] = (
     # smooth elementwise
-    _smooth("exp", sp.exp, np.exp, "tf.exp({0})"),
-    _smooth("expm1", fn.Expm1, np.expm1, "tf.math.expm1({0})"),
+    _smooth("exp", sp.exp, np.exp, "tf.exp({0})", overflows=True),
+    _smooth("expm1", fn.Expm1, np.expm1, "tf.math.expm1({0})", overflows=True),
     _smooth("square", None, np.square, "tf.square({0})", build=lambda x: x**2),
     _smooth("sin", sp.sin, np.sin, "tf.sin({0})"),
     _smooth("cos", sp.cos, np.cos, "tf.cos({0})"),
     _smooth("tanh", sp.tanh, np.tanh, "tf.tanh({0})"),
-    _smooth("sinh", sp.sinh, np.sinh, "tf.sinh({0})"),
-    _smooth("cosh", sp.cosh, np.cosh, "tf.cosh({0})"),
+    _smooth("sinh", sp.sinh, np.sinh, "tf.sinh({0})", overflows=True),
+    _smooth("cosh", sp.cosh, np.cosh, "tf.cosh({0})", overflows=True),
     _smooth("atan", sp.atan, np.arctan, "tf.atan({0})", "arctan"),
     _smooth("erf", sp.erf, _erf, "tf.math.erf({0})"),
     _smooth("erfc", sp.erfc, _erfc, "tf.math.erfc({0})"),
-    _smooth("sigmoid", fn.Sigmoid, _sigmoid, "tf.sigmoid({0})", "expit"),
-    _smooth("softplus", fn.Softplus, _softplus, "tf.nn.softplus({0})"),
+    _smooth("sigmoid", fn.Sigmoid, _sigmoid, "tf.sigmoid({0})", "expit", nonnegative=True),
+    _smooth("softplus", fn.Softplus, _softplus, "tf.nn.softplus({0})", nonnegative=True),
     _smooth("log_sigmoid", fn.LogSigmoid, lambda x: -_softplus(-x), "tf.math.log_sigmoid({0})", "logsigmoid"),
     _smooth("silu", fn.Silu, lambda x: x * _sigmoid(x), "tf.nn.silu({0})", "swish"),
     _smooth(
@@ -1030,7 +1215,14 @@ _ROWS: tuple[Atom, ...] = (
     ),
     _smooth("ones_like", None, np.ones_like, "tf.ones_like({0})", build=lambda x: sp.S.One),
     _smooth("zeros_like", None, np.zeros_like, "tf.zeros_like({0})", build=lambda x: sp.S.Zero),
-    _smooth("range_like", fn.RangeLike, _range_like, "tf.cast(tf.range(tf.shape({0})[-1]), {0}.dtype)"),
+    _smooth(
+        "range_like",
+        fn.RangeLike,
+        _range_like,
+        "tf.cast(tf.range(tf.shape({0})[-1]), {0}.dtype)",
+        shape=SIZE,
+        entries=lambda args, size: [sp.Integer(i) for i in range(size)],
+    ),
     _smooth(
         "size",
         fn.Size,
@@ -1038,6 +1230,8 @@ _ROWS: tuple[Atom, ...] = (
         "tf.cast(tf.size({0}), tf.float32)",
         params=(Param("x"), Param("axis", default=-1, keywords=("dim",), kind="axis")),
         build=lambda x, axis: fn.Size(x),
+        shape=SIZE,
+        entries=lambda args, size: [sp.Integer(len(args[0]) if len(args[0]) > 1 else size)],
     ),
     _smooth(
         "huber",
@@ -1073,6 +1267,8 @@ _ROWS: tuple[Atom, ...] = (
         "tf.reduce_sum({0}, axis=-1)",
         "reduce_sum",
         jvp=_jvp_reduce(np.sum),
+        entries=_entries_reduced(lambda v: sp.Add(*v)),
+        linear=True,
     ),
     _reduction(
         "mean",
@@ -1082,6 +1278,8 @@ _ROWS: tuple[Atom, ...] = (
         "reduce_mean",
         "average",
         jvp=_jvp_reduce(np.mean),
+        entries=_entries_reduced(lambda v: sp.Add(*v) / len(v)),
+        linear=True,
     ),
     _reduction(
         "prod",
@@ -1091,6 +1289,7 @@ _ROWS: tuple[Atom, ...] = (
         "reduce_prod",
         "product",
         jvp=_jvp_prod,
+        entries=_entries_reduced(lambda v: sp.Mul(*v)),
     ),
     _reduction(
         "var",
@@ -1100,12 +1299,15 @@ _ROWS: tuple[Atom, ...] = (
         "reduce_variance",
         "variance",
         jvp=_jvp_var,
+        entries=_entries_reduced(_variance_entries),
+        nonnegative=True,
     ),
     Atom(
         name="std",
         aliases=("reduce_std",),
         params=REDUCTION_PARAMS,
         build=lambda x, axis, keepdims: sp.sqrt(fn.ReduceVar(x)),
+        shape=REDUCTION,
         tf="tf.math.reduce_std({0}, axis=-1)",
         summary="the square root of the variance: see sqrt",
     ),
@@ -1115,7 +1317,9 @@ _ROWS: tuple[Atom, ...] = (
         params=(*REDUCTION_PARAMS, Param("b", default=None, kind="optional")),
         build=_logsumexp_build,
         node=fn.LogSumExp,
+        shape=REDUCTION,
         numeric=_logsumexp,
+        entries=_entries_reduced(lambda v: sp.log(sp.Add(*[sp.exp(x) for x in v]))),
         tf="tf.reduce_logsumexp({0}, axis=-1)",
         jvp=_jvp_logsumexp,
         summary="log(sum(exp(x))); with weights b=, log(sum(b * exp(x)))",
@@ -1130,6 +1334,7 @@ _ROWS: tuple[Atom, ...] = (
         crossings=_entry_pairs,
         kinks=("ties among the largest entries of {0}",),
         jvp=_jvp_at(lambda args: _argmax(args[0])),
+        entries=_entries_reduced(lambda v: sp.Max(*v)),
         state_surfaces=lambda a, b: 0,
         smoothness=0,
         summary="the largest entry: piecewise linear, with kinks at ties",
@@ -1146,19 +1351,28 @@ _ROWS: tuple[Atom, ...] = (
         crossings=_entry_pairs,
         kinks=("ties among the smallest entries of {0}",),
         jvp=_jvp_at(lambda args: _argmin(args[0])),
+        entries=_entries_reduced(lambda v: sp.Min(*v)),
         state_surfaces=lambda a, b: 0,
         smoothness=0,
         summary="the smallest entry: piecewise linear, with kinks at ties",
         tf_at_kink="the gradient is split evenly among the tied entries",
         surrogates=(Surrogate("soft minimum", "-{t} * logsumexp(-{0} / {t})", 0.1),),
     ),
-    _along_axis("softmax", fn.Softmax, _softmax, "tf.nn.softmax({0}, axis=-1)", jvp=_jvp_softmax),
+    _along_axis(
+        "softmax",
+        fn.Softmax,
+        _softmax,
+        "tf.nn.softmax({0}, axis=-1)",
+        jvp=_jvp_softmax,
+        entries=_entries_along(_softmax_entries),
+    ),
     _along_axis(
         "log_softmax",
         fn.LogSoftmax,
         lambda x: np.log(_softmax(x)),
         "tf.nn.log_softmax({0}, axis=-1)",
         jvp=_jvp_log_softmax,
+        entries=_entries_along(_log_softmax_entries),
     ),
     _along_axis(
         "cumsum",
@@ -1166,6 +1380,8 @@ _ROWS: tuple[Atom, ...] = (
         lambda x: np.cumsum(np.asarray(x, dtype=float), axis=-1),
         "tf.math.cumsum({0}, axis=-1)",
         jvp=lambda args, tangents, value: np.cumsum(_tangent(tangents[0], args[0]), axis=-1),
+        entries=_entries_along(lambda v: [sp.Add(*v[: i + 1]) for i in range(len(v))]),
+        linear=True,
     ),
     _along_axis(
         "sort",
@@ -1176,6 +1392,7 @@ _ROWS: tuple[Atom, ...] = (
         crossings=_entry_pairs,
         kinks=("ties among the entries of {0}",),
         jvp=_jvp_at(lambda args: np.argsort(np.asarray(args[0], dtype=float), axis=-1, kind="stable")),
+        entries=_entries_along(_sorted_entries),
         state_surfaces=lambda a, b: 0,
         smoothness=0,
         summary="a permutation of its input: piecewise linear, with kinks at ties",
@@ -1192,7 +1409,9 @@ _ROWS: tuple[Atom, ...] = (
         params=(Param("v"), Param("k", default=1, kind="int")),
         build=lambda v, k: fn.TopKValues(v, k),
         node=fn.TopKValues,
+        shape=ALONG,
         numeric=_top_k,
+        entries=_top_k_entries,
         switch=lambda v, k: _permutation_code(v),
         crossings=_entry_pairs,
         jvp=_jvp_at(
@@ -1217,7 +1436,9 @@ _ROWS: tuple[Atom, ...] = (
         ),
         build=lambda v, order, axis, keepdims: fn.Norm(v, order),
         node=fn.Norm,
+        shape=REDUCTION,
         numeric=_norm,
+        entries=_norm_entries,
         switch=_norm_state,
         crossings=_norm_crossings,
         jvp=_jvp_norm,
@@ -1235,7 +1456,9 @@ _ROWS: tuple[Atom, ...] = (
         params=_p("x", "y"),
         build=lambda a, b: fn.Dot(a, b),
         node=fn.Dot,
+        shape=REDUCTION,
         numeric=_dot,
+        entries=_dot_entries,
         jvp=_jvp_dot,
         tf="tf.reduce_sum({0} * {1}, axis=-1)",
     ),
@@ -1383,6 +1606,7 @@ _ROWS: tuple[Atom, ...] = (
             Param("epsilon", default=sp.Rational(1, 10**12), keywords=("eps",)),
         ),
         build=_l2_normalize,
+        shape=ALONG,
         tf="tf.math.l2_normalize({0}, axis=-1, epsilon={1})",
         summary="x / sqrt(max(sum(x^2), epsilon)) (Keras's guarded form): a kink where sum(x^2) == epsilon, "
         "no singularity",
@@ -1413,6 +1637,7 @@ _ROWS: tuple[Atom, ...] = (
         build=_unary(sp.Abs),
         node=sp.Abs,
         numeric=np.abs,
+        nonnegative=True,
         switch=_sign,
         crossings=_argument,
         piece=_signed_piece,
@@ -1433,6 +1658,7 @@ _ROWS: tuple[Atom, ...] = (
         build=_unary(fn.Relu),
         node=fn.Relu,
         numeric=lambda x: np.maximum(x, 0.0),
+        nonnegative=True,
         switch=_positive,
         crossings=_argument,
         piece=_pieces(lambda x: sp.S.Zero, lambda x: x),
@@ -1460,6 +1686,7 @@ _ROWS: tuple[Atom, ...] = (
         "tf.nn.relu6({0})",
         Surrogate("softplus", "softplus({0}) - softplus({0} - 6)"),
         piece=_pieces(lambda x: sp.S.Zero, lambda x: x, lambda x: sp.Integer(6)),
+        nonnegative=True,
     ),
     _corners(
         "hard_tanh",
@@ -1746,7 +1973,9 @@ _ROWS: tuple[Atom, ...] = (
         params=(Param("v"), Param("axis", default=-1, keywords=("dim",), kind="axis")),
         build=lambda v, axis: fn.ArgMax(v),
         node=fn.ArgMax,
+        shape=INDEX,
         numeric=lambda v: _argmax(v).astype(float),
+        entries=_arg_extremum_entries(lambda a, b: a >= b),
         switch=_argmax,
         jumps=("ties among the largest entries of {0}",),
         zero_gradient=frozenset({0}),
@@ -1767,7 +1996,9 @@ _ROWS: tuple[Atom, ...] = (
         params=(Param("v"), Param("axis", default=-1, keywords=("dim",), kind="axis")),
         build=lambda v, axis: fn.ArgMin(v),
         node=fn.ArgMin,
+        shape=INDEX,
         numeric=lambda v: _argmin(v).astype(float),
+        entries=_arg_extremum_entries(lambda a, b: a <= b),
         switch=_argmin,
         jumps=("ties among the smallest entries of {0}",),
         zero_gradient=frozenset({0}),
@@ -1785,7 +2016,9 @@ _ROWS: tuple[Atom, ...] = (
         params=(Param("v"), Param("axis", default=-1, keywords=("dim",), kind="axis")),
         build=lambda v, axis: fn.ArgSort(v),
         node=fn.ArgSort,
+        shape=ALONG,
         numeric=_argsort,
+        entries=_argsort_entries,
         switch=_permutation_code,
         jumps=("ties among the entries of {0}",),
         zero_gradient=frozenset({0}),
@@ -1814,7 +2047,9 @@ _ROWS: tuple[Atom, ...] = (
         ),
         build=lambda x, start, stop, step, drop: fn.Subscript(x, start, stop, step, drop),
         node=fn.Subscript,
+        shape=GATHER,
         numeric=_subscript,
+        entries=_subscript_entries,
         jvp=_jvp_subscript,
         tf="{0}[..., {1}:{2}:{3}]",
         summary="NumPy indexing x[..., k] or x[..., a:b:c] along the last axis (written with brackets): linear in x",
@@ -1824,7 +2059,9 @@ _ROWS: tuple[Atom, ...] = (
         params=(Param("i"), Param("n", keywords=("depth", "num_classes"), kind="int")),
         build=lambda i, n: fn.OneHot(i, n),
         node=fn.OneHot,
+        shape=GATHER,
         numeric=_one_hot,
+        entries=_one_hot_entries,
         switch=lambda i, n: np.nan_to_num(np.asarray(i, dtype=float)).astype(np.int64),
         crossings=_one_hot_crossings,
         piece=lambda state, i, n: fn.OneHot(sp.Integer(int(state)), n),
@@ -1848,7 +2085,9 @@ _ROWS: tuple[Atom, ...] = (
         ),
         build=lambda v, i, k: _as_number(fn.InTopK(v, i, k)),
         node=fn.InTopK,
+        shape=GATHER,
         numeric=_in_top_k,
+        entries=_in_top_k_entries,
         switch=lambda v, i, k: _in_top_k(v, i, k).astype(np.int64),
         jumps=("the top {2} entries of {0} change",),
         crossings=_top_k_crossings,
@@ -1870,7 +2109,9 @@ _ROWS: tuple[Atom, ...] = (
         ),
         build=lambda v, i, axis: fn.Take(v, i),
         node=fn.Take,
+        shape=GATHER,
         numeric=_take,
+        entries=_take_entries,
         switch=lambda v, i: np.nan_to_num(np.asarray(i, dtype=float)).astype(np.int64),
         crossings=_take_crossings,
         piece=lambda state, v, i: fn.Take(v, sp.Integer(int(state))),
@@ -1933,6 +2174,9 @@ _ROWS: tuple[Atom, ...] = (
         params=CONDITION_REDUCTION_PARAMS,
         build=lambda x, axis, keepdims: fn.ReduceAll(x),
         node=fn.ReduceAll,
+        shape=REDUCTION,
+        numeric=lambda x: np.all(np.asarray(x, dtype=bool), axis=-1, keepdims=True),
+        entries=_entries_reduced(lambda v: sp.And(*v)),
         zero_gradient=frozenset({0}),
         smoothness=-1,
         tf="tf.reduce_all({0}, axis=-1)",
@@ -1944,6 +2188,9 @@ _ROWS: tuple[Atom, ...] = (
         params=CONDITION_REDUCTION_PARAMS,
         build=lambda x, axis, keepdims: fn.ReduceAny(x),
         node=fn.ReduceAny,
+        shape=REDUCTION,
+        numeric=lambda x: np.any(np.asarray(x, dtype=bool), axis=-1, keepdims=True),
+        entries=_entries_reduced(lambda v: sp.Or(*v)),
         zero_gradient=frozenset({0}),
         smoothness=-1,
         tf="tf.reduce_any({0}, axis=-1)",
@@ -1955,6 +2202,8 @@ _ROWS: tuple[Atom, ...] = (
         params=_p("x"),
         build=lambda x: fn.IsNan(x),
         node=fn.IsNan,
+        numeric=np.isnan,
+        entries=_never,
         zero_gradient=frozenset({0}),
         smoothness=-1,
         tf="tf.math.is_nan({0})",
@@ -1966,6 +2215,8 @@ _ROWS: tuple[Atom, ...] = (
         params=_p("x"),
         build=lambda x: fn.IsInf(x),
         node=fn.IsInf,
+        numeric=np.isinf,
+        entries=_never,
         zero_gradient=frozenset({0}),
         smoothness=-1,
         tf="tf.math.is_inf({0})",
@@ -2026,6 +2277,7 @@ _ROWS: tuple[Atom, ...] = (
     ),
     Atom(
         name="softmax_cross_entropy_with_logits",
+        shape=REDUCTION,
         params=(Param("labels"), Param("logits")),
         build=_softmax_ce,
         tf="tf.nn.softmax_cross_entropy_with_logits(labels={0}, logits={1})",
@@ -2033,6 +2285,7 @@ _ROWS: tuple[Atom, ...] = (
     ),
     Atom(
         name="binary_crossentropy",
+        shape=REDUCTION,
         aliases=("binary_cross_entropy",),
         params=(
             Param("y", keywords=("y_true", "target")),
@@ -2045,6 +2298,7 @@ _ROWS: tuple[Atom, ...] = (
     ),
     Atom(
         name="categorical_crossentropy",
+        shape=REDUCTION,
         aliases=("categorical_cross_entropy",),
         params=(
             Param("y", keywords=("y_true", "target")),
@@ -2057,6 +2311,7 @@ _ROWS: tuple[Atom, ...] = (
     ),
     Atom(
         name="sparse_categorical_crossentropy",
+        shape=REDUCTION,
         aliases=("sparse_categorical_cross_entropy",),
         params=(
             Param("y", keywords=("y_true", "target")),
@@ -2070,6 +2325,7 @@ _ROWS: tuple[Atom, ...] = (
     ),
     Atom(
         name="sparse_softmax_cross_entropy_with_logits",
+        shape=REDUCTION,
         params=(Param("labels"), Param("logits")),
         build=lambda labels, logits: fn.LogSumExp(logits) - fn.Take(logits, labels),
         tf="tf.nn.sparse_softmax_cross_entropy_with_logits(labels={0}, logits={1})",
@@ -2120,6 +2376,7 @@ _INPUT_TARGET = (Param("input"), Param("target"))
 TORCH_ROWS: tuple[Atom, ...] = (
     Atom(
         name="mse_loss",
+        shape=REDUCTION,
         params=_INPUT_TARGET,
         build=lambda p, y: _torch_mean((p - y) ** 2),
         tf="tf.reduce_mean(tf.square({0} - {1}))",
@@ -2127,6 +2384,7 @@ TORCH_ROWS: tuple[Atom, ...] = (
     ),
     Atom(
         name="l1_loss",
+        shape=REDUCTION,
         params=_INPUT_TARGET,
         build=lambda p, y: _torch_mean(sp.Abs(p - y)),
         tf="tf.reduce_mean(tf.abs({0} - {1}))",
@@ -2134,6 +2392,7 @@ TORCH_ROWS: tuple[Atom, ...] = (
     ),
     Atom(
         name="smooth_l1_loss",
+        shape=REDUCTION,
         params=(*_INPUT_TARGET, Param("beta", default=1)),
         build=lambda p, y, beta: _torch_mean(fn.Huber(p - y, beta) / beta if beta != 0 else sp.Abs(p - y)),
         tf="tf.reduce_mean(tf.keras.losses.Huber(delta={2})({0}, {1})) / {2}",
@@ -2141,6 +2400,7 @@ TORCH_ROWS: tuple[Atom, ...] = (
     ),
     Atom(
         name="huber_loss",
+        shape=REDUCTION,
         params=(*_INPUT_TARGET, Param("delta", default=1)),
         build=lambda p, y, delta: _torch_mean(fn.Huber(p - y, delta)),
         tf="tf.reduce_mean(tf.keras.losses.Huber(delta={2})({0}, {1}))",
@@ -2148,6 +2408,7 @@ TORCH_ROWS: tuple[Atom, ...] = (
     ),
     Atom(
         name="binary_cross_entropy",
+        shape=REDUCTION,
         params=_INPUT_TARGET,
         build=_torch_bce,
         tf="tf.reduce_mean(-({1} * tf.maximum(tf.math.log({0}), -100.0) + (1 - {1}) * tf.maximum(tf.math.log(1 - {0}), -100.0)))",
@@ -2155,6 +2416,7 @@ TORCH_ROWS: tuple[Atom, ...] = (
     ),
     Atom(
         name="binary_cross_entropy_with_logits",
+        shape=REDUCTION,
         params=_INPUT_TARGET,
         build=lambda z, y: _torch_mean(_sigmoid_ce(y, z)),
         tf="tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels={1}, logits={0}))",
@@ -2162,6 +2424,7 @@ TORCH_ROWS: tuple[Atom, ...] = (
     ),
     Atom(
         name="cross_entropy",
+        shape=REDUCTION,
         params=(*_INPUT_TARGET, Param("label_smoothing", default=0)),
         build=_torch_cross_entropy,
         tf="tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels={1}, logits={0}))",
@@ -2169,6 +2432,7 @@ TORCH_ROWS: tuple[Atom, ...] = (
     ),
     Atom(
         name="nll_loss",
+        shape=REDUCTION,
         params=_INPUT_TARGET,
         build=lambda x, y: _torch_mean(-fn.Take(x, y)),
         tf="-tf.reduce_mean(tf.gather({0}, tf.cast({1}, tf.int32), batch_dims=-1))",
@@ -2176,6 +2440,7 @@ TORCH_ROWS: tuple[Atom, ...] = (
     ),
     Atom(
         name="kl_div",
+        shape=REDUCTION,
         params=(*_INPUT_TARGET, Param("log_target", default=False, kind="flag")),
         build=_torch_kl_div,
         tf="tf.reduce_mean(tf.math.xlogy({1}, {1}) - {1} * {0})",
@@ -2183,6 +2448,7 @@ TORCH_ROWS: tuple[Atom, ...] = (
     ),
     Atom(
         name="soft_margin_loss",
+        shape=REDUCTION,
         params=_INPUT_TARGET,
         build=lambda x, y: _torch_mean(fn.Softplus(-y * x)),
         tf="tf.reduce_mean(tf.nn.softplus(-{1} * {0}))",
@@ -2190,6 +2456,7 @@ TORCH_ROWS: tuple[Atom, ...] = (
     ),
     Atom(
         name="hinge_embedding_loss",
+        shape=REDUCTION,
         params=(*_INPUT_TARGET, Param("margin", default=1)),
         build=lambda x, y, margin: _torch_mean(sp.Piecewise((x, sp.Eq(y, 1)), (sp.Max(0, margin - x), True))),
         tf="tf.reduce_mean(tf.where({1} == 1, {0}, tf.maximum(0.0, {2} - {0})))",
@@ -2197,6 +2464,7 @@ TORCH_ROWS: tuple[Atom, ...] = (
     ),
     Atom(
         name="margin_ranking_loss",
+        shape=REDUCTION,
         params=(Param("input1"), Param("input2"), Param("target"), Param("margin", default=0)),
         build=lambda a, b, y, margin: _torch_mean(sp.Max(0, -y * (a - b) + margin)),
         tf="tf.reduce_mean(tf.maximum(0.0, -{2} * ({0} - {1}) + {3}))",
@@ -2204,6 +2472,7 @@ TORCH_ROWS: tuple[Atom, ...] = (
     ),
     Atom(
         name="triplet_margin_loss",
+        shape=REDUCTION,
         params=(
             Param("anchor"),
             Param("positive"),
@@ -2220,6 +2489,7 @@ TORCH_ROWS: tuple[Atom, ...] = (
     ),
     Atom(
         name="pairwise_distance",
+        shape=REDUCTION,
         params=(Param("x1"), Param("x2"), Param("p", default=2), Param("eps", default=sp.Rational(1, 10**6))),
         build=_torch_distance,
         tf="tf.norm({0} - {1} + {3}, axis=-1)",
@@ -2227,6 +2497,7 @@ TORCH_ROWS: tuple[Atom, ...] = (
     ),
     Atom(
         name="cosine_similarity",
+        shape=REDUCTION,
         params=(
             Param("x1"),
             Param("x2"),
@@ -2239,6 +2510,7 @@ TORCH_ROWS: tuple[Atom, ...] = (
     ),
     Atom(
         name="normalize",
+        shape=ALONG,
         params=(
             Param("input"),
             Param("p", default=2),
@@ -2300,6 +2572,7 @@ _YP = (Param("y_true", keywords=("y",)), Param("y_pred", keywords=("p",)))
 KERAS_ROWS: tuple[Atom, ...] = (
     Atom(
         name="mean_squared_error",
+        shape=REDUCTION,
         aliases=("mse", "MSE"),
         params=_YP,
         build=lambda y, p: _keras_mean((p - y) ** 2),
@@ -2308,6 +2581,7 @@ KERAS_ROWS: tuple[Atom, ...] = (
     ),
     Atom(
         name="mean_absolute_error",
+        shape=REDUCTION,
         aliases=("mae", "MAE"),
         params=_YP,
         build=lambda y, p: _keras_mean(sp.Abs(p - y)),
@@ -2316,6 +2590,7 @@ KERAS_ROWS: tuple[Atom, ...] = (
     ),
     Atom(
         name="mean_absolute_percentage_error",
+        shape=REDUCTION,
         aliases=("mape", "MAPE"),
         params=_YP,
         build=lambda y, p: 100 * _keras_mean(sp.Abs((y - p) / sp.Max(sp.Abs(y), _KERAS_EPSILON))),
@@ -2324,6 +2599,7 @@ KERAS_ROWS: tuple[Atom, ...] = (
     ),
     Atom(
         name="mean_squared_logarithmic_error",
+        shape=REDUCTION,
         aliases=("msle", "MSLE"),
         params=_YP,
         build=lambda y, p: _keras_mean(
@@ -2334,6 +2610,7 @@ KERAS_ROWS: tuple[Atom, ...] = (
     ),
     Atom(
         name="huber",
+        shape=REDUCTION,
         params=(*_YP, Param("delta", default=1)),
         build=lambda y, p, delta: _keras_mean(fn.Huber(p - y, delta)),
         tf="tf.keras.losses.huber({0}, {1}, delta={2})",
@@ -2341,6 +2618,7 @@ KERAS_ROWS: tuple[Atom, ...] = (
     ),
     Atom(
         name="log_cosh",
+        shape=REDUCTION,
         aliases=("logcosh",),
         params=_YP,
         build=lambda y, p: _keras_mean((p - y) + fn.Softplus(-2 * (p - y)) - sp.log(2)),
@@ -2349,6 +2627,7 @@ KERAS_ROWS: tuple[Atom, ...] = (
     ),
     Atom(
         name="hinge",
+        shape=REDUCTION,
         params=_YP,
         build=lambda y, p: _keras_mean(sp.Max(1 - y * p, 0)),
         tf="tf.keras.losses.hinge({0}, {1})",
@@ -2356,6 +2635,7 @@ KERAS_ROWS: tuple[Atom, ...] = (
     ),
     Atom(
         name="squared_hinge",
+        shape=REDUCTION,
         params=_YP,
         build=lambda y, p: _keras_mean(sp.Max(1 - y * p, 0) ** 2),
         tf="tf.keras.losses.squared_hinge({0}, {1})",
@@ -2363,6 +2643,7 @@ KERAS_ROWS: tuple[Atom, ...] = (
     ),
     Atom(
         name="categorical_hinge",
+        shape=REDUCTION,
         params=_YP,
         build=lambda y, p: sp.Max(fn.ReduceMax((1 - y) * p) - fn.ReduceSum(y * p) + 1, 0),
         tf="tf.keras.losses.categorical_hinge({0}, {1})",
@@ -2370,6 +2651,7 @@ KERAS_ROWS: tuple[Atom, ...] = (
     ),
     Atom(
         name="kl_divergence",
+        shape=REDUCTION,
         aliases=("kld", "KLD", "kullback_leibler_divergence"),
         params=_YP,
         build=lambda y, p: fn.ReduceSum(
@@ -2381,6 +2663,7 @@ KERAS_ROWS: tuple[Atom, ...] = (
     ),
     Atom(
         name="poisson",
+        shape=REDUCTION,
         params=_YP,
         build=lambda y, p: _keras_mean(p - y * sp.log(p + _KERAS_EPSILON)),
         tf="tf.keras.losses.poisson({0}, {1})",
@@ -2388,6 +2671,7 @@ KERAS_ROWS: tuple[Atom, ...] = (
     ),
     Atom(
         name="cosine_similarity",
+        shape=REDUCTION,
         params=(*_YP, Param("axis", default=-1, kind="axis")),
         build=_keras_cosine,
         tf="tf.keras.losses.cosine_similarity({0}, {1})",
@@ -2415,6 +2699,26 @@ ATOMS: tuple[Atom, ...] = _ROWS
 ATOM_BY_NAME, ATOM_BY_NODE = _index(_ROWS)
 TORCH_BY_NAME, _ = _index(TORCH_ROWS)
 KERAS_BY_NAME, _ = _index(KERAS_ROWS)
+
+
+def nodes(test: Callable[[Atom], bool]) -> tuple[type, ...]:
+    """The SymPy classes of the rows that pass `test`, in table order: how a module derives the
+    classes it treats alike from the rows' facts (once, at import) instead of listing them."""
+    return tuple(row.node for row in ATOM_BY_NODE.values() if test(row))
+
+
+# The lists of classes the package needs, from each row's `shape` (an immutable tuple each).
+VECTOR_NODES = nodes(lambda row: row.shape != ELEMENTWISE)  # a function of the whole vector axis
+# The classes that take `axis=` (the code generator keeps it), values and conditions apart.
+AXIS_NODES = nodes(
+    lambda row: row.shape in (REDUCTION, ALONG, INDEX) and row.takes_axis and not row.is_condition
+)
+CONDITION_AXIS_NODES = nodes(lambda row: row.shape == REDUCTION and row.takes_axis and row.is_condition)
+REDUCTION_NODES = nodes(lambda row: row.shape == REDUCTION and not row.is_condition)  # one entry left
+# The float64 function of each elementwise class, for SymPy's evalf of a function of numbers.
+fn.use_numerics(
+    {row.node: row.numeric for row in ATOM_BY_NODE.values() if row.shape == ELEMENTWISE and row.numeric}
+)
 
 # Library spellings (LANGUAGE.md §2), longest prefix first: a name with one of these prefixes is
 # looked up in the library's own rows before the language's. Methods (`x.clamp(min=0)`) use PyTorch's.

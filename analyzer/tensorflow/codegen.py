@@ -32,7 +32,6 @@ from sympy.logic.boolalg import BooleanAtom
 from ..analysis.api import deep_stack
 from ..analysis.compose import compose
 from ..analysis.report import Report
-from ..atoms import functions as fn
 from .codegen_lowering import CodegenDefinition, CodegenSource, lower_expression, lower_source
 from .nodes import Along, AlongCondition, OnesLike, StraightThrough, ZerosLike
 from .rewrite import guard_branches, normalized_labels, stable_forms
@@ -40,6 +39,7 @@ from .tf_printer import (
     HELPERS,
     KINK_CONVENTION,
     MIDPOINT_NODES,
+    TIE_NODES,
     Code,
     TensorFlowPrinter,
     UnsupportedError,
@@ -336,9 +336,6 @@ def _generate_function(
     return generated
 
 
-_TIES = (sp.Max, sp.Min, fn.Relu, fn.Relu6, fn.Clip, fn.HardTanh)
-
-
 def _midpoint_nodes(definition: CodegenDefinition, body: Any) -> frozenset[Any]:
     """The ties of the body (max, min, relu, clip) where the analysis found no kink nor jump.
 
@@ -353,7 +350,7 @@ def _midpoint_nodes(definition: CodegenDefinition, body: Any) -> frozenset[Any]:
         for f in definition.report.findings
         if f.kind in ("kink", "discontinuity") and f.span is not None
     ]
-    ties = [node for node in sp.preorder_traversal(body) if isinstance(node, _TIES)]
+    ties = [node for node in sp.preorder_traversal(body) if isinstance(node, TIE_NODES)]
     if not spans:
         return frozenset(ties)
     chosen = []

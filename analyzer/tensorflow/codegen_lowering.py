@@ -50,30 +50,15 @@ from ..analysis.lowering import (
     lower_constant,
 )
 from ..analysis.report import INVALID, Finding, Report
-from ..atoms import functions as fn
 from ..atoms import table as atoms
 from ..language import syntax as ast
 from ..language.parser import parse_expression, parse_source
 from .nodes import ALL_AXES, Along, AlongCondition, OnesLike, StraightThrough, ZerosLike
 
-# Nodes that take an axis: the marker goes on the outermost of these in what a row builds.
-AXIS_NODES: tuple[type, ...] = (
-    fn.ReduceSum,
-    fn.ReduceMean,
-    fn.ReduceProd,
-    fn.ReduceVar,
-    fn.ReduceMax,
-    fn.ReduceMin,
-    fn.LogSumExp,
-    fn.Softmax,
-    fn.LogSoftmax,
-    fn.CumSum,
-    fn.Sort,
-    fn.ArgMax,
-    fn.ArgMin,
-    fn.Norm,
-)
-CONDITION_AXIS_NODES: tuple[type, ...] = (fn.ReduceAll, fn.ReduceAny)
+# Nodes that take an axis (from the rows' shapes): the marker goes on the outermost of these in
+# what a row builds.
+AXIS_NODES = atoms.AXIS_NODES
+CONDITION_AXIS_NODES = atoms.CONDITION_AXIS_NODES
 DEFAULT_AXES = (-1,)
 
 
@@ -355,9 +340,7 @@ def _broadcast_built_reductions(result: Any, written: set[Any]) -> Any:
     def visit(expr: Any, beside_a_vector: bool) -> None:
         if expr in written or not isinstance(expr, sp.Basic):
             return
-        if isinstance(
-            expr, fn.ReduceSum | fn.ReduceMean | fn.ReduceMax | fn.ReduceMin | fn.Norm | fn.LogSumExp
-        ):
+        if isinstance(expr, atoms.REDUCTION_NODES):
             if beside_a_vector and expr.args and _vector_valued(expr.args[0]):
                 replacements[expr] = Along(expr, sp.Tuple(-1), sp.S.One)
             if expr.args:

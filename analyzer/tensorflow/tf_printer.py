@@ -34,7 +34,7 @@ from sympy.logic.boolalg import BooleanFalse, BooleanTrue
 from sympy.printing.printer import Printer
 
 from ..atoms import functions as fn
-from ..atoms.table import _OPEN_END, ATOMS
+from ..atoms.table import _OPEN_END, ATOMS, AXIS_NODES, CONDITION_AXIS_NODES, REDUCTION_NODES
 from .nodes import (
     Along,
     AlongCondition,
@@ -283,6 +283,13 @@ def _as_float_tensors(*values):
 }
 
 _FLOAT_FORM = re.compile(r"-?\d")
+
+
+def _tie_aware(method: Callable[..., Code]) -> Callable[..., Code]:
+    """Marks a printer method that writes the slope 1/2 at a tie for a node of `MIDPOINT_NODES`
+    (the code generator finds the ties of a body by it: `TIE_NODES`)."""
+    method.tie_aware = True  # type: ignore[attr-defined]
+    return method
 
 
 class TensorFlowPrinter(Printer):
@@ -590,20 +597,24 @@ class TensorFlowPrinter(Printer):
     def _midpoint(self) -> bool:
         return self._current in MIDPOINT_NODES.get()
 
+    @_tie_aware
     def _print_Relu(self, expr: Any) -> Code:
         if self._midpoint() and self.moves(expr.args[0]):
             self.helpers |= {"_max_tie", "_sum_to_shape"}
             return Code(f"_max_tie({self._arg(expr.args[0])}, 0.0)")
         return Code(f"tf.nn.relu({self._arg(expr.args[0])})")
 
+    @_tie_aware
     def _print_Relu6(self, expr: Any) -> Code:
         if self._midpoint() and self.moves(expr.args[0]):
             return self._clip(expr.args[0], sp.S.Zero, sp.Integer(6))
         return Code(f"tf.nn.relu6({self._arg(expr.args[0])})")
 
+    @_tie_aware
     def _print_Max(self, expr: Any) -> Code:
         return self._extremum(expr.args, largest=True)
 
+    @_tie_aware
     def _print_Min(self, expr: Any) -> Code:
         return self._extremum(expr.args, largest=False)
 
@@ -640,10 +651,12 @@ class TensorFlowPrinter(Printer):
         self.helpers |= {helper, "_sum_to_shape"}
         return Code(f"{helper}({core}, {self._arg(bound)})")
 
+    @_tie_aware
     def _print_Clip(self, expr: Any) -> Code:
         x, lo, hi = expr.args
         return self._clip(x, lo, hi)
 
+    @_tie_aware
     def _print_HardTanh(self, expr: Any) -> Code:
         return self._clip(expr.args[0], sp.S.NegativeOne, sp.S.One)
 
@@ -930,13 +943,34 @@ def _parenthesize(code: Code, level: int, strict: bool = False) -> str:
 
 
 def _reduces(node: Any) -> bool:
-    return isinstance(
-        node,
-        (fn.ReduceSum, fn.ReduceMean, fn.ReduceProd, fn.ReduceVar, fn.ReduceMax, fn.ReduceMin, fn.LogSumExp),
+    return isinstance(node, REDUCTION_NODES)
+
+
+def printer_method(cls: type) -> Callable[..., Code] | None:
+    """The method SymPy's dispatch prints a node of `cls` with (`_print_` and a class name of its
+    method resolution order); `_print_Function` fills the row's template."""
+    return next(
+        (
+            getattr(TensorFlowPrinter, f"_print_{base.__name__}")
+            for base in cls.__mro__
+            if hasattr(TensorFlowPrinter, f"_print_{base.__name__}")
+        ),
+        None,
     )
 
 
-_AXIS_AWARE = frozenset({"ReduceAll", "ReduceAny", "Norm", "ArgMax", "ArgMin", "Sort"})
+# The classes taking an axis whose method prints it (the rest fill `axis=-1` of their template).
+_AXIS_AWARE = frozenset(
+    cls.__name__
+    for cls in AXIS_NODES + CONDITION_AXIS_NODES
+    if printer_method(cls) is not TensorFlowPrinter._print_Function
+)
+# The kinked classes whose printer writes the slope 1/2 at a tie where the body is C1 there.
+TIE_NODES: tuple[type, ...] = tuple(
+    row.node
+    for row in ATOMS
+    if row.node is not None and getattr(printer_method(row.node), "tie_aware", False)
+)
 _LEVELS: dict[str, int] = {}
 
 
