@@ -18,6 +18,7 @@ from analyzer.analysis.rules import RULES
 from analyzer.atoms import functions as fn
 from analyzer.atoms import table as atoms
 from analyzer.language.parser import parse_source
+from analyzer.tensorflow import tf_printer
 
 PACKAGE = Path(__file__).resolve().parents[1] / "analyzer"
 
@@ -137,3 +138,34 @@ def test_the_class_lists_are_derived_from_the_rows() -> None:
                 if len(members) >= 2:
                     offences.append(f"{module}:{node.lineno}: {', '.join(m.attr for m in members)}")
     assert offences == [], "classes listed by hand (give the rows a fact instead):\n" + "\n".join(offences)
+
+
+# ---------------------------------------------------------------- the TensorFlow column
+
+
+def _template_arguments(template: str) -> list[sp.Symbol]:
+    count = max((int(index) + 1 for index in re.findall(r"\{(\d+)\}", template)), default=0)
+    return [sp.Symbol(f"a{index}", real=True) for index in range(count)]
+
+
+@pytest.mark.parametrize(
+    "row", [row for row in atoms.ATOMS if row.node is not None], ids=lambda row: row.name
+)
+def test_a_row_s_tensorflow_column_is_what_the_printer_prints(row: atoms.Atom) -> None:
+    """A template is printed exactly as written (its arguments' code put in); a row whose code
+    depends on its arguments names the printer method SymPy's dispatch reaches for its node."""
+    method = tf_printer.printer_method(row.node)
+    assert method is not None, row.name
+    if method is tf_printer.TensorFlowPrinter._print_Function:
+        assert row.tf and not row.tf_method, "a template row: the printer fills its template"
+        arguments = _template_arguments(row.tf)
+        printed = tf_printer.TensorFlowPrinter({}, frozenset()).statement(row.node(*arguments))
+        assert printed == re.sub(r"\{(\d+)\}", r"a\1", row.tf)
+    else:
+        assert (row.tf, row.tf_method) == ("", method.__name__), "the row names the method that prints it"
+
+
+@pytest.mark.parametrize("row", [row for row in ALL_ROWS if row.node is None], ids=lambda row: row.name)
+def test_a_row_without_a_node_has_no_tensorflow_column(row: atoms.Atom) -> None:
+    """Its formula's functions are printed, never a text of its own."""
+    assert (row.tf, row.tf_method) == ("", "")

@@ -166,8 +166,13 @@ class Atom:
     slope_infinite_if: Callable[..., bool] | None = None  # its own slope is infinite at its singular zero
     zero_gradient: frozenset[int] = frozenset()  # argument positions with zero derivative a.e.
     smoothness: int = 2
+    # How `kinks tf` writes the node (the TensorFlow column): `tf`, a template over the arguments'
+    # code that the printer fills, exactly what is printed; or, where the code depends on the
+    # arguments (which of them move, a tie, a dtype), `tf_method`, the name of the
+    # `TensorFlowPrinter` method that writes it (tensorflow/tf_printer.py). A row without a node
+    # has neither: its formula's functions are printed.
     tf: str = ""
-    tf_at_kink: str = ""
+    tf_method: str = ""
     surrogates: tuple[Surrogate, ...] = ()
     state_surfaces: Callable[[int, int], int] | None = None  # (state, state) -> index into kinks/jumps
     flat_states: Mapping[int, int] = field(default_factory=dict)  # state -> index into flat
@@ -208,14 +213,6 @@ class Atom:
     def is_condition(self) -> bool:
         """Its node is a condition (a comparison, `and`, `all`, `isnan`), not a number."""
         return self.node is not None and issubclass(self.node, Boolean)
-
-    @property
-    def is_zero_gradient(self) -> bool:
-        return bool(self.zero_gradient) and len(self.zero_gradient) >= self.arity_for_zero
-
-    @property
-    def arity_for_zero(self) -> int:
-        return sum(1 for p in self.params if p.kind == "expr")
 
 
 def _p(*names: str) -> tuple[Param, ...]:
@@ -964,6 +961,12 @@ def _sparse_categorical_ce(y: Any, p: Any, from_logits: Any, axis: Any) -> Any:
 # ------------------------------------------------------------------ families
 
 
+def _tf_column(tf: str) -> dict[str, str]:
+    """A family's TensorFlow argument: a template, or the printer method (`_print_...`) that writes
+    the node."""
+    return {"tf_method": tf} if tf.startswith("_print_") else {"tf": tf}
+
+
 def _smooth(
     name: str,
     cls: Any,
@@ -987,7 +990,7 @@ def _smooth(
         build=build or _unary(cls),
         node=cls,
         numeric=numeric,
-        tf=tf,
+        **_tf_column(tf),
         smoothness=smoothness,
         summary="smooth",
         switch=switch,
@@ -1021,8 +1024,7 @@ def _rounding(
         jumps=(where,),
         zero_gradient=frozenset({0}),
         smoothness=-1,
-        tf=tf,
-        tf_at_kink="0 everywhere (TensorFlow registers no gradient: None)",
+        **_tf_column(tf),
         summary="piecewise constant: its derivative is zero almost everywhere",
         state_surfaces=lambda a, b: 0,
         surrogates=(
@@ -1048,8 +1050,7 @@ def _comparison(name: str, cls: Any, op: str, *aliases: str) -> Atom:
         jumps=("{0} == {1}",),
         zero_gradient=frozenset({0, 1}),
         smoothness=-1,
-        tf=f"tf.cast({{0}} {op} {{1}}, tf.float32)",
-        tf_at_kink="no gradient (a comparison is not differentiable in TensorFlow)",
+        tf_method="_print_Relational",
         summary="a comparison: as a number it is 0 or 1, so its derivative is zero almost everywhere",
         state_surfaces=lambda a, b: 0,
         surrogates=(_COMPARISON_SURROGATES[op],),
@@ -1082,7 +1083,6 @@ def _corners(
     build: Callable[..., Any] | None = None,
     jumps: tuple[str, ...] = (),
     smoothness: int = 0,
-    at_kink: str = "",
     switch: Callable[..., Any] | None = None,
     crossings: Callable[..., Any] | None = None,
     piece: Callable[..., Any] | None = None,
@@ -1105,8 +1105,7 @@ def _corners(
         flat_states=flat_states,
         state_surfaces=_adjacent,
         smoothness=smoothness,
-        tf=tf,
-        tf_at_kink=at_kink or "the slope of the piece on the right of each corner",
+        **_tf_column(tf),
         summary="piecewise linear or smooth, with corners" + (" and jumps" if jumps else ""),
         surrogates=(surrogate,),
         **facts,
@@ -1136,7 +1135,7 @@ def _reduction(
         node=cls,
         shape=REDUCTION,
         numeric=numeric,
-        tf=tf,
+        **_tf_column(tf),
         **facts,
     )
 
@@ -1153,7 +1152,7 @@ def _along_axis(
         node=cls,
         shape=ALONG,
         numeric=numeric,
-        tf=tf,
+        **_tf_column(tf),
         **facts,
     )
 
@@ -1162,9 +1161,9 @@ def _along_axis(
 
 _ROWS: tuple[Atom, ...] = (
     # smooth elementwise
-    _smooth("exp", sp.exp, np.exp, "tf.exp({0})", overflows=True),
+    _smooth("exp", sp.exp, np.exp, "_print_exp", overflows=True),
     _smooth("expm1", fn.Expm1, np.expm1, "tf.math.expm1({0})", overflows=True),
-    _smooth("square", None, np.square, "tf.square({0})", build=lambda x: x**2),
+    _smooth("square", None, np.square, "", build=lambda x: x**2),
     _smooth("sin", sp.sin, np.sin, "tf.sin({0})"),
     _smooth("cos", sp.cos, np.cos, "tf.cos({0})"),
     _smooth("tanh", sp.tanh, np.tanh, "tf.tanh({0})"),
@@ -1181,7 +1180,7 @@ _ROWS: tuple[Atom, ...] = (
         "gelu",
         fn.Gelu,
         _gelu,
-        "tf.nn.gelu({0}, approximate={1})",
+        "_print_Gelu",
         params=(Param("x"), Param("approximate", default=False, kind="flag")),
         build=lambda x, approximate: fn.Gelu(x, approximate),
     ),
@@ -1209,17 +1208,17 @@ _ROWS: tuple[Atom, ...] = (
         "squared_difference",
         None,
         lambda a, b: (a - b) ** 2,
-        "tf.math.squared_difference({0}, {1})",
+        "",
         params=_p("x", "y"),
         build=lambda a, b: (a - b) ** 2,
     ),
-    _smooth("ones_like", None, np.ones_like, "tf.ones_like({0})", build=lambda x: sp.S.One),
-    _smooth("zeros_like", None, np.zeros_like, "tf.zeros_like({0})", build=lambda x: sp.S.Zero),
+    _smooth("ones_like", None, np.ones_like, "", build=lambda x: sp.S.One),
+    _smooth("zeros_like", None, np.zeros_like, "", build=lambda x: sp.S.Zero),
     _smooth(
         "range_like",
         fn.RangeLike,
         _range_like,
-        "tf.cast(tf.range(tf.shape({0})[-1]), {0}.dtype)",
+        "_print_RangeLike",
         shape=SIZE,
         entries=lambda args, size: [sp.Integer(i) for i in range(size)],
     ),
@@ -1227,7 +1226,7 @@ _ROWS: tuple[Atom, ...] = (
         "size",
         fn.Size,
         _size,
-        "tf.cast(tf.size({0}), tf.float32)",
+        "_print_Size",
         params=(Param("x"), Param("axis", default=-1, keywords=("dim",), kind="axis")),
         build=lambda x, axis: fn.Size(x),
         shape=SIZE,
@@ -1237,7 +1236,7 @@ _ROWS: tuple[Atom, ...] = (
         "huber",
         fn.Huber,
         _huber,
-        "tf.keras.losses.Huber(delta={1})",
+        "_print_Huber",
         params=(Param("x"), Param("delta", default=1)),
         build=lambda x, delta: fn.Huber(x, delta),
         smoothness=1,
@@ -1250,7 +1249,7 @@ _ROWS: tuple[Atom, ...] = (
         "celu",
         fn.Celu,
         _celu,
-        "tf.where({0} > 0, {0}, {1} * tf.math.expm1({0} / {1}))",
+        "_print_Celu",
         params=(Param("x"), Param("alpha", default=1)),
         build=lambda x, alpha: fn.Celu(x, alpha),
         smoothness=1,
@@ -1308,7 +1307,6 @@ _ROWS: tuple[Atom, ...] = (
         params=REDUCTION_PARAMS,
         build=lambda x, axis, keepdims: sp.sqrt(fn.ReduceVar(x)),
         shape=REDUCTION,
-        tf="tf.math.reduce_std({0}, axis=-1)",
         summary="the square root of the variance: see sqrt",
     ),
     Atom(
@@ -1338,7 +1336,6 @@ _ROWS: tuple[Atom, ...] = (
         state_surfaces=lambda a, b: 0,
         smoothness=0,
         summary="the largest entry: piecewise linear, with kinks at ties",
-        tf_at_kink="the gradient is split evenly among the tied entries",
         surrogates=(Surrogate("logsumexp", "{t} * logsumexp({0} / {t})", 0.1),),
     ),
     _reduction(
@@ -1355,7 +1352,6 @@ _ROWS: tuple[Atom, ...] = (
         state_surfaces=lambda a, b: 0,
         smoothness=0,
         summary="the smallest entry: piecewise linear, with kinks at ties",
-        tf_at_kink="the gradient is split evenly among the tied entries",
         surrogates=(Surrogate("soft minimum", "-{t} * logsumexp(-{0} / {t})", 0.1),),
     ),
     _along_axis(
@@ -1387,7 +1383,7 @@ _ROWS: tuple[Atom, ...] = (
         "sort",
         fn.Sort,
         lambda x: np.sort(np.asarray(x, dtype=float), axis=-1),
-        "tf.sort({0}, axis=-1)",
+        "_print_Sort",
         switch=_permutation_code,
         crossings=_entry_pairs,
         kinks=("ties among the entries of {0}",),
@@ -1422,7 +1418,7 @@ _ROWS: tuple[Atom, ...] = (
         kinks=("ties among the largest entries of {0}",),
         state_surfaces=lambda a, b: 0,
         smoothness=0,
-        tf="tf.math.top_k({0}, k={1}).values",
+        tf_method="_print_TopKValues",
         summary="the k largest entries: piecewise linear, with kinks at ties",
     ),
     Atom(
@@ -1445,8 +1441,7 @@ _ROWS: tuple[Atom, ...] = (
         kinks=("{0} == 0",),
         state_surfaces=lambda a, b: 0,
         smoothness=0,
-        tf="tf.norm({0}, ord={1}, axis=-1)",
-        tf_at_kink="NaN for ord 2 at v == 0 (sqrt of 0 in the backward pass)",
+        tf_method="_print_Norm",
         summary="a norm: kinks where the entries involved vanish",
         surrogates=(Surrogate("smoothed norm", "sqrt(sum({0}^2) + {t})", 1e-6),),
     ),
@@ -1491,7 +1486,6 @@ _ROWS: tuple[Atom, ...] = (
         name="sqrt",
         params=_p("x"),
         build=_unary(sp.sqrt),
-        tf="tf.sqrt({0})",
         summary="smooth for a positive argument; infinite slope at 0",
         surrogates=(Surrogate("epsilon", "sqrt({0} + {t})", 1e-12),),
     ),
@@ -1499,7 +1493,6 @@ _ROWS: tuple[Atom, ...] = (
         name="rsqrt",
         params=_p("x"),
         build=lambda x: 1 / sp.sqrt(x),
-        tf="tf.math.rsqrt({0})",
         summary="1 / sqrt(x): infinite at 0",
     ),
     Atom(
@@ -1507,7 +1500,6 @@ _ROWS: tuple[Atom, ...] = (
         aliases=("inv",),
         params=_p("x"),
         build=lambda x: 1 / x,
-        tf="tf.math.reciprocal({0})",
         summary="1 / x: infinite at 0",
     ),
     Atom(
@@ -1515,7 +1507,6 @@ _ROWS: tuple[Atom, ...] = (
         aliases=("div", "truediv", "true_divide"),
         params=_p("x", "y"),
         build=lambda a, b: a / b,
-        tf="{0} / {1}",
         summary="a quotient: infinite where the divisor is 0",
     ),
     Atom(
@@ -1527,7 +1518,7 @@ _ROWS: tuple[Atom, ...] = (
         numeric=np.power,
         singular=("{0} == 0",),
         singular_at=lambda base, exponent: base,
-        tf="tf.pow({0}, {1})",
+        tf_method="_print_Pow",
         singular_if=lambda base, exponent: not (exponent.is_Integer and exponent >= 0),
         slope_infinite_if=lambda base, exponent: bool(
             exponent.is_number and exponent.is_comparable and 0 < float(exponent) < 1
@@ -1587,14 +1578,12 @@ _ROWS: tuple[Atom, ...] = (
         name="log2",
         params=_p("x"),
         build=lambda x: sp.log(x) / sp.log(2),
-        tf="tf.math.log({0}) / tf.math.log(2.0)",
         summary="log(x) / log(2): see log",
     ),
     Atom(
         name="log10",
         params=_p("x"),
         build=lambda x: sp.log(x) / sp.log(10),
-        tf="tf.math.log({0}) / tf.math.log(10.0)",
         summary="log(x) / log(10): see log",
     ),
     Atom(
@@ -1607,7 +1596,6 @@ _ROWS: tuple[Atom, ...] = (
         ),
         build=_l2_normalize,
         shape=ALONG,
-        tf="tf.math.l2_normalize({0}, axis=-1, epsilon={1})",
         summary="x / sqrt(max(sum(x^2), epsilon)) (Keras's guarded form): a kink where sum(x^2) == epsilon, "
         "no singularity",
     ),
@@ -1625,7 +1613,6 @@ _ROWS: tuple[Atom, ...] = (
         jvp=_jvp_divide_no_nan,
         state_surfaces=lambda a, b: 0,
         tf="tf.math.divide_no_nan({0}, {1})",
-        tf_at_kink="0 where the divisor is 0",
         summary="a / b, and 0 where b == 0: it jumps there",
         surrogates=(Surrogate("epsilon", "{0} / ({1} + {t})", 1e-7),),
     ),
@@ -1645,7 +1632,6 @@ _ROWS: tuple[Atom, ...] = (
         state_surfaces=lambda a, b: 0,
         smoothness=0,
         tf="tf.abs({0})",
-        tf_at_kink="0 at x == 0 (the sign of 0)",
         summary="piecewise linear, with a kink at 0",
         surrogates=(
             Surrogate("huber", "huber({0}, {t})", 1.0),
@@ -1667,8 +1653,7 @@ _ROWS: tuple[Atom, ...] = (
         flat_states={0: 0},
         state_surfaces=lambda a, b: 0,
         smoothness=0,
-        tf="tf.nn.relu({0})",
-        tf_at_kink="0 at x == 0",
+        tf_method="_print_Relu",
         summary="0 below 0 and x above: a kink at 0 and a constant piece below it",
         surrogates=(
             Surrogate("softplus", "{t} * softplus({0} / {t})", 0.1),
@@ -1683,7 +1668,7 @@ _ROWS: tuple[Atom, ...] = (
         ("{0} == 0", "{0} == 6"),
         ("{0} < 0", "{0} > 6"),
         {0: 0, 2: 1},
-        "tf.nn.relu6({0})",
+        "_print_Relu6",
         Surrogate("softplus", "softplus({0}) - softplus({0} - 6)"),
         piece=_pieces(lambda x: sp.S.Zero, lambda x: x, lambda x: sp.Integer(6)),
         nonnegative=True,
@@ -1696,7 +1681,7 @@ _ROWS: tuple[Atom, ...] = (
         ("{0} == -1", "{0} == 1"),
         ("{0} < -1", "{0} > 1"),
         {0: 0, 2: 1},
-        "tf.clip_by_value({0}, -1.0, 1.0)",
+        "_print_HardTanh",
         Surrogate("tanh", "tanh({0})"),
         "hardtanh",
         piece=_pieces(lambda x: sp.S.NegativeOne, lambda x: x, lambda x: sp.S.One),
@@ -1706,7 +1691,6 @@ _ROWS: tuple[Atom, ...] = (
         aliases=("hardsigmoid",),
         params=_p("x"),
         build=_hard_sigmoid,
-        tf="tf.nn.relu6({0} + 3.0) / 6.0",
         summary="relu6(x + 3) / 6 (Keras 3)",
     ),
     Atom(
@@ -1714,7 +1698,6 @@ _ROWS: tuple[Atom, ...] = (
         aliases=("hard_swish", "hardswish"),
         params=_p("x"),
         build=lambda x: x * _hard_sigmoid(x),
-        tf="{0} * tf.nn.relu6({0} + 3.0) / 6.0",
         summary="x * hard_sigmoid(x)",
     ),
     Atom(
@@ -1736,8 +1719,7 @@ _ROWS: tuple[Atom, ...] = (
         flat_states={0: 0, 2: 1},
         state_surfaces=_adjacent,
         smoothness=0,
-        tf="tf.clip_by_value({0}, {1}, {2})",
-        tf_at_kink="1 at the corners (the inside slope)",
+        tf_method="_print_Clip",
         summary="clamps to [lo, hi]: kinks at the corners, constant pieces beyond them",
         surrogates=(
             Surrogate("sigmoid", "{1} + ({2} - {1}) * sigmoid((2 * {0} - {1} - {2}) / ({2} - {1}) * 4)"),
@@ -1751,10 +1733,9 @@ _ROWS: tuple[Atom, ...] = (
         ("{0} == 0",),
         (),
         {},
-        "tf.nn.leaky_relu({0}, alpha={1})",
+        "_print_LeakyRelu",
         Surrogate("softplus", "{1} * {0} + (1 - {1}) * softplus({0})"),
         params=(Param("x"), Param("alpha", default=sp.Rational(1, 5), keywords=("negative_slope",))),
-        at_kink="alpha at x == 0",
         piece=_pieces(lambda x, a: a * x, lambda x, a: x),
     ),
     Atom(
@@ -1769,8 +1750,7 @@ _ROWS: tuple[Atom, ...] = (
         kinks=("{0} == 0",),
         state_surfaces=lambda a, b: 0,
         smoothness=0,
-        tf="tf.nn.elu({0})",
-        tf_at_kink="alpha * exp(0) = alpha at x == 0",
+        tf_method="_print_Elu",
         summary="x above 0, alpha * (exp(x) - 1) below: C1 only when alpha == 1",
         surrogates=(Surrogate("celu", "celu({0}, {1})"),),
     ),
@@ -1782,9 +1762,8 @@ _ROWS: tuple[Atom, ...] = (
         ("{0} == 0",),
         (),
         {},
-        "tf.nn.selu({0})",
+        "_print_Selu",
         Surrogate("celu", "celu({0}, 1.6733)"),
-        at_kink="1.0507 at x == 0 (the slope on the right)",
         piece=_pieces(lambda x: fn.SELU_SCALE * fn.SELU_ALPHA * (sp.exp(x) - 1), lambda x: fn.SELU_SCALE * x),
     ),
     Atom(
@@ -1801,7 +1780,7 @@ _ROWS: tuple[Atom, ...] = (
         state_surfaces=_adjacent,
         smoothness=1,
         piece=_pieces(lambda x: sp.S.Zero, lambda x: (x + 1) ** 2 / 4, lambda x: x),
-        tf="keras.activations.sparse_plus({0})",
+        tf_method="_print_SparsePlus",
         summary="0 below -1, (x + 1)^2 / 4 on [-1, 1], x above 1: C1, with a constant piece below -1",
         surrogates=(Surrogate("softplus", "softplus({0})"),),
     ),
@@ -1813,7 +1792,7 @@ _ROWS: tuple[Atom, ...] = (
         ("{0} == -{1}", "{0} == {1}"),
         ("abs({0}) < {1}",),
         {1: 0},
-        "keras.activations.soft_shrink({0}, {1})",
+        "_print_SoftShrink",
         Surrogate("smooth shrink", "{0} - {1} * tanh({0} / {1})"),
         "softshrink",
         params=(Param("x"), Param("threshold", default=sp.Rational(1, 2), keywords=("lambd", "lambda_"))),
@@ -1830,7 +1809,7 @@ _ROWS: tuple[Atom, ...] = (
         (),
         ("abs({0}) < {1}",),
         {1: 0},
-        "keras.activations.hard_shrink({0}, {1})",
+        "_print_HardShrink",
         Surrogate("soft shrink", "soft_shrink({0}, {1})"),
         "hardshrink",
         params=(Param("x"), Param("threshold", default=sp.Rational(1, 2), keywords=("lambd", "lambda_"))),
@@ -1857,8 +1836,7 @@ _ROWS: tuple[Atom, ...] = (
         flat=("{other} < {winner}",),
         state_surfaces=lambda a, b: 0,
         smoothness=0,
-        tf="tf.maximum({0}, {1})",
-        tf_at_kink="all of the gradient to the first argument of tf.maximum on a tie",
+        tf_method="_print_Max",
         summary="the larger argument: kinks where the arguments tie",
         surrogates=(
             Surrogate(
@@ -1885,8 +1863,7 @@ _ROWS: tuple[Atom, ...] = (
         flat=("{other} > {winner}",),
         state_surfaces=lambda a, b: 0,
         smoothness=0,
-        tf="tf.minimum({0}, {1})",
-        tf_at_kink="all of the gradient to the first argument of tf.minimum on a tie",
+        tf_method="_print_Min",
         summary="the smaller argument: kinks where the arguments tie",
         surrogates=(
             Surrogate(
@@ -1913,7 +1890,6 @@ _ROWS: tuple[Atom, ...] = (
         state_surfaces=lambda a, b: 0,
         smoothness=-1,
         tf="tf.math.floormod({0}, {1})",
-        tf_at_kink="1 in x (TensorFlow ignores the jump)",
         summary="x - m * floor(x / m): slope 1, jumps where x / m is an integer",
         surrogates=(Surrogate("periodic", "sin(2 * pi * {0} / {1})"),),
     ),
@@ -1942,7 +1918,6 @@ _ROWS: tuple[Atom, ...] = (
         state_surfaces=lambda a, b: 0,
         smoothness=-1,
         tf="tf.sign({0})",
-        tf_at_kink="0 everywhere",
         summary="-1, 0 or 1: piecewise constant, jumping at 0",
         surrogates=(
             Surrogate("tanh", "tanh({0} / {t})", 0.1),
@@ -1963,8 +1938,7 @@ _ROWS: tuple[Atom, ...] = (
         piece=lambda state, x, h0: sp.S.One if int(state) > 0 else sp.S.Zero if int(state) < 0 else h0,
         state_surfaces=lambda a, b: 0,
         smoothness=-1,
-        tf="tf.where({0} > 0, 1.0, tf.where({0} < 0, 0.0, {1}))",
-        tf_at_kink="0 everywhere",
+        tf_method="_print_Heaviside",
         summary="0 below 0, 1 above: piecewise constant, jumping at 0",
         surrogates=(Surrogate("sigmoid", "sigmoid({0} / {t})", 0.1),),
     ),
@@ -1983,8 +1957,7 @@ _ROWS: tuple[Atom, ...] = (
         piece=_constant_piece,
         state_surfaces=lambda a, b: 0,
         smoothness=-1,
-        tf="tf.cast(tf.argmax({0}, axis=-1), tf.float32)",
-        tf_at_kink="no gradient (argmax is not differentiable in TensorFlow)",
+        tf_method="_print_ArgMax",
         summary="an index: piecewise constant, jumping where the largest entries tie",
         surrogates=(
             Surrogate("softargmax", "sum(softmax({0} / {t}) * range_like({0}))", 0.1),
@@ -2006,8 +1979,7 @@ _ROWS: tuple[Atom, ...] = (
         piece=_constant_piece,
         state_surfaces=lambda a, b: 0,
         smoothness=-1,
-        tf="tf.cast(tf.argmin({0}, axis=-1), tf.float32)",
-        tf_at_kink="no gradient",
+        tf_method="_print_ArgMin",
         summary="an index: piecewise constant, jumping where the smallest entries tie",
         surrogates=(Surrogate("softargmin", "sum(softmax(-{0} / {t}) * range_like({0}))", 0.1),),
     ),
@@ -2028,7 +2000,6 @@ _ROWS: tuple[Atom, ...] = (
         state_surfaces=lambda a, b: 0,
         smoothness=-1,
         tf="tf.cast(tf.argsort({0}, axis=-1), {0}.dtype)",
-        tf_at_kink="no gradient",
         summary="the sorting permutation: piecewise constant, jumping where entries tie",
         surrogates=(
             Surrogate(
@@ -2051,7 +2022,7 @@ _ROWS: tuple[Atom, ...] = (
         numeric=_subscript,
         entries=_subscript_entries,
         jvp=_jvp_subscript,
-        tf="{0}[..., {1}:{2}:{3}]",
+        tf_method="_print_Subscript",
         summary="NumPy indexing x[..., k] or x[..., a:b:c] along the last axis (written with brackets): linear in x",
     ),
     Atom(
@@ -2069,8 +2040,7 @@ _ROWS: tuple[Atom, ...] = (
         zero_gradient=frozenset({0}),
         state_surfaces=lambda a, b: 0,
         smoothness=-1,
-        tf="tf.one_hot(tf.cast({0}, tf.int32), {1})",
-        tf_at_kink="no gradient",
+        tf_method="_print_OneHot",
         summary="a one-hot vector: piecewise constant in its index",
         surrogates=(
             Surrogate("softmax", "softmax(z / {t}) with z the scores that {0} is the argmax of", 0.1),
@@ -2094,8 +2064,7 @@ _ROWS: tuple[Atom, ...] = (
         zero_gradient=frozenset({0, 1}),
         state_surfaces=lambda a, b: 0,
         smoothness=-1,
-        tf="tf.cast(tf.math.in_top_k({1}, {0}, {2}), tf.float32)",
-        tf_at_kink="no gradient",
+        tf_method="_print_InTopK",
         summary="true when entry i is among the k largest: piecewise constant",
         surrogates=(Surrogate("softmax", "take(softmax({0} / {t}), {1})", 0.1),),
     ),
@@ -2120,8 +2089,7 @@ _ROWS: tuple[Atom, ...] = (
         zero_gradient=frozenset({1}),
         state_surfaces=lambda a, b: 0,
         smoothness=-1,
-        tf="tf.gather({0}, tf.cast({1}, tf.int32), batch_dims=-1)",
-        tf_at_kink="no gradient in the index",
+        tf_method="_print_Take",
         summary="picks entries of v: linear in v, piecewise constant in the index",
         surrogates=(
             Surrogate(
@@ -2145,7 +2113,7 @@ _ROWS: tuple[Atom, ...] = (
         node=sp.And,
         zero_gradient=frozenset({0, 1}),
         smoothness=-1,
-        tf="tf.logical_and({0}, {1})",
+        tf_method="_print_And",
         summary="a boolean: as a number, piecewise constant",
     ),
     Atom(
@@ -2155,7 +2123,7 @@ _ROWS: tuple[Atom, ...] = (
         node=sp.Or,
         zero_gradient=frozenset({0, 1}),
         smoothness=-1,
-        tf="tf.logical_or({0}, {1})",
+        tf_method="_print_Or",
         summary="a boolean: as a number, piecewise constant",
     ),
     Atom(
@@ -2165,7 +2133,7 @@ _ROWS: tuple[Atom, ...] = (
         node=sp.Not,
         zero_gradient=frozenset({0}),
         smoothness=-1,
-        tf="tf.logical_not({0})",
+        tf_method="_print_Not",
         summary="a boolean: as a number, piecewise constant",
     ),
     Atom(
@@ -2179,7 +2147,7 @@ _ROWS: tuple[Atom, ...] = (
         entries=_entries_reduced(lambda v: sp.And(*v)),
         zero_gradient=frozenset({0}),
         smoothness=-1,
-        tf="tf.reduce_all({0}, axis=-1)",
+        tf_method="_print_ReduceAll",
         summary="a boolean: as a number, piecewise constant",
     ),
     Atom(
@@ -2193,7 +2161,7 @@ _ROWS: tuple[Atom, ...] = (
         entries=_entries_reduced(lambda v: sp.Or(*v)),
         zero_gradient=frozenset({0}),
         smoothness=-1,
-        tf="tf.reduce_any({0}, axis=-1)",
+        tf_method="_print_ReduceAny",
         summary="a boolean: as a number, piecewise constant",
     ),
     Atom(
@@ -2206,7 +2174,7 @@ _ROWS: tuple[Atom, ...] = (
         entries=_never,
         zero_gradient=frozenset({0}),
         smoothness=-1,
-        tf="tf.math.is_nan({0})",
+        tf_method="_print_IsNan",
         summary="false for every real input: constant",
     ),
     Atom(
@@ -2219,7 +2187,7 @@ _ROWS: tuple[Atom, ...] = (
         entries=_never,
         zero_gradient=frozenset({0}),
         smoothness=-1,
-        tf="tf.math.is_inf({0})",
+        tf_method="_print_IsInf",
         summary="false for every finite input: constant",
     ),
     Atom(
@@ -2231,8 +2199,7 @@ _ROWS: tuple[Atom, ...] = (
         jumps=("{boundary}",),
         flat=("{condition}",),
         smoothness=-1,
-        tf="tf.where({0}, {1}, {2})",
-        tf_at_kink="the slope of the branch that is taken",
+        tf_method="_print_Piecewise",
         summary="a choice between branches: whatever they do, plus what happens on the boundary",
         surrogates=(
             Surrogate(
@@ -2254,25 +2221,23 @@ _ROWS: tuple[Atom, ...] = (
         tf="tf.stop_gradient({0})",
         summary="treated as data: constant for the gradient, and nothing inside it is a finding",
     ),
-    Atom(name="multiply", params=_p("x", "y"), build=lambda a, b: a * b, tf="{0} * {1}", summary="x * y"),
-    Atom(name="add", params=_p("x", "y"), build=lambda a, b: a + b, tf="{0} + {1}", summary="x + y"),
-    Atom(name="subtract", params=_p("x", "y"), build=lambda a, b: a - b, tf="{0} - {1}", summary="x - y"),
-    Atom(name="negative", params=_p("x"), build=lambda a: -a, tf="-{0}", summary="-x"),
-    Atom(name="identity", params=_p("x"), build=lambda x: x, tf="tf.identity({0})", summary="x"),
+    Atom(name="multiply", params=_p("x", "y"), build=lambda a, b: a * b, summary="x * y"),
+    Atom(name="add", params=_p("x", "y"), build=lambda a, b: a + b, summary="x + y"),
+    Atom(name="subtract", params=_p("x", "y"), build=lambda a, b: a - b, summary="x - y"),
+    Atom(name="negative", params=_p("x"), build=lambda a: -a, summary="-x"),
+    Atom(name="identity", params=_p("x"), build=lambda x: x, summary="x"),
     Atom(
         name="cast",
         params=(Param("x"), Param("dtype", kind="dtype")),
         build=lambda x, dtype: x,
-        tf="tf.cast({0}, {1})",
         summary="x for a float dtype, x != 0 for bool",
     ),
-    Atom(name="epsilon", params=(), build=lambda: _KERAS_EPSILON, tf="1e-7", summary="Keras's epsilon, 1e-7"),
+    Atom(name="epsilon", params=(), build=lambda: _KERAS_EPSILON, summary="Keras's epsilon, 1e-7"),
     # composite losses, as their formulas in TensorFlow / Keras
     Atom(
         name="sigmoid_cross_entropy_with_logits",
         params=(Param("labels"), Param("logits")),
         build=_sigmoid_ce,
-        tf="tf.nn.sigmoid_cross_entropy_with_logits(labels={0}, logits={1})",
         summary="TensorFlow's stable form max(x, 0) - x * z + log(1 + exp(-abs(x)))",
     ),
     Atom(
@@ -2280,7 +2245,6 @@ _ROWS: tuple[Atom, ...] = (
         shape=REDUCTION,
         params=(Param("labels"), Param("logits")),
         build=_softmax_ce,
-        tf="tf.nn.softmax_cross_entropy_with_logits(labels={0}, logits={1})",
         summary="-sum(labels * log_softmax(logits))",
     ),
     Atom(
@@ -2293,7 +2257,6 @@ _ROWS: tuple[Atom, ...] = (
             Param("from_logits", default=False, kind="flag"),
         ),
         build=_binary_ce,
-        tf="tf.keras.losses.binary_crossentropy({0}, {1}, from_logits={2})",
         summary="Keras's binary cross-entropy: probabilities clipped to [1e-7, 1 - 1e-7]",
     ),
     Atom(
@@ -2306,7 +2269,6 @@ _ROWS: tuple[Atom, ...] = (
             Param("from_logits", default=False, kind="flag"),
         ),
         build=_categorical_ce,
-        tf="tf.keras.losses.categorical_crossentropy({0}, {1}, from_logits={2})",
         summary="Keras's categorical cross-entropy: probabilities normalised and clipped",
     ),
     Atom(
@@ -2320,7 +2282,6 @@ _ROWS: tuple[Atom, ...] = (
             Param("axis", default=-1, kind="axis"),
         ),
         build=_sparse_categorical_ce,
-        tf="tf.keras.losses.sparse_categorical_crossentropy({0}, {1}, from_logits={2})",
         summary="Keras's sparse categorical cross-entropy: the labels are class indices (zero-gradient in them)",
     ),
     Atom(
@@ -2328,7 +2289,6 @@ _ROWS: tuple[Atom, ...] = (
         shape=REDUCTION,
         params=(Param("labels"), Param("logits")),
         build=lambda labels, logits: fn.LogSumExp(logits) - fn.Take(logits, labels),
-        tf="tf.nn.sparse_softmax_cross_entropy_with_logits(labels={0}, logits={1})",
         summary="logsumexp(logits) - logits[labels]",
     ),
 )
@@ -2379,7 +2339,6 @@ TORCH_ROWS: tuple[Atom, ...] = (
         shape=REDUCTION,
         params=_INPUT_TARGET,
         build=lambda p, y: _torch_mean((p - y) ** 2),
-        tf="tf.reduce_mean(tf.square({0} - {1}))",
         summary="PyTorch: mean((input - target)^2)",
     ),
     Atom(
@@ -2387,7 +2346,6 @@ TORCH_ROWS: tuple[Atom, ...] = (
         shape=REDUCTION,
         params=_INPUT_TARGET,
         build=lambda p, y: _torch_mean(sp.Abs(p - y)),
-        tf="tf.reduce_mean(tf.abs({0} - {1}))",
         summary="PyTorch: mean(abs(input - target))",
     ),
     Atom(
@@ -2395,7 +2353,6 @@ TORCH_ROWS: tuple[Atom, ...] = (
         shape=REDUCTION,
         params=(*_INPUT_TARGET, Param("beta", default=1)),
         build=lambda p, y, beta: _torch_mean(fn.Huber(p - y, beta) / beta if beta != 0 else sp.Abs(p - y)),
-        tf="tf.reduce_mean(tf.keras.losses.Huber(delta={2})({0}, {1})) / {2}",
         summary="PyTorch: huber(input - target, beta) / beta, averaged",
     ),
     Atom(
@@ -2403,7 +2360,6 @@ TORCH_ROWS: tuple[Atom, ...] = (
         shape=REDUCTION,
         params=(*_INPUT_TARGET, Param("delta", default=1)),
         build=lambda p, y, delta: _torch_mean(fn.Huber(p - y, delta)),
-        tf="tf.reduce_mean(tf.keras.losses.Huber(delta={2})({0}, {1}))",
         summary="PyTorch: huber(input - target, delta), averaged",
     ),
     Atom(
@@ -2411,7 +2367,6 @@ TORCH_ROWS: tuple[Atom, ...] = (
         shape=REDUCTION,
         params=_INPUT_TARGET,
         build=_torch_bce,
-        tf="tf.reduce_mean(-({1} * tf.maximum(tf.math.log({0}), -100.0) + (1 - {1}) * tf.maximum(tf.math.log(1 - {0}), -100.0)))",
         summary="PyTorch: -mean(target * log(input) + (1 - target) * log(1 - input)), each log clamped to >= -100",
     ),
     Atom(
@@ -2419,7 +2374,6 @@ TORCH_ROWS: tuple[Atom, ...] = (
         shape=REDUCTION,
         params=_INPUT_TARGET,
         build=lambda z, y: _torch_mean(_sigmoid_ce(y, z)),
-        tf="tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels={1}, logits={0}))",
         summary="PyTorch: the stable sigmoid cross-entropy of logits input against target, averaged",
     ),
     Atom(
@@ -2427,7 +2381,6 @@ TORCH_ROWS: tuple[Atom, ...] = (
         shape=REDUCTION,
         params=(*_INPUT_TARGET, Param("label_smoothing", default=0)),
         build=_torch_cross_entropy,
-        tf="tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels={1}, logits={0}))",
         summary="PyTorch: logsumexp(input) - input[target] (target: class indices), averaged",
     ),
     Atom(
@@ -2435,7 +2388,6 @@ TORCH_ROWS: tuple[Atom, ...] = (
         shape=REDUCTION,
         params=_INPUT_TARGET,
         build=lambda x, y: _torch_mean(-fn.Take(x, y)),
-        tf="-tf.reduce_mean(tf.gather({0}, tf.cast({1}, tf.int32), batch_dims=-1))",
         summary="PyTorch: -input[target] (log-probabilities at class indices), averaged",
     ),
     Atom(
@@ -2443,7 +2395,6 @@ TORCH_ROWS: tuple[Atom, ...] = (
         shape=REDUCTION,
         params=(*_INPUT_TARGET, Param("log_target", default=False, kind="flag")),
         build=_torch_kl_div,
-        tf="tf.reduce_mean(tf.math.xlogy({1}, {1}) - {1} * {0})",
         summary="PyTorch: target * (log(target) - input) (input: log-probabilities), averaged",
     ),
     Atom(
@@ -2451,7 +2402,6 @@ TORCH_ROWS: tuple[Atom, ...] = (
         shape=REDUCTION,
         params=_INPUT_TARGET,
         build=lambda x, y: _torch_mean(fn.Softplus(-y * x)),
-        tf="tf.reduce_mean(tf.nn.softplus(-{1} * {0}))",
         summary="PyTorch: mean(log(1 + exp(-target * input)))",
     ),
     Atom(
@@ -2459,7 +2409,6 @@ TORCH_ROWS: tuple[Atom, ...] = (
         shape=REDUCTION,
         params=(*_INPUT_TARGET, Param("margin", default=1)),
         build=lambda x, y, margin: _torch_mean(sp.Piecewise((x, sp.Eq(y, 1)), (sp.Max(0, margin - x), True))),
-        tf="tf.reduce_mean(tf.where({1} == 1, {0}, tf.maximum(0.0, {2} - {0})))",
         summary="PyTorch: input where target == 1, max(0, margin - input) elsewhere, averaged",
     ),
     Atom(
@@ -2467,7 +2416,6 @@ TORCH_ROWS: tuple[Atom, ...] = (
         shape=REDUCTION,
         params=(Param("input1"), Param("input2"), Param("target"), Param("margin", default=0)),
         build=lambda a, b, y, margin: _torch_mean(sp.Max(0, -y * (a - b) + margin)),
-        tf="tf.reduce_mean(tf.maximum(0.0, -{2} * ({0} - {1}) + {3}))",
         summary="PyTorch: mean(max(0, -target * (input1 - input2) + margin))",
     ),
     Atom(
@@ -2484,7 +2432,6 @@ TORCH_ROWS: tuple[Atom, ...] = (
         build=lambda a, pos, neg, margin, order, eps: _torch_mean(
             sp.Max(_torch_distance(a, pos, order, eps) - _torch_distance(a, neg, order, eps) + margin, 0)
         ),
-        tf="tf.reduce_mean(tf.maximum(tf.norm({0} - {1} + {5}, axis=-1) - tf.norm({0} - {2} + {5}, axis=-1) + {3}, 0.0))",
         summary="PyTorch: max(d(anchor, positive) - d(anchor, negative) + margin, 0), d the p-norm of a - b + eps",
     ),
     Atom(
@@ -2492,7 +2439,6 @@ TORCH_ROWS: tuple[Atom, ...] = (
         shape=REDUCTION,
         params=(Param("x1"), Param("x2"), Param("p", default=2), Param("eps", default=sp.Rational(1, 10**6))),
         build=_torch_distance,
-        tf="tf.norm({0} - {1} + {3}, axis=-1)",
         summary="PyTorch: norm(x1 - x2 + eps, p)",
     ),
     Atom(
@@ -2505,7 +2451,6 @@ TORCH_ROWS: tuple[Atom, ...] = (
             Param("eps", default=sp.Rational(1, 10**8)),
         ),
         build=_torch_cosine,
-        tf="tf.reduce_sum({0} * {1}, axis=-1) / tf.maximum(tf.norm({0}, axis=-1) * tf.norm({1}, axis=-1), {3})",
         summary="PyTorch: dot(x1, x2) / max(norm(x1) * norm(x2), eps)",
     ),
     Atom(
@@ -2518,7 +2463,6 @@ TORCH_ROWS: tuple[Atom, ...] = (
             Param("eps", default=sp.Rational(1, 10**12)),
         ),
         build=lambda x, order, dim, eps: x / sp.Max(fn.Norm(x, order), eps),
-        tf="{0} / tf.maximum(tf.norm({0}, ord={1}, axis=-1, keepdims=True), {3})",
         summary="PyTorch: input / max(norm(input, p), eps)",
     ),
     Atom(
@@ -2530,21 +2474,18 @@ TORCH_ROWS: tuple[Atom, ...] = (
             Param("max", default=None, kind="optional"),
         ),
         build=_clamp,
-        tf="tf.clip_by_value({0}, {1}, {2})",
         summary="PyTorch: clamp to [min, max]; one-sided (max(x, min) or min(x, max)) when only one is given",
     ),
     Atom(
         name="clamp_min",
         params=(Param("input"), Param("min")),
         build=lambda x, lo: sp.Max(x, lo),
-        tf="tf.maximum({0}, {1})",
         summary="PyTorch: max(input, min)",
     ),
     Atom(
         name="clamp_max",
         params=(Param("input"), Param("max")),
         build=lambda x, hi: sp.Min(x, hi),
-        tf="tf.minimum({0}, {1})",
         summary="PyTorch: min(input, max)",
     ),
     Atom(
@@ -2552,7 +2493,6 @@ TORCH_ROWS: tuple[Atom, ...] = (
         aliases=("double", "half"),
         params=_p("input"),
         build=lambda x: x,
-        tf="tf.cast({0}, tf.float32)",
         summary="PyTorch: a cast to a float type, x",
     ),
 )
@@ -2576,7 +2516,6 @@ KERAS_ROWS: tuple[Atom, ...] = (
         aliases=("mse", "MSE"),
         params=_YP,
         build=lambda y, p: _keras_mean((p - y) ** 2),
-        tf="tf.keras.losses.mean_squared_error({0}, {1})",
         summary="Keras: mean(square(y_pred - y_true))",
     ),
     Atom(
@@ -2585,7 +2524,6 @@ KERAS_ROWS: tuple[Atom, ...] = (
         aliases=("mae", "MAE"),
         params=_YP,
         build=lambda y, p: _keras_mean(sp.Abs(p - y)),
-        tf="tf.keras.losses.mean_absolute_error({0}, {1})",
         summary="Keras: mean(abs(y_pred - y_true))",
     ),
     Atom(
@@ -2594,7 +2532,6 @@ KERAS_ROWS: tuple[Atom, ...] = (
         aliases=("mape", "MAPE"),
         params=_YP,
         build=lambda y, p: 100 * _keras_mean(sp.Abs((y - p) / sp.Max(sp.Abs(y), _KERAS_EPSILON))),
-        tf="tf.keras.losses.mean_absolute_percentage_error({0}, {1})",
         summary="Keras: 100 * mean(abs((y_true - y_pred) / max(abs(y_true), 1e-7)))",
     ),
     Atom(
@@ -2605,7 +2542,6 @@ KERAS_ROWS: tuple[Atom, ...] = (
         build=lambda y, p: _keras_mean(
             (sp.log(sp.Max(p, _KERAS_EPSILON) + 1) - sp.log(sp.Max(y, _KERAS_EPSILON) + 1)) ** 2
         ),
-        tf="tf.keras.losses.mean_squared_logarithmic_error({0}, {1})",
         summary="Keras: mean((log(max(y_pred, 1e-7) + 1) - log(max(y_true, 1e-7) + 1))^2)",
     ),
     Atom(
@@ -2613,7 +2549,6 @@ KERAS_ROWS: tuple[Atom, ...] = (
         shape=REDUCTION,
         params=(*_YP, Param("delta", default=1)),
         build=lambda y, p, delta: _keras_mean(fn.Huber(p - y, delta)),
-        tf="tf.keras.losses.huber({0}, {1}, delta={2})",
         summary="Keras: mean(huber(y_pred - y_true, delta))",
     ),
     Atom(
@@ -2622,7 +2557,6 @@ KERAS_ROWS: tuple[Atom, ...] = (
         aliases=("logcosh",),
         params=_YP,
         build=lambda y, p: _keras_mean((p - y) + fn.Softplus(-2 * (p - y)) - sp.log(2)),
-        tf="tf.keras.losses.log_cosh({0}, {1})",
         summary="Keras: mean(x + softplus(-2x) - log(2)), x = y_pred - y_true",
     ),
     Atom(
@@ -2630,7 +2564,6 @@ KERAS_ROWS: tuple[Atom, ...] = (
         shape=REDUCTION,
         params=_YP,
         build=lambda y, p: _keras_mean(sp.Max(1 - y * p, 0)),
-        tf="tf.keras.losses.hinge({0}, {1})",
         summary="Keras: mean(max(1 - y_true * y_pred, 0))",
     ),
     Atom(
@@ -2638,7 +2571,6 @@ KERAS_ROWS: tuple[Atom, ...] = (
         shape=REDUCTION,
         params=_YP,
         build=lambda y, p: _keras_mean(sp.Max(1 - y * p, 0) ** 2),
-        tf="tf.keras.losses.squared_hinge({0}, {1})",
         summary="Keras: mean(max(1 - y_true * y_pred, 0)^2)",
     ),
     Atom(
@@ -2646,7 +2578,6 @@ KERAS_ROWS: tuple[Atom, ...] = (
         shape=REDUCTION,
         params=_YP,
         build=lambda y, p: sp.Max(fn.ReduceMax((1 - y) * p) - fn.ReduceSum(y * p) + 1, 0),
-        tf="tf.keras.losses.categorical_hinge({0}, {1})",
         summary="Keras: max(max((1 - y_true) * y_pred) - sum(y_true * y_pred) + 1, 0)",
     ),
     Atom(
@@ -2658,7 +2589,6 @@ KERAS_ROWS: tuple[Atom, ...] = (
             fn.Clip(y, _KERAS_EPSILON, 1)
             * sp.log(fn.Clip(y, _KERAS_EPSILON, 1) / fn.Clip(p, _KERAS_EPSILON, 1))
         ),
-        tf="tf.keras.losses.kl_divergence({0}, {1})",
         summary="Keras: sum(y * log(y / p)), both clipped to [1e-7, 1]",
     ),
     Atom(
@@ -2666,7 +2596,6 @@ KERAS_ROWS: tuple[Atom, ...] = (
         shape=REDUCTION,
         params=_YP,
         build=lambda y, p: _keras_mean(p - y * sp.log(p + _KERAS_EPSILON)),
-        tf="tf.keras.losses.poisson({0}, {1})",
         summary="Keras: mean(y_pred - y_true * log(y_pred + 1e-7))",
     ),
     Atom(
@@ -2674,7 +2603,6 @@ KERAS_ROWS: tuple[Atom, ...] = (
         shape=REDUCTION,
         params=(*_YP, Param("axis", default=-1, kind="axis")),
         build=_keras_cosine,
-        tf="tf.keras.losses.cosine_similarity({0}, {1})",
         summary="Keras: -sum(l2_normalize(y_true) * l2_normalize(y_pred))",
     ),
 )

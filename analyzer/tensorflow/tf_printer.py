@@ -1,9 +1,11 @@
 """Print SymPy bodies as TensorFlow code, in SymPy's printer style.
 
 `TensorFlowPrinter` dispatches on the class of each node (`_print_Add`, `_print_Piecewise`,
-`_print_Along`, ...); functions without a method of their own are printed from the atom table's
-`tf` column (`TEMPLATES`, keyed by the SymPy class of the row). Anything else is refused with
-`UnsupportedError`, never printed approximately. The printer records what the code needs: imports,
+`_print_Along`, ...). A function of the atom table is printed as its row says: from its `tf`
+template (`_print_Function` fills it; `TEMPLATES`, keyed by the row's SymPy class), or by the
+method its `tf_method` names, where the code depends on the arguments (tests/test_architecture.py
+checks that the two agree with SymPy's dispatch). Anything else is refused with `UnsupportedError`,
+never printed approximately. The printer records what the code needs: imports,
 helper functions, the `dtype` of the inputs.
 
 The convention at kinks (documented in the generated module and in `KINK_CONVENTION`): at a kink,
@@ -26,6 +28,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
+from types import MappingProxyType
 from typing import Any
 
 import sympy as sp
@@ -64,8 +67,10 @@ MIDPOINT_NODES: ContextVar[frozenset[Any]] = ContextVar("MIDPOINT_NODES", defaul
 # Binding strength of printed Python, loosest first.
 COMPARE, SUM, PRODUCT, UNARY, POWER, ATOM = 30, 40, 50, 55, 60, 100
 
-# The atom table's TensorFlow column, by SymPy class (rows without a class are built from others).
-TEMPLATES: Mapping[type, str] = {row.node: row.tf for row in ATOMS if row.node is not None and row.tf}
+# The atom table's templates, by SymPy class (rows without a class are built from others).
+TEMPLATES: Mapping[type, str] = MappingProxyType(
+    {row.node: row.tf for row in ATOMS if row.node is not None and row.tf}
+)
 
 RESERVED = frozenset({"tf", "math", "keras", "dtype", "upstream", "tensor", "value", "values"}) | frozenset(
     dir(builtins)
@@ -443,10 +448,6 @@ class TensorFlowPrinter(Printer):
             raise UnsupportedError(
                 f"`{type(expr).__name__}` has no TensorFlow lowering in the atom table", expr
             )
-        if "tf.float32" in template or "tf.keras.losses" in template:
-            raise UnsupportedError(
-                f"the TensorFlow lowering of `{type(expr).__name__}` is not elementwise", expr
-            )
         return self._template(template, expr.args)
 
     # -------------------------------------------------------------- arithmetic
@@ -762,8 +763,9 @@ class TensorFlowPrinter(Printer):
         return text + (", keepdims=True" if keepdims else "")
 
     def _along(self, node: Any, axes: tuple[int, ...] | None, keepdims: bool) -> Code:
-        if type(node).__name__ in _AXIS_AWARE:
-            return getattr(self, f"_print_{type(node).__name__}")(node, axes=axes, keepdims=keepdims)
+        method = _AXIS_AWARE.get(type(node))
+        if method is not None:
+            return getattr(self, method)(node, axes=axes, keepdims=keepdims)
         template = TEMPLATES.get(type(node))
         if template is None or "axis=-1" not in template:
             raise UnsupportedError(f"`{type(node).__name__}` along other axes", node)
@@ -959,17 +961,18 @@ def printer_method(cls: type) -> Callable[..., Code] | None:
     )
 
 
-# The classes taking an axis whose method prints it (the rest fill `axis=-1` of their template).
-_AXIS_AWARE = frozenset(
-    cls.__name__
-    for cls in AXIS_NODES + CONDITION_AXIS_NODES
-    if printer_method(cls) is not TensorFlowPrinter._print_Function
+# The printer methods of the classes taking an axis that print it themselves (the others' templates
+# have `axis=-1`, replaced).
+_AXIS_AWARE: Mapping[type, str] = MappingProxyType(
+    {
+        row.node: row.tf_method
+        for row in ATOMS
+        if row.node in AXIS_NODES + CONDITION_AXIS_NODES and row.tf_method
+    }
 )
-# The kinked classes whose printer writes the slope 1/2 at a tie where the body is C1 there.
+# The kinked classes whose printer method writes the slope 1/2 at a tie where the body is C1 there.
 TIE_NODES: tuple[type, ...] = tuple(
-    row.node
-    for row in ATOMS
-    if row.node is not None and getattr(printer_method(row.node), "tie_aware", False)
+    row.node for row in ATOMS if getattr(getattr(TensorFlowPrinter, row.tf_method, None), "tie_aware", False)
 )
 _LEVELS: dict[str, int] = {}
 
