@@ -5,6 +5,7 @@ printer prints."""
 from __future__ import annotations
 
 import ast
+import dataclasses
 import re
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,9 @@ from analyzer.analysis.report import Finding
 from analyzer.analysis.rules import RULES
 from analyzer.atoms import functions as fn
 from analyzer.atoms import table as atoms
-from analyzer.language.parser import parse_source
+from analyzer.language import syntax
+from analyzer.language.parser import parse_expression, parse_source
+from analyzer.language.printer import render
 from analyzer.tensorflow import tf_printer
 
 PACKAGE = Path(__file__).resolve().parents[1] / "analyzer"
@@ -169,3 +172,35 @@ def test_a_row_s_tensorflow_column_is_what_the_printer_prints(row: atoms.Atom) -
 def test_a_row_without_a_node_has_no_tensorflow_column(row: atoms.Atom) -> None:
     """Its formula's functions are printed, never a text of its own."""
     assert (row.tf, row.tf_method) == ("", "")
+
+
+# ---------------------------------------------------------------- the syntax tree's walkers
+
+
+@pytest.mark.parametrize(
+    "cls",
+    [
+        cls
+        for cls in vars(syntax).values()
+        if isinstance(cls, type) and issubclass(cls, syntax.Node) and cls is not syntax.Node
+    ],
+    ids=lambda cls: cls.__name__,
+)
+def test_children_names_every_field_that_holds_an_expression(cls: type) -> None:
+    holding = [
+        field.name
+        for field in dataclasses.fields(cls)
+        if re.search(r"\b(Expr|Keyword|Slice|EllipsisIndex)\b", str(field.type))
+    ]
+    assert list(cls._CHILDREN) == holding
+
+
+def test_children_walk_and_transform() -> None:
+    tree = parse_expression("f(x, k=y[..., 1:z]) + (-w if a > b else c)")
+    names = [node.id for node in syntax.walk(tree) if isinstance(node, syntax.Name)]
+    assert names == ["x", "y", "z", "w", "a", "b", "c"]  # source order, through keywords and slices
+    assert tree.transform(lambda node: node) is tree  # nothing replaced, nothing rebuilt
+    renamed = tree.transform(
+        lambda node: syntax.Name(node.id.upper(), node.span) if isinstance(node, syntax.Name) else node
+    )
+    assert render(renamed) == "f(X, k=Y[..., 1:Z]) + (-W if A > B else C)"

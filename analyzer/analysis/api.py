@@ -36,6 +36,7 @@ from .lowering import (
 from .report import INVALID, UNKNOWN, Finding, KinksSyntaxError, Report
 from .report_list import ReportList
 from .rules import RULES
+from .statements import StatementWalk
 
 BUG_HINT = "this is a bug in kinks: please report it with the statement that triggers it"
 
@@ -108,63 +109,65 @@ def analyze_text(
 
     `data_names`: the parameter names that are data when a definition has no `wrt` (LANGUAGE.md §1;
     None: `DATA_NAMES`, the linter setting `data-names`)."""
-    source = parse_source(text, path)
-    context = FileContext()
-    for statement in source.statements:
-        if isinstance(statement, ast.Definition):
-            context.later.setdefault(statement.name, statement.span.line)
-    reports = ReportList()  # a list, shown as a table in Jupyter
-    directives = noqa_directives(text)
-    reserved = reserved_names()
-    for statement in source.statements:
-        if isinstance(statement, ast.SyntaxProblem):
-            if statement.message.startswith(INTERNAL_ERROR):
-                finding = Finding.of("E999", f"{statement.message}; {BUG_HINT}", statement.span)
-            else:
-                finding = Finding.of("E001", _syntax_message(statement), statement.span)
-            reports.append(
-                invalid_report(statement.name, statement.statement_line or statement.span.line, path, finding)
-            )
-            continue
-        name = statement.name
-        if context.later.get(name) == statement.span.line:
-            del context.later[name]
-        clash = _name_clash(statement, context, reserved)
-        if isinstance(statement, ast.Constant):
-            try:
-                if clash:
-                    raise LoweringError("E005", clash, statement.name_span)
-                with deep_stack(), hard_limit(hard_limit_for(budget)):
-                    context.constants[name] = constant_binding(lower_constant(statement, context))
-            except LoweringError as error:
-                finding = Finding.of(error.code, error.message, error.span or statement.span)
-            except AnalysisTimeout as timeout:
-                finding = Finding.of(
-                    "E005",
-                    f"the constant took longer than {timeout.seconds:g} s to build",
-                    statement.span,
+    analysis = _FileAnalysis(text, path, budget, data_names)
+    analysis.run(parse_source(text, path).statements)
+    return analysis.reports
+
+
+class _FileAnalysis(StatementWalk):
+    """A report for every statement, in file order (`analyze_text`)."""
+
+    def __init__(self, text: str, path: str, budget: float | None, data_names: Sequence[str] | None) -> None:
+        super().__init__()
+        self.path = path
+        self.budget = budget
+        self.data_names = data_names
+        self.reports = ReportList()  # a list, shown as a table in Jupyter
+        self.directives = noqa_directives(text)
+        self.reserved = reserved_names()
+
+    def syntax_problem(self, statement: ast.SyntaxProblem) -> None:
+        if statement.message.startswith(INTERNAL_ERROR):
+            finding = Finding.of("E999", f"{statement.message}; {BUG_HINT}", statement.span)
+        else:
+            finding = Finding.of("E001", _syntax_message(statement), statement.span)
+        line = statement.statement_line or statement.span.line
+        self.reports.append(invalid_report(statement.name, line, self.path, finding))
+
+    def constant(self, statement: ast.Constant) -> str | None:
+        clash = _name_clash(statement, self.context, self.reserved)
+        try:
+            if clash:
+                raise LoweringError("E005", clash, statement.name_span)
+            with deep_stack(), hard_limit(hard_limit_for(self.budget)):
+                self.context.constants[statement.name] = constant_binding(
+                    lower_constant(statement, self.context)
                 )
-            except Exception as error:  # noqa: BLE001 - one statement's failure must not cost the others
-                finding = internal_error_finding(error, statement.span)
-            else:
-                continue
-            reports.append(invalid_report(name, statement.span.line, path, finding))
-            if not clash:
-                context.broken[name] = _cause(finding)
-            continue
-        if clash:
-            report = invalid_report(
-                name, statement.span.line, path, Finding.of("E005", clash, statement.name_span)
+        except LoweringError as error:
+            finding = Finding.of(error.code, error.message, error.span or statement.span)
+        except AnalysisTimeout as timeout:
+            finding = Finding.of(
+                "E005", f"the constant took longer than {timeout.seconds:g} s to build", statement.span
             )
+        except Exception as error:  # noqa: BLE001 - one statement's failure must not cost the others
+            finding = internal_error_finding(error, statement.span)
         else:
-            report = _analyze_definition(statement, context, path, budget, data_names)
-        _apply_noqa(report, _statement_noqas(statement, directives))
-        reports.append(report)
-        if report.classification == INVALID:
-            context.broken[name] = _cause(report.findings[0]) if report.findings else "it is invalid"
+            return None
+        self.reports.append(invalid_report(statement.name, statement.span.line, self.path, finding))
+        return None if clash else _cause(finding)
+
+    def definition(self, statement: ast.Definition) -> str | None:
+        clash = _name_clash(statement, self.context, self.reserved)
+        if clash:
+            finding = Finding.of("E005", clash, statement.name_span)
+            report = invalid_report(statement.name, statement.span.line, self.path, finding)
         else:
-            context.definitions[name] = statement
-    return reports
+            report = _analyze_definition(statement, self.context, self.path, self.budget, self.data_names)
+        _apply_noqa(report, _statement_noqas(statement, self.directives))
+        self.reports.append(report)
+        if report.classification != INVALID:
+            return None
+        return _cause(report.findings[0]) if report.findings else "it is invalid"
 
 
 def analyze_file(

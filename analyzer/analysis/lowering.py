@@ -183,7 +183,11 @@ class Lowerer:
         for local in definition.locals:
             value = self.expr(local.value, inner)
             inner.names[local.name] = Binding(value, local.value, inner.child(), "local")
+            self._bound_local(local.name, value)
         return self.expr(definition.body, inner)
+
+    def _bound_local(self, name: str, value: Any) -> None:
+        """A local of a body got its value (the code generator keeps the names of its own)."""
 
     def _check_signature(self, definition: ast.Definition) -> None:
         seen: set[str] = set()
@@ -897,31 +901,7 @@ def _children(node: ast.Expr) -> list[ast.Expr]:
             if param is None or param.kind not in ("axis", "dtype", "flag"):
                 out.append(keyword.value)
         return out
-    if isinstance(node, ast.Unary):
-        return [node.operand]
-    if isinstance(node, ast.Binary):
-        return [node.left, node.right]
-    if isinstance(node, ast.Compare):
-        return list(node.operands)
-    if isinstance(node, ast.Membership):
-        return [node.element, *node.members]
-    if isinstance(node, ast.BoolOp):
-        return list(node.operands)
-    if isinstance(node, ast.Not):
-        return [node.operand]
-    if isinstance(node, ast.Conditional):
-        return [node.then, node.condition, node.otherwise]
-    if isinstance(node, ast.TupleExpr):
-        return list(node.items)
-    if isinstance(node, ast.Index):
-        out = [node.value]
-        for item in node.items:
-            if isinstance(item, ast.Slice):
-                out.extend(part for part in (item.start, item.stop, item.step) if part is not None)
-            elif not isinstance(item, ast.EllipsisIndex):
-                out.append(item)
-        return out
-    return []
+    return list(node.children())
 
 
 def lower_constant(constant: ast.Constant, context: FileContext) -> Any:
