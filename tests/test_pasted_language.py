@@ -45,8 +45,9 @@ def test_torch_bce_reads_input_then_target() -> None:
             "piecewise-differentiable",
             ["kink"],
             marks=pytest.mark.xfail(
-                reason="the engine reports a jump at p == 0 and a singularity of max(1e-12, norm(p)) == 0 that the region "
-                "never reaches (the same for p / max(norm(p), 1e-12) written out): a probe issue, not the spelling",
+                reason="the engine reports a jump at p == 0 and a singularity of max(1e-12, norm(p)) == 0 "
+                "that the region never reaches (the same for p / max(norm(p), 1e-12) written out): "
+                "a probe issue, not the spelling",
                 strict=True,
             ),
         ),
@@ -109,7 +110,8 @@ def test_shadowing() -> None:
         "reciprocal = 2\n"
         "binary_crossentropy(y_true, y_pred) wrt y_pred = -mean(y_true * log(y_pred))\n"
         "user(y_true, y_pred) wrt y_pred = binary_crossentropy(y_true, y_pred) * reciprocal\n"
-        "builtin(y_true, y_pred) wrt y_pred = keras.losses.binary_crossentropy(y_true, y_pred) + tf.math.reciprocal(y_pred)\n"
+        "builtin(y_true, y_pred) wrt y_pred = "
+        "keras.losses.binary_crossentropy(y_true, y_pred) + tf.math.reciprocal(y_pred)\n"
         "nll(x, variance, max) wrt x, variance = (x - max) ^ 2 / variance\n"
     )
     reports = {r.name: r for r in analyze_text(text, "s.loss")}

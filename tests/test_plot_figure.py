@@ -251,7 +251,8 @@ def test_through_the_kinks_command(tmp_path: Path) -> None:
 
 def test_the_analysis_path_does_not_import_matplotlib() -> None:
     code = (
-        "import sys; from analyzer import analyze; from analyzer.cli import main as cli, plot as plot_commands; "
+        "import sys; from analyzer import analyze; "
+        "from analyzer.cli import main as cli, plot as plot_commands; "
         "r = analyze('relu(x)'); cli._build_parser(); print('matplotlib' in sys.modules)"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

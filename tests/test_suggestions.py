@@ -15,7 +15,8 @@ from analyzer.language.parser import LossSyntaxError, parse_expression
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "rules"
 SUGGESTION = re.compile(
-    r"^(?P<expression>.*?) \([^()]*\)(?: (?:if a smooth version is needed|keeps it finite)| in place of (?P<replaced>.+))$"
+    r"^(?P<expression>.*?) \([^()]*\)"
+    r"(?: (?:if a smooth version is needed|keeps it finite)| in place of (?P<replaced>.+))$"
 )
 # Left for later: `(p > 0.5) == y` gets the sigmoid of the threshold, still compared with the label.
 KNOWN_WRONG = {("K001.loss", "p > 0.5")}

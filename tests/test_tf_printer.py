@@ -125,8 +125,8 @@ def test_module_layout_header_and_keras_class() -> None:
     assert "regenerate with: kinks tf losses/regression.loss" in text.splitlines()[1]
     assert "import tensorflow as tf" in text and "import keras" in text
     assert (
-        '@keras.saving.register_keras_serializable(package="kinks.regression")\nclass MaeLoss(keras.losses.Loss):'
-        in text
+        '@keras.saving.register_keras_serializable(package="kinks.regression")\n'
+        "class MaeLoss(keras.losses.Loss):" in text
     )
     assert "        return mae(y_true, y_pred)" in text
     # Keras's order is (y_true, y_pred) whatever the parameter order

@@ -473,7 +473,8 @@ def noqa_directives(text: str) -> dict[int, NoqaDirective]:
                 unknown = sorted(code for code in codes if code not in RULES)
                 if unknown:
                     problem = (
-                        f"{', '.join(unknown)} {'is not a kinks code' if len(unknown) == 1 else 'are not kinks codes'}"
+                        f"{', '.join(unknown)} "
+                        f"{'is not a kinks code' if len(unknown) == 1 else 'are not kinks codes'}"
                         f" (`kinks rule --all` lists them)"
                     )
             # the span ends after the last code read
@@ -571,7 +572,8 @@ def _apply_noqa(report: Report, noqas: Sequence[NoqaDirective]) -> None:
         else:
             suggestion = f"remove {', '.join(unmatched)} from the `# noqa` list"
         verb = "is" if len(unmatched) == 1 else "are"
-        message = f"unused `# noqa` code{'s' if len(unmatched) > 1 else ''}: {', '.join(unmatched)} {verb} not reported on {where}"
+        noun = "codes" if len(unmatched) > 1 else "code"
+        message = f"unused `# noqa` {noun}: {', '.join(unmatched)} {verb} not reported on {where}"
         report.findings.append(Finding.of(UNUSED_NOQA, message, noqa.span, suggestion=suggestion))
 
 

@@ -246,9 +246,9 @@ class Lowerer:
             if self.depth > MAX_EXPANDED_DEPTH:
                 raise LoweringError(
                     "E005",
-                    f"the definition is nested too deeply to analyse (more than {MAX_EXPANDED_DEPTH} levels of "
-                    "operators and calls, with the calls to other definitions expanded); split it into "
-                    "local names or shorter chains of calls",
+                    "the definition is nested too deeply to analyse (more than "
+                    f"{MAX_EXPANDED_DEPTH} levels of operators and calls, with the calls to other "
+                    "definitions expanded); split it into local names or shorter chains of calls",
                     scope.call_span or node.span,
                 )
             method = getattr(self, "_" + type(node).__name__)
@@ -414,7 +414,8 @@ class Lowerer:
             if row is None:
                 raise LoweringError(
                     "E002",
-                    f"unknown method `.{_brief(name)}()`{_did_you_mean_function(name, self.context, method=True)}",
+                    f"unknown method `.{_brief(name)}()`"
+                    + _did_you_mean_function(name, self.context, method=True),
                     node.func_span,
                 )
             return self._apply(row, node, scope)
@@ -533,7 +534,8 @@ class Lowerer:
             if keyword.name not in reduce_keywords:
                 raise LoweringError(
                     "E003",
-                    f"{row.name}() has no keyword `{keyword.name}`{_did_you_mean(keyword.name, reduce_keywords)}",
+                    f"{row.name}() has no keyword `{keyword.name}`"
+                    + _did_you_mean(keyword.name, reduce_keywords),
                     keyword.name_span,
                 )
         if not node.args:
@@ -649,7 +651,10 @@ def _undefined(value: Any) -> str | None:
         if isinstance(part, sp.Piecewise) and any(
             piece.expr is sp.nan or piece.expr is sp.zoo for piece in part.args
         ):
-            return "is undefined where a condition in it is 0 as a number: it divides by zero there (as 1 / (x > 0))"
+            return (
+                "is undefined where a condition in it is 0 as a number: it divides by zero there "
+                "(as 1 / (x > 0))"
+            )
     if isinstance(value, sp.Piecewise):
         return None
     if any(part is sp.nan for part in parts):

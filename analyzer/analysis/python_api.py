@@ -266,7 +266,8 @@ def _apply_python_noqa(report: Report, module: PythonModule, def_line: int, end_
             )
         if unknown:
             problems.append(
-                f"{', '.join(unknown)} {'is not a kinks code' if len(unknown) == 1 else 'are not kinks codes'}"
+                f"{', '.join(unknown)} "
+                f"{'is not a kinks code' if len(unknown) == 1 else 'are not kinks codes'}"
             )
         suggestion = (
             "remove the `# noqa` comment"

@@ -55,8 +55,8 @@ def _line(row: atoms.Atom, spellings: tuple[str, ...]) -> str:
     name = f"`{spellings[0]}({params})`"
     aliases = ", ".join(f"`{a}`" for a in spellings[1:])
     return (
-        f"| {name} | {_cell(aliases)} | {_cell(_class(row))} | {_cell(_findings(row))} | {_cell(row.summary)} "
-        f"| {_cell(_tensorflow(row))} |"
+        f"| {name} | {_cell(aliases)} | {_cell(_class(row))} | {_cell(_findings(row))} "
+        f"| {_cell(row.summary)} | {_cell(_tensorflow(row))} |"
     )
 
 

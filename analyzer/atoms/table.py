@@ -2023,7 +2023,8 @@ _ROWS: tuple[Atom, ...] = (
         entries=_subscript_entries,
         jvp=_jvp_subscript,
         tf_method="_print_Subscript",
-        summary="NumPy indexing x[..., k] or x[..., a:b:c] along the last axis (written with brackets): linear in x",
+        summary="NumPy indexing x[..., k] or x[..., a:b:c] along the last axis (written with brackets): "
+        "linear in x",
     ),
     Atom(
         name="one_hot",
@@ -2204,7 +2205,8 @@ _ROWS: tuple[Atom, ...] = (
         surrogates=(
             Surrogate(
                 "sigmoid blend",
-                "s * {1} + (1 - s) * {2} with s = sigmoid(margin / {t}), margin > 0 where the condition holds",
+                "s * {1} + (1 - s) * {2} with s = sigmoid(margin / {t}), "
+                "margin > 0 where the condition holds",
                 0.1,
             ),
         ),
@@ -2282,7 +2284,8 @@ _ROWS: tuple[Atom, ...] = (
             Param("axis", default=-1, kind="axis"),
         ),
         build=_sparse_categorical_ce,
-        summary="Keras's sparse categorical cross-entropy: the labels are class indices (zero-gradient in them)",
+        summary="Keras's sparse categorical cross-entropy: the labels are class indices "
+        "(zero-gradient in them)",
     ),
     Atom(
         name="sparse_softmax_cross_entropy_with_logits",
@@ -2367,7 +2370,8 @@ TORCH_ROWS: tuple[Atom, ...] = (
         shape=REDUCTION,
         params=_INPUT_TARGET,
         build=_torch_bce,
-        summary="PyTorch: -mean(target * log(input) + (1 - target) * log(1 - input)), each log clamped to >= -100",
+        summary="PyTorch: -mean(target * log(input) + (1 - target) * log(1 - input)), "
+        "each log clamped to >= -100",
     ),
     Atom(
         name="binary_cross_entropy_with_logits",
@@ -2432,7 +2436,8 @@ TORCH_ROWS: tuple[Atom, ...] = (
         build=lambda a, pos, neg, margin, order, eps: _torch_mean(
             sp.Max(_torch_distance(a, pos, order, eps) - _torch_distance(a, neg, order, eps) + margin, 0)
         ),
-        summary="PyTorch: max(d(anchor, positive) - d(anchor, negative) + margin, 0), d the p-norm of a - b + eps",
+        summary="PyTorch: max(d(anchor, positive) - d(anchor, negative) + margin, 0), "
+        "d the p-norm of a - b + eps",
     ),
     Atom(
         name="pairwise_distance",

@@ -142,7 +142,8 @@ def line_path(
     check_names(report, [axis, *values, *directions])
     if axis in region.choices:
         raise PlotError(
-            f"`{axis}` only takes the values {_choices(region.choices[axis])} (given): there is no line to plot along"
+            f"`{axis}` only takes the values {_choices(region.choices[axis])} (given): "
+            "there is no line to plot along"
         )
     if not inputs.vector and axis in values:
         raise PlotError(

@@ -585,7 +585,8 @@ class TensorFlowPrinter(Printer):
         text = self._branch(pairs[-1][0], force_tensor=all(value.is_number for value, _ in pairs))
         for value, condition in reversed(pairs[:-1]):
             # a number as the first value of tf.where would fix the dtype to float32
-            text = f"tf.where({self._arg(condition)}, {self._branch(value, force_tensor=value.is_number)}, {text})"
+            branch = self._branch(value, force_tensor=value.is_number)
+            text = f"tf.where({self._arg(condition)}, {branch}, {text})"
         return Code(text)
 
     def _branch(self, value: Any, force_tensor: bool = False) -> str:
@@ -684,16 +685,18 @@ class TensorFlowPrinter(Printer):
             return Code(f"tf.nn.elu({self._arg(x)})")
         shared = self._shared(x)
         op = ">=" if alpha.is_number and abs(alpha) > 1 else ">"
+        scale = self._operand(alpha, PRODUCT)
         return Code(
-            f"tf.where({shared} {op} 0.0, {shared}, {self._operand(alpha, PRODUCT)} * tf.math.expm1(tf.minimum({shared}, 0.0)))"
+            f"tf.where({shared} {op} 0.0, {shared}, {scale} * tf.math.expm1(tf.minimum({shared}, 0.0)))"
         )
 
     def _print_Celu(self, expr: Any) -> Code:
         x, alpha = expr.args
         shared = self._shared(x)
         a = self._operand(alpha, PRODUCT, strict=True)
+        scale = self._operand(alpha, PRODUCT)
         return Code(
-            f"tf.where({shared} > 0.0, {shared}, {self._operand(alpha, PRODUCT)} * tf.math.expm1(tf.minimum({shared}, 0.0) / {a}))"
+            f"tf.where({shared} > 0.0, {shared}, {scale} * tf.math.expm1(tf.minimum({shared}, 0.0) / {a}))"
         )
 
     def _print_Selu(self, expr: Any) -> Code:
@@ -702,7 +705,8 @@ class TensorFlowPrinter(Printer):
     def _print_SparsePlus(self, expr: Any) -> Code:
         shared = self._shared(expr.args[0])
         return Code(
-            f"tf.where({shared} >= 1.0, {shared}, 0.25 * tf.square(tf.clip_by_value({shared}, -1.0, 1.0) + 1.0))"
+            f"tf.where({shared} >= 1.0, {shared}, "
+            f"0.25 * tf.square(tf.clip_by_value({shared}, -1.0, 1.0) + 1.0))"
         )
 
     def _print_SoftShrink(self, expr: Any) -> Code:
@@ -737,7 +741,8 @@ class TensorFlowPrinter(Printer):
         if h0 == sp.Rational(1, 2):
             return Code(f"0.5 * (tf.sign({shared}) + 1.0)", PRODUCT)
         return Code(
-            f"tf.cast({shared} > 0.0, {dtype}) + {self._operand(h0, PRODUCT)} * tf.cast(tf.equal({shared}, 0.0), {dtype})",
+            f"tf.cast({shared} > 0.0, {dtype}) "
+            f"+ {self._operand(h0, PRODUCT)} * tf.cast(tf.equal({shared}, 0.0), {dtype})",
             SUM,
         )
 
@@ -843,7 +848,8 @@ class TensorFlowPrinter(Printer):
         if not k.is_Integer:
             raise UnsupportedError("in_top_k with a k that is not an integer", expr)
         return Code(
-            f"tf.math.in_top_k(tf.cast({self._arg(index)}, tf.int32), tf.cast({self._arg(v)}, tf.float32), {int(k)})"
+            f"tf.math.in_top_k(tf.cast({self._arg(index)}, tf.int32), "
+            f"tf.cast({self._arg(v)}, tf.float32), {int(k)})"
         )
 
     def _print_Take(self, expr: Any) -> Code:
