@@ -7,11 +7,11 @@ from __future__ import annotations
 import ast
 import dataclasses
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
 import sympy as sp
+from conftest import PACKAGE
 
 from analyzer.analysis.lowering import FileContext, Lowerer
 from analyzer.analysis.report import Finding
@@ -22,8 +22,6 @@ from analyzer.language import syntax
 from analyzer.language.parser import parse_expression, parse_source
 from analyzer.language.printer import render
 from analyzer.tensorflow import tf_printer
-
-PACKAGE = Path(__file__).resolve().parents[1] / "analyzer"
 
 # A finding read back from a record (the analysis cache) carries the kind it was saved with.
 _RECORDS = frozenset({"lint/cache.py"})

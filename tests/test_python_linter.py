@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import ROOT
 
 from analyzer.cli import main as cli
 from analyzer.lint.config import OUTPUT_FORMATS
 
-ROOT = Path(__file__).resolve().parent.parent
 TRAIN = """\
 import torch
 import torch.nn.functional as F

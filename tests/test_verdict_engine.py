@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 import mpmath
 import numpy as np
 import pytest
 import sympy as sp
+from conftest import EXAMPLE_FILES
 from test_contract_table import ROWS as CONTRACT_ROWS
 
 from analyzer import analyze
@@ -32,7 +32,6 @@ from analyzer.atoms.table import ATOMS, VECTOR_NODES, is_flat_atom
 
 SMOOTH, PIECEWISE, ZERO = "smooth", "piecewise-differentiable", "zero-gradient"
 KINK, JUMP, FLAT, SING = "kink", "discontinuity", "constant-piece", "singularity"
-EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "examples").glob("*.loss"))
 
 
 @dataclass(frozen=True)
@@ -118,7 +117,7 @@ def _bases() -> list[tuple[str, str, str]]:
         wrt = f" wrt {', '.join(report.wrt)}" if report.wrt else ""
         given = f" given {r.given}" if r.given else ""
         bases.append((r.id or r.text, f"base({', '.join(names)}){wrt}{given} = {r.text}\n", ", ".join(names)))
-    for path in EXAMPLES:
+    for path in EXAMPLE_FILES:
         lines = path.read_text(encoding="utf-8")
         for report in analyze_text(lines, str(path)):
             if (
