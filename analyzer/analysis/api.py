@@ -13,7 +13,6 @@ import time
 import traceback
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -48,7 +47,7 @@ def analyze(
 
     An expression (or `given`) that does not parse raises `KinksSyntaxError`, with its line, column
     and message; any other problem (an undefined function, a wrong call) is a report of class
-    `invalid`, as in a file. `analyze_text` and `analyze_file` never raise for their input.
+    `invalid`, as in a file. `analyze_text` and `analyze_file` (python_api) never raise for their input.
     """
     report = expression_report(text, wrt, given, budget)
     if report.classification == INVALID and report.findings and report.findings[0].code == "E001":
@@ -168,22 +167,6 @@ class _FileAnalysis(StatementWalk):
         if report.classification != INVALID:
             return None
         return _cause(report.findings[0]) if report.findings else "it is invalid"
-
-
-def analyze_file(
-    path: str | Path, *, budget: float | None = None, data_names: Sequence[str] | None = None
-) -> ReportList:
-    """Read a `.loss` file (UTF-8) and analyze it; a `.py` file is read as Python (its loss functions,
-    as `analyze_python`). A file that cannot be read, or is not UTF-8 text, gives one E006 report,
-    as in `kinks check`."""
-    from ..lint.files import load
-    from .python_api import analyze_source
-
-    loaded = load(str(path))
-    if loaded.unreadable is not None:
-        return ReportList([loaded.unreadable])
-    assert loaded.text is not None
-    return ReportList(analyze_source(loaded.text, str(path), budget=budget, data_names=data_names))
 
 
 # ------------------------------------------------------------------ internals

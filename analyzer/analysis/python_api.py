@@ -24,6 +24,7 @@ from ..atoms import table as atoms
 from ..language import syntax as ast
 from ..language.python_source import DATA_NAMES, PythonModule, is_python_path, translate_module
 from .report import INVALID, UNKNOWN, Finding, Report
+from .report_list import ReportList
 from .rules import RULES, UNTRANSLATABLE, UNUSED_NOQA
 
 __all__ = ["analyze_function", "analyze_python", "analyze_python_text", "analyze_source"]
@@ -54,6 +55,21 @@ def analyze_source(
     from .api import analyze_text
 
     return analyze_text(text, path, budget=budget, data_names=data_names)
+
+
+def analyze_file(
+    path: str | Path, *, budget: float | None = None, data_names: Sequence[str] | None = None
+) -> ReportList:
+    """Read a `.loss` file (UTF-8) and analyze it; a `.py` file is read as Python (its loss functions,
+    as `analyze_python`). A file that cannot be read, or is not UTF-8 text, gives one E006 report,
+    as in `kinks check`."""
+    from ..lint.files import load
+
+    loaded = load(str(path))
+    if loaded.unreadable is not None:
+        return ReportList([loaded.unreadable])
+    assert loaded.text is not None
+    return ReportList(analyze_source(loaded.text, str(path), budget=budget, data_names=data_names))
 
 
 def analyze_python(
