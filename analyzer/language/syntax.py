@@ -15,7 +15,7 @@ import dataclasses
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, ClassVar, Union
+from typing import Any, ClassVar, Union, get_args
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,21 +278,7 @@ Expr = Union[  # noqa: UP007 - a runtime alias, also read by isinstance-free dis
     TupleExpr,
     Index,
 ]
-EXPRESSIONS: tuple[type, ...] = (
-    Number,
-    Boolean,
-    Name,
-    Call,
-    Unary,
-    Binary,
-    Compare,
-    Membership,
-    BoolOp,
-    Not,
-    Conditional,
-    TupleExpr,
-    Index,
-)
+EXPRESSIONS: tuple[type, ...] = get_args(Expr)  # the classes of Expr, for isinstance
 
 
 # ---------------------------------------------------------------- statements
