@@ -140,7 +140,6 @@ def test_shadowing() -> None:
         ("sparse_categorical_crossentropy(y, x, from_logits=true)", "smooth", []),
         ("sparse_plus(x)", "smooth", ["constant-piece"]),
         ("selu(x)", "piecewise-differentiable", ["kink"]),
-        ("asinh(x) + arcsinh(2 * x)", "smooth", []),
     ],
 )
 def test_new_rows(text: str, cls: str, kinds: list[str]) -> None:

@@ -1170,7 +1170,6 @@ _ROWS: tuple[Atom, ...] = (
     _smooth("sinh", sp.sinh, np.sinh, "tf.sinh({0})", overflows=True),
     _smooth("cosh", sp.cosh, np.cosh, "tf.cosh({0})", overflows=True),
     _smooth("atan", sp.atan, np.arctan, "tf.atan({0})", "arctan"),
-    _smooth("asinh", sp.asinh, np.arcsinh, "tf.math.asinh({0})", "arcsinh"),
     _smooth("erf", sp.erf, _erf, "tf.math.erf({0})"),
     _smooth("erfc", sp.erfc, _erfc, "tf.math.erfc({0})"),
     _smooth("sigmoid", fn.Sigmoid, _sigmoid, "tf.sigmoid({0})", "expit", nonnegative=True),
