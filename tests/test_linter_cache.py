@@ -256,6 +256,103 @@ def test_parallel_analysis_gives_the_same_bytes_as_serial(
     assert outputs["1"][1] == outputs["2"][1]
 
 
+# One file with what makes a part of a file depend on the rest: a constant, calls of definitions
+# above (valid and broken), a syntax error, block locals, a Python-pasted spelling.
+MANY_DEFINITIONS = """eps = 1e-7
+mae(y, p) wrt p = mean(abs(y - p))
+layer(x, w, b) = relu(w * x + b)
+fit(x, y, w, b) wrt w, b = mean((y - layer(x, w, b))^2)
+broken(x) = x +
+uses_broken(x) = broken(x) * 2
+nope(x) = undefined_name(x)
+uses_nope(x) = nope(x) + 1
+f1(y, p) wrt p given 0 <= p <= 1:
+    tp = sum(p * y)
+    fp = sum(p * (1 - y))
+    fn = sum((1 - p) * y)
+    return 1 - 2 * tp / (2 * tp + fp + fn + eps)
+acc(y, p) wrt p = mean(argmax(p) == argmax(y))
+hinge(y, s) wrt s = mean(relu(1 - y * s))
+bce(y, p) wrt p = -mean(y * log(clip(p, eps, 1 - eps)))
+smooth_l1(y, p) wrt p = mean(huber(y - p, 1.0))
+step(x) = mean(round(x))
+"""
+
+
+def test_the_parts_of_one_file_give_the_same_output_as_the_whole(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for variable in ("FORCE_COLOR", "NO_COLOR", "KINKS_CACHE_DIR"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setattr(runner, "PARALLEL_MIN_DEFINITIONS", 0)
+    monkeypatch.setattr(runner, "DEFINITIONS_PER_PART", 1)  # split even this small file
+    path = tmp_path / "many.loss"
+    path.write_text(MANY_DEFINITIONS, encoding="utf-8")
+    outputs = {}
+    for jobs in ("1", "2", "2"):  # twice in parallel: the same bytes each time
+        cli.main(
+            ["check", "--isolated", "--no-cache", "-j", jobs, "-v", "--output-format", "json", str(path)]
+        )
+        captured = capsys.readouterr()
+        assert f"analysed in {'1 process' if jobs == '1' else '2 processes'}" in captured.err
+        outputs.setdefault(jobs, set()).add(captured.out)
+    assert len(outputs["2"]) == 1 and outputs["1"] == outputs["2"]
+    records = json.loads(outputs["1"].pop())
+    assert [record["name"] for record in records][:5] == ["mae", "layer", "fit", "broken", "uses_broken"]
+    assert [record["class"] for record in records if record["name"] in ("uses_broken", "uses_nope")] == [
+        "invalid",
+        "invalid",
+    ]
+
+
+def test_parts_report_progress_definition_by_definition(tmp_path: Path) -> None:
+    loaded = [LoadedFile(str(tmp_path / "many.loss"), MANY_DEFINITIONS)]
+    seen: list[tuple[int, int]] = []
+    parallel = runner.analyze_files(
+        loaded,
+        lambda: analyze_text,
+        jobs=2,
+        parallel_threshold=0,
+        on_progress=lambda *done: seen.append(done),
+    )
+    serial = runner.analyze_files(loaded, lambda: analyze_text, jobs=1)
+    assert [r.to_dict() for r in parallel[0]] == [r.to_dict() for r in serial[0]]
+    assert seen[0][0] == 0 and seen[-1][0] == seen[-1][1] == len(serial[0])
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)
+
+
+# (estimated definitions of each file, workers) -> the parts: (file, part, parts), largest first
+PLAN_CASES = [
+    ({0: 3}, 2, [(0, 0, 1)]),  # too few to split
+    ({0: 160}, 2, [(0, k, 8) for k in range(8)]),  # at most PARTS_PER_WORKER parts a worker
+    ({0: 20, 1: 100}, 2, [*((1, k, 8) for k in range(8)), (0, 0, 2), (0, 1, 2)]),
+    ({0: 0}, 4, [(0, 0, 1)]),
+]
+
+
+@pytest.mark.parametrize(("estimates", "workers", "expected"), PLAN_CASES)
+def test_plan_parts(
+    estimates: dict[int, int],
+    workers: int,
+    expected: list[tuple[int, int, int]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the table is written for these settings, whatever they are tuned to
+    monkeypatch.setattr(runner, "DEFINITIONS_PER_PART", 8)
+    monkeypatch.setattr(runner, "PARTS_PER_WORKER", 4)
+    assert [(part.file, part.part, part.parts) for part in runner.plan_parts(estimates, workers)] == expected
+
+
+def test_merge_parts_interleaves_and_refuses_parts_that_do_not_fit() -> None:
+    part = [runner.Part(0, k, 3) for k in range(3)]
+    records = [[{"n": 0}, {"n": 3}], [{"n": 1}, {"n": 4}], [{"n": 2}]]
+    assert runner.merge_parts(list(zip(part, records))) == [{"n": n} for n in range(5)]
+    with pytest.raises(ValueError):
+        runner.merge_parts(list(zip(part[:2], records)))  # a part missing
+    with pytest.raises(ValueError):
+        runner.merge_parts(list(zip(part, [[{"n": 0}], [{"n": 1}, {"n": 4}], [{"n": 2}]])))  # a hole
+
+
 # Two files that share `p > 0.36`: after the first, SymPy's cache used to hand the second's analysis
 # objects built for the first, and its K001 moved from line 2 to line 4.
 SHARES_A_THRESHOLD = "precision(y, p) wrt p = sum((p > 0.36) * y) / (sum(p > 0.36) + 1e-7)\n"

@@ -79,27 +79,38 @@ def test_in_a_terminal_colours_are_on_and_the_progress_bar_is_drawn_then_erased(
     status, screen = run_in_terminal("check", "--isolated", "--no-cache", *INPUTS)
     assert status == 1
     assert "\x1b[1m" in screen and "\x1b[31m" in screen  # bold locations, red errors
-    bars = [match.start() for match in re.finditer(r"checking [█░]+ \d+/\d+ files", screen)]
+    bars = [match.start() for match in re.finditer(r"checking [█░]+ \d+/\d+ definitions", screen)]
     assert bars, screen
     first_report = screen.index("golden_tree/losses.loss:")
     assert max(bars) < screen.rindex(ERASE_LINE) < first_report  # gone before the report is printed
-    assert re.search(r"checking ░+ 0/3 files", screen) and re.search(r"checking █+ 3/3 files", screen)
+    # the bar counts definitions, not files, and ends full
+    assert re.search(r"checking ░+ 0/\d+ definitions", screen)
+    assert re.search(r"checking █+ (\d+)/\1 definitions", screen)
+
+
+def test_the_bar_moves_definition_by_definition_within_one_file(tmp_path: Path) -> None:
+    many = tmp_path / "many.loss"
+    many.write_text("".join(f"f{k}(y, p) wrt p = mean(abs(y - p)) * {k + 1}\n" for k in range(12)))
+    status, screen = run_in_terminal("check", "--isolated", "--no-cache", str(many))
+    assert status == 0, screen
+    counts = {int(done) for done in re.findall(r"(\d+)/12 definitions", screen)}
+    assert 12 in counts and counts & set(range(1, 12)), counts  # not 0/1 files until the end
 
 
 def test_no_color_keeps_the_progress_bar_but_drops_the_colours() -> None:
     status, screen = run_in_terminal("check", "--isolated", "--no-cache", *INPUTS, NO_COLOR="1")
     assert status == 1
     assert not SGR.search(screen)
-    assert "files" in screen and ERASE_LINE in screen
+    assert "definitions" in screen and ERASE_LINE in screen
 
 
 def test_quiet_and_cached_runs_draw_no_bar(tmp_path: Path) -> None:
     _, screen = run_in_terminal("check", "--isolated", "--no-cache", "-q", *INPUTS)
-    assert "files" not in screen and ERASE_LINE not in screen
+    assert not re.search(r"\d+/\d+ definitions", screen) and ERASE_LINE not in screen
     cache = str(tmp_path / "cache")
     run_in_terminal("check", "--isolated", "--cache-dir", cache, *INPUTS)
     _, screen = run_in_terminal("check", "--isolated", "--cache-dir", cache, *INPUTS)
-    assert "files" not in screen.split("golden_tree/losses.loss:")[0]  # nothing to analyse, no bar
+    assert "definitions" not in screen.split("golden_tree/losses.loss:")[0]  # nothing to analyse, no bar
 
 
 def test_through_a_pipe_there_are_no_colours_and_no_progress_bar() -> None:

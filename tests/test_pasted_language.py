@@ -40,17 +40,7 @@ def test_torch_bce_reads_input_then_target() -> None:
         ("torch.clamp(p, min=0)", "piecewise-differentiable", ["constant-piece", "kink"]),
         ("torch.clamp(p, max=1)", "piecewise-differentiable", ["constant-piece", "kink"]),
         ("torch.clamp_min(p, 0)", "piecewise-differentiable", ["constant-piece", "kink"]),
-        pytest.param(
-            "F.normalize(p, dim=-1)",
-            "piecewise-differentiable",
-            ["kink"],
-            marks=pytest.mark.xfail(
-                reason="the engine reports a jump at p == 0 and a singularity of max(1e-12, norm(p)) == 0 "
-                "that the region never reaches (the same for p / max(norm(p), 1e-12) written out): "
-                "a probe issue, not the spelling",
-                strict=True,
-            ),
-        ),
+        ("F.normalize(p, dim=-1)", "piecewise-differentiable", ["kink"]),
         ("keras.losses.mean_absolute_error(y, p)", "piecewise-differentiable", ["kink"]),
         ("keras.losses.huber(y, p, delta=1.0)", "smooth", []),
         ("tf.keras.losses.log_cosh(y, p)", "smooth", []),

@@ -143,6 +143,40 @@ def test_noqa_in_a_python_file(capsys: pytest.CaptureFixture[str], tmp_path: Pat
     assert records["l1_loss"]["findings"] == [] and records["accuracy_metric"]["findings"] == []
 
 
+MAE_LOSS = (
+    "import tensorflow as tf\n\ndef mae_loss(y_true, y_pred):{noqa}\n"
+    "    return tf.reduce_mean(tf.abs(y_true - y_pred))\n"
+)
+
+# (the comment on the `def` line, the codes reported, the K904 message's tail)
+MALFORMED_NOQA_CASES = [
+    ("  # noqa K201", ["K201", "K904"], "missing `:` after `# noqa` (write `# noqa: CODE`)"),
+    ("  # noqa:", ["K201", "K904"], "expected a code after `# noqa:`"),
+    ("  # noqa: - fine", ["K201", "K904"], "expected a code after `# noqa:`"),
+    ("  # noqa: K999, K201", ["K904"], "K999 is not a kinks code"),  # the known code still applies
+    ("  # noqa E501", [], None),  # another tool's code without the colon: a bare noqa, as flake8 reads it
+    ("  # noqa: E501", ["K201"], None),  # another tool's code: not ours to judge
+    ("  # noqa: K201", [], None),
+]
+
+
+@pytest.mark.parametrize(("comment", "codes", "problem"), MALFORMED_NOQA_CASES)
+def test_a_malformed_noqa_in_a_python_file_is_k904(
+    comment: str, codes: list[str], problem: str | None
+) -> None:
+    from analyzer.analysis.python_api import analyze_python_text
+
+    (report,) = analyze_python_text(MAE_LOSS.format(noqa=comment), "m.py")
+    assert sorted(finding.code for finding in report.findings) == codes
+    malformed = [finding for finding in report.findings if finding.code == "K904"]
+    if problem is None:
+        assert not malformed
+    else:
+        (finding,) = malformed
+        assert problem in finding.message and finding.span.line == 3
+        assert finding.span.column == len("def mae_loss(y_true, y_pred):  ") + 1
+
+
 def test_the_cache_covers_python_files(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     src = project(tmp_path)
     first = run(capsys, "check", "--isolated", "--output-format", "json", str(src))

@@ -362,7 +362,7 @@ class Classifier:
                 # the base as the user wrote it where the call is the power itself (pow, sqrt)
                 texts = (
                     texts
-                    if origin is not None and origin.atom in ("pow", "sqrt")
+                    if origin is not None and origin.atom in ("pow", "sqrt", "divide")
                     else [self.printer.doprint(node.args[0])]
                 )
         else:
@@ -594,9 +594,11 @@ class Classifier:
         `argmax(p) == argmax(y)` (accuracy): a smooth argmax compared with an index is still a
         comparison, flat almost everywhere; what trains is the probability the prediction gives the
         labelled class, `take(softmax(p / t), argmax(y))`, as `kinks smooth` writes it. The
-        suggestion names what it replaces (`in place of ...`)."""
+        suggestion names what it replaces (`in place of ...`). So for binary accuracy, a rounded or
+        thresholded score compared with the label (`round(p) == y`, `(p > 0.5) == y`, Keras's
+        `equal(y_true, round(y_pred))`): `y * p + (1 - y) * (1 - p)`, the probability given to the label."""
         if not isinstance(node, fn.ArgMax):
-            return None
+            return self._binary_accuracy_suggestion(node, origin)
         comparison = next(
             (
                 candidate
@@ -620,6 +622,29 @@ class Classifier:
             f"labelled class) in place of {written}"
         )
 
+    def _binary_accuracy_suggestion(self, node: Any, origin: Origin | None) -> str | None:
+        if isinstance(node, fn.Round):
+            scores = origin.arg_texts()[0] if origin is not None and origin.args else None
+        elif isinstance(node, Relational) and origin is not None and len(origin.args) == 2:
+            # the score, not the threshold, whichever side it was written on
+            scores = next((text for text in origin.arg_texts() if not _is_number_text(text)), None)
+        else:
+            return None
+        for key, comparison in self.lowered.origins.items():
+            if not isinstance(key, sp.Eq) or len(comparison.args) != 2 or not key.has(node):
+                continue
+            holding = [argument.has(node) for argument in key.args]
+            if sorted(holding) != [False, True] or scores is None:
+                continue
+            label = comparison.arg_texts()[holding.index(False)]
+            label = label if label.isidentifier() else f"({label})"
+            scores = scores if scores.isidentifier() else f"({scores})"
+            return (
+                f"{label} * {scores} + (1 - {label}) * (1 - {scores}) (soft binary accuracy: the "
+                f"probability given to the label) in place of {comparison.text()}"
+            )
+        return None
+
     def _unconnected(self, name: str, report: Report) -> Finding:
         definition = self.lowered.definition
         span = next((p.span for p in (definition.wrt or ()) if p.name == name), definition.name_span)
@@ -627,7 +652,7 @@ class Classifier:
             CODE_FOR_KIND["unconnected"],
             span=span,
             variables=(name,),
-            message=f"`{name}` is in wrt but {definition.name} does not depend on it: its gradient is identically zero",
+            message=f"`{name}` is in wrt, but `{definition.name}` does not depend on it: its gradient is identically zero",
             suggestion=f"use `{name}` in the body, or drop it from wrt",
         )
 
@@ -663,6 +688,14 @@ class Classifier:
             "so gradient descent cannot learn through it",
             suggestion=suggestion,
         )
+
+
+def _is_number_text(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 _OPPOSITE = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "==": "!=", "!=": "=="}

@@ -7,6 +7,7 @@ what each one does to it, and ends with the verdict and the way out.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 import sympy as sp
@@ -14,7 +15,7 @@ from sympy.core.relational import Relational
 from sympy.printing.str import StrPrinter
 
 from ..atoms import functions as fn
-from ..atoms.table import ATOMS, is_flat_atom, row_for
+from ..atoms.table import ATOMS, fill_location, is_flat_atom, row_for
 from .report import PIECEWISE, SMOOTH, ZERO_GRADIENT, Report, Step
 
 if TYPE_CHECKING:
@@ -109,6 +110,35 @@ def _rule_for(node: Any, child: Any) -> str:
     return "it keeps that"
 
 
+_POSITION = re.compile(r"\{\d+\}")
+
+
+def _said_of_the_arguments(row: Any, texts: list[str]) -> str | None:
+    """Where the atom has kinks, jumps and flat pieces, said of its arguments as written.
+
+    A row's summary speaks of its own parameters (relu: "0 below 0 and x above"), which misleads
+    once the argument is `1 - y * s`: "a kink where 1 - y * s == 0; constant where 1 - y * s < 0"
+    does not. None when the arguments are the parameters themselves, the summary does not name
+    them, or the row's templates need more than the arguments' texts."""
+    names = [param.name for param in row.params]
+    if not texts or texts == names[: len(texts)]:
+        return None
+    if not any(re.search(rf"\b{re.escape(name)}\b", row.summary) for name in names):
+        return None  # the summary does not speak of the parameters: it reads well of any argument
+    phrases = []
+    for label, templates in (("a kink", row.kinks), ("a jump", row.jumps), ("constant", row.flat)):
+        if not templates:
+            continue
+        if any("{" in _POSITION.sub("", template) for template in templates):
+            return None
+        try:
+            places = [fill_location(template, texts) for template in templates]
+        except IndexError:
+            return None
+        phrases.append(f"{label} where {' and where '.join(dict.fromkeys(places))}")
+    return "; ".join(phrases) or None
+
+
 def _is_cast(node: Any) -> bool:
     """The 1-or-0 wrapper of a boolean used as a number: the comparison's own step says it all."""
     return (
@@ -171,7 +201,7 @@ def steps_for(
         text = origin.text() if origin is not None else printer.doprint(node)
         row = row_for(node)
         summary = (
-            row.summary
+            (origin is not None and _said_of_the_arguments(row, origin.arg_texts())) or row.summary
             if row is not None
             else (
                 "a comparison: as a number it is 0 or 1" if isinstance(node, Relational) else "a conditional"

@@ -69,7 +69,9 @@ class Scope:
 
     def render_name(self, name: ast.Name) -> tuple[str, int] | None:
         binding = self.names.get(name.id)
-        if binding is None or binding.tree is None:
+        if binding is None or binding.tree is None or binding.kind == "local" and not self.via:
+            # the definition's own locals print as the names the user gave them (`2*tp + fp + fn`);
+            # those of an expanded call mean nothing at the call site, and print as their values
             return None
         known = self.rendered.get(id(binding))
         if known is not None:
@@ -182,7 +184,12 @@ class Lowerer:
         inner = scope.child()
         for local in definition.locals:
             value = self.expr(local.value, inner)
-            inner.names[local.name] = Binding(value, local.value, inner.child(), "local")
+            # A fresh scope for the lines below: the origins recorded in this line keep the scope
+            # they were read in, so a local that rebinds a parameter (`x = abs(x - 1)`) does not
+            # reprint its own line in terms of itself.
+            binding = Binding(value, local.value, inner, "local")
+            inner = inner.child()
+            inner.names[local.name] = binding
             self._bound_local(local.name, value)
         return self.expr(definition.body, inner)
 
@@ -334,6 +341,9 @@ class Lowerer:
         if op == "*":
             return left * right
         if op == "/":
+            # the reciprocal the quotient is singular at, read as the denominator the user wrote
+            # (`2*tp + fp + fn + smooth`), not as SymPy prints it with its locals and constants expanded
+            self._record(sp.Pow(right, -1), "divide", node, (node.right,), scope)
             return left / right
         if op == "%":
             try:
@@ -661,8 +671,12 @@ def _undefined(value: Any) -> str | None:
         return "is undefined: it is not a number (as 0 / 0 or inf - inf)"
     if any(part is sp.zoo for part in parts):
         return "is undefined: it is infinite with no sign (as 1 / 0 or log(0))"
-    if any(part is sp.I for part in parts):
-        return "is not a real number (as a negative number to a fractional power, or sqrt(-1))"
+    if any(part is sp.I for part in parts) or (
+        not value.free_symbols and value.is_number and value.is_extended_real is False
+    ):
+        return (
+            "is not a real number (as a negative number to a fractional power, sqrt(-1), log(-2) or acos(3))"
+        )
     return None
 
 

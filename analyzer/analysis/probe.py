@@ -30,6 +30,7 @@ Randomness is seeded from the body, so the same input always gives the same verd
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 import zlib
@@ -52,6 +53,8 @@ GENERAL_STARTS = 6  # per switching quantity, with entries apart (the entry solv
 NEWTON_STEPS = 36
 NEWTON_STEPS_FOR_DOUBLE_ZEROS = 160  # a double zero halves its distance per step: down to 1e-16 of 1e16
 BACKTRACKS = 8
+CUTS_AT_THE_EDGE = 3  # steps in a row shortened at the edge of the domain or region: go to the edge
+EDGE_BISECTIONS = 56  # of the step to the edge: to float64's resolution of the step
 LOOKS_PER_CHANGE = 3  # located points judged per kind of change
 MAX_PROBLEMS = 3072  # switching problems solved together, at most
 MAX_CERTIFICATES = 24  # distinct flat states certified symbolically, at most
@@ -423,6 +426,9 @@ class LineProbe:
         q_now = np.full(count, np.nan)
         q_before = np.full(count, np.inf)  # |q| at the step before
         gradient = np.zeros((count, len(moves)))
+        cuts = np.zeros(count, dtype=np.int64)  # steps in a row shortened to stay in the domain
+        at_edge = np.zeros(count, dtype=bool)  # moved onto the edge of the domain or region
+        squared = np.zeros(count, dtype=np.int64)  # steps in a row that halved it to within 2%
         # A start outside the domain (a negative entry under sqrt or log) is moved to the mirror
         # image of its moving coordinates, which the common domains (x > 0, x >= 0) contain.
         q_start, _ = self._quantities(point, None, problems)
@@ -470,14 +476,15 @@ class LineProbe:
                 np.isfinite(previous) & (previous > 0), here / np.where(previous > 0, previous, 1.0), 1.0
             )
             halving[rows] = np.where((ratio > 0.3) & (ratio < 0.7), halving[rows] + 1, 0)
+            squared[rows] = np.where(np.abs(ratio - 0.5) < 0.02, squared[rows] + 1, 0)
             last_distance[rows] = here
             q_before_now = q_before[rows].copy()
             q_before[rows] = np.abs(q)
             done = (~np.isfinite(q)) | (np.abs(q) <= q_noise[rows]) | (norm2 == 0) | ~np.isfinite(norm2)
             # as near as float64 gets: the distance left is a few units in the last place of the
             # point, or it has stopped shrinking (a double root keeps halving it: not a stall)
-            done |= here <= 4 * np.spacing(self._moving_size(point, rows, grads, moves))
-            done |= here <= 1e-20 * first_distance[rows]  # a zero at 0 itself, where spacing vanishes
+            done |= here <= 4 * np.spacing(final_size[rows])
+            done |= here <= 1e-32 * first_distance[rows]  # a zero at 0 itself, where spacing vanishes
             # a stall: neither the distance nor the quantity shrinks (near exp(exp(w)) == 1e4 the
             # distance q / q' stays about 1 / e^w for several steps while q falls by e each step)
             done |= (
@@ -486,16 +493,40 @@ class LineProbe:
                 & (here >= 0.9 * previous)
                 & (np.abs(q) >= 0.5 * q_before_now)
             )
+            # Projected Gauss-Newton: a coordinate held at its `given` bound whose step points
+            # out of the region does not move (and the others take the whole step); with every
+            # moving coordinate held, the zero lies outside the region (mean(w) == -1e-8 with
+            # w >= 0), and the row is done.
+            free = ~self._held(point, rows, -(q / np.where(norm2 > 0, norm2, 1.0))[:, None] * grads, moves)
+            held_grads = np.where(free, grads, 0.0)
+            held_norm2 = np.sum(held_grads * held_grads, axis=1)
+            done |= held_norm2 == 0
+            # a row moved onto the edge of the domain or region has been evaluated there: done
+            done |= at_edge[rows]
             still = rows[~done]
             active[rows[done]] = False
             if len(still) == 0:
                 break
             keep = ~done
-            # (a zero of multiplicity two, the cone point p == y, halves the distance each step)
-            factor = (q[keep] / norm2[keep])[:, None]
-            steps = -factor * grads[keep]
-            self._step(point, still, steps, moves, problems)
+            # A zero of multiplicity m (the cone point p == y: m = 2) shrinks the distance by
+            # 1 - 1/m per step: once the distance has halved three times in a row to within 2%,
+            # the step is doubled, which makes it exact for a square of an affine quantity
+            # (an overshoot shows in the next ratio, which resets the count).
+            multiplicity = np.where(squared[still] >= 3, 2.0, 1.0)
+            factor = (multiplicity * q[keep] / held_norm2[keep])[:, None]
+            steps = -factor * held_grads[keep]
+            # A zero that the steps approach only by halving at the edge of the domain or region
+            # (1 - p under `given 0 < p < 1`, whose set p == 1 is its edge) is gone to at once:
+            # the step is bisected to the last point inside, in float64, and judged there.
+            edge = cuts[still] >= CUTS_AT_THE_EDGE
+            if np.any(edge):
+                self._to_the_edge(point, still[edge], steps[edge], moves, problems)
+                at_edge[still[edge]] = True
+            if np.any(~edge):
+                cut = self._step(point, still[~edge], steps[~edge], moves, problems)
+                cuts[still[~edge]] = np.where(cut, cuts[still[~edge]] + 1, 0)
         kept: list[_Located] = []
+        exact: list[tuple[_Located, _Problem]] = []  # reached with a quantity 0 to within its rounding
         for row, problem in enumerate(problems):
             # Reached: to within its own rounding, or the Newton distance is down to the rounding
             # of the coordinates it moves (of where it began, for a zero at 0 itself). A quantity
@@ -504,7 +535,7 @@ class LineProbe:
                 abs(q_now[row]) <= q_noise[row]
                 or (
                     np.isfinite(distance[row])
-                    and distance[row] <= 64 * np.spacing(final_size[row]) + 1e-15 * start_size[row]
+                    and distance[row] <= 64 * np.spacing(final_size[row]) + 1e-30 * start_size[row]
                 )
             )
             if not reached:
@@ -525,11 +556,13 @@ class LineProbe:
                 normal = {name: v / length for name, v in normal.items()}
             # the size of the moving coordinates where the search began and where it ended: the
             # ladder of distances that a look climbs down starts at 1% of it
+            # (a zero at the origin found from the origin has no size: a unit one, whose ladder
+            # reaches from 1e-2 down to 1e-32, steps out of any band of exact zeros around it)
             size = max(
                 [float(np.max(np.abs(point[name][row]))) for name in group]
                 + [float(np.max(np.abs(start[name][row]))) for name in group]
-                + [1e-300]
             )
+            size = size if size > 0 else 1.0
             kept.append(
                 _Located(
                     {name: point[name][row].copy() for name in self.variables},
@@ -543,8 +576,89 @@ class LineProbe:
                     ),
                 )
             )
+            if abs(q_now[row]) <= q_noise[row]:
+                exact.append((kept[-1], problem))
         self.solved += count
+        self._round_placement(kept)
+        self._zero_bands(exact)
         return kept
+
+    def _zero_bands(self, exact: list[tuple[_Located, _Problem]]) -> None:
+        """Widen the precision of points whose quantity is 0 to within its rounding to the band
+        around them on which it stays so along the normal: tanh(x) - x is 0 in float64 for
+        |x| < 1e-5, x - sin(x) for |x| < 2e-8, and the set is anywhere in that band, which Newton
+        may have entered at its edge (for x - 20 at 20 the band is the spacing of 20)."""
+        if not exact:
+            return
+        ladder = 2.0 ** -np.arange(LADDER)
+        offsets = np.concatenate([-ladder, ladder])
+        looks = [(item, item.scale) for item, _ in exact]
+        env = self._at(looks, offsets)
+        problems = [problem for _, problem in exact for _ in offsets]
+        # (along the normal, so that the rounding is that of the arguments that move: not of a
+        # norm's order 2, which would give sum(p^2) a band of 1e-8 around p == 0)
+        seeds = {
+            name: np.concatenate(
+                [np.broadcast_to(item.normal[name], (len(offsets), self.entries)) for item, _ in exact]
+            )
+            for name in self.variables
+        }
+        noise = np.zeros(len(problems))
+        q, _ = self._quantities(env, seeds, problems, noise)
+        moved = (np.isfinite(q) & (np.abs(q) > noise)).reshape(len(exact), 2, LADDER)
+        for k, (item, _) in enumerate(exact):
+            widths = []
+            for side in range(2):
+                nonzero = np.nonzero(moved[k, side])[0]
+                if len(nonzero):
+                    widths.append(item.scale * ladder[nonzero[-1]])  # the nearest offset that moves it
+            # (moved at every offset, down to the ladder's last: no band)
+            if widths and max(widths) > item.scale * ladder[-1]:
+                item.precision = max(item.precision, max(widths))
+
+    def _round_placement(self, located: list[_Located]) -> None:
+        """Widen each point's precision to the rounding of the values its switch's quantity is
+        computed from, in the coordinates along the normal: an intermediate of size 1 (v = -p - 1
+        in var(v)) places a zero no finer than 1e-16 / its slope, however small the point's own
+        coordinates, and a double zero reached exactly (var(v) == 0) rounds to 0 on that band.
+        Only the steps the quantity is computed from count, and a slope that is rounding (sum(y * p)
+        along a normal that leaves it unchanged: 5e-17) is no slope."""
+        if not located:
+            return
+        by_switch: dict[int, list[int]] = {}
+        for k, item in enumerate(located):
+            by_switch.setdefault(item.switch, []).append(k)
+        for index, rows in by_switch.items():
+            children = list(self.program.child_slots(self.program.switches[index].slot))
+            cone = {entry[0] for entry in self.program._cone(children, ())} | set(children)
+            chosen = [located[k] for k in rows]
+            env = {name: np.stack([item.point[name] for item in chosen]) for name in self.variables}
+            seeds = {name: np.stack([item.normal[name] for item in chosen]) for name in self.variables}
+            values, tangents, _ = self.program.tangents(env, seeds, slots=children)
+            count = len(chosen)
+            pairs = []
+            with np.errstate(all="ignore"):
+                for slot in sorted(cone):
+                    value, tangent = values[slot], tangents[slot]
+                    if tangent is None or value is None:
+                        continue
+                    v = np.asarray(value, dtype=float)
+                    if v.ndim == 0 or v.shape[0] != count:
+                        continue
+                    t = np.asarray(tangent, dtype=float)
+                    pairs.append((_rows_of(v, count), _rows_of(np.broadcast_to(t, v.shape), count)))
+                if not pairs:
+                    continue
+                largest = np.max(
+                    [np.max(np.abs(np.where(np.isfinite(t), t, 0.0)), axis=1) for _, t in pairs], axis=0
+                )
+                widest = np.zeros(count)
+                for v, t in pairs:
+                    moving = np.isfinite(v) & (np.abs(t) > 64 * EPS * largest[:, None])
+                    band = np.where(moving, 4 * np.spacing(np.abs(v)) / np.abs(t), 0.0)
+                    widest = np.maximum(widest, np.max(np.where(np.isfinite(band), band, 0.0), axis=1))
+            for item, band in zip(chosen, widest):
+                item.precision = max(item.precision, float(band))
 
     @staticmethod
     def _moving_size(
@@ -563,7 +677,7 @@ class LineProbe:
         relevant = weight >= 1e-3 * np.max(weight, axis=1, keepdims=True)
         return np.max(np.where(relevant, np.abs(coordinates), 0.0), axis=1) + 1e-300
 
-    def _step(
+    def _to_the_edge(
         self,
         point: dict[str, np.ndarray],
         rows: np.ndarray,
@@ -571,29 +685,89 @@ class LineProbe:
         moves: list[dict[str, np.ndarray]],
         problems: list[_Problem],
     ) -> None:
-        """Move `rows` by `steps` (one column per move), clipped to the bounds, halving a step
-        whose end leaves the domain or the region."""
-        scale = np.ones(len(rows))
+        """Move `rows` along `steps` as far as the domain and the region allow: the largest
+        admissible fraction of the step, bisected to float64's resolution."""
         base = {name: point[name][rows].copy() for name in self.variables}
+        subset = [problems[row] for row in rows]
+        low, high = np.zeros(len(rows)), np.ones(len(rows))
+        for _ in range(EDGE_BISECTIONS):
+            middle = 0.5 * (low + high)
+            ok = self._admissible(self._moved(base, middle, steps, moves), subset)
+            low, high = np.where(ok, middle, low), np.where(ok, high, middle)
+        final = self._moved(base, low, steps, moves)
+        for name in self.variables:
+            point[name][rows] = final[name]
+
+    def _moved(
+        self,
+        base: dict[str, np.ndarray],
+        scale: np.ndarray,
+        steps: np.ndarray,
+        moves: list[dict[str, np.ndarray]],
+    ) -> dict[str, np.ndarray]:
+        """`base` moved by `scale` times `steps` (one column per move), clipped to the bounds."""
+        trial = {name: base[name].copy() for name in self.variables}
+        for k, move in enumerate(moves):
+            for name, vector in move.items():
+                trial[name] += (scale * steps[:, k])[:, None] * vector[None, :]
+        for name, bound in self.region.bounds.items():
+            if name in trial:
+                trial[name] = np.clip(trial[name], bound.lo, bound.hi)
+        return trial
+
+    def _admissible(self, trial: dict[str, np.ndarray], problems: list[_Problem]) -> np.ndarray:
+        """Rows of `trial` where each problem's quantity is defined and the region holds."""
+        q, _ = self._quantities(trial, None, problems)
+        return np.isfinite(q) & self._inside(trial, len(problems))
+
+    def _held(
+        self,
+        point: dict[str, np.ndarray],
+        rows: np.ndarray,
+        steps: np.ndarray,
+        moves: list[dict[str, np.ndarray]],
+    ) -> np.ndarray:
+        """For each row and move: the move's coordinate sits on a bound of `given` and its step
+        points out of the region."""
+        held = np.zeros(steps.shape, dtype=bool)
+        for k, move in enumerate(moves):
+            for name, vector in move.items():
+                bound = self.region.bounds.get(name)
+                if bound is None:
+                    continue
+                coordinate = point[name][rows][:, vector != 0]
+                low = np.any(coordinate <= bound.lo, axis=1) & (steps[:, k] < 0)
+                high = np.any(coordinate >= bound.hi, axis=1) & (steps[:, k] > 0)
+                held[:, k] |= low | high
+        return held
+
+    def _step(
+        self,
+        point: dict[str, np.ndarray],
+        rows: np.ndarray,
+        steps: np.ndarray,
+        moves: list[dict[str, np.ndarray]],
+        problems: list[_Problem],
+    ) -> np.ndarray:
+        """Move `rows` by `steps` (one column per move), clipped to the bounds, halving a step
+        whose end leaves the domain or the region; True for the rows whose step was shortened."""
+        scale = np.ones(len(rows))
+        cut = np.zeros(len(rows), dtype=bool)
+        base = {name: point[name][rows].copy() for name in self.variables}
+        subset = [problems[row] for row in rows]
         for _try in range(BACKTRACKS):
-            trial = {name: base[name].copy() for name in self.variables}
-            for k, move in enumerate(moves):
-                for name, vector in move.items():
-                    trial[name] += (scale * steps[:, k])[:, None] * vector[None, :]
-            for name, bound in self.region.bounds.items():
-                if name in trial:
-                    trial[name] = np.clip(trial[name], bound.lo, bound.hi)
-            subset = [problems[row] for row in rows]
-            q, _ = self._quantities(trial, None, subset)
-            ok = np.isfinite(q) & self._inside(trial, len(rows))
+            trial = self._moved(base, scale, steps, moves)
+            ok = self._admissible(trial, subset)
             for name in self.variables:
                 point[name][rows] = np.where(ok[:, None], trial[name], point[name][rows])
             if np.all(ok):
-                return
+                return cut
+            cut |= ~ok
             scale = np.where(ok, 0.0, scale * 0.5)
             base = {name: point[name][rows].copy() for name in self.variables}
             if not np.any(scale):
-                return
+                return cut
+        return cut
 
     # -------------------------------------------------------------- the probe
 
@@ -622,8 +796,12 @@ class LineProbe:
                 uniform_starts[name][RANDOM_STARTS:] = (
                     signs * np.asarray(scales) * (1 + 0.1 * self.rng.random(count))
                 )[:, None]
+        self._around_data_anchors(uniform_starts, group)
+        self._around_data_anchors(general_starts, group)
         self._into_domain(uniform_starts)
         self._into_domain(general_starts)
+        self._into_region(uniform_starts)
+        self._into_region(general_starts)
         problems = self._problems(uniform_starts, general_starts) if movable else []
         if singular_only:
             problems = [problem for problem in problems if self.program.switches[problem.switch].singular]
@@ -693,21 +871,94 @@ class LineProbe:
             problems = [problems[i] for i in sorted(order[:MAX_PROBLEMS])]
         return problems
 
+    def _around_data_anchors(self, starts: dict[str, np.ndarray], group: Sequence[str]) -> None:
+        """Every second start puts each unbounded variable that does not move (data) beside one of
+        its anchors, alternating sides: a set in p that exists only where w > 2
+        (`p if not 2 < w else (w <= p)`) needs starts with w there, whatever the scale of 2."""
+        count = len(next(iter(starts.values()))) if starts else 0
+        for name in self.variables:
+            if name in group or name in self.region.choices or name in self.region.bounds:
+                continue
+            anchors = self._anchors(name)
+            if not anchors:
+                continue
+            rows = np.arange(1, count, 2)
+            anchor = np.asarray(anchors)[(rows // 2) % len(anchors)]
+            side = np.where((rows // 2) % 2 == 0, 1.0, -1.0)
+            offset = np.maximum(np.abs(anchor), 1e-3 * np.max(np.abs(anchors))) * (
+                0.1 + 0.9 * self.rng.random(len(rows))
+            )
+            starts[name][rows] = (anchor + side * offset)[:, None] * np.ones(starts[name].shape[1])[None, :]
+
     def _into_domain(self, starts: dict[str, np.ndarray]) -> None:
         """Starts where the body is undefined (p^1.5 at a negative p) are mirrored to |x| in
-        every unbounded variable, the moving ones and the data alike: a switching set in y is found
-        in vain at points where the body is NaN because of p."""
+        every unbounded variable, the moving ones and the data alike (a switching set in y is found
+        in vain at points where the body is NaN because of p); where that is undefined too, to
+        -|x| (floor(x) * log(-x) lives on x < 0); and where still undefined, a variable with a
+        finite set of values takes each other value in turn (x in {0, 1} with x ^ -0.5: only
+        x == 1 is defined)."""
         count = len(next(iter(starts.values()))) if starts else 0
         if count == 0:
             return
+        undefined = self._undefined_at(starts, count)
+        free = [
+            name
+            for name in self.variables
+            if name not in self.region.choices and name not in self.region.bounds
+        ]
+        for sign in (1.0, -1.0):
+            if not np.any(undefined):
+                return
+            for name in free:
+                starts[name][undefined] = sign * np.abs(starts[name][undefined])
+            undefined = self._undefined_at(starts, count)
+        for name, options in self.region.choices.items():
+            if name not in starts:
+                continue
+            for option in options:
+                if not np.any(undefined):
+                    return
+                before = starts[name][undefined].copy()
+                starts[name][undefined] = float(option)
+                still = self._undefined_at(starts, count)
+                # (keep the option only where it made the body defined)
+                starts[name][undefined & still] = before[still[undefined]]
+                undefined = still
+
+    def _into_region(self, starts: dict[str, np.ndarray]) -> None:
+        """Starts outside the condition of `given` (sum(p) >= 1 at a point whose entries are drawn
+        around 0) are moved into it where a simple move of the unbounded variables does it: |x|,
+        then 10 |x| and 100 |x|, then the negatives. A start outside the region never moves (every
+        step would leave it), so the sets inside it were found only from the starts that happened
+        to fall there."""
+        if self.region.condition is None:
+            return
+        count = len(next(iter(starts.values()))) if starts else 0
+        if count == 0:
+            return
+        free = [
+            name
+            for name in self.variables
+            if name not in self.region.choices and name not in self.region.bounds
+        ]
+        if not free:
+            return
+        original = {name: starts[name].copy() for name in free}
+        outside = ~self._inside(starts, count)
+        for factor in (1.0, 10.0, 100.0, -1.0, -10.0, -100.0):
+            if not np.any(outside):
+                return
+            for name in free:
+                starts[name][outside] = factor * np.abs(original[name][outside])
+            moved = self._inside(starts, count) & ~self._undefined_at(starts, count)
+            outside &= ~moved
+        for name in free:  # (where nothing works, the start stays as drawn)
+            starts[name][outside] = original[name][outside]
+
+    def _undefined_at(self, starts: dict[str, np.ndarray], count: int) -> np.ndarray:
         with np.errstate(all="ignore"):
             value, _ = self.program.run(starts, states=False)
-        undefined = ~np.isfinite(self._scalar(value, count))
-        if not np.any(undefined):
-            return
-        for name in self.variables:
-            if name not in self.region.choices and name not in self.region.bounds:
-                starts[name][undefined] = np.abs(starts[name][undefined])
+        return ~np.isfinite(self._scalar(value, count))
 
     def _bracketed(
         self, problems: list[_Problem], group: Sequence[str], uniform_starts: dict[str, np.ndarray]
@@ -739,24 +990,15 @@ class LineProbe:
             scanned = kinds[: max(1, SCAN_ROWS // max(len(line), 1))]
             if len(line) < 2:
                 continue
-            scan = [
-                _Problem(switch, crossing, 0, True, dict(base, **{name: np.full(self.entries, g)}))
-                for switch, crossing in scanned
-                for g in line
-            ]
-            env = {other: np.stack([problem.start[other] for problem in scan]) for other in self.variables}
+            # (the problems of a scan share one start: the grid is written into `env` directly)
+            scan = [_Problem(switch, crossing, 0, True, base) for switch, crossing in scanned for _ in line]
+            env = {other: np.tile(base[other], (len(scan), 1)) for other in self.variables}
+            env[name] = np.tile(np.repeat(line[:, None], self.entries, axis=1), (len(scanned), 1))
             q, _ = self._quantities(env, None, scan)
             q = q.reshape(len(scanned), len(line))
-            with np.errstate(all="ignore"):
-                change = (
-                    np.isfinite(q[:, :-1])
-                    & np.isfinite(q[:, 1:])
-                    & (np.sign(q[:, :-1]) * np.sign(q[:, 1:]) < 0)
-                )
             for k, (switch, crossing) in enumerate(scanned):
-                for j in np.nonzero(change[k])[0][:SCAN_BRACKETS]:
-                    a, b, qa, qb = line[j], line[j + 1], q[k, j], q[k, j + 1]
-                    guess = a + (b - a) * qa / (qa - qb)
+                guesses = _grid_zeros(line, q[k])[:SCAN_BRACKETS]
+                for guess in guesses:
                     added.append(
                         _Problem(
                             switch, crossing, 0, True, dict(base, **{name: np.full(self.entries, guess)})
@@ -766,8 +1008,8 @@ class LineProbe:
 
     def _anchors(self, name: str) -> list[float]:
         """Where the affine parts of the body in `name` alone vanish (`4 * y + 4000.5` at
-        -1000.125): the body is shifted or scaled there, and its features sit around those points,
-        however far from the origin."""
+        -1000.125, `2 < w` at 2): the body is shifted, scaled or switched there, and its features
+        sit around those points, however far from the origin."""
         if self._anchor_cache is None:
             self._anchor_cache = {}
         known = self._anchor_cache.get(name)
@@ -784,6 +1026,8 @@ class LineProbe:
             for node in sp.preorder_traversal(expr):
                 if len(found) >= SCAN_ANCHORS:
                     break
+                if isinstance(node, Relational) and node.free_symbols == {symbol}:
+                    node = node.lhs - node.rhs  # a comparison of `name` with a number: `2 < w` at 2
                 if not isinstance(node, sp.Add) or node.free_symbols != {symbol}:
                     continue
                 slope, intercept = node.coeff(symbol, 1), node.coeff(symbol, 0)
@@ -899,6 +1143,13 @@ class LineProbe:
 
         results = sorted(results, key=oddness)
         columns = self._columns(results[0]["before"]) if results else []
+        # the branches taken beside the set count too: the same change seen through another
+        # branch (p >= w where w > 2 selects it, in `p if not 2 < w else (w <= p)`) is another kind
+        selecting = [
+            k
+            for k, index in enumerate(columns)
+            if isinstance(self.program.switches[index].node, sp.Piecewise)
+        ]
         counted: dict[Any, int] = {}
         chosen = []
         for look in results:
@@ -906,11 +1157,13 @@ class LineProbe:
             singular = self.program.switches[look["item"].switch].singular
             if singular:
                 transitions.setdefault(look["item"].switch, (0, 0))
+            branches = tuple(np.asarray(look["before"])[selecting].tolist()) if selecting else ()
             key = (
                 tuple(sorted(transitions)),
                 tuple(sorted(transitions.items())),
                 look["inside"],
                 look["item"].uniform,
+                branches,
             )
             if counted.get(key, 0) >= LOOKS_PER_CHANGE:
                 continue
@@ -1418,11 +1671,30 @@ def decide_crossing(
 
 
 def _snapped_to_zero(item: _Located) -> dict[str, np.ndarray]:
-    """The located point with the coordinates that are nothing beside the scale of the search
-    (below 1e-15 of it) set to exactly 0: where a set through 0 itself is."""
-    return {
-        name: np.where(np.abs(value) <= 1e-15 * item.scale, 0.0, value) for name, value in item.point.items()
-    }
+    """The located point with the coordinates that are within its precision of 0 (Newton stops
+    at 1e-26 of a zero at 0 itself) set to exactly 0: where a set through 0 itself is. Not the
+    coordinates that are merely small beside where the search began: -5.8e-13 * (1, 1, 1), where
+    norm(p) == 1e-12, found from a start at 1e12."""
+    near = 10 * item.precision
+    return {name: np.where(np.abs(value) <= near, 0.0, value) for name, value in item.point.items()}
+
+
+def _grid_zeros(line: np.ndarray, q: np.ndarray) -> list[float]:
+    """Where a quantity sampled on a grid crosses or touches zero: the secant's zero between
+    neighbours of opposite signs, and the middle of a run of two or more exact zeros between
+    nonzero values (tanh(x) - x is exactly 0 in float64 for |x| < 1e-5: a triple zero, whose slope
+    vanishes long before Newton gets near it, is found only inside its band). A single exact zero
+    (x at 0 itself) is left to Newton from beside it, as any simple zero."""
+    finite = np.isfinite(q)
+    known = np.nonzero(finite & (q != 0))[0]
+    found: list[float] = []
+    for i, j in itertools.pairwise(known):
+        if j == i + 1:
+            if q[i] * q[j] < 0:
+                found.append(float(line[i] + (line[j] - line[i]) * q[i] / (q[i] - q[j])))
+        elif j > i + 2 and np.all(finite[i + 1 : j]):
+            found.append(float(line[(i + j) // 2]))
+    return found
 
 
 def _placed(item: _Located) -> float:
@@ -1449,15 +1721,13 @@ def _slope_unbounded(slopes: np.ndarray) -> bool:
 def _value_unbounded(values: np.ndarray, slopes: np.ndarray, distances: np.ndarray) -> bool:
     """Values at those distances (each 100 times nearer): do their changes stop shrinking? A
     bounded slope makes each change about 100 times smaller than the last (10 times for a cusp
-    like sqrt); log keeps them equal and 1/x makes them grow."""
+    like sqrt); log keeps them equal and 1/x makes them grow. Judged on the two nearest changes:
+    the farthest distance may reach another feature (1.5^-p beside abs(p)^-0.2, a look 6 wide),
+    and a slow pole read as bounded on one side only was taken for a jump."""
     if not np.all(np.isfinite(values)):
         return True
     steps = np.abs(np.diff(values))
-    return bool(
-        steps[2] >= 0.3 * steps[1]
-        and steps[1] >= 0.3 * steps[0]
-        and steps[2] > 256 * EPS * float(np.max(np.abs(values)))
-    )
+    return bool(steps[2] >= 0.3 * steps[1] and steps[2] > 256 * EPS * float(np.max(np.abs(values))))
 
 
 def _infinite_slope_at_zero(switch: Switch) -> bool:

@@ -9,14 +9,16 @@ and spans are those of `.loss` files. A function that cannot be translated is a 
 `# noqa` in a Python file: on the `def` line it silences the function's findings (all of them for a
 bare `# noqa`, else the codes listed), on another line the findings on that line. Only kinks's K
 codes count: `# noqa: E501` and other tools' codes are theirs, and a bare `# noqa` is never reported
-as unused (it may be there for another linter); a K code listed that silences nothing is K902.
+as unused (it may be there for another linter); a K code listed that silences nothing is K902. A
+malformed one is K904, as in `.loss` files: `# noqa:` with no code and `# noqa K201` without the
+colon silence nothing, and a K code that is not a kinks code is named (the other codes still apply).
 """
 
 from __future__ import annotations
 
 import inspect
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable, Container, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,7 @@ from ..language import syntax as ast
 from ..language.python_source import DATA_NAMES, PythonModule, is_python_path, translate_module
 from .report import INVALID, UNKNOWN, Finding, Report
 from .report_list import ReportList
-from .rules import RULES, UNTRANSLATABLE, UNUSED_NOQA
+from .rules import INVALID_NOQA, RULES, UNTRANSLATABLE, UNUSED_NOQA
 
 __all__ = ["analyze_function", "analyze_python", "analyze_python_text", "analyze_source"]
 
@@ -41,9 +43,12 @@ def analyze_source(
     budget: float | None = None,
     python_functions: Sequence[str] = (),
     data_names: Sequence[str] | None = None,
+    only: Container[int] | None = None,
+    on_report: Callable[[], None] | None = None,
 ) -> list[Report]:
     """A `.py` text as Python, anything else as the loss language. `data_names`: the parameters that
-    are data without `wrt` (None: the default list, LANGUAGE.md section 1)."""
+    are data without `wrt` (None: the default list, LANGUAGE.md section 1). `only` and `on_report`:
+    the positions of the reports wanted, and a call as each is done (`api.analyze_text`)."""
     if is_python_path(path):
         return analyze_python_text(
             text,
@@ -51,10 +56,12 @@ def analyze_source(
             budget=budget,
             python_functions=python_functions,
             data_names=DATA_NAMES if data_names is None else tuple(data_names),
+            only=only,
+            on_report=on_report,
         )
     from .api import analyze_text
 
-    return analyze_text(text, path, budget=budget, data_names=data_names)
+    return analyze_text(text, path, budget=budget, data_names=data_names, only=only, on_report=on_report)
 
 
 def analyze_file(
@@ -197,8 +204,14 @@ def analyze_python_text(
     budget: float | None = None,
     python_functions: Sequence[str] = (),
     data_names: Sequence[str] = DATA_NAMES,
+    only: Container[int] | None = None,
+    on_report: Callable[[], None] | None = None,
 ) -> list[Report]:
-    """Every recognised function of a Python text, in file order."""
+    """Every recognised function of a Python text, in file order. `only`: the positions of the
+    reports wanted (a function's report is its position among them; the functions of a module are
+    analysed apart from each other); `on_report()` is called as each is done."""
+    from sympy.core.cache import clear_cache
+
     from .api import FileContext, _analyze_definition, internal_error_finding, invalid_report
 
     try:
@@ -209,11 +222,16 @@ def analyze_python_text(
         return [invalid_report(None, 1, path, internal_error_finding(error, ast.Span(1, 1, 1, 2)))]
     if module.syntax_error is not None:
         problem = module.syntax_error
+        if only is not None and 0 not in only:
+            return []
         return [
             invalid_report(None, problem.span.line, path, Finding.of("E001", problem.message, problem.span))
         ]
     reports = []
-    for function in module.functions:
+    for position, function in enumerate(module.functions):
+        if only is not None and position not in only:
+            continue
+        clear_cache()  # a verdict must not depend on what this process analysed before
         if function.definition is None:
             assert function.problem is not None
             finding = Finding.of(
@@ -236,6 +254,8 @@ def analyze_python_text(
             report.line = function.line
         _apply_python_noqa(report, module, function.line, function.end_line)
         reports.append(report)
+        if on_report is not None:
+            on_report()
     return reports
 
 
@@ -246,7 +266,7 @@ def _apply_python_noqa(report: Report, module: PythonModule, def_line: int, end_
         silenced_by = None
         for line in (def_line, finding.span.line if finding.span is not None else None):
             noqa = module.noqa.get(line) if line is not None else None
-            if noqa is None:
+            if noqa is None or noqa.problem is not None:
                 continue
             if (
                 noqa.codes is None
@@ -261,34 +281,48 @@ def _apply_python_noqa(report: Report, module: PythonModule, def_line: int, end_
         else:
             used.setdefault(silenced_by, set()).add(finding.code)
     report.findings = kept
+    lines = sorted({def_line, *(line for line in module.noqa if def_line < line <= end_line)})
+    for line in lines:
+        noqa = module.noqa.get(line)
+        if noqa is None:
+            continue
+        unknown = sorted(code for code in noqa.codes or () if code.startswith("K") and code not in RULES)
+        if noqa.problem is not None or unknown:
+            # malformed, whatever the analysis found: reported as in `.loss` files (K904)
+            problem = noqa.problem or (
+                f"{', '.join(unknown)} "
+                f"{'is not a kinks code' if len(unknown) == 1 else 'are not kinks codes'}"
+                " (`kinks rule --all` lists them)"
+            )
+            report.findings.append(
+                Finding.of(
+                    INVALID_NOQA,
+                    f"malformed `# noqa`: {problem}",
+                    noqa.span,
+                    suggestion="write `# noqa: CODE, ...` with kinks codes",
+                )
+            )
     if report.classification in (INVALID, UNKNOWN):
         return
-    lines = sorted({def_line, *(line for line in module.noqa if def_line < line <= end_line)})
     for line in lines:
         noqa = module.noqa.get(line)
         if noqa is None or noqa.codes is None or UNUSED_NOQA in noqa.codes:
             continue
-        ours = sorted(code for code in noqa.codes if code.startswith("K"))
-        stale = [code for code in ours if code not in used.get(line, set())]
+        stale = sorted(
+            code
+            for code in noqa.codes
+            if code.startswith("K") and code in RULES and code not in used.get(line, set())
+        )
         if not stale:
             continue
-        unknown = [code for code in stale if code not in RULES]
-        unmatched = [code for code in stale if code in RULES]
-        problems = []
-        if unmatched:
-            problems.append(
-                f"{', '.join(unmatched)} {'is' if len(unmatched) == 1 else 'are'} not reported "
-                f"{'on this function' if line == def_line else 'on this line'}"
-            )
-        if unknown:
-            problems.append(
-                f"{', '.join(unknown)} "
-                f"{'is not a kinks code' if len(unknown) == 1 else 'are not kinks codes'}"
-            )
         suggestion = (
             "remove the `# noqa` comment"
             if len(stale) == len(noqa.codes)
             else f"remove {', '.join(stale)} from the `# noqa` list"
         )
-        message = f"unused `# noqa` code{'s' if len(stale) > 1 else ''}: {'; '.join(problems)}"
+        message = (
+            f"unused `# noqa` code{'s' if len(stale) > 1 else ''}: {', '.join(stale)} "
+            f"{'is' if len(stale) == 1 else 'are'} not reported "
+            f"{'on this function' if line == def_line else 'on this line'}"
+        )
         report.findings.append(Finding.of(UNUSED_NOQA, message, noqa.span, suggestion=suggestion))

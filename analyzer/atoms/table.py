@@ -249,7 +249,13 @@ def _adjacent(a: int, b: int) -> int:
 
 
 def _sigmoid(x: Any) -> Any:
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
+    # exp(x) / (1 + exp(x)) below 0 and 1 / (1 + exp(-x)) above: accurate in relative terms in the
+    # tail (sigmoid(-500) is 7e-218, where 0.5 * (1 + tanh(x / 2)) gives 0 from x = -40 on, and a
+    # jump of a tail, sigmoid(1e4 * (x % 0.25 - 0.3)), was lost)
+    x = np.asarray(x, dtype=float)
+    with np.errstate(over="ignore"):
+        e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 def _softplus(x: Any) -> Any:
@@ -335,7 +341,7 @@ def _top_k(v: Any, k: Any) -> Any:
 
 def _norm(v: Any, order: Any) -> Any:
     v = np.asarray(v, dtype=float)
-    order = float(order)
+    order = float(np.max(order))  # (a constant's order arrives as a vector of one entry)
     if order == 1:
         return np.sum(np.abs(v), axis=-1, keepdims=True)
     if math.isinf(order):
@@ -345,7 +351,7 @@ def _norm(v: Any, order: Any) -> Any:
 
 def _norm_state(v: Any, order: Any) -> Any:
     v = np.asarray(v, dtype=float)
-    order = float(order)
+    order = float(np.max(order))
     if order == 1:
         return np.sign(v).astype(np.int64)
     if math.isinf(order):

@@ -87,6 +87,13 @@ def register(commands: Any) -> None:
         "(not errors), and exit",
     )
     output.add_argument(
+        "-w",
+        "--watch",
+        action="store_true",
+        help="check again, and print a fresh report, whenever a checked file or the configuration "
+        "changes; Ctrl-C stops",
+    )
+    output.add_argument(
         "-v",
         "--verbose",
         action="store_true",
@@ -188,8 +195,93 @@ def _comma_list(values: Sequence[str] | None) -> list[str] | None:
 
 
 def run_check(arguments: argparse.Namespace) -> int:
-    started = time.monotonic()
     paths = list(arguments.paths) or ([STDIN_PATH] if arguments.stdin_filename else ["."])
+    if arguments.watch:
+        return _watch(arguments, paths)
+    return _check(arguments, paths)
+
+
+# Seconds between two looks at the watched files' times and sizes (the standard library's stat,
+# no watcher thread or extra dependency: a project's loss files are few).
+WATCH_POLL_SECONDS = 0.3
+_CLEAR_SCREEN = "\x1b[2J\x1b[H"
+
+
+def _watch(arguments: argparse.Namespace, paths: Sequence[str]) -> int:
+    """ruff's `--watch`: a report now, then a fresh one whenever a checked file, the set of files a
+    directory holds, or the configuration changes. Ctrl-C stops it, with status 0."""
+    conflicting = [
+        option
+        for option, given in (
+            ("-", STDIN_PATH in paths),
+            ("--add-noqa", arguments.add_noqa),
+            ("--show-files", arguments.show_files),
+            ("--show-settings", arguments.show_settings),
+        )
+        if given
+    ]
+    if conflicting:
+        raise UsageError(f"--watch cannot be combined with {conflicting[0]}")
+    first = True
+    try:
+        while True:
+            if use_color(sys.stdout) and arguments.output_file is None:
+                sys.stdout.write(_CLEAR_SCREEN)
+            try:
+                _check(arguments, paths)
+            except UsageError as error:
+                if first:
+                    raise  # a bad option or path: nothing to watch
+                # an edit broke the configuration: say so, and wait for the next edit to fix it
+                print(f"kinks: error: {error}", file=sys.stderr, flush=True)
+            first = False
+            stamps = _watched_stamps(arguments, paths)
+            if not arguments.silent:
+                print(
+                    f"kinks: watching {len(stamps) - 1} file{'s' if len(stamps) != 2 else ''} for changes "
+                    "(Ctrl-C to stop)",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            while (now := _watched_stamps(arguments, paths)) == stamps:
+                time.sleep(WATCH_POLL_SECONDS)
+            if not arguments.silent:
+                changed = sorted(
+                    name or "the configuration"
+                    for name in {*stamps, *now}
+                    if stamps.get(name) != now.get(name)
+                )
+                print(f"kinks: {', '.join(changed)} changed: checking again", file=sys.stderr, flush=True)
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+def _watched_stamps(arguments: argparse.Namespace, paths: Sequence[str]) -> dict[str, tuple[int, int] | None]:
+    """path -> (modification time, size) of every file a run would check, and of the configuration
+    file (keyed ""); a file that cannot be read has None. A configuration error is watched as well:
+    its text is what changes."""
+    try:
+        settings = _settings(arguments, paths)
+        names = expand_paths(paths, settings)
+        config = settings.config_path
+    except (UsageError, MissingPathsError):
+        names, config = [], None
+    stamps: dict[str, tuple[int, int] | None] = {"": _stamp(str(config)) if config else None}
+    for name in names:
+        stamps[name] = _stamp(name)
+    return stamps
+
+
+def _stamp(path: str) -> tuple[int, int] | None:
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return (status.st_mtime_ns, status.st_size)
+
+
+def _check(arguments: argparse.Namespace, paths: Sequence[str]) -> int:
+    started = time.monotonic()
     settings = _settings(arguments, paths)
     output_format = arguments.output_format or settings.output_format
 

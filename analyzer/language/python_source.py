@@ -186,14 +186,34 @@ def _comments(text: str) -> dict[int, tuple[int, str]]:
     return found
 
 
+# A kinks code right after the directive, the colon left out.
+_NOQA_WITHOUT_COLON = re.compile(r"\s+(?P<code>K[0-9]+)\b", re.IGNORECASE)
+
+
 def _noqa_of(line: int, column: int, comment: str) -> lx.Noqa | None:
+    """The `# noqa` of a comment, as ruff reads it. Malformed ones that concern kinks (`# noqa:` with
+    no code, `# noqa K201` without the colon) silence nothing and carry their problem; `# noqa E501`
+    without the colon is another tool's business, read as a bare `noqa` as flake8 does."""
     match = _NOQA.search(comment)
     if match is None:
         return None
     codes_text = match.group("codes")
     codes = frozenset(code.upper() for code in _NOQA_CODE.findall(codes_text)) if codes_text else None
     start = column + match.start() + 1
-    return lx.Noqa(codes, Span(line, start, line, start + len(match.group())))
+    span = Span(line, start, line, start + len(match.group()))
+    if codes is None:
+        rest = comment[match.end() :]
+        if rest.lstrip().startswith(":"):
+            return lx.Noqa(None, span, "expected a code after `# noqa:` (`# noqa: K201`)")
+        missing_colon = _NOQA_WITHOUT_COLON.match(rest)
+        if missing_colon:
+            end = start + match.end() - match.start() + missing_colon.end()
+            return lx.Noqa(
+                None,
+                Span(line, start, line, end),
+                "missing `:` after `# noqa` (write `# noqa: CODE`); a malformed `noqa` silences nothing",
+            )
+    return lx.Noqa(codes, span)
 
 
 def _shift(tree: Any, line: int, column: int) -> Any:

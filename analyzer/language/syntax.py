@@ -286,10 +286,12 @@ EXPRESSIONS: tuple[type, ...] = get_args(Expr)  # the classes of Expr, for isins
 
 @dataclass(frozen=True, slots=True)
 class Noqa:
-    """`# noqa` (codes is None: silence everything) or `# noqa: K201, K301`."""
+    """`# noqa` (codes is None: silence everything) or `# noqa: K201, K301`; `problem` says why a
+    malformed one (`# noqa K201`, `# noqa:` alone) silences nothing (rule K904)."""
 
     codes: frozenset[str] | None
     span: Span
+    problem: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

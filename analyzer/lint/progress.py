@@ -79,7 +79,7 @@ class ProgressBar:
 
     def _line(self, elapsed: float) -> str:
         columns = shutil.get_terminal_size((80, 24)).columns
-        counts = f" {self.done}/{self.total} files  {elapsed:.1f} s"
+        counts = f" {self.done}/{self.total} definitions  {elapsed:.1f} s"
         width = max(10, min(40, columns - len(self.label) - len(counts) - 4))
         filled = width * self.done // self.total
         full, empty = ("█", "░") if _can_encode(self.stream, "█░") else ("#", "-")

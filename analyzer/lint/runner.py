@@ -4,9 +4,13 @@ Every file's reports go through their JSON records (LANGUAGE.md §5) and back, w
 just computed, computed in another process or read from the cache, so the output of a run is the
 same byte for byte however its work was scheduled. Workers return records, never SymPy objects.
 
-The unit of work is a file: a definition may call the definitions above it, so a file is analysed
-in one piece. Files are handed out largest first, so one big file does not finish last alone.
-Small runs stay in this process, where starting workers would cost more than it saves.
+The unit of work is a part of a file: every process reads and lowers the whole file (a definition
+may call the definitions above it), and classifies, the costly step, only the definitions of its
+part (`analyze_text(only=...)`): every `parts`-th report from `part` on. The parts of a file
+together give each of its reports once, and are put back in position order, so one 160-definition
+file keeps every core busy. Parts are handed out largest first, so a big one does not finish last
+alone. Small runs stay in this process, where starting workers would cost more than it saves.
+Progress counts definitions: workers say through a queue as each one is done.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -32,6 +37,11 @@ Records = list[dict[str, Any]]
 # Below this many definitions to analyse, one process is faster than starting workers: a worker
 # pays for importing SymPy (about half a second) before it analyses anything.
 PARALLEL_MIN_DEFINITIONS = 64
+# A part has at least this many definitions: each part parses the file again and lowers what the
+# definitions below call, cheap beside classifying but not free. And a file has at most this many
+# parts a worker: interleaved parts carry like loads, so a few even the workers out.
+DEFINITIONS_PER_PART = 16
+PARTS_PER_WORKER = 2
 _DEFINITION_START = re.compile(r"^[^\W\d][\w.]*[ \t]*\(", re.MULTILINE)
 
 
@@ -123,21 +133,31 @@ def analyze_files(
 
     statistics.analysed = len(pending)
     statistics.analysed_paths = [files[index].path for index in pending]
-    workload = sum(estimated_definitions(files[index].text or "", files[index].path) for index in pending)
-    workers = min(jobs, len(pending))
+    estimates = {
+        index: estimated_definitions(files[index].text or "", files[index].path) for index in pending
+    }
+    workload = sum(estimates.values())
+    workers = min(jobs, max(workload, len(pending)))
     fresh: dict[int, Records] = {}
     if pending:
         analyze = get_analyzer()
-        if on_progress is not None:
-            on_progress(0, len(pending))
+        progress = _Progress(on_progress, workload)
         if workers > 1 and workload >= parallel_threshold:
             statistics.workers = workers
             fresh = _analyze_in_processes(
-                files, pending, analyze, budget, workers, on_progress, python_functions, data_names
+                files,
+                plan_parts(estimates, workers),
+                analyze,
+                budget,
+                workers,
+                progress,
+                python_functions,
+                data_names,
             )
         else:
             statistics.workers = 1
-            fresh = _analyze_here(files, pending, analyze, budget, on_progress, python_functions, data_names)
+            fresh = _analyze_here(files, pending, analyze, budget, progress, python_functions, data_names)
+        progress.finish()
 
     for index, file_records in fresh.items():
         records[index] = file_records
@@ -145,6 +165,72 @@ def analyze_files(
         if cache is not None and key is not None and cacheable(file_records):
             cache.store(key, file_records)
     return [[report_from_record(record) for record in file_records or ()] for file_records in records]
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """Every `parts`-th report of a file from position `part` on (all of them when `parts` is 1)."""
+
+    file: int
+    part: int = 0
+    parts: int = 1
+    definitions: int = 0  # the estimate, to hand the largest out first
+
+    def positions(self) -> range | None:
+        """What `analyze_text(only=...)` is given: None for the whole file."""
+        return None if self.parts == 1 else range(self.part, sys.maxsize, self.parts)
+
+
+def plan_parts(estimates: dict[int, int], workers: int) -> list[Part]:
+    """The parts of the files to analyse (file index -> its estimated definitions), largest first;
+    the order is fixed by the files alone, so a run is reproducible."""
+    parts = []
+    for index, definitions in estimates.items():
+        count = max(1, min(definitions // DEFINITIONS_PER_PART, workers * PARTS_PER_WORKER))
+        share = -(-definitions // count)
+        parts.extend(Part(index, part, count, share) for part in range(count))
+    return sorted(parts, key=lambda part: (-part.definitions, part.file, part.part))
+
+
+def merge_parts(parts: Sequence[tuple[Part, Records]]) -> Records:
+    """One file's records from its parts: the k-th record of part j is the report at position
+    j + k * parts. Raises ValueError when the parts do not fit together (a bug)."""
+    count = parts[0][0].parts
+    if len(parts) != count or {part.part for part, _ in parts} != set(range(count)):
+        raise ValueError("the parts of a file are missing or repeated")
+    total = sum(len(records) for _, records in parts)
+    merged: list[dict[str, Any] | None] = [None] * total
+    for part, records in parts:
+        for k, record in enumerate(records):
+            position = part.part + k * count
+            if position >= total:
+                raise ValueError("the parts of a file disagree on how many reports it has")
+            merged[position] = record
+    if any(record is None for record in merged):
+        raise ValueError("the parts of a file disagree on how many reports it has")
+    return [record for record in merged if record is not None]
+
+
+class _Progress:
+    """Counts the definitions done against the estimate; the estimate grows if it was short."""
+
+    def __init__(self, on_progress: Callable[[int, int], None] | None, total: int) -> None:
+        self.on_progress = on_progress
+        self.done = 0
+        self.total = total
+        if on_progress is not None:
+            on_progress(0, max(total, 1))
+
+    def advance(self, count: int = 1) -> None:
+        self.done += count
+        self.total = max(self.total, self.done)
+        if self.on_progress is not None:
+            self.on_progress(self.done, self.total)
+
+    def finish(self) -> None:
+        if self.on_progress is not None and self.done != self.total:
+            self.total = self.done
+            self.on_progress(self.done, self.total)
 
 
 def _is_python(path: str) -> bool:
@@ -169,13 +255,18 @@ def records_for(
     budget: float | None,
     python_functions: Sequence[str] = (),
     data_names: Sequence[str] | None = None,
+    only: range | None = None,
+    on_report: Callable[[], None] | None = None,
 ) -> Records:
-    """Analyse one file and return its records; runs in a worker process or in this one.
+    """Analyse one file, or the part of it at the positions `only`, and return its records; runs in
+    a worker process or in this one. `on_report()` is called as each report is done (in a worker,
+    the queue to the parent is used instead).
 
-    SymPy's cache is emptied first. Verdicts must depend on the file's text alone: the cache key
-    says so, and a file must get the same verdict whichever files a process analysed before it.
-    Today some verdicts depend on what SymPy's cache holds (which of two equal expressions it
-    hands back), so without this a serial and a parallel run can disagree.
+    SymPy's cache is emptied first (and the analyzer empties it before each statement). Verdicts
+    must depend on the file's text alone: the cache key says so, and a definition must get the same
+    verdict whichever definitions a process analysed before it. Some verdicts depend on what
+    SymPy's cache holds (which of two equal expressions it hands back), so without this a serial
+    and a parallel run can disagree.
     """
     from sympy.core.cache import clear_cache
 
@@ -186,6 +277,12 @@ def records_for(
     )
     if data_names is not None:
         extra["data_names"] = tuple(data_names)
+    if only is not None:
+        extra["only"] = only
+    if on_report is None and _progress_queue is not None:
+        on_report = _put_one
+    if on_report is not None:
+        extra["on_report"] = on_report
     for report in analyze(text, path, budget=budget, **extra):
         if report.file is None:
             report.file = path
@@ -198,73 +295,115 @@ def _analyze_here(
     pending: Sequence[int],
     analyze: Analyzer,
     budget: float | None,
-    on_progress: Callable[[int, int], None] | None,
+    progress: _Progress,
     python_functions: Sequence[str] = (),
     data_names: Sequence[str] | None = None,
 ) -> dict[int, Records]:
     results: dict[int, Records] = {}
-    for done, index in enumerate(pending, start=1):
+    # the hook is passed only when a bar is drawn: stand-in analyzers need not take it
+    on_report = progress.advance if progress.on_progress is not None else None
+    for index in pending:
         loaded = files[index]
         try:
             results[index] = records_for(
-                analyze, loaded.text or "", loaded.path, budget, python_functions, data_names
+                analyze,
+                loaded.text or "",
+                loaded.path,
+                budget,
+                python_functions,
+                data_names,
+                on_report=on_report,
             )
         except Exception as error:
             raise AnalysisFailed(loaded.path) from error
-        if on_progress is not None:
-            on_progress(done, len(pending))
     return results
 
 
 def _analyze_in_processes(
     files: Sequence[LoadedFile],
-    pending: Sequence[int],
+    parts: Sequence[Part],
     analyze: Analyzer,
     budget: float | None,
     workers: int,
-    on_progress: Callable[[int, int], None] | None,
+    progress: _Progress,
     python_functions: Sequence[str] = (),
     data_names: Sequence[str] | None = None,
 ) -> dict[int, Records]:
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-    # Largest first: the longest jobs start early, so the last one to finish is a short one.
-    order = sorted(pending, key=lambda index: -len(files[index].text or ""))
-    results: dict[int, Records] = {}
+    context = _process_context()
+    queue = context.Queue() if progress.on_progress is not None else None
+    done: dict[int, list[tuple[Part, Records]]] = {}
     with ProcessPoolExecutor(
-        max_workers=workers, mp_context=_process_context(), initializer=_leave_interrupts_to_the_parent
+        max_workers=workers, mp_context=context, initializer=_start_worker, initargs=(queue,)
     ) as executor:
-        futures: dict[Future[Records], int] = {
+        futures: dict[Future[Records], Part] = {
             executor.submit(
                 records_for,
                 analyze,
-                files[index].text or "",
-                files[index].path,
+                files[part.file].text or "",
+                files[part.file].path,
                 budget,
                 python_functions,
                 data_names,
-            ): index
-            for index in order
+                part.positions(),
+            ): part
+            for part in parts
         }
         remaining = set(futures)
         try:
             while remaining:
-                finished, remaining = wait(remaining, return_when=FIRST_COMPLETED)
+                finished, remaining = wait(remaining, timeout=0.1, return_when=FIRST_COMPLETED)
+                _drain(queue, progress)
                 for future in finished:
-                    index = futures[future]
+                    part = futures[future]
                     try:
-                        results[index] = future.result()
+                        done.setdefault(part.file, []).append((part, future.result()))
                     except Exception as error:
-                        raise AnalysisFailed(files[index].path) from error
-                if on_progress is not None:
-                    on_progress(len(results), len(pending))
+                        raise AnalysisFailed(files[part.file].path) from error
         except BaseException:
-            # A failure or Ctrl-C: drop the files not started, so leaving the pool waits only for
+            # A failure or Ctrl-C: drop the parts not started, so leaving the pool waits only for
             # the few being analysed right now.
             for future in remaining:
                 future.cancel()
             raise
+    _drain(queue, progress)
+    results: dict[int, Records] = {}
+    for index, file_parts in done.items():
+        try:
+            results[index] = merge_parts(file_parts)
+        except ValueError as error:
+            raise AnalysisFailed(files[index].path) from error
     return results
+
+
+def _drain(queue: Any, progress: _Progress) -> None:
+    import queue as queues
+
+    if queue is None:
+        return
+    count = 0
+    while True:
+        try:
+            count += queue.get_nowait()
+        except queues.Empty:
+            break
+    if count:
+        progress.advance(count)
+
+
+# In a worker: where to say that a definition is done (None: nobody is counting).
+_progress_queue: Any = None
+
+
+def _put_one() -> None:
+    _progress_queue.put(1)
+
+
+def _start_worker(queue: Any) -> None:
+    global _progress_queue
+    _progress_queue = queue
+    _leave_interrupts_to_the_parent()
 
 
 def _leave_interrupts_to_the_parent() -> None:

@@ -1,8 +1,8 @@
 """A numeric oracle for the classifier: does a verdict agree with the numbers?
 
-It shares no judgement with the probe. It evaluates bodies with `analyzer.analysis.evaluate.Program` (the
-plain NumPy evaluator) and reads the region with `probe.region_from` (the bounds written in
-`given`); everything it concludes comes from its own samples, step sizes and tolerances:
+It shares no judgement or numerics with the engine: it evaluates bodies with its own evaluator
+(tests/fuzz/evaluator.py) and reads the bounds written in `given` itself; everything it concludes
+comes from its own samples, step sizes and tolerances:
 
 - `smooth`: SymPy's derivative of the body (custom classes define `fdiff`; `Derivative` of a
   zero-gradient atom and `DiracDelta` are 0 away from their points) agrees with central finite
@@ -16,6 +16,15 @@ plain NumPy evaluator) and reads the region with `probe.region_from` (the bounds
   (values) differ, at step sizes the probe does not use, and stably as the step shrinks.
 
 A disagreement is returned, not raised: the caller decides (the tests fail, the long run records).
+
+High precision: bodies are evaluated by tests/fuzz/evaluator.py (its own float64 and mpmath code,
+nothing of the engine's). Every change of piece float64 doubts or calls a jump or kink, one of
+each switch it calls agreeing (at most MP_JUDGEMENTS per definition), and every finding float64
+denies are located and judged again in mpmath at 60 digits (one-sided steps 1e-13 to 1e-25 of
+the point's size); a disagreement stands only if mpmath confirms it. The long campaign:
+
+    python tests/fuzz/run_long.py --part oracle --cases 5000 --seed 41
+    python tests/fuzz/run_long.py --part scaled --cases 5000 --seed 41
 """
 
 from __future__ import annotations
@@ -27,13 +36,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import mpmath
 import numpy as np
 import sympy as sp
 
-from analyzer.analysis.evaluate import EvaluationError, Program
-from analyzer.analysis.probe import Bound, region_from
 from analyzer.analysis.report import PIECEWISE, SMOOTH, ZERO_GRADIENT, Finding, Report
 from analyzer.atoms.table import is_flat_atom, row_for
+
+from .evaluator import Body as Program
+from .evaluator import MultiPrecision
+from .evaluator import Unsupported as EvaluationError
 
 ENTRIES = 3  # vector size for the line checks, as the analysis uses
 POINTS = 300  # random points for the derivative checks
@@ -103,6 +115,50 @@ def check(report: Report, seed: int = 0) -> Verdict:
 # ---------------------------------------------------------------- sampling the region
 
 
+@dataclass(frozen=True, slots=True)
+class Bound:
+    lo: float = -math.inf
+    hi: float = math.inf
+
+
+@dataclass(slots=True)
+class Region:
+    """Bounds and finite sets read off the simple parts of `given`; the whole condition is also
+    checked at every point, so these only steer the sampling."""
+
+    bounds: dict[str, Bound] = field(default_factory=dict)
+    choices: dict[str, tuple[float, ...]] = field(default_factory=dict)
+
+
+def region_of(given: Any) -> Region:
+    region = Region()
+    if given is None:
+        return region
+    for part in given.args if isinstance(given, sp.And) else (given,):
+        if isinstance(part, sp.Or) and all(isinstance(a, sp.Eq) for a in part.args):
+            names = {a.lhs.name for a in part.args if isinstance(a.lhs, sp.Symbol)}
+            if len(names) == 1 and all(a.rhs.is_number for a in part.args):
+                region.choices[names.pop()] = tuple(float(a.rhs) for a in part.args)
+        elif isinstance(part, sp.Eq) and isinstance(part.lhs, sp.Symbol) and part.rhs.is_number:
+            region.choices[part.lhs.name] = (float(part.rhs),)
+        elif isinstance(part, (sp.StrictLessThan, sp.LessThan, sp.StrictGreaterThan, sp.GreaterThan)):
+            small, large = (
+                (part.lhs, part.rhs)
+                if isinstance(part, (sp.StrictLessThan, sp.LessThan))
+                else (
+                    part.rhs,
+                    part.lhs,
+                )
+            )
+            if isinstance(large, sp.Symbol) and small.is_number and small.is_finite is not False:
+                bound = region.bounds.get(large.name, Bound())
+                region.bounds[large.name] = Bound(max(bound.lo, float(small)), bound.hi)
+            elif isinstance(small, sp.Symbol) and large.is_number and large.is_finite is not False:
+                bound = region.bounds.get(small.name, Bound())
+                region.bounds[small.name] = Bound(bound.lo, min(bound.hi, float(large)))
+    return region
+
+
 class _Sampler:
     def __init__(self, report: Report, rng: np.random.Generator):
         self.params = list(report.params)
@@ -110,7 +166,7 @@ class _Sampler:
         self.condition = (
             Program(sp.Piecewise((1, report.given), (0, True))) if report.given is not None else None
         )
-        self.region = region_from(report.given, self.params, self.condition)
+        self.region = region_of(report.given)
 
     def bound(self, name: str) -> Bound:
         return self.region.bounds.get(name, Bound())
@@ -133,10 +189,14 @@ class _Sampler:
         keep = self.inside(env, count)
         return {name: value[keep] for name, value in env.items()}
 
-    def inside(self, env: Mapping[str, np.ndarray], count: int) -> np.ndarray:
+    def inside(self, env: Mapping[str, np.ndarray], count: int, backend: Any = None) -> np.ndarray:
         if self.condition is None:
             return np.ones(count, dtype=bool)
-        holds, _ = self.condition.run(env, states=False)
+        if backend is None:
+            holds, _ = self.condition.run(env, states=False)
+        else:
+            holds, _ = self.condition.run(env, backend=backend, states=False)
+            holds = backend.to_float(holds)
         return np.all(_rows(holds, count) > 0.5, axis=1)
 
 
@@ -236,6 +296,10 @@ def _check_derivative(
     if exact.shape != coarse.shape:
         return  # a derivative of another shape than the body (an output made longer by one_hot)
     usable = usable & np.isfinite(exact)
+    # a body that moves by more than a hundredth of its size over the step is not resolved by it
+    # (cos(exp(exp(exp(exp(p))))) turns many times within one step): no difference quotient there
+    h_coarse = 1e-6 * (1 + np.abs(env[name]))
+    usable &= np.abs(exact) * h_coarse <= 1e-2 * np.abs(_rows(value, count))
     typical = float(np.median(np.abs(exact[usable]))) if np.any(usable) else 0.0
     h_fine = 1.25e-7 * (1 + np.abs(env[name]))
     tolerance = (
@@ -360,14 +424,21 @@ class _LineView:
         zero = np.zeros(len(lines.lo))
         self.frozen = _frozen(program, lines.env(np.arange(len(lines.lo)), zero))
 
-    def __call__(self, ids: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def __call__(
+        self, ids: np.ndarray, t: np.ndarray, backend: Any = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         env = self.lines.env(ids, t)
         frozen = {slot: _take(value, ids) for slot, value in self.frozen.items()}
-        value, states = self.program.run(env, frozen)
         count = len(t)
-        values = _rows(value, count)
-        inside = np.all(np.isfinite(values), axis=1) & self.sampler.inside(env, count)
-        return values, _signature(states, count), inside
+        if backend is None:
+            value, states = self.program.run(env, frozen)
+            values = _rows(value, count)
+            inside = np.all(np.isfinite(values), axis=1) & self.sampler.inside(env, count)
+            return values, _signature(states, count), inside
+        value, states = self.program.run(env, frozen, backend=backend)
+        values = _object_rows(value, count)
+        finite = np.all(np.isfinite(backend.to_float(values)), axis=1)
+        return values, _signature(states, count), finite & self.sampler.inside(env, count, backend)
 
 
 def _take(value: Any, ids: np.ndarray) -> Any:
@@ -413,6 +484,7 @@ def _check_lines_are_c1(program: Program, sampler: _Sampler, wrt: Sequence[str],
         _, middle_signature, _ = view(rows, middle)
         same = np.all(middle_signature == left_signature, axis=1)
         a, b = np.where(same, middle, a), np.where(same, b, middle)
+    judged = []
     for index, (row, tau) in enumerate(zip(rows, 0.5 * (a + b))):
         size = (
             1.0
@@ -429,6 +501,30 @@ def _check_lines_are_c1(program: Program, sampler: _Sampler, wrt: Sequence[str],
             size,
             spreads[int(row)],
         )
+        changed = tuple(
+            np.nonzero(signature[int(row), columns[index]] != signature[int(row), columns[index] + 1])[0]
+        )
+        judged.append((index, int(row), float(tau), size, kind, changed))
+    # In high precision: every change point float64 doubts (or calls a jump or kink), and one
+    # change point of each switch float64 calls agreeing, so that float64 rounding can neither
+    # fake a jump or kink nor hide one; float64 alone judges the rest.
+    doubtful = [entry for entry in judged if entry[4] != "agree"]
+    doubtful.sort(key=lambda entry: entry[4] not in ("jump", "kink"))
+    sample, seen = [], set()
+    for entry in judged:
+        if entry[4] == "agree" and entry[5] not in seen:
+            seen.add(entry[5])
+            sample.append(entry)
+    for count, (index, row, tau, size, kind, _) in enumerate(doubtful + sample):
+        if count >= MP_JUDGEMENTS:
+            break
+        precise = _mp_change_point(view, row, float(a[index]), float(b[index]), size)
+        if precise == "rounding":
+            continue
+        if precise is not None:
+            kind = precise
+        elif kind == "agree":
+            continue
         if kind is None:
             continue
         verdict.checked += 1
@@ -438,15 +534,173 @@ def _check_lines_are_c1(program: Program, sampler: _Sampler, wrt: Sequence[str],
                     f"smooth-but-{kind}",
                     f"the one-sided {'values' if kind == 'jump' else 'slopes'} differ where an atom changes piece",
                     {
-                        "point": lines.point(int(row), float(tau)),
+                        "point": lines.point(row, tau),
                         "direction": {
-                            name: [float(v) for v in lines.direction[name][int(row)]]
-                            for name in lines.direction
+                            name: [float(v) for v in lines.direction[name][row]] for name in lines.direction
                         },
                     },
                 )
             )
             return
+    verdict.checked += sum(1 for entry in judged[MP_JUDGEMENTS:] if entry[4] is not None)
+
+
+# ---------------------------------------------------------------- one-sided data in high precision
+
+MP = MultiPrecision(60)
+MP_JUDGEMENTS = 10  # change points per definition judged in mpmath
+# One-sided steps relative to the size of the point: at 60 digits the finest still leaves 35
+# digits for a slope, and each is 1e4 below the last, so a difference that holds is a jump or a
+# kink and one that shrinks with the step is an error of the estimate.
+MP_STEPS = (1e-13, 1e-17, 1e-21, 1e-25)
+MP_BRACKET = 1e-48  # a switch is located to this, relative to the size of the point
+MP_SECTIONS = 32
+MP_STEADY = 1e-6  # a jump or kink is the same, to this fraction, at the three finest steps
+MP_VANISHING = 0.1  # and a difference that is an estimate's error falls by this at each step
+
+
+def _mp(values: Sequence[Any]) -> np.ndarray:
+    with mpmath.workdps(MP.dps):
+        return np.asarray([mpmath.mpf(value) for value in values], dtype=object)
+
+
+def _object_rows(value: Any, count: int) -> np.ndarray:
+    """An evaluated value as an array of shape (count, k), of whatever dtype it has."""
+    array = np.asarray(value)
+    if array.ndim == 0:
+        array = np.full((count, 1), array.item(), dtype=array.dtype)
+    if array.ndim == 1 and array.shape[0] != count:
+        array = array[None, :]
+    if array.shape[0] != count:
+        array = np.broadcast_to(array, (count,) + array.shape[1:])
+    if array.dtype == bool:
+        array = np.asarray(array, dtype=np.int64)
+    return MP.array(array.reshape(count, -1))
+
+
+def _mp_locate(view: Any, line: int, a: Any, b: Any, size: float) -> tuple[Any, Any] | str | None:
+    """The switch between t == a and t == b (floats, which float64 rounding may have put a few
+    units off) located in mpmath to MP_BRACKET: the first change of signature from a's side."""
+    with mpmath.workdps(MP.dps):
+        ids = np.full(2, line)
+        # widened step by step: float64 may have put the switch of a cancelling argument off by
+        # more than a few units (relu(x + 1e6 - 1e6)); the nearest change is the one judged
+        for widen in (256 * np.finfo(float).eps * size, 1e-10 * size, 1e-7 * size):
+            lo, hi = mpmath.mpf(a) - widen, mpmath.mpf(b) + widen
+            _, signature, inside = view(ids, _mp([lo, hi]), MP)
+            if not np.all(inside):
+                return None
+            if not np.array_equal(signature[0], signature[1]):
+                break
+        else:
+            return "rounding"
+        left = signature[0]
+        ids = np.full(MP_SECTIONS - 1, line)
+        while hi - lo > MP_BRACKET * size:
+            t = np.asarray([lo + (hi - lo) * k / MP_SECTIONS for k in range(1, MP_SECTIONS)], dtype=object)
+            _, signature, _ = view(ids, t, MP)
+            differs = np.nonzero(np.any(signature != left, axis=1))[0]
+            if len(differs) == 0:
+                lo = t[-1]
+            else:
+                first = int(differs[0])
+                lo, hi = (t[first - 1] if first > 0 else lo), t[first]
+        return lo, hi
+
+
+def _mp_change_point(view: Any, line: int, a: float, b: float, size: float) -> str | None:
+    """The verdict of mpmath at a change of piece float64 saw between a and b: "rounding" when in
+    high precision nothing changes piece there (sigmoid(z) == 1.0 in float64 made `% 1` jump)."""
+    located = _mp_locate(view, line, a, b, size)
+    if located is None:
+        return None
+    if located == "rounding":
+        return "rounding"
+    return _mp_one_sided(view, line, located[0], located[1], size)
+
+
+def _mp_one_sided(view: Any, line: int, lo: Any, hi: Any, size: float, switched: bool = True) -> str | None:
+    """Compare the sides of the switch located in [lo, hi] in mpmath: "jump", "kink", "agree",
+    "unclear", or None where the stencils cannot be used (outside the region, undefined, another
+    switch within them). With `switched`, each side's stencil must be in the piece of its end of
+    the bracket; otherwise (a point with no switch to locate) only steady within itself."""
+    with mpmath.workdps(MP.dps):
+        tau = (lo + hi) / 2
+        offsets = (1, 2, 3)
+        t = []
+        for step in MP_STEPS:
+            h = mpmath.mpf(step) * size
+            t += [tau + h * k for k in offsets] + [tau - h * k for k in offsets]
+        t.extend([hi, lo])
+        values, signature, inside = view(np.full(len(t), line), np.asarray(t, dtype=object), MP)
+        right_piece, left_piece = signature[-2], signature[-1]
+        levels = []
+        for index, step in enumerate(MP_STEPS):
+            block = slice(6 * index, 6 * index + 6)
+            right, left = values[block][:3], values[block][3:]
+            pieces = signature[block]
+            steady = (
+                np.all(pieces[:3] == right_piece) and np.all(pieces[3:] == left_piece)
+                if switched
+                else np.all(pieces[:3] == pieces[0]) and np.all(pieces[3:] == pieces[3])
+            )
+            if not (steady and np.all(inside[block])):
+                levels.append(None)
+                continue
+            h = mpmath.mpf(step) * size
+            value_right = right[2] + 3 * (right[0] - right[1])
+            value_left = left[2] + 3 * (left[0] - left[1])
+            slope_right = (4 * (right[1] - right[0]) - mpmath.mpf(1.5) * (right[2] - right[0])) / h
+            slope_left = -(4 * (left[1] - left[0]) - mpmath.mpf(1.5) * (left[2] - left[0])) / h
+            scale = np.max(np.abs(MP.to_float(values[block])), axis=0)
+            rounding = 10.0 ** (8 - MP.dps) * scale
+            # a kink located to within `hi - lo` looks like a jump of its slopes times that
+            # (and a corner of the curvature, x * abs(x), like a kink of its curvature times that)
+            slopes = np.abs(MP.to_float(slope_right)) + np.abs(MP.to_float(slope_left))
+            curvature = (
+                np.abs(MP.to_float(right[0] - 2 * right[1] + right[2]))
+                + np.abs(MP.to_float(left[0] - 2 * left[1] + left[2]))
+            ) / float(h) ** 2
+            placement = 4 * float(hi - lo)
+            levels.append(
+                (
+                    MP.to_float(value_right - value_left),
+                    MP.to_float(slope_right - slope_left),
+                    rounding + placement * slopes,
+                    rounding / float(h) + placement * curvature,
+                )
+            )
+    usable = [level for level in levels if level is not None]
+    if len(usable) < 3:
+        return None
+    coarse, middle, fine = usable[-3:]
+
+    def holds(index: int, floor: np.ndarray) -> bool:
+        x2, x1, x0 = coarse[index], middle[index], fine[index]
+        return bool(
+            np.any(
+                (np.abs(x0) > floor)
+                & (np.abs(x1 - x0) <= MP_STEADY * np.abs(x0))
+                & (np.abs(x2 - x0) <= MP_STEADY * np.abs(x0))
+            )
+        )
+
+    def vanishes(index: int, floor: np.ndarray) -> bool:
+        x2, x1, x0 = coarse[index], middle[index], fine[index]
+        shrinking = (np.abs(x0) <= MP_VANISHING * np.abs(x1)) & (np.abs(x1) <= MP_VANISHING * np.abs(x2))
+        return bool(np.all((np.abs(x0) <= floor) | shrinking))
+
+    value_floor = np.maximum(coarse[2], fine[2])
+    slope_floor = np.maximum(middle[3], fine[3])
+    if holds(0, value_floor):
+        return "jump"
+    if not vanishes(0, value_floor):
+        return "unclear"
+    if holds(1, slope_floor):
+        return "kink"
+    if vanishes(1, slope_floor):
+        return "agree"
+    return "unclear"
 
 
 def _one_sided(
@@ -623,15 +877,85 @@ class _WitnessView:
             (float(np.max(np.abs(value), initial=0.0)) for value in self.point.values()), default=0.0
         )
 
-    def __call__(self, ids: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def __call__(
+        self, ids: np.ndarray, t: np.ndarray, backend: Any = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         env = {
             name: self.point[name][None, :] + t[:, None] * self.direction[name][None, :]
             for name in self.point
         }
-        value, _ = self.program.run(env, self.frozen)
-        values = _rows(value, len(t))
-        # the signature is not used: the sides of a witness are judged on values alone
-        return values, np.zeros((len(t), 1), dtype=np.int64), np.all(np.isfinite(values), axis=1)
+        if backend is None:
+            value, _ = self.program.run(env, self.frozen, states=False)
+            values = _rows(value, len(t))
+            # in float64 the sides of a witness are judged on values alone
+            return values, np.zeros((len(t), 1), dtype=np.int64), np.all(np.isfinite(values), axis=1)
+        # in mpmath the switch near the witness is located first, by the states of the switches
+        value, states = self.program.run(env, self.frozen, backend=backend)
+        values = _object_rows(value, len(t))
+        return values, _signature(states, len(t)), np.all(np.isfinite(backend.to_float(values)), axis=1)
+
+
+WITNESS_REACH = 1e-7  # the engine's witness is this close to its set, relative to the point's size
+WITNESS_SCAN = 41
+
+
+def _mp_witness(view: _WitnessView) -> tuple[str | None, tuple[Any, Any] | None]:
+    """The one-sided comparison at a reported witness, in mpmath: the change of piece nearest to
+    the witness along its direction is located and judged; a witness with no change of piece near
+    it (a kink with no switch, `sqrt(x^2)`) is judged at the point itself."""
+    size = view.size
+    reach = WITNESS_REACH * size
+    t = np.linspace(-reach, reach, WITNESS_SCAN)
+    _, signature, inside = view(np.zeros(len(t), dtype=int), _mp(t), MP)
+    changes = [
+        index
+        for index in range(len(t) - 1)
+        if inside[index] and inside[index + 1] and not np.array_equal(signature[index], signature[index + 1])
+    ]
+    if changes:
+        nearest = min(changes, key=lambda index: abs(t[index] + t[index + 1]))
+        located = _mp_locate(view, 0, t[nearest], t[nearest + 1], size)
+        if isinstance(located, tuple):
+            return _mp_one_sided(view, 0, located[0], located[1], size), located
+    with mpmath.workdps(MP.dps):
+        zero = mpmath.mpf(0)
+        return _mp_one_sided(view, 0, zero, zero, size, switched=False), None
+
+
+SNAP = 1e-30  # coordinates this close (relative to the point) to a multiple of 1/2 or to each other
+
+
+def _mp_point_differs(view: _WitnessView, located: tuple[Any, Any]) -> bool:
+    """A discontinuity on a set of measure zero (`divide_no_nan(p, p)` is 0 only at p == 0): the
+    value on the located set itself, with the coordinates that are within SNAP of a multiple of
+    1/2 (or of each other) put exactly there, differs from the limits on both sides."""
+    size = view.size
+    with mpmath.workdps(MP.dps):
+        tau = (located[0] + located[1]) / 2
+        snapped = {}
+        entries = []
+        for name in view.point:
+            coordinates = []
+            for base, step in zip(view.point[name], view.direction[name]):
+                value = mpmath.mpf(base) + tau * mpmath.mpf(step)
+                nearest = mpmath.nint(2 * value) / 2
+                if abs(value - nearest) <= SNAP * size:
+                    value = nearest
+                for other in entries:
+                    if value != other and abs(value - other) <= SNAP * size:
+                        value = other
+                entries.append(value)
+                coordinates.append(value)
+            snapped[name] = np.asarray([coordinates], dtype=object)
+        at, _ = view.program.run(snapped, view.frozen, backend=MP, states=False)
+        h = mpmath.mpf(1e-25) * size
+        sides, _, inside = view(np.zeros(2, dtype=int), np.asarray([tau + h, tau - h], dtype=object), MP)
+        at = MP.to_float(_object_rows(at, 1))[0]
+        sides = MP.to_float(sides)
+    if not (np.all(inside) and np.all(np.isfinite(at))):
+        return False
+    floor = 1e-40 * (np.abs(sides[0]) + np.abs(sides[1])) + 1e-12 * np.abs(sides[0] - sides[1])
+    return bool(np.any((np.abs(at - sides[0]) > floor) & (np.abs(at - sides[1]) > floor)))
 
 
 def _check_witness(program: Program, finding: Finding, verdict: Verdict) -> None:
@@ -644,6 +968,12 @@ def _check_witness(program: Program, finding: Finding, verdict: Verdict) -> None
         16 * np.finfo(float).eps * view.size,
         view.size,
     )
+    located = None
+    if kind not in ("jump", "kink"):
+        # float64 denies the finding (or cannot tell): high precision decides
+        precise, located = _mp_witness(view)
+        if precise is not None:
+            kind = precise
     if kind is None or kind == "unclear":
         return  # undefined on a side (a singular point), or too steep to tell at any step size
     # `x == 0` used as a number jumps on the surface itself, which a float point beside it misses:
@@ -659,6 +989,8 @@ def _check_witness(program: Program, finding: Finding, verdict: Verdict) -> None
     verdict.checked += 1
     if finding.kind == "discontinuity":
         if kind == "jump" or _differs_at_point(view) or _on_measure_zero_surface(program, view):
+            return
+        if located is not None and _mp_point_differs(view, located):
             return
         message = "no jump: the one-sided values agree"
     else:

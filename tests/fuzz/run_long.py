@@ -4,6 +4,9 @@
     python tests/fuzz/run_long.py --part valid --cases 500 --seed 7
     python tests/fuzz/run_long.py --part pathological    # each input in a child process: time, peak RSS
     python tests/fuzz/run_long.py --json summary.json    # the numbers, for the record
+    # the high-precision oracle's campaign (issue 11): 10,000 definitions, about 15 min on one core
+    python tests/fuzz/run_long.py --part oracle --cases 5000 --seed 41
+    python tests/fuzz/run_long.py --part scaled --cases 5000 --seed 41
 
 Parts:
   valid         generated valid files: the properties of tests/fuzz/properties.py (no exception, no

@@ -627,20 +627,25 @@ def oracle_sources(draw, depth: int = 3) -> str:
 
 
 # Issue 11: the features a fixed box misses. Each moves or shapes a generated body: far from the
-# origin, narrow, steep, scaled outputs, slopes that cancel into a flat piece, a jump at a cusp.
+# origin, narrow, wide, steep, scaled outputs, slopes that cancel into a flat piece, a jump at a
+# cusp, a switch where the body is tangent to its set, an epsilon-scale guard.
 SCALED_SHAPES = (
     "base({a}) + 1e6",
     "1e-6 * base({a})",
     "-1e3 * base({a})",
     "base({shift})",
     "base({narrow})",
-    "base({steep})",
+    "base({wide})",
     "relu(base({a})) - base({a})",
     "huber(base({a})) + base({a})",
     "step(base({a})) + sqrt(abs(base({a})))",
     "abs(base({a}) - 1e4)",
     "clip(base({a}), 0, 1e-3)",
     "sigmoid(1e4 * (base({a}) - 0.3))",
+    "tanh(1e3 * (base({a}) - 1))",
+    "abs(base({a})^2 - 1e-7)",
+    "maximum(norm(base({a})), 1e-7)",
+    "sqrt(maximum(sum(base({a})^2), 1e-12))",
 )
 
 
@@ -659,7 +664,7 @@ def scaled_oracle_sources(draw, depth: int = 3) -> str:
         a=names,
         shift=", ".join(f"{name} + {shift}" for name in params),
         narrow=", ".join(f"1e3 * {name}" for name in params),
-        steep=", ".join(f"1e-3 * {name}" for name in params),
+        wide=", ".join(f"1e-3 * {name}" for name in params),
     )
     return f"base({names}) = {body}\nf({names}) = {text}"
 
