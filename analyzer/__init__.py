@@ -14,11 +14,11 @@ from ._version import __version__
 from .analysis.report import Finding, KinksSyntaxError, Report, VariableVerdict
 
 if TYPE_CHECKING:
-    from .analysis.api import analyze, analyze_file, analyze_text
-    from .analysis.python_api import analyze_function, analyze_python
+    from .analysis.api import analyze, analyze_text
+    from .analysis.python_api import analyze_file, analyze_function, analyze_python
 
-_ANALYSIS = frozenset({"analyze", "analyze_file", "analyze_text"})
-_PYTHON = frozenset({"analyze_python", "analyze_function"})
+_ANALYSIS = frozenset({"analyze", "analyze_text"})
+_PYTHON = frozenset({"analyze_file", "analyze_python", "analyze_function"})  # `.loss` or `.py`
 
 
 def __getattr__(name: str) -> Any:

@@ -107,11 +107,13 @@ def _classification(rng: random.Random, tag: str) -> _Piece:
     choice = rng.randrange(11)
     if choice == 0:
         return _one(
-            f"bce_{tag}(y, p) wrt p given 0 < p < 1 and y in {{0, 1}} = -{mean}(y * {log}(p) + (1 - y) * {log}(1 - p))"
+            f"bce_{tag}(y, p) wrt p given 0 < p < 1 and y in {{0, 1}} "
+            f"= -{mean}(y * {log}(p) + (1 - y) * {log}(1 - p))"
         )
     if choice == 1:
         return _one(
-            f"bce_logits_{tag}(y, z) wrt z = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=z))"
+            f"bce_logits_{tag}(y, z) wrt z "
+            "= tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=z))"
         )
     if choice == 2:
         return _one(f"cross_entropy_{tag}(y, z) wrt z = -{mean}(sum(y * log_softmax(z), axis=-1))")
@@ -233,9 +235,8 @@ def _piecewise(rng: random.Random, tag: str) -> _Piece:
         return _one(f"clipped_{tag}(x) = tf.clip_by_value(x, clip_value_min={low}, clip_value_max={high})")
     if choice == 10:
         return _one(f"leaky_{tag}(x) = leaky_relu(x, alpha={alpha})")
-    return _one(
-        f"activation_{tag}(x) = {_pick(rng, 'gelu', 'K.elu', 'hard_sigmoid', 'tf.nn.relu', 'sigmoid', 'softplus')}(x)"
-    )
+    activation = _pick(rng, "gelu", "K.elu", "hard_sigmoid", "tf.nn.relu", "sigmoid", "softplus")
+    return _one(f"activation_{tag}(x) = {activation}(x)")
 
 
 def _model_inside_loss(rng: random.Random, tag: str) -> _Piece:
@@ -255,7 +256,10 @@ def _model_inside_loss(rng: random.Random, tag: str) -> _Piece:
         return _Piece(
             (
                 f"mlp_{tag}(x, w1, b1, w2) = w2 * {activation}(w1 * x + b1)",
-                f"fit_mlp_{tag}(x, y, w1, b1, w2) wrt w1, b1, w2 = {mean}(huber(y - mlp_{tag}(x, w1, b1, w2), {delta}))",
+                (
+                    f"fit_mlp_{tag}(x, y, w1, b1, w2) wrt w1, b1, w2 "
+                    f"= {mean}(huber(y - mlp_{tag}(x, w1, b1, w2), {delta}))"
+                ),
             ),
             2,
         )

@@ -66,6 +66,11 @@ def wrap(name):
         return original(self, env, *args, **kwargs)
     setattr(evaluate.Program, name, counting)
 
+def cpu_seconds(run):
+    start = time.process_time()
+    run()
+    return time.process_time() - start
+
 text = open(corpus_path, encoding="utf-8").read()
 analyze_text(measure.WARM_UP, "<warm-up>")
 mode = sys.argv[4]
@@ -77,13 +82,12 @@ if mode == "count":
     print(json.dumps({"definitions": len(reports), "points": counted["points"], "calls": counted["calls"],
                       "classes": dict(classes)}))
 elif mode == "time":
-    best = min((lambda start: (analyze_text(text, "corpus.loss"), time.process_time() - start)[1])(time.process_time())
-               for _ in range(3))
+    best = min(cpu_seconds(lambda: analyze_text(text, "corpus.loss")) for _ in range(3))
     print(json.dumps({"cpu_seconds": best}))
 else:
     def build():
         return sum(1 for _ in measure.lowered_definitions(text, "corpus.loss"))
-    best = min((lambda start: (build(), time.process_time() - start)[1])(time.process_time()) for _ in range(3))
+    best = min(cpu_seconds(build) for _ in range(3))
     print(json.dumps({"cpu_seconds": best}))
 """
 

@@ -45,7 +45,8 @@ def _is_type_checking(test: ast.expr) -> bool:
 
 
 def _resolve(name: str, known: dict[str, Path]) -> str | None:
-    """The longest known module that `name` is or lies inside (`analyzer.analysis.report.Finding` -> report)."""
+    """The longest known module that `name` is or lies inside (`analyzer.analysis.report.Finding` ->
+    report)."""
     while name:
         if name in known:
             return name

@@ -137,7 +137,8 @@ def table(results: list[dict[str, Any]]) -> str:
     worst = max((record[c]["ratio"] for record in results for c in columns), default=0.0)
     lines.append("")
     lines.append(
-        f"Median ratio generated / Keras over paired runs; worst {worst:.2f} (target {TARGET:.2f}; bold: above it)."
+        f"Median ratio generated / Keras over paired runs; worst {worst:.2f} "
+        f"(target {TARGET:.2f}; bold: above it)."
     )
     return "\n".join(lines)
 

@@ -431,26 +431,32 @@ def table(results: dict[str, Any]) -> str:
     cold = results.get("cold_start")
     if cold:
         lines.append(
-            f"| cold start: `{cold['command']}` | {cold['kinks_seconds']:.2f} s (min {cold['kinks_min_seconds']:.2f}, CPU {cold['kinks_cpu_seconds']:.2f}) |"
+            f"| cold start: `{cold['command']}` | {cold['kinks_seconds']:.2f} s "
+            f"(min {cold['kinks_min_seconds']:.2f}, CPU {cold['kinks_cpu_seconds']:.2f}) |"
         )
         lines.append(
-            f'| `python -c "import sympy, lark"` | {cold["import_seconds"]:.2f} s (min {cold["import_min_seconds"]:.2f}, CPU {cold["import_cpu_seconds"]:.2f}) |'
+            f'| `python -c "import sympy, lark"` | {cold["import_seconds"]:.2f} s '
+            f"(min {cold['import_min_seconds']:.2f}, CPU {cold['import_cpu_seconds']:.2f}) |"
         )
     speed = results.get("throughput")
     if speed:
         n = speed["definitions"]
         one = speed["one_process"]
         lines.append(
-            f"| {n:,} definitions, one process, no cache | {one['seconds']:.1f} s = {one['definitions_per_second']:.0f} definitions/s |"
+            f"| {n:,} definitions, one process, no cache | {one['seconds']:.1f} s "
+            f"= {one['definitions_per_second']:.0f} definitions/s |"
         )
         if "all_cores" in speed:
             every = speed["all_cores"]
             lines.append(
-                f"| {n:,} definitions, {every['processes']} processes, no cache | {every['seconds']:.1f} s = {every['definitions_per_second']:.0f} definitions/s |"
+                f"| {n:,} definitions, {every['processes']} processes, no cache | {every['seconds']:.1f} s "
+                f"= {every['definitions_per_second']:.0f} definitions/s |"
             )
         if "cache_speedup" in speed:
             lines.append(
-                f"| {n:,} definitions, cache: first run / second run | {speed['cache_first']['seconds']:.1f} s / {speed['cache_second']['seconds']:.2f} s = {speed['cache_speedup']:.0f} x |"
+                f"| {n:,} definitions, cache: first run / second run "
+                f"| {speed['cache_first']['seconds']:.1f} s / {speed['cache_second']['seconds']:.2f} s "
+                f"= {speed['cache_speedup']:.0f} x |"
             )
         else:
             lines.append(f"| cache | {speed['cache']} |")
@@ -458,7 +464,9 @@ def table(results: dict[str, Any]) -> str:
     if floor:
         lines.append(f"| parse and build only (the floor), in-process | {floor['floor']['seconds']:.2f} s |")
         lines.append(
-            f"| whole analysis, in-process | {floor['analysis']['seconds']:.2f} s = {floor['analysis_definitions_per_second']:.0f} definitions/s = {floor['ratio']:.1f} x the floor |"
+            f"| whole analysis, in-process | {floor['analysis']['seconds']:.2f} s "
+            f"= {floor['analysis_definitions_per_second']:.0f} definitions/s "
+            f"= {floor['ratio']:.1f} x the floor |"
         )
     tf = results.get("tensorflow")
     if tf:
@@ -468,19 +476,23 @@ def table(results: dict[str, Any]) -> str:
             )
         else:
             lines.append(
-                f"| TensorFlow: import, then probe the gradients numerically ({tf['definitions']} definitions) | "
-                f"{tf['import_seconds']:.1f} s + {tf['seconds']:.1f} s = {tf['ratio']:.1f} x kinks ({tf['ratio_without_import']:.1f} x without the import) |"
+                "| TensorFlow: import, then probe the gradients numerically "
+                f"({tf['definitions']} definitions) | "
+                f"{tf['import_seconds']:.1f} s + {tf['seconds']:.1f} s = {tf['ratio']:.1f} x kinks "
+                f"({tf['ratio_without_import']:.1f} x without the import) |"
             )
     mem = results.get("memory")
     if mem:
         lines.append(
-            f"| peak memory, `kinks check` on {mem['definitions']:,} definitions | {mem['peak_memory_mb']:.0f} MB ({mem['seconds']:.0f} s) |"
+            f"| peak memory, `kinks check` on {mem['definitions']:,} definitions "
+            f"| {mem['peak_memory_mb']:.0f} MB ({mem['seconds']:.0f} s) |"
         )
     scaling = results.get("expression_scaling")
     if scaling:
         lines.append("")
         lines.append(
-            "One definition as it grows (syntax nodes; seconds for parse, build and analysis; ratio to the size before):"
+            "One definition as it grows (syntax nodes; seconds for parse, build and analysis; "
+            "ratio to the size before):"
         )
         lines.append("")
         sizes = sorted({row["target_nodes"] for rows_ in scaling.values() for row in rows_})
@@ -510,7 +522,8 @@ def table(results: dict[str, Any]) -> str:
         for row in files:
             ratio = f"x{row['doubling_ratio']:.2f}" if "doubling_ratio" in row else ""
             lines.append(
-                f"| {row['definitions']:,} | {row['seconds']:.1f} | {ratio} | {row['peak_memory_mb']:.0f} MB |"
+                f"| {row['definitions']:,} | {row['seconds']:.1f} | {ratio} "
+                f"| {row['peak_memory_mb']:.0f} MB |"
             )
     checks = results.get("targets")
     if checks:

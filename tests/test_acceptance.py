@@ -128,7 +128,10 @@ def _summary(record: dict[str, Any]) -> str:
         for f in record.get("findings", [])
     ]
     lines = [
-        f"record: class={record.get('class')!r} smoothness={record.get('smoothness')!r} line={record.get('line')}"
+        (
+            f"record: class={record.get('class')!r} smoothness={record.get('smoothness')!r} "
+            f"line={record.get('line')}"
+        )
     ]
     if record.get("reason"):
         lines.append(f"reason: {record['reason']}")

@@ -17,7 +17,10 @@ def test_past_its_budget_a_definition_is_unknown_with_the_reason():
 
 
 def test_the_same_input_gives_the_same_report():
-    text = "fit(x, y, w, b) wrt w, b = mean((y - relu(w * x + b))^2)\nacc(y, p) wrt p = mean(argmax(p) == argmax(y))\n"
+    text = (
+        "fit(x, y, w, b) wrt w, b = mean((y - relu(w * x + b))^2)\n"
+        "acc(y, p) wrt p = mean(argmax(p) == argmax(y))\n"
+    )
     first = json.dumps([r.to_dict() for r in analyze_text(text, "a.loss")])
     second = json.dumps([r.to_dict() for r in analyze_text(text, "a.loss")])
     assert first == second

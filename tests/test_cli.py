@@ -15,13 +15,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 
 from analyzer.analysis.report import Finding, Report
 from analyzer.cli import check as check_command
 from analyzer.cli import main as cli
 from analyzer.language.syntax import Span
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 SMOOTH = "mse(y, p) wrt p = mean((y - p)^2)\n"
 KINK = "mae(y, p) wrt p = mean(abs(y - p))\n"
@@ -453,7 +452,7 @@ def python_m_analyzer(
         key: value for key, value in os.environ.items() if key not in ("FORCE_COLOR", "KINKS_DEBUG")
     }
     # The tests run against this checkout even where kinks is not installed.
-    environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), environment.get("PYTHONPATH")]))
+    environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), environment.get("PYTHONPATH")]))
     return subprocess.run(
         [sys.executable, "-m", "analyzer", *arguments],
         input=stdin if stdin is not None else b"",

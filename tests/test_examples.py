@@ -6,13 +6,10 @@ example must analyse cleanly: no "invalid", no "unknown", no error finding.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from conftest import EXAMPLES
 
 from analyzer import analyze_file
-
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 SMOOTH = "smooth"
 PIECEWISE = "piecewise-differentiable"

@@ -14,13 +14,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import EXAMPLES
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
 pytest.importorskip("matplotlib")
 
-NOTEBOOK = Path(__file__).resolve().parent.parent / "examples" / "jupyter.ipynb"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -29,7 +29,7 @@ def _run(tmp_path: Path, backend: str | None, monkeypatch: pytest.MonkeyPatch) -
         monkeypatch.delenv("MPLBACKEND", raising=False)  # ipykernel's default: the inline backend
     else:
         monkeypatch.setenv("MPLBACKEND", backend)
-    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    notebook = nbformat.read(EXAMPLES / "jupyter.ipynb", as_version=4)
     client = nbclient.NotebookClient(
         notebook, kernel_name="python3", timeout=300, resources={"metadata": {"path": str(tmp_path)}}
     )

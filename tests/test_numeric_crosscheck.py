@@ -11,18 +11,16 @@ The derivative check uses vectors of one entry, where the chain rule through red
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import sympy as sp
+from conftest import EXAMPLE_FILES
 
 from analyzer import analyze_file
 from analyzer.analysis.evaluate import Program
 from analyzer.analysis.probe import Bound, region_from
 
-EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.loss"))
-REPORTS = [(path.name, report) for path in EXAMPLES for report in analyze_file(path)]
+REPORTS = [(path.name, report) for path in EXAMPLE_FILES for report in analyze_file(path)]
 
 
 def _derivative(expr: sp.Expr, symbol: sp.Symbol) -> sp.Expr:

@@ -4,13 +4,13 @@ verdicts of their math (tests/fixtures/pasted/: the file, its sources, and expec
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
+from conftest import FIXTURES
 
 from analyzer import analyze_file
 
-FIXTURE = Path(__file__).parent / "fixtures" / "pasted"
+FIXTURE = FIXTURES / "pasted"
 EXPECTED = json.loads((FIXTURE / "expected.json").read_text(encoding="utf-8"))
 
 # Verdicts the engine does not reach yet (not the language): each with why.

@@ -100,7 +100,8 @@ def test_shadowing() -> None:
         "reciprocal = 2\n"
         "binary_crossentropy(y_true, y_pred) wrt y_pred = -mean(y_true * log(y_pred))\n"
         "user(y_true, y_pred) wrt y_pred = binary_crossentropy(y_true, y_pred) * reciprocal\n"
-        "builtin(y_true, y_pred) wrt y_pred = keras.losses.binary_crossentropy(y_true, y_pred) + tf.math.reciprocal(y_pred)\n"
+        "builtin(y_true, y_pred) wrt y_pred = "
+        "keras.losses.binary_crossentropy(y_true, y_pred) + tf.math.reciprocal(y_pred)\n"
         "nll(x, variance, max) wrt x, variance = (x - max) ^ 2 / variance\n"
     )
     reports = {r.name: r for r in analyze_text(text, "s.loss")}

@@ -19,6 +19,7 @@ import pytest
 
 matplotlib = pytest.importorskip("matplotlib")
 
+from conftest import EXAMPLES, ROOT
 from matplotlib.figure import Figure
 
 from analyzer import analyze, analyze_text
@@ -26,9 +27,6 @@ from analyzer.cli import plot as plot_commands
 from analyzer.cli.main import UsageError
 from analyzer.plotting import plot_data
 from analyzer.plotting.figure import draw_line, draw_map
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = REPO_ROOT / "examples"
 
 
 def marked(figure: Figure) -> dict[tuple[str, int], dict[str, list]]:
@@ -251,7 +249,8 @@ def test_through_the_kinks_command(tmp_path: Path) -> None:
 
 def test_the_analysis_path_does_not_import_matplotlib() -> None:
     code = (
-        "import sys; from analyzer import analyze; from analyzer.cli import main as cli, plot as plot_commands; "
+        "import sys; from analyzer import analyze; "
+        "from analyzer.cli import main as cli, plot as plot_commands; "
         "r = analyze('relu(x)'); cli._build_parser(); print('matplotlib' in sys.modules)"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -293,7 +292,7 @@ def test_the_gallery_script_draws_every_picture(tmp_path: Path) -> None:
         check=False,
         capture_output=True,
         text=True,
-        cwd=REPO_ROOT,
+        cwd=ROOT,
     )
     assert done.returncode == 0, done.stderr
     written = [Path(line) for line in done.stdout.split()]
@@ -303,7 +302,7 @@ def test_the_gallery_script_draws_every_picture(tmp_path: Path) -> None:
         assert image.shape[0] > 300 and image.shape[1] > 300
     # The committed page is the one the script writes, and it shows every picture.
     text = page.read_text(encoding="utf-8")
-    committed = (REPO_ROOT / "docs" / "gallery.md").read_text(encoding="utf-8")
+    committed = (ROOT / "docs" / "gallery.md").read_text(encoding="utf-8")
     assert text == committed, "docs/gallery.md is out of date: run python examples/make_gallery.py"
     for path in written:
         assert f"(../examples/gallery/{path.name})" in text
@@ -319,7 +318,7 @@ def test_the_gallery_commands_run() -> None:
     assert len(commands) >= 8
     for command in commands:
         argv = shlex.split(command)[2:]
-        argv = [str(REPO_ROOT / a) if a.startswith("examples/") else a for a in argv]
+        argv = [str(ROOT / a) if a.startswith("examples/") else a for a in argv]
         with TemporaryOutput() as output:
             assert run_plot(*argv, "-o", str(output)) == 0, command
             assert is_png(output.read_bytes())

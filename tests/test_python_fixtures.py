@@ -8,11 +8,12 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import FIXTURES
 
 from analyzer.cli import main as cli
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "python_losses"
-EXPECTED = json.loads((FIXTURES / "expected.json").read_text(encoding="utf-8"))
+PYTHON_FIXTURES = FIXTURES / "python_losses"
+EXPECTED = json.loads((PYTHON_FIXTURES / "expected.json").read_text(encoding="utf-8"))
 
 # Rows the language cannot express yet. F.binary_cross_entropy_with_logits has its PyTorch row
 # (issue 12), but FocalLoss passes `reduction='none'`: the language has no strings, and PyTorch's
@@ -32,7 +33,9 @@ def records() -> dict[tuple[str, str], dict]:
 
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        status = cli.main(["check", "--no-cache", "--jobs", "1", "--output-format", "json", str(FIXTURES)])
+        status = cli.main(
+            ["check", "--no-cache", "--jobs", "1", "--output-format", "json", str(PYTHON_FIXTURES)]
+        )
     assert status in (0, 1)
     found = {}
     for record in json.loads(out.getvalue()):

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import ROOT
 
 from analyzer.cli import main as cli
 from analyzer.lint.config import OUTPUT_FORMATS
 
-ROOT = Path(__file__).resolve().parent.parent
 TRAIN = """\
 import torch
 import torch.nn.functional as F
@@ -143,7 +143,10 @@ def test_noqa_in_a_python_file(capsys: pytest.CaptureFixture[str], tmp_path: Pat
     assert records["l1_loss"]["findings"] == [] and records["accuracy_metric"]["findings"] == []
 
 
-MAE_LOSS = "import tensorflow as tf\n\ndef mae_loss(y_true, y_pred):{noqa}\n    return tf.reduce_mean(tf.abs(y_true - y_pred))\n"
+MAE_LOSS = (
+    "import tensorflow as tf\n\ndef mae_loss(y_true, y_pred):{noqa}\n"
+    "    return tf.reduce_mean(tf.abs(y_true - y_pred))\n"
+)
 
 # (the comment on the `def` line, the codes reported, the K904 message's tail)
 MALFORMED_NOQA_CASES = [

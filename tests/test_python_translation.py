@@ -143,7 +143,8 @@ PAIRS = [
          return delta * tf.abs(error) - 0.5 * delta ** 2
      """,
         (
-            "huber_loss(y_true, y_pred) wrt y_pred = 0.5 * (y_pred - y_true)^2 if abs(y_pred - y_true) <= 1.0 "
+            "huber_loss(y_true, y_pred) wrt y_pred = "
+            "0.5 * (y_pred - y_true)^2 if abs(y_pred - y_true) <= 1.0 "
             "else 1.0 * abs(y_pred - y_true) - 0.5 * 1.0^2"
         ),
     ),
@@ -268,7 +269,10 @@ def test_spans_count_characters_not_bytes() -> None:
     ],
 )
 def test_untranslatable_constructs_skip_the_function_and_say_where(body: str, words: str) -> None:
-    text = f"import torch\nimport kornia\ndef recursive_loss(x):\n{body}\n\ndef fine_loss(x):\n    return torch.abs(x)\n"
+    text = (
+        f"import torch\nimport kornia\ndef recursive_loss(x):\n{body}\n\n"
+        "def fine_loss(x):\n    return torch.abs(x)\n"
+    )
     found = reports(text)
     assert list(found) == ["recursive_loss", "fine_loss"]
     skipped = found["recursive_loss"]

@@ -17,11 +17,11 @@ import cProfile
 import importlib.util
 import itertools
 import sys
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
+from conftest import BENCHMARKS
 from sympy.core.cache import clear_cache
 
 from analyzer.analysis import evaluate as evaluate_module
@@ -37,7 +37,7 @@ NO_DEADLINE = 1e6  # the budget is a time: with it out of the way, the counts ar
 
 
 def _load_generator() -> ModuleType:
-    path = Path(__file__).resolve().parent.parent / "benchmarks" / "corpus.py"
+    path = BENCHMARKS / "corpus.py"
     spec = importlib.util.spec_from_file_location("kinks_benchmark_corpus", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

@@ -26,12 +26,12 @@ from pathlib import Path
 
 import pytest
 import sympy
+from conftest import PACKAGE
 from fuzz import properties
 
-from analyzer import KinksSyntaxError, analyze, analyze_text
+from analyzer import KinksSyntaxError, analyze, analyze_text, to_tensorflow
 from analyzer.cli.main import main
 
-PACKAGE = Path(__file__).resolve().parents[1] / "analyzer"
 CANARY_WORD = "kinks_canary"
 REAL_COMPILE = builtins.compile  # the tests' own compile of generated code is not the spy's business
 
@@ -245,14 +245,13 @@ def test_payloads_through_every_command_run_nothing(spy, tmp_path):
             assert "Traceback" not in err and "internal error" not in err, err
         status, _out, err = _run(["explain", str(path)])
         assert status in (0, 1, 2) and "Traceback" not in err, err
-        if properties.tensorflow_generator() is not None:
-            for options in ([], ["--smooth"], ["--ste"]):
-                status, module, err = _run(["tf", *options, str(path)])
-                assert "Traceback" not in err, err
-                if status == 0 and module.strip():
-                    _check_generated(module)
-            _, _, err = _run(["smooth", str(path)])
+        for options in ([], ["--smooth"], ["--ste"]):
+            status, module, err = _run(["tf", *options, str(path)])
             assert "Traceback" not in err, err
+            if status == 0 and module.strip():
+                _check_generated(module)
+        _, _, err = _run(["smooth", str(path)])
+        assert "Traceback" not in err, err
     _, _, err = _run(["explain", f"__import__('os').system('touch {canary}')"])
     assert "Traceback" not in err
     _, _, err = _run(["explain", "--wrt", f"x;os.system('touch {canary}')", "x"])
@@ -347,7 +346,6 @@ def _check_generated(module: str) -> None:
             assert name.isidentifier() and name.isascii() and not keyword.iskeyword(name), name
 
 
-@pytest.mark.skipif(properties.tensorflow_generator() is None, reason="kinks tf is not in this tree")
 def test_generated_identifiers_are_sanitised():
     text = (
         "class(x) = abs(x)\n"
@@ -358,7 +356,7 @@ def test_generated_identifiers_are_sanitised():
         "数据(α, ŷ) wrt ŷ = (α - ŷ)^2\n"
         "None_(True_, self) = relu(True_ - self)\n"
     )
-    generate = properties.tensorflow_generator()
+    generate = to_tensorflow
     for mode in ("plain", "smooth", "ste"):
         module = generate(text, "<payload>", mode=mode)
         _check_generated(module)
@@ -370,12 +368,6 @@ def test_generated_identifiers_are_sanitised():
 # ---------------------------------------------------------------- kinks tf -o
 
 
-needs_tf = pytest.mark.skipif(
-    properties.tensorflow_generator() is None, reason="kinks tf is not in this tree"
-)
-
-
-@needs_tf
 def test_kinks_tf_output_compiles(tmp_path):
     source = tmp_path / "losses.loss"
     source.write_text("mae(y, p) wrt p = mean(abs(y - p))\n", encoding="utf-8")
@@ -385,7 +377,6 @@ def test_kinks_tf_output_compiles(tmp_path):
     _check_generated(output.read_text(encoding="utf-8"))
 
 
-@needs_tf
 def test_kinks_tf_refuses_to_overwrite_its_input(tmp_path):
     source = tmp_path / "losses.loss"
     text = "mae(y, p) wrt p = mean(abs(y - p))\n"
@@ -400,7 +391,6 @@ def test_kinks_tf_refuses_to_overwrite_its_input(tmp_path):
     assert source.read_text(encoding="utf-8") == text
 
 
-@needs_tf
 def test_kinks_tf_leaves_no_partial_file_when_interrupted(tmp_path, monkeypatch):
     source = tmp_path / "losses.loss"
     source.write_text("mae(y, p) wrt p = mean(abs(y - p))\n", encoding="utf-8")

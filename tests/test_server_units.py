@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import EXAMPLES
 from lsprotocol import types
 from pygls.workspace.position_codec import PositionCodec
 
@@ -15,7 +16,6 @@ from analyzer.server import convert
 from analyzer.server.convert import Analysis
 from analyzer.server.worker import Scheduler, analyse_document
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 UTF16 = PositionCodec(types.PositionEncodingKind.Utf16)
 
 

@@ -9,13 +9,15 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import FIXTURES
 
 from analyzer import analyze_text
 from analyzer.language.parser import LossSyntaxError, parse_expression
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "rules"
+RULE_FIXTURES = FIXTURES / "rules"
 SUGGESTION = re.compile(
-    r"^(?P<expression>.*?) \([^()]*\)(?: (?:if a smooth version is needed|keeps it finite)| in place of (?P<replaced>.+))$"
+    r"^(?P<expression>.*?) \([^()]*\)"
+    r"(?: (?:if a smooth version is needed|keeps it finite)| in place of (?P<replaced>.+))$"
 )
 # The binary accuracies of the K001 fixture, as written and as pasted from Keras: each must get the
 # soft accuracy in place of its comparison (a smooth threshold still compared with the label
@@ -25,7 +27,7 @@ BINARY_ACCURACIES = ("(p > 0.5) == y", "round(p) == y", "equal(y_true, round(y_p
 
 def _substitutions() -> list[tuple[str, int, str, str, str, str]]:
     cases = []
-    for path in sorted(FIXTURES.glob("K*.loss")):
+    for path in sorted(RULE_FIXTURES.glob("K*.loss")):
         text = path.read_text(encoding="utf-8")
         lines = text.split("\n")
         for report in analyze_text(text, path.name):
@@ -78,7 +80,7 @@ def test_a_substituted_suggestion_removes_its_finding(
 ) -> None:
     before = next(
         report
-        for report in analyze_text(Path(FIXTURES / fixture).read_text(encoding="utf-8"), fixture)
+        for report in analyze_text(Path(RULE_FIXTURES / fixture).read_text(encoding="utf-8"), fixture)
         if report.line == line
     )
     after = next(report for report in analyze_text(new_text, fixture) if report.line == line)

@@ -11,11 +11,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 
 from analyzer import to_tensorflow
 from analyzer.cli.main import main
 
-ROOT = Path(__file__).resolve().parents[1]
 FILES = [*sorted((ROOT / "examples").glob("*.loss")), ROOT / "tests" / "fixtures" / "tf_safety.loss"]
 
 

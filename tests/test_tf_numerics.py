@@ -17,14 +17,13 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
 
+from conftest import EXAMPLE_FILES, ROOT
+
 from analyzer.atoms.table import ATOMS
 from analyzer.tensorflow.codegen import generate, lower_source
 from analyzer.tensorflow.keras_definitions import KERAS_LOSSES, KERAS_LOSSES_SOURCE
 from analyzer.tensorflow.runtime import load_module
 from analyzer.tensorflow.verify import TOLERANCE, verify_text
-
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = sorted((ROOT / "examples").glob("*.loss"))
 
 # One definition per row of the atom table (x, y and v are vectors of 3 entries in the reference).
 ATOM_CASES: dict[str, tuple[str, str | None]] = {
@@ -212,7 +211,7 @@ def test_variants_of_the_atom_table_agree_with_sympy(mode: str) -> None:
 
 
 @pytest.mark.parametrize("mode", ["plain", "smooth", "ste"])
-@pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
+@pytest.mark.parametrize("path", EXAMPLE_FILES, ids=[p.name for p in EXAMPLE_FILES])
 def test_examples_agree_with_sympy_and_have_finite_gradients_at_their_kinks(path: Path, mode: str) -> None:
     # the plain code in all six modes and dtypes; the variants eagerly and under XLA, in float64
     options = {} if mode == "plain" else {"executions": ("eager", "xla"), "dtypes": ("float64",)}
@@ -464,7 +463,7 @@ def test_straight_through_is_exact_forward_and_surrogate_backward() -> None:
 
 
 def _modules() -> list[tuple[str, str]]:
-    sources = [(p.name, p.read_text(encoding="utf-8")) for p in EXAMPLES]
+    sources = [(p.name, p.read_text(encoding="utf-8")) for p in EXAMPLE_FILES]
     return sources + [("atoms.loss", atom_source()), ("keras_losses.loss", KERAS_LOSSES_SOURCE)]
 
 

@@ -13,13 +13,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import EXAMPLE_FILES, ROOT
 
 from analyzer import to_tensorflow
 from analyzer.tensorflow.codegen import CodegenWarning, generate, lower_any
 from analyzer.tensorflow.tf_printer import identifier
-
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = sorted((ROOT / "examples").glob("*.loss"))
 
 
 def body(expression: str, header: str | None = None) -> str:
@@ -125,8 +123,8 @@ def test_module_layout_header_and_keras_class() -> None:
     assert "regenerate with: kinks tf losses/regression.loss" in text.splitlines()[1]
     assert "import tensorflow as tf" in text and "import keras" in text
     assert (
-        '@keras.saving.register_keras_serializable(package="kinks.regression")\nclass MaeLoss(keras.losses.Loss):'
-        in text
+        '@keras.saving.register_keras_serializable(package="kinks.regression")\n'
+        "class MaeLoss(keras.losses.Loss):" in text
     )
     assert "        return mae(y_true, y_pred)" in text
     # Keras's order is (y_true, y_pred) whatever the parameter order
@@ -139,7 +137,7 @@ def test_no_keras_class_unless_one_wrt_and_one_data_parameter() -> None:
     assert "keras.losses.Loss" not in text and "import keras" not in text
 
 
-@pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
+@pytest.mark.parametrize("path", EXAMPLE_FILES, ids=[p.name for p in EXAMPLE_FILES])
 def test_examples_generate_code_that_compiles(path: Path) -> None:
     text = to_tensorflow(path.read_text(encoding="utf-8"), str(path.relative_to(ROOT)))
     compile(text, str(path), "exec")
@@ -170,13 +168,13 @@ def test_output_is_deterministic_across_hash_seeds(tmp_path: Path) -> None:
     assert outputs[0] == "".join(
         to_tensorflow(p.read_text(encoding="utf-8"), str(p.relative_to(ROOT)))
         + to_tensorflow(p.read_text(encoding="utf-8"), str(p.relative_to(ROOT)), mode="smooth")
-        for p in EXAMPLES
+        for p in EXAMPLE_FILES
     )
 
 
 @pytest.mark.skipif(shutil.which("ruff") is None, reason="ruff is installed by the test extra")
 def test_generated_code_is_formatted_and_lint_clean(tmp_path: Path) -> None:
-    for index, path in enumerate(EXAMPLES):
+    for index, path in enumerate(EXAMPLE_FILES):
         for mode in ("plain", "smooth", "ste"):
             target = tmp_path / f"module_{index}_{mode}.py"
             target.write_text(

@@ -13,9 +13,6 @@ import pytest
 from analyzer.cli.main import main
 from analyzer.tensorflow.codegen import generate, lower_any
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
 # ------------------------------------------------------------------ 1. one definition fails alone
 
 

@@ -5,13 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import EXAMPLE_FILES, ROOT
 
 from analyzer import analyze_text, to_tensorflow
 from analyzer.analysis.report import PIECEWISE, SMOOTH, ZERO_GRADIENT
 from analyzer.tensorflow.smooth import rewrite_source
-
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = sorted((ROOT / "examples").glob("*.loss"))
 
 # The surrogates the issue names, one line each: (definition, what its smooth variant must contain).
 SURROGATES = [
@@ -72,7 +70,7 @@ def test_data_and_conditions_stay_hard() -> None:
 
 
 @pytest.mark.parametrize("mode", ["smooth", "ste"])
-@pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
+@pytest.mark.parametrize("path", EXAMPLE_FILES, ids=[p.name for p in EXAMPLE_FILES])
 def test_variants_are_never_zero_gradient(path: Path, mode: str) -> None:
     source = path.read_text(encoding="utf-8")
     original = {r.name: r for r in analyze_text(source, path.name)}

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 import mpmath
 import numpy as np
 import pytest
 import sympy as sp
+from conftest import EXAMPLE_FILES
 from test_contract_table import ROWS as CONTRACT_ROWS
 
 from analyzer import analyze
@@ -28,11 +28,10 @@ from analyzer.analysis.api import analyze_text
 from analyzer.analysis.evaluate import Program
 from analyzer.analysis.probe import choose_step, piece_expression
 from analyzer.atoms import functions as fn
-from analyzer.atoms.table import ATOMS, is_flat_atom
+from analyzer.atoms.table import ATOMS, VECTOR_NODES, is_flat_atom
 
 SMOOTH, PIECEWISE, ZERO = "smooth", "piecewise-differentiable", "zero-gradient"
 KINK, JUMP, FLAT, SING = "kink", "discontinuity", "constant-piece", "singularity"
-EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "examples").glob("*.loss"))
 
 
 @dataclass(frozen=True)
@@ -130,7 +129,7 @@ def _bases() -> list[tuple[str, str, str]]:
         wrt = f" wrt {', '.join(report.wrt)}" if report.wrt else ""
         given = f" given {r.given}" if r.given else ""
         bases.append((r.id or r.text, f"base({', '.join(names)}){wrt}{given} = {r.text}\n", ", ".join(names)))
-    for path in EXAMPLES:
+    for path in EXAMPLE_FILES:
         lines = path.read_text(encoding="utf-8")
         for report in analyze_text(lines, str(path)):
             if (
@@ -322,7 +321,7 @@ def test_forward_mode_tangents_agree_with_high_precision_differences(name: str, 
     assert np.any(finite)
     assert np.allclose(exact[finite], numeric[finite], rtol=1e-5, atol=1e-7), (name, exact, numeric)
     # the same at 50 digits for scalar expressions SymPy can evaluate
-    if not isinstance(expr, tuple(fn.VECTOR_FUNCTIONS)) and not expr.atoms(*fn.VECTOR_FUNCTIONS):
+    if not isinstance(expr, VECTOR_NODES) and not expr.atoms(*VECTOR_NODES):
         point = {
             sp.Symbol("x", real=True): sp.Float(str(x[0, 0]), 50),
             sp.Symbol("y", real=True): sp.Float(str(y[0, 0]), 50),

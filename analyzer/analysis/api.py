@@ -13,7 +13,6 @@ import time
 import traceback
 from collections.abc import Callable, Container, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -36,6 +35,7 @@ from .lowering import (
 from .report import INVALID, UNKNOWN, Finding, KinksSyntaxError, Report
 from .report_list import ReportList
 from .rules import RULES
+from .statements import StatementWalk
 
 BUG_HINT = "this is a bug in kinks: please report it with the statement that triggers it"
 
@@ -47,7 +47,7 @@ def analyze(
 
     An expression (or `given`) that does not parse raises `KinksSyntaxError`, with its line, column
     and message; any other problem (an undefined function, a wrong call) is a report of class
-    `invalid`, as in a file. `analyze_text` and `analyze_file` never raise for their input.
+    `invalid`, as in a file. `analyze_text` and `analyze_file` (python_api) never raise for their input.
     """
     report = expression_report(text, wrt, given, budget)
     if report.classification == INVALID and report.findings and report.findings[0].code == "E001":
@@ -67,7 +67,7 @@ def expression_report(
     except LossSyntaxError as error:
         problem = error.problem
         return invalid_report(
-            None, problem.span.line, None, Finding("error", "E001", problem.message, problem.span)
+            None, problem.span.line, None, Finding.of("E001", problem.message, problem.span)
         )
     except Exception as error:  # noqa: BLE001 - a bug in the parser is a diagnostic, never a traceback
         return invalid_report(None, 1, None, internal_error_finding(error, Span(1, 1, 1, 2)))
@@ -76,7 +76,7 @@ def expression_report(
     except LossSyntaxError as error:
         problem = error.problem
         return invalid_report(
-            None, problem.span.line, None, Finding("error", "E001", problem.message, problem.span)
+            None, problem.span.line, None, Finding.of("E001", problem.message, problem.span)
         )
     except Exception as error:  # noqa: BLE001
         return invalid_report(None, 1, None, internal_error_finding(error, Span(1, 1, 1, 2)))
@@ -126,85 +126,98 @@ def analyze_text(
     `on_report()` is called as each wanted report is done (the progress bar)."""
     from sympy.core.cache import clear_cache
 
+    analysis = _FileAnalysis(text, path, budget, data_names, only, on_report)
     source = parse_source(text, path)
-    context = FileContext()
-    for statement in source.statements:
-        if isinstance(statement, ast.Definition):
-            context.later.setdefault(statement.name, statement.span.line)
-    reports = ReportList()  # a list, shown as a table in Jupyter
-    directives = noqa_directives(text)
-    reserved = reserved_names()
-    lines = text.split("\n") if only is not None else []
-    position = -1  # of the report the statement gives, if it gives one
     clear_cache()
-    for statement in source.statements:
-        if isinstance(statement, ast.SyntaxProblem):
-            position += 1
-            if only is not None and position not in only:
-                continue
-            if statement.message.startswith(INTERNAL_ERROR):
-                finding = Finding("error", "E999", f"{statement.message}; {BUG_HINT}", statement.span)
-            else:
-                finding = Finding("error", "E001", _syntax_message(statement), statement.span)
-            reports.append(
-                invalid_report(statement.name, statement.statement_line or statement.span.line, path, finding)
-            )
-            if on_report is not None:
-                on_report()
-            continue
-        name = statement.name
-        if context.later.get(name) == statement.span.line:
-            del context.later[name]
-        clash = _name_clash(statement, context, reserved)
-        if isinstance(statement, ast.Constant):
-            try:
-                if clash:
-                    raise LoweringError("E005", clash, statement.name_span)
-                with deep_stack(), hard_limit(hard_limit_for(budget)):
-                    context.constants[name] = constant_binding(lower_constant(statement, context))
-            except LoweringError as error:
-                finding = Finding("error", error.code, error.message, error.span or statement.span)
-            except AnalysisTimeout as timeout:
-                finding = Finding(
-                    "error",
-                    "E005",
-                    f"the constant took longer than {timeout.seconds:g} s to build",
-                    statement.span,
+    analysis.run(source.statements)
+    return analysis.reports
+
+
+class _FileAnalysis(StatementWalk):
+    """A report for every statement, in file order (`analyze_text`), or for the wanted ones."""
+
+    def __init__(
+        self,
+        text: str,
+        path: str,
+        budget: float | None,
+        data_names: Sequence[str] | None,
+        only: Container[int] | None = None,
+        on_report: Callable[[], None] | None = None,
+    ) -> None:
+        super().__init__()
+        self.path = path
+        self.budget = budget
+        self.data_names = data_names
+        self.only = only
+        self.on_report = on_report
+        self.reports = ReportList()  # a list, shown as a table in Jupyter
+        self.directives = noqa_directives(text)
+        self.reserved = reserved_names()
+        self.lines = text.split("\n") if only is not None else []
+        self.position = -1  # of the report the statement gives, if it gives one
+
+    def _wanted(self) -> bool:
+        """The next report's position is one of `only`."""
+        self.position += 1
+        return self.only is None or self.position in self.only
+
+    def _add(self, report: Report) -> None:
+        self.reports.append(report)
+        if self.on_report is not None:
+            self.on_report()
+
+    def syntax_problem(self, statement: ast.SyntaxProblem) -> None:
+        if not self._wanted():
+            return
+        if statement.message.startswith(INTERNAL_ERROR):
+            finding = Finding.of("E999", f"{statement.message}; {BUG_HINT}", statement.span)
+        else:
+            finding = Finding.of("E001", _syntax_message(statement), statement.span)
+        line = statement.statement_line or statement.span.line
+        self._add(invalid_report(statement.name, line, self.path, finding))
+
+    def constant(self, statement: ast.Constant) -> str | None:
+        clash = _name_clash(statement, self.context, self.reserved)
+        try:
+            if clash:
+                raise LoweringError("E005", clash, statement.name_span)
+            with deep_stack(), hard_limit(hard_limit_for(self.budget)):
+                self.context.constants[statement.name] = constant_binding(
+                    lower_constant(statement, self.context)
                 )
-            except Exception as error:  # noqa: BLE001 - one statement's failure must not cost the others
-                finding = internal_error_finding(error, statement.span)
-            else:
-                continue
-            if not clash:
-                context.broken[name] = _cause(finding)
-            position += 1
-            if only is None or position in only:
-                reports.append(invalid_report(name, statement.span.line, path, finding))
-                if on_report is not None:
-                    on_report()
-            continue
-        position += 1
-        wanted = only is None or position in only
-        if not wanted and not clash and not _named_below(name, lines, statement.span.end_line):
-            # analysed elsewhere and called by nothing below: whether it lowers matters to no one
-            context.definitions[name] = statement
-            continue
-        if clash:
-            report = invalid_report(
-                name, statement.span.line, path, Finding("error", "E005", clash, statement.name_span)
+        except LoweringError as error:
+            finding = Finding.of(error.code, error.message, error.span or statement.span)
+        except AnalysisTimeout as timeout:
+            finding = Finding.of(
+                "E005", f"the constant took longer than {timeout.seconds:g} s to build", statement.span
             )
+        except Exception as error:  # noqa: BLE001 - one statement's failure must not cost the others
+            finding = internal_error_finding(error, statement.span)
         else:
-            report = _analyze_definition(statement, context, path, budget, data_names, classify=wanted)
+            return None
+        if self._wanted():
+            self._add(invalid_report(statement.name, statement.span.line, self.path, finding))
+        return None if clash else _cause(finding)
+
+    def definition(self, statement: ast.Definition) -> str | None:
+        wanted = self._wanted()
+        clash = _name_clash(statement, self.context, self.reserved)
+        if not wanted and not clash and not _named_below(statement.name, self.lines, statement.span.end_line):
+            return None  # analysed elsewhere and called by nothing below: whether it lowers matters to no one
+        if clash:
+            finding = Finding.of("E005", clash, statement.name_span)
+            report = invalid_report(statement.name, statement.span.line, self.path, finding)
+        else:
+            report = _analyze_definition(
+                statement, self.context, self.path, self.budget, self.data_names, classify=wanted
+            )
         if wanted:
-            _apply_noqa(report, _statement_noqas(statement, directives))
-            reports.append(report)
-            if on_report is not None:
-                on_report()
-        if report.classification == INVALID:
-            context.broken[name] = _cause(report.findings[0]) if report.findings else "it is invalid"
-        else:
-            context.definitions[name] = statement
-    return reports
+            _apply_noqa(report, _statement_noqas(statement, self.directives))
+            self._add(report)
+        if report.classification != INVALID:
+            return None
+        return _cause(report.findings[0]) if report.findings else "it is invalid"
 
 
 def _named_below(name: str, lines: Sequence[str], end_line: int) -> bool:
@@ -212,22 +225,6 @@ def _named_below(name: str, lines: Sequence[str], end_line: int) -> bool:
     over-approximation of "a definition below may call it" (comments and strings count too)."""
     word = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)")
     return any(word.search(line) for line in lines[end_line:])
-
-
-def analyze_file(
-    path: str | Path, *, budget: float | None = None, data_names: Sequence[str] | None = None
-) -> ReportList:
-    """Read a `.loss` file (UTF-8) and analyze it; a `.py` file is read as Python (its loss functions,
-    as `analyze_python`). A file that cannot be read, or is not UTF-8 text, gives one E006 report,
-    as in `kinks check`."""
-    from ..lint.files import load
-    from .python_api import analyze_source
-
-    loaded = load(str(path))
-    if loaded.unreadable is not None:
-        return ReportList([loaded.unreadable])
-    assert loaded.text is not None
-    return ReportList(analyze_source(loaded.text, str(path), budget=budget, data_names=data_names))
 
 
 # ------------------------------------------------------------------ internals
@@ -261,11 +258,11 @@ def _analyze_definition(
                     definition
                 )
         except LoweringError as error:
-            report.findings = [Finding("error", error.code, error.message, error.span or definition.span)]
+            report.findings = [Finding.of(error.code, error.message, error.span or definition.span)]
             return report
         except RecursionError:
             report.findings = [
-                Finding("error", "E005", "the definition is nested too deeply to analyse", definition.span)
+                Finding.of("E005", "the definition is nested too deeply to analyse", definition.span)
             ]
             return report
         except AnalysisTimeout as timeout:
@@ -287,7 +284,7 @@ def _analyze_definition(
             # locals that each wrap the one before nest deeper than the parser's count of brackets
             report.classification = INVALID
             report.findings = [
-                Finding("error", "E005", "the definition is nested too deeply to analyse", definition.span)
+                Finding.of("E005", "the definition is nested too deeply to analyse", definition.span)
             ]
             return report
         except Exception as error:  # noqa: BLE001 - one definition's failure must not cost the others their reports
@@ -300,7 +297,7 @@ def _timed_out(report: Report, reason: str) -> Report:
     report.classification = UNKNOWN
     report.smoothness = None
     report.reason = reason
-    report.findings = [Finding("unknown", "K901", f"could not decide: {reason}", report.span)]
+    report.findings = [Finding.of("K901", f"could not decide: {reason}", report.span)]
     return report
 
 
@@ -409,7 +406,7 @@ def hard_limit(seconds: float, tracing: bool = True) -> Iterator[None]:
 
 def internal_error_finding(error: BaseException, span: Span) -> Finding:
     detail = "".join(traceback.format_exception_only(type(error), error)).strip().splitlines()[-1][:300]
-    return Finding("error", "E999", f"internal error ({detail}); {BUG_HINT}", span)
+    return Finding.of("E999", f"internal error ({detail}); {BUG_HINT}", span)
 
 
 def _cause(finding: Finding) -> str:
@@ -523,7 +520,8 @@ def noqa_directives(text: str) -> dict[int, NoqaDirective]:
                 unknown = sorted(code for code in codes if code not in RULES)
                 if unknown:
                     problem = (
-                        f"{', '.join(unknown)} {'is not a kinks code' if len(unknown) == 1 else 'are not kinks codes'}"
+                        f"{', '.join(unknown)} "
+                        f"{'is not a kinks code' if len(unknown) == 1 else 'are not kinks codes'}"
                         f" (`kinks rule --all` lists them)"
                     )
             # the span ends after the last code read
@@ -590,8 +588,7 @@ def _apply_noqa(report: Report, noqas: Sequence[NoqaDirective]) -> None:
     for index, noqa in enumerate(noqas):
         if noqa.problem is not None:
             report.findings.append(
-                Finding(
-                    "invalid-noqa",
+                Finding.of(
                     INVALID_NOQA,
                     f"malformed `# noqa`: {noqa.problem}",
                     noqa.span,
@@ -606,8 +603,7 @@ def _apply_noqa(report: Report, noqas: Sequence[NoqaDirective]) -> None:
             if not used[index]:
                 message = f"unused `# noqa`: {where} has no diagnostic to silence"
                 report.findings.append(
-                    Finding(
-                        "unused-noqa",
+                    Finding.of(
                         UNUSED_NOQA,
                         message,
                         noqa.span,
@@ -623,8 +619,9 @@ def _apply_noqa(report: Report, noqas: Sequence[NoqaDirective]) -> None:
         else:
             suggestion = f"remove {', '.join(unmatched)} from the `# noqa` list"
         verb = "is" if len(unmatched) == 1 else "are"
-        message = f"unused `# noqa` code{'s' if len(unmatched) > 1 else ''}: {', '.join(unmatched)} {verb} not reported on {where}"
-        report.findings.append(Finding("unused-noqa", UNUSED_NOQA, message, noqa.span, suggestion=suggestion))
+        noun = "codes" if len(unmatched) > 1 else "code"
+        message = f"unused `# noqa` {noun}: {', '.join(unmatched)} {verb} not reported on {where}"
+        report.findings.append(Finding.of(UNUSED_NOQA, message, noqa.span, suggestion=suggestion))
 
 
 def _span_of(tree: ast.Expr) -> Span:

@@ -84,11 +84,11 @@ class Classifier:
             report.classification = UNKNOWN
             report.smoothness = None
             report.reason = str(exceeded)
-            report.findings = [Finding("unknown", "K901", f"could not decide: {exceeded}", report.span)]
+            report.findings = [Finding.of("K901", f"could not decide: {exceeded}", report.span)]
         except EvaluationError as error:
             report.classification = UNKNOWN
             report.reason = str(error)
-            report.findings = [Finding("unknown", "K901", f"could not decide: {error}", report.span)]
+            report.findings = [Finding.of("K901", f"could not decide: {error}", report.span)]
         report.seconds = time.monotonic() - started
         return report
 
@@ -168,7 +168,7 @@ class Classifier:
         if reason and (not live_wrt and not zero_names or undecided):
             report.classification = UNKNOWN
             report.reason = reason
-            findings.append(Finding("unknown", "K901", f"could not decide: {reason}", report.span))
+            findings.append(Finding.of("K901", f"could not decide: {reason}", report.span))
         elif not live_wrt:
             report.classification = ZERO_GRADIENT
             stuck = [name for name in zero_names if name in connected]
@@ -562,9 +562,8 @@ class Classifier:
             )
         else:
             message = f"the gradient with respect to {', '.join(variables)} vanishes where {where} ({atom_text}{inside} is flat there)"
-        return Finding(
-            kind=kind,
-            code=CODE_FOR_KIND[kind],
+        return Finding.of(
+            CODE_FOR_KIND[kind],
             message=message,
             span=span,
             atom=atom_name,
@@ -649,9 +648,8 @@ class Classifier:
     def _unconnected(self, name: str, report: Report) -> Finding:
         definition = self.lowered.definition
         span = next((p.span for p in (definition.wrt or ()) if p.name == name), definition.name_span)
-        return Finding(
-            kind="unconnected",
-            code=CODE_FOR_KIND["unconnected"],
+        return Finding.of(
+            CODE_FOR_KIND["unconnected"],
             span=span,
             variables=(name,),
             message=f"`{name}` is in wrt, but `{definition.name}` does not depend on it: its gradient is identically zero",
@@ -681,9 +679,8 @@ class Classifier:
             suggestion = self._pattern_suggestion(cause, origin) or _suggestion(
                 row, self._arg_texts(cause, origin, row), "discontinuity"
             )
-        return Finding(
-            kind="zero-gradient",
-            code="K001",
+        return Finding.of(
+            "K001",
             span=span,
             atom=atom,
             variables=tuple(names),

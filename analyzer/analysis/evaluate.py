@@ -51,13 +51,6 @@ _RELATIONS: Mapping[type, Callable[[Any, Any], Any]] = {
     sp.Ne: np.not_equal,
 }
 
-_PREDICATES: Mapping[type, Callable[..., Any]] = {
-    fn.IsNan: np.isnan,
-    fn.IsInf: np.isinf,
-    fn.ReduceAll: lambda x: np.all(np.asarray(x, dtype=bool), axis=-1, keepdims=True),
-    fn.ReduceAny: lambda x: np.any(np.asarray(x, dtype=bool), axis=-1, keepdims=True),
-}
-
 
 def _add(*values: Any) -> Any:
     total = values[0]
@@ -266,12 +259,6 @@ class Program:
             slot = self._emit(node, _power, children)
             self._register_singular(node, slot, stopped)
             return
-        if type(node) in _PREDICATES:
-            if children and all(child in self._constants for child in children):
-                self._emit_constant(node, self._constant_of(node, _PREDICATES[type(node)], children))
-                return
-            self._emit(node, _PREDICATES[type(node)], children)
-            return
         if isinstance(node, fn.StopGradient):
             slot = self._emit(node, _identity, children)
             self.stop_slots.append(slot)
@@ -388,8 +375,6 @@ class Program:
         if isinstance(node, sp.Piecewise):
             return _piecewise_tangent
         if isinstance(node, (Relational, sp.And, sp.Or, sp.Not, ITE, Xor, Equivalent, fn.StopGradient)):
-            return None
-        if type(node) in _PREDICATES:
             return None
         row = row_for(node)
         if row is None or is_flat_atom(row):

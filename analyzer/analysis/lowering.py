@@ -190,7 +190,11 @@ class Lowerer:
             binding = Binding(value, local.value, inner, "local")
             inner = inner.child()
             inner.names[local.name] = binding
+            self._bound_local(local.name, value)
         return self.expr(definition.body, inner)
+
+    def _bound_local(self, name: str, value: Any) -> None:
+        """A local of a body got its value (the code generator keeps the names of its own)."""
 
     def _check_signature(self, definition: ast.Definition) -> None:
         seen: set[str] = set()
@@ -249,9 +253,9 @@ class Lowerer:
             if self.depth > MAX_EXPANDED_DEPTH:
                 raise LoweringError(
                     "E005",
-                    f"the definition is nested too deeply to analyse (more than {MAX_EXPANDED_DEPTH} levels of "
-                    "operators and calls, with the calls to other definitions expanded); split it into "
-                    "local names or shorter chains of calls",
+                    "the definition is nested too deeply to analyse (more than "
+                    f"{MAX_EXPANDED_DEPTH} levels of operators and calls, with the calls to other "
+                    "definitions expanded); split it into local names or shorter chains of calls",
                     scope.call_span or node.span,
                 )
             method = getattr(self, "_" + type(node).__name__)
@@ -420,7 +424,8 @@ class Lowerer:
             if row is None:
                 raise LoweringError(
                     "E002",
-                    f"unknown method `.{_brief(name)}()`{_did_you_mean_function(name, self.context, method=True)}",
+                    f"unknown method `.{_brief(name)}()`"
+                    + _did_you_mean_function(name, self.context, method=True),
                     node.func_span,
                 )
             return self._apply(row, node, scope)
@@ -539,7 +544,8 @@ class Lowerer:
             if keyword.name not in reduce_keywords:
                 raise LoweringError(
                     "E003",
-                    f"{row.name}() has no keyword `{keyword.name}`{_did_you_mean(keyword.name, reduce_keywords)}",
+                    f"{row.name}() has no keyword `{keyword.name}`"
+                    + _did_you_mean(keyword.name, reduce_keywords),
                     keyword.name_span,
                 )
         if not node.args:
@@ -655,7 +661,10 @@ def _undefined(value: Any) -> str | None:
         if isinstance(part, sp.Piecewise) and any(
             piece.expr is sp.nan or piece.expr is sp.zoo for piece in part.args
         ):
-            return "is undefined where a condition in it is 0 as a number: it divides by zero there (as 1 / (x > 0))"
+            return (
+                "is undefined where a condition in it is 0 as a number: it divides by zero there "
+                "(as 1 / (x > 0))"
+            )
     if isinstance(value, sp.Piecewise):
         return None
     if any(part is sp.nan for part in parts):
@@ -911,31 +920,7 @@ def _children(node: ast.Expr) -> list[ast.Expr]:
             if param is None or param.kind not in ("axis", "dtype", "flag"):
                 out.append(keyword.value)
         return out
-    if isinstance(node, ast.Unary):
-        return [node.operand]
-    if isinstance(node, ast.Binary):
-        return [node.left, node.right]
-    if isinstance(node, ast.Compare):
-        return list(node.operands)
-    if isinstance(node, ast.Membership):
-        return [node.element, *node.members]
-    if isinstance(node, ast.BoolOp):
-        return list(node.operands)
-    if isinstance(node, ast.Not):
-        return [node.operand]
-    if isinstance(node, ast.Conditional):
-        return [node.then, node.condition, node.otherwise]
-    if isinstance(node, ast.TupleExpr):
-        return list(node.items)
-    if isinstance(node, ast.Index):
-        out = [node.value]
-        for item in node.items:
-            if isinstance(item, ast.Slice):
-                out.extend(part for part in (item.start, item.stop, item.step) if part is not None)
-            elif not isinstance(item, ast.EllipsisIndex):
-                out.append(item)
-        return out
-    return []
+    return list(node.children())
 
 
 def lower_constant(constant: ast.Constant, context: FileContext) -> Any:

@@ -26,6 +26,7 @@ from ..atoms import table as atoms
 from ..language import syntax as ast
 from ..language.python_source import DATA_NAMES, PythonModule, is_python_path, translate_module
 from .report import INVALID, UNKNOWN, Finding, Report
+from .report_list import ReportList
 from .rules import INVALID_NOQA, RULES, UNTRANSLATABLE, UNUSED_NOQA
 
 __all__ = ["analyze_function", "analyze_python", "analyze_python_text", "analyze_source"]
@@ -61,6 +62,21 @@ def analyze_source(
     from .api import analyze_text
 
     return analyze_text(text, path, budget=budget, data_names=data_names, only=only, on_report=on_report)
+
+
+def analyze_file(
+    path: str | Path, *, budget: float | None = None, data_names: Sequence[str] | None = None
+) -> ReportList:
+    """Read a `.loss` file (UTF-8) and analyze it; a `.py` file is read as Python (its loss functions,
+    as `analyze_python`). A file that cannot be read, or is not UTF-8 text, gives one E006 report,
+    as in `kinks check`."""
+    from ..lint.files import load
+
+    loaded = load(str(path))
+    if loaded.unreadable is not None:
+        return ReportList([loaded.unreadable])
+    assert loaded.text is not None
+    return ReportList(analyze_source(loaded.text, str(path), budget=budget, data_names=data_names))
 
 
 def analyze_python(
@@ -209,9 +225,7 @@ def analyze_python_text(
         if only is not None and 0 not in only:
             return []
         return [
-            invalid_report(
-                None, problem.span.line, path, Finding("error", "E001", problem.message, problem.span)
-            )
+            invalid_report(None, problem.span.line, path, Finding.of("E001", problem.message, problem.span))
         ]
     reports = []
     for position, function in enumerate(module.functions):
@@ -220,8 +234,7 @@ def analyze_python_text(
         clear_cache()  # a verdict must not depend on what this process analysed before
         if function.definition is None:
             assert function.problem is not None
-            finding = Finding(
-                "untranslatable",
+            finding = Finding.of(
                 UNTRANSLATABLE,
                 f"`{function.name}` is not analysed: it uses {function.problem.message}",
                 function.problem.span,
@@ -277,12 +290,12 @@ def _apply_python_noqa(report: Report, module: PythonModule, def_line: int, end_
         if noqa.problem is not None or unknown:
             # malformed, whatever the analysis found: reported as in `.loss` files (K904)
             problem = noqa.problem or (
-                f"{', '.join(unknown)} {'is not a kinks code' if len(unknown) == 1 else 'are not kinks codes'}"
+                f"{', '.join(unknown)} "
+                f"{'is not a kinks code' if len(unknown) == 1 else 'are not kinks codes'}"
                 " (`kinks rule --all` lists them)"
             )
             report.findings.append(
-                Finding(
-                    "invalid-noqa",
+                Finding.of(
                     INVALID_NOQA,
                     f"malformed `# noqa`: {problem}",
                     noqa.span,
@@ -312,4 +325,4 @@ def _apply_python_noqa(report: Report, module: PythonModule, def_line: int, end_
             f"{'is' if len(stale) == 1 else 'are'} not reported "
             f"{'on this function' if line == def_line else 'on this line'}"
         )
-        report.findings.append(Finding("unused-noqa", UNUSED_NOQA, message, noqa.span, suggestion=suggestion))
+        report.findings.append(Finding.of(UNUSED_NOQA, message, noqa.span, suggestion=suggestion))

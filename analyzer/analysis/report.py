@@ -66,6 +66,12 @@ class Finding:
         if not self.severity:
             object.__setattr__(self, "severity", RULES[self.code].severity)
 
+    @classmethod
+    def of(cls, code: str, message: str, span: Span | None, **details: Any) -> Finding:
+        """The finding of the rule `code`: its kind (and, unless given, its severity) come from the
+        rule table, so a code is never paired with another rule's kind."""
+        return cls(RULES[code].kind, code, message, span, **details)
+
     def to_dict(self) -> dict[str, Any]:
         record: dict[str, Any] = {"kind": self.kind, "code": self.code, "severity": self.severity}
         if self.atom is not None:

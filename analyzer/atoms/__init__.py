@@ -1,1 +1,2 @@
-"""One place per function of the language: its SymPy class (functions) and its row of the atom table (table)."""
+"""One place per function of the language: its SymPy class (functions) and its row of the atom table
+(table)."""

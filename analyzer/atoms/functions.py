@@ -10,11 +10,23 @@ numeric evaluator gives them their vector meaning (last axis, small concrete siz
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 import sympy as sp
 from mpmath.libmp import prec_to_dps
 from sympy.logic.boolalg import BooleanAtom, BooleanFunction
+
+# The float64 function of each elementwise class, by class: given once by the atom table (which
+# imports this module and holds the numeric functions, atoms/table.py), read by `_eval_evalf`.
+_NUMERIC: Mapping[type, Callable[..., Any]] = MappingProxyType({})
+
+
+def use_numerics(numerics: Mapping[type, Callable[..., Any]]) -> None:
+    global _NUMERIC
+    _NUMERIC = MappingProxyType(dict(numerics))
 
 
 class RealFunction(sp.Function):
@@ -42,18 +54,14 @@ class RealFunction(sp.Function):
         """The number an elementwise function of numbers stands for (in float64, by its row's
         numeric function), so that SymPy can compare it: `Max` refuses an argument it cannot
         compare (`Max(Clip(4*Sigmoid(0), -1, 1), x)`). A vector function of a number (`sum(3)`)
-        has no single value: its size is not known."""
-        if isinstance(self, VECTOR_FUNCTIONS):
-            return None
-        from .table import row_for
-
-        row = row_for(self)
-        if row is None or row.numeric is None:
+        has no single value: its size is not known (and it has no numeric function here)."""
+        numeric = _NUMERIC.get(type(self))
+        if numeric is None:
             return None
         try:
             arguments = [np.atleast_1d(np.asarray(float(argument), dtype=float)) for argument in self.args]
             with np.errstate(all="ignore"):
-                number = float(np.asarray(row.numeric(*arguments), dtype=float).reshape(-1)[0])
+                number = float(np.asarray(numeric(*arguments), dtype=float).reshape(-1)[0])
         except (TypeError, ValueError, ArithmeticError, IndexError):
             return None
         return sp.Float(number).evalf(prec_to_dps(prec)) if math.isfinite(number) else None
@@ -550,32 +558,3 @@ class IsNan(_NonFiniteTest):
 
 class IsInf(_NonFiniteTest):
     pass
-
-
-VECTOR_FUNCTIONS = (
-    ReduceSum,
-    ReduceMean,
-    ReduceProd,
-    ReduceVar,
-    ReduceMax,
-    ReduceMin,
-    LogSumExp,
-    Softmax,
-    LogSoftmax,
-    CumSum,
-    Sort,
-    TopKValues,
-    Norm,
-    Dot,
-    Size,
-    RangeLike,
-    ArgMax,
-    ArgMin,
-    OneHot,
-    Take,
-    InTopK,
-    ReduceAll,
-    ReduceAny,
-    ArgSort,
-    Subscript,
-)

@@ -17,7 +17,7 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "language.md"
 
 
 def _class(row: atoms.Atom) -> str:
-    if row.is_zero_gradient or atoms.is_flat_atom(row) and row.params:
+    if atoms.is_flat_atom(row) and row.params:
         return "zero-gradient"
     if row.jumps or row.kinks:
         return "piecewise-differentiable"
@@ -34,6 +34,16 @@ def _findings(row: atoms.Atom) -> str:
     return "; ".join(parts) or ("see its formula" if row.node is None else "none")
 
 
+def _tensorflow(row: atoms.Atom) -> str:
+    """What `kinks tf` writes: the row's template, or the printer method that writes its node (the
+    code depends on the arguments there); a row without a node is written as its formula."""
+    if row.tf:
+        return f"`{row.tf}`"
+    if row.tf_method:
+        return f"by `{row.tf_method}`"
+    return "as its formula"
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ") or "–"
 
@@ -45,8 +55,8 @@ def _line(row: atoms.Atom, spellings: tuple[str, ...]) -> str:
     name = f"`{spellings[0]}({params})`"
     aliases = ", ".join(f"`{a}`" for a in spellings[1:])
     return (
-        f"| {name} | {_cell(aliases)} | {_cell(_class(row))} | {_cell(_findings(row))} | {_cell(row.summary)} "
-        f"| {_cell('`' + row.tf + '`' if row.tf else '')} |"
+        f"| {name} | {_cell(aliases)} | {_cell(_class(row))} | {_cell(_findings(row))} "
+        f"| {_cell(row.summary)} | {_cell(_tensorflow(row))} |"
     )
 
 

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 import sympy as sp
-from sympy.logic.boolalg import BooleanFunction
+from sympy.logic.boolalg import Boolean, BooleanFunction
 
 from . import functions as fn
 
@@ -133,6 +133,18 @@ def _grouped(text: str) -> str:
     return f"({text})" if text else text
 
 
+# What a function does to the vector axis (the last one, LANGUAGE.md §2): a row's `shape`. Every
+# list of classes the rest of the package needs (the vector functions, those that take an axis,
+# those that reduce it) is derived from it, below the rows.
+ELEMENTWISE = "elementwise"  # entry by entry, arguments broadcast (exp, relu, max of several)
+REDUCTION = "reduction"  # the axis reduced to one entry (sum, reduce_max, norm, dot, all)
+ALONG = "along"  # a vector from the whole axis, each entry depending on all of it (softmax, sort)
+INDEX = "index"  # the position of an entry along the axis, reduced to one (argmax, argmin)
+GATHER = "gather"  # entries chosen by a position or an index (take, x[..., 1:], one_hot)
+SIZE = "size"  # a function of the axis' length only (size, range_like)
+SHAPES = (ELEMENTWISE, REDUCTION, ALONG, INDEX, GATHER, SIZE)
+
+
 @dataclass(frozen=True, slots=True)
 class Atom:
     name: str
@@ -141,6 +153,7 @@ class Atom:
     aliases: tuple[str, ...] = ()
     variadic: bool = False
     node: type | None = None  # the SymPy class whose nodes this row describes
+    shape: str = ELEMENTWISE  # what it does to the vector axis (SHAPES)
     summary: str = "smooth"
     numeric: Callable[..., Any] | None = None
     switch: Callable[..., Any] | None = None
@@ -153,8 +166,13 @@ class Atom:
     slope_infinite_if: Callable[..., bool] | None = None  # its own slope is infinite at its singular zero
     zero_gradient: frozenset[int] = frozenset()  # argument positions with zero derivative a.e.
     smoothness: int = 2
+    # How `kinks tf` writes the node (the TensorFlow column): `tf`, a template over the arguments'
+    # code that the printer fills, exactly what is printed; or, where the code depends on the
+    # arguments (which of them move, a tie, a dtype), `tf_method`, the name of the
+    # `TensorFlowPrinter` method that writes it (tensorflow/tf_printer.py). A row without a node
+    # has neither: its formula's functions are printed.
     tf: str = ""
-    tf_at_kink: str = ""
+    tf_method: str = ""
     surrogates: tuple[Surrogate, ...] = ()
     state_surfaces: Callable[[int, int], int] | None = None  # (state, state) -> index into kinks/jumps
     flat_states: Mapping[int, int] = field(default_factory=dict)  # state -> index into flat
@@ -171,18 +189,30 @@ class Atom:
     # functions) or not given by `fdiff`: (argument values, their tangents or None, value) -> tangent.
     # Other rows are differentiated through their SymPy class's `fdiff`.
     jvp: Callable[[Sequence[Any], Sequence[Any], Any], Any] | None = None
+    # A vector function written entry by entry in SymPy, for the exact reference of `kinks verify`:
+    # (the entries of each argument, one entry broadcasting; the vector's length) -> the entries
+    # of the value. Elementwise rows need none.
+    entries: Callable[[Sequence[Sequence[Any]], int], list[Any]] | None = None
+    # Facts the code generator's rewrites read (tensorflow/rewrite.py): the value is never
+    # negative (relu, abs, var: sqrt of it gets slope 0 at 0); linear in its one argument (sum,
+    # mean: f(-x) == -f(x), and f(x) >= 0 where x >= 0); it overflows for a large argument (exp,
+    # cosh: guarded in a branch that is not taken).
+    nonnegative: bool = False
+    linear: bool = False
+    overflows: bool = False
 
     @property
     def spellings(self) -> tuple[str, ...]:
         return (self.name, *self.aliases)
 
     @property
-    def is_zero_gradient(self) -> bool:
-        return bool(self.zero_gradient) and len(self.zero_gradient) >= self.arity_for_zero
+    def takes_axis(self) -> bool:
+        return any(param.kind == "axis" for param in self.params)
 
     @property
-    def arity_for_zero(self) -> int:
-        return sum(1 for p in self.params if p.kind == "expr")
+    def is_condition(self) -> bool:
+        """Its node is a condition (a comparison, `and`, `all`, `isnan`), not a number."""
+        return self.node is not None and issubclass(self.node, Boolean)
 
 
 def _p(*names: str) -> tuple[Param, ...]:
@@ -661,6 +691,152 @@ def _constant_piece(state: int, *_: Any) -> Any:
     return sp.Integer(int(state))
 
 
+# ------------------------------------------------------------------ entry by entry (SymPy)
+# `entries(arguments, size)`: the value's entries from each argument's entries (one entry stands
+# for a vector of `size` equal entries). ValueError where there is no closed form here.
+
+
+def _whole(v: Sequence[Any], size: int) -> list[Any]:
+    return list(v) if len(v) > 1 else list(v) * size
+
+
+def _entries_reduced(reduce: Callable[[list[Any]], Any]) -> Callable[..., list[Any]]:
+    """A reduction of the first argument's entries to one."""
+    return lambda args, size: [reduce(_whole(args[0], size))]
+
+
+def _entries_along(along: Callable[[list[Any]], list[Any]]) -> Callable[..., list[Any]]:
+    """A vector of the first argument's entries, each entry from all of them."""
+    return lambda args, size: along(_whole(args[0], size))
+
+
+def _sorted_entries(v: Sequence[Any]) -> list[Any]:
+    if len(v) == 1:
+        return list(v)
+    if len(v) == 2:
+        return [sp.Min(*v), sp.Max(*v)]
+    if len(v) == 3:
+        low, high = sp.Min(*v), sp.Max(*v)
+        return [low, sp.Add(*v) - low - high, high]
+    raise ValueError("sort of more than 3 entries")
+
+
+def _picked(values: Sequence[Any], index: Any) -> Any:
+    """The entry at a (float) index, truncated and clipped to the entries as `take` does."""
+    pairs = [(values[k], index < k + 1) for k in range(len(values) - 1)]
+    return sp.Piecewise(*pairs, (values[-1], True))
+
+
+def _softmax_entries(v: list[Any]) -> list[Any]:
+    total = sp.Add(*[sp.exp(x) for x in v])
+    return [sp.exp(x) / total for x in v]
+
+
+def _log_softmax_entries(v: list[Any]) -> list[Any]:
+    log_total = sp.log(sp.Add(*[sp.exp(x) for x in v]))
+    return [x - log_total for x in v]
+
+
+def _variance_entries(v: list[Any]) -> Any:
+    mean = sp.Add(*v) / len(v)
+    return sp.Add(*[(x - mean) ** 2 for x in v]) / len(v)
+
+
+def _arg_extremum_entries(better: Callable[[Any, Any], Any]) -> Callable[..., list[Any]]:
+    """argmax (`better` is >=) or argmin (<=): the first index that beats every other entry."""
+
+    def entries(args: Sequence[Sequence[Any]], size: int) -> list[Any]:
+        full = _whole(args[0], size)
+        pairs = []
+        for i in range(len(full) - 1):
+            condition = sp.And(*[better(full[i], full[j]) for j in range(len(full)) if j != i])
+            pairs.append((sp.Integer(i), condition))
+        return [sp.Piecewise(*pairs, (sp.Integer(len(full) - 1), True))]
+
+    return entries
+
+
+def _argsort_entries(args: Sequence[Sequence[Any]], size: int) -> list[Any]:
+    """The stable sorting permutation: entry k is the i whose rank (entries below it, ties by
+    index) is k."""
+    full = _whole(args[0], size)
+    count = len(full)
+    ranks = [
+        sp.Add(
+            *[
+                sp.Piecewise((1, full[j] < full[i] if j > i else full[j] <= full[i]), (0, True))
+                for j in range(count)
+                if j != i
+            ]
+        )
+        for i in range(count)
+    ]
+    return [
+        sp.Add(*[i * sp.Piecewise((1, sp.Eq(ranks[i], k)), (0, True)) for i in range(count)])
+        for k in range(count)
+    ]
+
+
+def _subscript_entries(args: Sequence[Sequence[Any]], size: int) -> list[Any]:
+    full = _whole(args[0], size)
+    start, stop, step, drop = (int(arg[0]) for arg in args[1:])
+    if drop:
+        return [full[start]]
+    return full[start:stop:step] or full[:1]
+
+
+def _top_k_entries(args: Sequence[Sequence[Any]], size: int) -> list[Any]:
+    ordered = list(reversed(_sorted_entries(args[0])))
+    return ordered[: max(1, int(args[1][0]))]
+
+
+def _norm_entries(args: Sequence[Sequence[Any]], size: int) -> list[Any]:
+    v, order = args[0], args[1][0]
+    if order == 1:
+        return [sp.Add(*[sp.Abs(x) for x in v])]
+    if order == 2:
+        return [sp.sqrt(sp.Add(*[x**2 for x in v]))]
+    return [sp.Max(*[sp.Abs(x) for x in v])]
+
+
+def _dot_entries(args: Sequence[Sequence[Any]], size: int) -> list[Any]:
+    a, b = args
+    if len(a) != len(b) and 1 not in (len(a), len(b)):
+        raise ValueError("arguments of different lengths")
+    width = max(len(a), len(b))
+    a, b = (list(v) * width if len(v) == 1 else list(v) for v in (a, b))
+    return [sp.Add(*[x * y for x, y in zip(a, b)])]
+
+
+def _one_hot_entries(args: Sequence[Sequence[Any]], size: int) -> list[Any]:
+    index = args[0]
+    if len(index) != 1:
+        raise ValueError("one_hot of a vector of indices")
+    return [sp.Piecewise((1, sp.Eq(index[0], k)), (0, True)) for k in range(size)]
+
+
+def _take_entries(args: Sequence[Sequence[Any]], size: int) -> list[Any]:
+    """One entry per index, as tf.gather gives (the analysis broadcasts a single index instead)."""
+    v = args[0]
+    values = list(v) if len(v) > 1 else [v[0]] * size
+    return [_picked(values, index) for index in args[1]]
+
+
+def _in_top_k_entries(args: Sequence[Sequence[Any]], size: int) -> list[Any]:
+    v, index, k = args[0], args[1], int(args[2][0])
+    out = []
+    for position in index:
+        target = _picked(v, position)
+        larger = sp.Add(*[sp.Piecewise((1, x > target), (0, True)) for x in v])
+        out.append(sp.StrictLessThan(larger, k))
+    return out
+
+
+def _never(args: Sequence[Sequence[Any]], size: int) -> list[Any]:
+    """isnan and isinf of real (finite) entries."""
+    return [sp.false]
+
+
 # ------------------------------------------------------------------ builders
 
 
@@ -791,6 +967,12 @@ def _sparse_categorical_ce(y: Any, p: Any, from_logits: Any, axis: Any) -> Any:
 # ------------------------------------------------------------------ families
 
 
+def _tf_column(tf: str) -> dict[str, str]:
+    """A family's TensorFlow argument: a template, or the printer method (`_print_...`) that writes
+    the node."""
+    return {"tf_method": tf} if tf.startswith("_print_") else {"tf": tf}
+
+
 def _smooth(
     name: str,
     cls: Any,
@@ -804,6 +986,7 @@ def _smooth(
     crossings: Callable[..., Any] | None = None,
     piece: Callable[..., Any] | None = None,
     surfaces: tuple[str, ...] = (),
+    **facts: Any,
 ) -> Atom:
     """A smooth row; C1-only rows also name the switch where their curvature changes."""
     return Atom(
@@ -813,13 +996,14 @@ def _smooth(
         build=build or _unary(cls),
         node=cls,
         numeric=numeric,
-        tf=tf,
+        **_tf_column(tf),
         smoothness=smoothness,
         summary="smooth",
         switch=switch,
         crossings=crossings,
         piece=piece,
         surfaces=surfaces,
+        **facts,
     )
 
 
@@ -846,8 +1030,7 @@ def _rounding(
         jumps=(where,),
         zero_gradient=frozenset({0}),
         smoothness=-1,
-        tf=tf,
-        tf_at_kink="0 everywhere (TensorFlow registers no gradient: None)",
+        **_tf_column(tf),
         summary="piecewise constant: its derivative is zero almost everywhere",
         state_surfaces=lambda a, b: 0,
         surrogates=(
@@ -873,8 +1056,7 @@ def _comparison(name: str, cls: Any, op: str, *aliases: str) -> Atom:
         jumps=("{0} == {1}",),
         zero_gradient=frozenset({0, 1}),
         smoothness=-1,
-        tf=f"tf.cast({{0}} {op} {{1}}, tf.float32)",
-        tf_at_kink="no gradient (a comparison is not differentiable in TensorFlow)",
+        tf_method="_print_Relational",
         summary="a comparison: as a number it is 0 or 1, so its derivative is zero almost everywhere",
         state_surfaces=lambda a, b: 0,
         surrogates=(_COMPARISON_SURROGATES[op],),
@@ -907,10 +1089,10 @@ def _corners(
     build: Callable[..., Any] | None = None,
     jumps: tuple[str, ...] = (),
     smoothness: int = 0,
-    at_kink: str = "",
     switch: Callable[..., Any] | None = None,
     crossings: Callable[..., Any] | None = None,
     piece: Callable[..., Any] | None = None,
+    **facts: Any,
 ) -> Atom:
     """relu6, hard_tanh, leaky_relu, ...: fixed corners, constant pieces beyond some of them."""
     return Atom(
@@ -929,10 +1111,10 @@ def _corners(
         flat_states=flat_states,
         state_surfaces=_adjacent,
         smoothness=smoothness,
-        tf=tf,
-        tf_at_kink=at_kink or "the slope of the piece on the right of each corner",
+        **_tf_column(tf),
         summary="piecewise linear or smooth, with corners" + (" and jumps" if jumps else ""),
         surrogates=(surrogate,),
+        **facts,
     )
 
 
@@ -957,8 +1139,9 @@ def _reduction(
         params=REDUCTION_PARAMS,
         build=lambda x, axis, keepdims: cls(x),
         node=cls,
+        shape=REDUCTION,
         numeric=numeric,
-        tf=tf,
+        **_tf_column(tf),
         **facts,
     )
 
@@ -973,8 +1156,9 @@ def _along_axis(
         params=params,
         build=lambda x, axis: cls(x),
         node=cls,
+        shape=ALONG,
         numeric=numeric,
-        tf=tf,
+        **_tf_column(tf),
         **facts,
     )
 
@@ -983,26 +1167,26 @@ def _along_axis(
 
 _ROWS: tuple[Atom, ...] = (
     # smooth elementwise
-    _smooth("exp", sp.exp, np.exp, "tf.exp({0})"),
-    _smooth("expm1", fn.Expm1, np.expm1, "tf.math.expm1({0})"),
-    _smooth("square", None, np.square, "tf.square({0})", build=lambda x: x**2),
+    _smooth("exp", sp.exp, np.exp, "_print_exp", overflows=True),
+    _smooth("expm1", fn.Expm1, np.expm1, "tf.math.expm1({0})", overflows=True),
+    _smooth("square", None, np.square, "", build=lambda x: x**2),
     _smooth("sin", sp.sin, np.sin, "tf.sin({0})"),
     _smooth("cos", sp.cos, np.cos, "tf.cos({0})"),
     _smooth("tanh", sp.tanh, np.tanh, "tf.tanh({0})"),
-    _smooth("sinh", sp.sinh, np.sinh, "tf.sinh({0})"),
-    _smooth("cosh", sp.cosh, np.cosh, "tf.cosh({0})"),
+    _smooth("sinh", sp.sinh, np.sinh, "tf.sinh({0})", overflows=True),
+    _smooth("cosh", sp.cosh, np.cosh, "tf.cosh({0})", overflows=True),
     _smooth("atan", sp.atan, np.arctan, "tf.atan({0})", "arctan"),
     _smooth("erf", sp.erf, _erf, "tf.math.erf({0})"),
     _smooth("erfc", sp.erfc, _erfc, "tf.math.erfc({0})"),
-    _smooth("sigmoid", fn.Sigmoid, _sigmoid, "tf.sigmoid({0})", "expit"),
-    _smooth("softplus", fn.Softplus, _softplus, "tf.nn.softplus({0})"),
+    _smooth("sigmoid", fn.Sigmoid, _sigmoid, "tf.sigmoid({0})", "expit", nonnegative=True),
+    _smooth("softplus", fn.Softplus, _softplus, "tf.nn.softplus({0})", nonnegative=True),
     _smooth("log_sigmoid", fn.LogSigmoid, lambda x: -_softplus(-x), "tf.math.log_sigmoid({0})", "logsigmoid"),
     _smooth("silu", fn.Silu, lambda x: x * _sigmoid(x), "tf.nn.silu({0})", "swish"),
     _smooth(
         "gelu",
         fn.Gelu,
         _gelu,
-        "tf.nn.gelu({0}, approximate={1})",
+        "_print_Gelu",
         params=(Param("x"), Param("approximate", default=False, kind="flag")),
         build=lambda x, approximate: fn.Gelu(x, approximate),
     ),
@@ -1030,26 +1214,35 @@ _ROWS: tuple[Atom, ...] = (
         "squared_difference",
         None,
         lambda a, b: (a - b) ** 2,
-        "tf.math.squared_difference({0}, {1})",
+        "",
         params=_p("x", "y"),
         build=lambda a, b: (a - b) ** 2,
     ),
-    _smooth("ones_like", None, np.ones_like, "tf.ones_like({0})", build=lambda x: sp.S.One),
-    _smooth("zeros_like", None, np.zeros_like, "tf.zeros_like({0})", build=lambda x: sp.S.Zero),
-    _smooth("range_like", fn.RangeLike, _range_like, "tf.cast(tf.range(tf.shape({0})[-1]), {0}.dtype)"),
+    _smooth("ones_like", None, np.ones_like, "", build=lambda x: sp.S.One),
+    _smooth("zeros_like", None, np.zeros_like, "", build=lambda x: sp.S.Zero),
+    _smooth(
+        "range_like",
+        fn.RangeLike,
+        _range_like,
+        "_print_RangeLike",
+        shape=SIZE,
+        entries=lambda args, size: [sp.Integer(i) for i in range(size)],
+    ),
     _smooth(
         "size",
         fn.Size,
         _size,
-        "tf.cast(tf.size({0}), tf.float32)",
+        "_print_Size",
         params=(Param("x"), Param("axis", default=-1, keywords=("dim",), kind="axis")),
         build=lambda x, axis: fn.Size(x),
+        shape=SIZE,
+        entries=lambda args, size: [sp.Integer(len(args[0]) if len(args[0]) > 1 else size)],
     ),
     _smooth(
         "huber",
         fn.Huber,
         _huber,
-        "tf.keras.losses.Huber(delta={1})",
+        "_print_Huber",
         params=(Param("x"), Param("delta", default=1)),
         build=lambda x, delta: fn.Huber(x, delta),
         smoothness=1,
@@ -1062,7 +1255,7 @@ _ROWS: tuple[Atom, ...] = (
         "celu",
         fn.Celu,
         _celu,
-        "tf.where({0} > 0, {0}, {1} * tf.math.expm1({0} / {1}))",
+        "_print_Celu",
         params=(Param("x"), Param("alpha", default=1)),
         build=lambda x, alpha: fn.Celu(x, alpha),
         smoothness=1,
@@ -1079,6 +1272,8 @@ _ROWS: tuple[Atom, ...] = (
         "tf.reduce_sum({0}, axis=-1)",
         "reduce_sum",
         jvp=_jvp_reduce(np.sum),
+        entries=_entries_reduced(lambda v: sp.Add(*v)),
+        linear=True,
     ),
     _reduction(
         "mean",
@@ -1088,6 +1283,8 @@ _ROWS: tuple[Atom, ...] = (
         "reduce_mean",
         "average",
         jvp=_jvp_reduce(np.mean),
+        entries=_entries_reduced(lambda v: sp.Add(*v) / len(v)),
+        linear=True,
     ),
     _reduction(
         "prod",
@@ -1097,6 +1294,7 @@ _ROWS: tuple[Atom, ...] = (
         "reduce_prod",
         "product",
         jvp=_jvp_prod,
+        entries=_entries_reduced(lambda v: sp.Mul(*v)),
     ),
     _reduction(
         "var",
@@ -1106,13 +1304,15 @@ _ROWS: tuple[Atom, ...] = (
         "reduce_variance",
         "variance",
         jvp=_jvp_var,
+        entries=_entries_reduced(_variance_entries),
+        nonnegative=True,
     ),
     Atom(
         name="std",
         aliases=("reduce_std",),
         params=REDUCTION_PARAMS,
         build=lambda x, axis, keepdims: sp.sqrt(fn.ReduceVar(x)),
-        tf="tf.math.reduce_std({0}, axis=-1)",
+        shape=REDUCTION,
         summary="the square root of the variance: see sqrt",
     ),
     Atom(
@@ -1121,7 +1321,9 @@ _ROWS: tuple[Atom, ...] = (
         params=(*REDUCTION_PARAMS, Param("b", default=None, kind="optional")),
         build=_logsumexp_build,
         node=fn.LogSumExp,
+        shape=REDUCTION,
         numeric=_logsumexp,
+        entries=_entries_reduced(lambda v: sp.log(sp.Add(*[sp.exp(x) for x in v]))),
         tf="tf.reduce_logsumexp({0}, axis=-1)",
         jvp=_jvp_logsumexp,
         summary="log(sum(exp(x))); with weights b=, log(sum(b * exp(x)))",
@@ -1136,10 +1338,10 @@ _ROWS: tuple[Atom, ...] = (
         crossings=_entry_pairs,
         kinks=("ties among the largest entries of {0}",),
         jvp=_jvp_at(lambda args: _argmax(args[0])),
+        entries=_entries_reduced(lambda v: sp.Max(*v)),
         state_surfaces=lambda a, b: 0,
         smoothness=0,
         summary="the largest entry: piecewise linear, with kinks at ties",
-        tf_at_kink="the gradient is split evenly among the tied entries",
         surrogates=(Surrogate("logsumexp", "{t} * logsumexp({0} / {t})", 0.1),),
     ),
     _reduction(
@@ -1152,19 +1354,27 @@ _ROWS: tuple[Atom, ...] = (
         crossings=_entry_pairs,
         kinks=("ties among the smallest entries of {0}",),
         jvp=_jvp_at(lambda args: _argmin(args[0])),
+        entries=_entries_reduced(lambda v: sp.Min(*v)),
         state_surfaces=lambda a, b: 0,
         smoothness=0,
         summary="the smallest entry: piecewise linear, with kinks at ties",
-        tf_at_kink="the gradient is split evenly among the tied entries",
         surrogates=(Surrogate("soft minimum", "-{t} * logsumexp(-{0} / {t})", 0.1),),
     ),
-    _along_axis("softmax", fn.Softmax, _softmax, "tf.nn.softmax({0}, axis=-1)", jvp=_jvp_softmax),
+    _along_axis(
+        "softmax",
+        fn.Softmax,
+        _softmax,
+        "tf.nn.softmax({0}, axis=-1)",
+        jvp=_jvp_softmax,
+        entries=_entries_along(_softmax_entries),
+    ),
     _along_axis(
         "log_softmax",
         fn.LogSoftmax,
         lambda x: np.log(_softmax(x)),
         "tf.nn.log_softmax({0}, axis=-1)",
         jvp=_jvp_log_softmax,
+        entries=_entries_along(_log_softmax_entries),
     ),
     _along_axis(
         "cumsum",
@@ -1172,16 +1382,19 @@ _ROWS: tuple[Atom, ...] = (
         lambda x: np.cumsum(np.asarray(x, dtype=float), axis=-1),
         "tf.math.cumsum({0}, axis=-1)",
         jvp=lambda args, tangents, value: np.cumsum(_tangent(tangents[0], args[0]), axis=-1),
+        entries=_entries_along(lambda v: [sp.Add(*v[: i + 1]) for i in range(len(v))]),
+        linear=True,
     ),
     _along_axis(
         "sort",
         fn.Sort,
         lambda x: np.sort(np.asarray(x, dtype=float), axis=-1),
-        "tf.sort({0}, axis=-1)",
+        "_print_Sort",
         switch=_permutation_code,
         crossings=_entry_pairs,
         kinks=("ties among the entries of {0}",),
         jvp=_jvp_at(lambda args: np.argsort(np.asarray(args[0], dtype=float), axis=-1, kind="stable")),
+        entries=_entries_along(_sorted_entries),
         state_surfaces=lambda a, b: 0,
         smoothness=0,
         summary="a permutation of its input: piecewise linear, with kinks at ties",
@@ -1198,7 +1411,9 @@ _ROWS: tuple[Atom, ...] = (
         params=(Param("v"), Param("k", default=1, kind="int")),
         build=lambda v, k: fn.TopKValues(v, k),
         node=fn.TopKValues,
+        shape=ALONG,
         numeric=_top_k,
+        entries=_top_k_entries,
         switch=lambda v, k: _permutation_code(v),
         crossings=_entry_pairs,
         jvp=_jvp_at(
@@ -1209,7 +1424,7 @@ _ROWS: tuple[Atom, ...] = (
         kinks=("ties among the largest entries of {0}",),
         state_surfaces=lambda a, b: 0,
         smoothness=0,
-        tf="tf.math.top_k({0}, k={1}).values",
+        tf_method="_print_TopKValues",
         summary="the k largest entries: piecewise linear, with kinks at ties",
     ),
     Atom(
@@ -1223,15 +1438,16 @@ _ROWS: tuple[Atom, ...] = (
         ),
         build=lambda v, order, axis, keepdims: fn.Norm(v, order),
         node=fn.Norm,
+        shape=REDUCTION,
         numeric=_norm,
+        entries=_norm_entries,
         switch=_norm_state,
         crossings=_norm_crossings,
         jvp=_jvp_norm,
         kinks=("{0} == 0",),
         state_surfaces=lambda a, b: 0,
         smoothness=0,
-        tf="tf.norm({0}, ord={1}, axis=-1)",
-        tf_at_kink="NaN for ord 2 at v == 0 (sqrt of 0 in the backward pass)",
+        tf_method="_print_Norm",
         summary="a norm: kinks where the entries involved vanish",
         surrogates=(Surrogate("smoothed norm", "sqrt(sum({0}^2) + {t})", 1e-6),),
     ),
@@ -1241,7 +1457,9 @@ _ROWS: tuple[Atom, ...] = (
         params=_p("x", "y"),
         build=lambda a, b: fn.Dot(a, b),
         node=fn.Dot,
+        shape=REDUCTION,
         numeric=_dot,
+        entries=_dot_entries,
         jvp=_jvp_dot,
         tf="tf.reduce_sum({0} * {1}, axis=-1)",
     ),
@@ -1274,7 +1492,6 @@ _ROWS: tuple[Atom, ...] = (
         name="sqrt",
         params=_p("x"),
         build=_unary(sp.sqrt),
-        tf="tf.sqrt({0})",
         summary="smooth for a positive argument; infinite slope at 0",
         surrogates=(Surrogate("epsilon", "sqrt({0} + {t})", 1e-12),),
     ),
@@ -1282,7 +1499,6 @@ _ROWS: tuple[Atom, ...] = (
         name="rsqrt",
         params=_p("x"),
         build=lambda x: 1 / sp.sqrt(x),
-        tf="tf.math.rsqrt({0})",
         summary="1 / sqrt(x): infinite at 0",
     ),
     Atom(
@@ -1290,7 +1506,6 @@ _ROWS: tuple[Atom, ...] = (
         aliases=("inv",),
         params=_p("x"),
         build=lambda x: 1 / x,
-        tf="tf.math.reciprocal({0})",
         summary="1 / x: infinite at 0",
     ),
     Atom(
@@ -1298,7 +1513,6 @@ _ROWS: tuple[Atom, ...] = (
         aliases=("div", "truediv", "true_divide"),
         params=_p("x", "y"),
         build=lambda a, b: a / b,
-        tf="{0} / {1}",
         summary="a quotient: infinite where the divisor is 0",
     ),
     Atom(
@@ -1310,7 +1524,7 @@ _ROWS: tuple[Atom, ...] = (
         numeric=np.power,
         singular=("{0} == 0",),
         singular_at=lambda base, exponent: base,
-        tf="tf.pow({0}, {1})",
+        tf_method="_print_Pow",
         singular_if=lambda base, exponent: not (exponent.is_Integer and exponent >= 0),
         slope_infinite_if=lambda base, exponent: bool(
             exponent.is_number and exponent.is_comparable and 0 < float(exponent) < 1
@@ -1370,14 +1584,12 @@ _ROWS: tuple[Atom, ...] = (
         name="log2",
         params=_p("x"),
         build=lambda x: sp.log(x) / sp.log(2),
-        tf="tf.math.log({0}) / tf.math.log(2.0)",
         summary="log(x) / log(2): see log",
     ),
     Atom(
         name="log10",
         params=_p("x"),
         build=lambda x: sp.log(x) / sp.log(10),
-        tf="tf.math.log({0}) / tf.math.log(10.0)",
         summary="log(x) / log(10): see log",
     ),
     Atom(
@@ -1389,7 +1601,7 @@ _ROWS: tuple[Atom, ...] = (
             Param("epsilon", default=sp.Rational(1, 10**12), keywords=("eps",)),
         ),
         build=_l2_normalize,
-        tf="tf.math.l2_normalize({0}, axis=-1, epsilon={1})",
+        shape=ALONG,
         summary="x / sqrt(max(sum(x^2), epsilon)) (Keras's guarded form): a kink where sum(x^2) == epsilon, "
         "no singularity",
     ),
@@ -1407,7 +1619,6 @@ _ROWS: tuple[Atom, ...] = (
         jvp=_jvp_divide_no_nan,
         state_surfaces=lambda a, b: 0,
         tf="tf.math.divide_no_nan({0}, {1})",
-        tf_at_kink="0 where the divisor is 0",
         summary="a / b, and 0 where b == 0: it jumps there",
         surrogates=(Surrogate("epsilon", "{0} / ({1} + {t})", 1e-7),),
     ),
@@ -1419,6 +1630,7 @@ _ROWS: tuple[Atom, ...] = (
         build=_unary(sp.Abs),
         node=sp.Abs,
         numeric=np.abs,
+        nonnegative=True,
         switch=_sign,
         crossings=_argument,
         piece=_signed_piece,
@@ -1426,7 +1638,6 @@ _ROWS: tuple[Atom, ...] = (
         state_surfaces=lambda a, b: 0,
         smoothness=0,
         tf="tf.abs({0})",
-        tf_at_kink="0 at x == 0 (the sign of 0)",
         summary="piecewise linear, with a kink at 0",
         surrogates=(
             Surrogate("huber", "huber({0}, {t})", 1.0),
@@ -1439,6 +1650,7 @@ _ROWS: tuple[Atom, ...] = (
         build=_unary(fn.Relu),
         node=fn.Relu,
         numeric=lambda x: np.maximum(x, 0.0),
+        nonnegative=True,
         switch=_positive,
         crossings=_argument,
         piece=_pieces(lambda x: sp.S.Zero, lambda x: x),
@@ -1447,8 +1659,7 @@ _ROWS: tuple[Atom, ...] = (
         flat_states={0: 0},
         state_surfaces=lambda a, b: 0,
         smoothness=0,
-        tf="tf.nn.relu({0})",
-        tf_at_kink="0 at x == 0",
+        tf_method="_print_Relu",
         summary="0 below 0 and x above: a kink at 0 and a constant piece below it",
         surrogates=(
             Surrogate("softplus", "{t} * softplus({0} / {t})", 0.1),
@@ -1463,9 +1674,10 @@ _ROWS: tuple[Atom, ...] = (
         ("{0} == 0", "{0} == 6"),
         ("{0} < 0", "{0} > 6"),
         {0: 0, 2: 1},
-        "tf.nn.relu6({0})",
+        "_print_Relu6",
         Surrogate("softplus", "softplus({0}) - softplus({0} - 6)"),
         piece=_pieces(lambda x: sp.S.Zero, lambda x: x, lambda x: sp.Integer(6)),
+        nonnegative=True,
     ),
     _corners(
         "hard_tanh",
@@ -1475,7 +1687,7 @@ _ROWS: tuple[Atom, ...] = (
         ("{0} == -1", "{0} == 1"),
         ("{0} < -1", "{0} > 1"),
         {0: 0, 2: 1},
-        "tf.clip_by_value({0}, -1.0, 1.0)",
+        "_print_HardTanh",
         Surrogate("tanh", "tanh({0})"),
         "hardtanh",
         piece=_pieces(lambda x: sp.S.NegativeOne, lambda x: x, lambda x: sp.S.One),
@@ -1485,7 +1697,6 @@ _ROWS: tuple[Atom, ...] = (
         aliases=("hardsigmoid",),
         params=_p("x"),
         build=_hard_sigmoid,
-        tf="tf.nn.relu6({0} + 3.0) / 6.0",
         summary="relu6(x + 3) / 6 (Keras 3)",
     ),
     Atom(
@@ -1493,7 +1704,6 @@ _ROWS: tuple[Atom, ...] = (
         aliases=("hard_swish", "hardswish"),
         params=_p("x"),
         build=lambda x: x * _hard_sigmoid(x),
-        tf="{0} * tf.nn.relu6({0} + 3.0) / 6.0",
         summary="x * hard_sigmoid(x)",
     ),
     Atom(
@@ -1515,8 +1725,7 @@ _ROWS: tuple[Atom, ...] = (
         flat_states={0: 0, 2: 1},
         state_surfaces=_adjacent,
         smoothness=0,
-        tf="tf.clip_by_value({0}, {1}, {2})",
-        tf_at_kink="1 at the corners (the inside slope)",
+        tf_method="_print_Clip",
         summary="clamps to [lo, hi]: kinks at the corners, constant pieces beyond them",
         surrogates=(
             Surrogate("sigmoid", "{1} + ({2} - {1}) * sigmoid((2 * {0} - {1} - {2}) / ({2} - {1}) * 4)"),
@@ -1530,10 +1739,9 @@ _ROWS: tuple[Atom, ...] = (
         ("{0} == 0",),
         (),
         {},
-        "tf.nn.leaky_relu({0}, alpha={1})",
+        "_print_LeakyRelu",
         Surrogate("softplus", "{1} * {0} + (1 - {1}) * softplus({0})"),
         params=(Param("x"), Param("alpha", default=sp.Rational(1, 5), keywords=("negative_slope",))),
-        at_kink="alpha at x == 0",
         piece=_pieces(lambda x, a: a * x, lambda x, a: x),
     ),
     Atom(
@@ -1548,8 +1756,7 @@ _ROWS: tuple[Atom, ...] = (
         kinks=("{0} == 0",),
         state_surfaces=lambda a, b: 0,
         smoothness=0,
-        tf="tf.nn.elu({0})",
-        tf_at_kink="alpha * exp(0) = alpha at x == 0",
+        tf_method="_print_Elu",
         summary="x above 0, alpha * (exp(x) - 1) below: C1 only when alpha == 1",
         surrogates=(Surrogate("celu", "celu({0}, {1})"),),
     ),
@@ -1561,9 +1768,8 @@ _ROWS: tuple[Atom, ...] = (
         ("{0} == 0",),
         (),
         {},
-        "tf.nn.selu({0})",
+        "_print_Selu",
         Surrogate("celu", "celu({0}, 1.6733)"),
-        at_kink="1.0507 at x == 0 (the slope on the right)",
         piece=_pieces(lambda x: fn.SELU_SCALE * fn.SELU_ALPHA * (sp.exp(x) - 1), lambda x: fn.SELU_SCALE * x),
     ),
     Atom(
@@ -1580,7 +1786,7 @@ _ROWS: tuple[Atom, ...] = (
         state_surfaces=_adjacent,
         smoothness=1,
         piece=_pieces(lambda x: sp.S.Zero, lambda x: (x + 1) ** 2 / 4, lambda x: x),
-        tf="keras.activations.sparse_plus({0})",
+        tf_method="_print_SparsePlus",
         summary="0 below -1, (x + 1)^2 / 4 on [-1, 1], x above 1: C1, with a constant piece below -1",
         surrogates=(Surrogate("softplus", "softplus({0})"),),
     ),
@@ -1592,7 +1798,7 @@ _ROWS: tuple[Atom, ...] = (
         ("{0} == -{1}", "{0} == {1}"),
         ("abs({0}) < {1}",),
         {1: 0},
-        "keras.activations.soft_shrink({0}, {1})",
+        "_print_SoftShrink",
         Surrogate("smooth shrink", "{0} - {1} * tanh({0} / {1})"),
         "softshrink",
         params=(Param("x"), Param("threshold", default=sp.Rational(1, 2), keywords=("lambd", "lambda_"))),
@@ -1609,7 +1815,7 @@ _ROWS: tuple[Atom, ...] = (
         (),
         ("abs({0}) < {1}",),
         {1: 0},
-        "keras.activations.hard_shrink({0}, {1})",
+        "_print_HardShrink",
         Surrogate("soft shrink", "soft_shrink({0}, {1})"),
         "hardshrink",
         params=(Param("x"), Param("threshold", default=sp.Rational(1, 2), keywords=("lambd", "lambda_"))),
@@ -1636,8 +1842,7 @@ _ROWS: tuple[Atom, ...] = (
         flat=("{other} < {winner}",),
         state_surfaces=lambda a, b: 0,
         smoothness=0,
-        tf="tf.maximum({0}, {1})",
-        tf_at_kink="all of the gradient to the first argument of tf.maximum on a tie",
+        tf_method="_print_Max",
         summary="the larger argument: kinks where the arguments tie",
         surrogates=(
             Surrogate(
@@ -1664,8 +1869,7 @@ _ROWS: tuple[Atom, ...] = (
         flat=("{other} > {winner}",),
         state_surfaces=lambda a, b: 0,
         smoothness=0,
-        tf="tf.minimum({0}, {1})",
-        tf_at_kink="all of the gradient to the first argument of tf.minimum on a tie",
+        tf_method="_print_Min",
         summary="the smaller argument: kinks where the arguments tie",
         surrogates=(
             Surrogate(
@@ -1692,7 +1896,6 @@ _ROWS: tuple[Atom, ...] = (
         state_surfaces=lambda a, b: 0,
         smoothness=-1,
         tf="tf.math.floormod({0}, {1})",
-        tf_at_kink="1 in x (TensorFlow ignores the jump)",
         summary="x - m * floor(x / m): slope 1, jumps where x / m is an integer",
         surrogates=(Surrogate("periodic", "sin(2 * pi * {0} / {1})"),),
     ),
@@ -1721,7 +1924,6 @@ _ROWS: tuple[Atom, ...] = (
         state_surfaces=lambda a, b: 0,
         smoothness=-1,
         tf="tf.sign({0})",
-        tf_at_kink="0 everywhere",
         summary="-1, 0 or 1: piecewise constant, jumping at 0",
         surrogates=(
             Surrogate("tanh", "tanh({0} / {t})", 0.1),
@@ -1742,8 +1944,7 @@ _ROWS: tuple[Atom, ...] = (
         piece=lambda state, x, h0: sp.S.One if int(state) > 0 else sp.S.Zero if int(state) < 0 else h0,
         state_surfaces=lambda a, b: 0,
         smoothness=-1,
-        tf="tf.where({0} > 0, 1.0, tf.where({0} < 0, 0.0, {1}))",
-        tf_at_kink="0 everywhere",
+        tf_method="_print_Heaviside",
         summary="0 below 0, 1 above: piecewise constant, jumping at 0",
         surrogates=(Surrogate("sigmoid", "sigmoid({0} / {t})", 0.1),),
     ),
@@ -1752,7 +1953,9 @@ _ROWS: tuple[Atom, ...] = (
         params=(Param("v"), Param("axis", default=-1, keywords=("dim",), kind="axis")),
         build=lambda v, axis: fn.ArgMax(v),
         node=fn.ArgMax,
+        shape=INDEX,
         numeric=lambda v: _argmax(v).astype(float),
+        entries=_arg_extremum_entries(lambda a, b: a >= b),
         switch=_argmax,
         jumps=("ties among the largest entries of {0}",),
         zero_gradient=frozenset({0}),
@@ -1760,8 +1963,7 @@ _ROWS: tuple[Atom, ...] = (
         piece=_constant_piece,
         state_surfaces=lambda a, b: 0,
         smoothness=-1,
-        tf="tf.cast(tf.argmax({0}, axis=-1), tf.float32)",
-        tf_at_kink="no gradient (argmax is not differentiable in TensorFlow)",
+        tf_method="_print_ArgMax",
         summary="an index: piecewise constant, jumping where the largest entries tie",
         surrogates=(
             Surrogate("softargmax", "sum(softmax({0} / {t}) * range_like({0}))", 0.1),
@@ -1773,7 +1975,9 @@ _ROWS: tuple[Atom, ...] = (
         params=(Param("v"), Param("axis", default=-1, keywords=("dim",), kind="axis")),
         build=lambda v, axis: fn.ArgMin(v),
         node=fn.ArgMin,
+        shape=INDEX,
         numeric=lambda v: _argmin(v).astype(float),
+        entries=_arg_extremum_entries(lambda a, b: a <= b),
         switch=_argmin,
         jumps=("ties among the smallest entries of {0}",),
         zero_gradient=frozenset({0}),
@@ -1781,8 +1985,7 @@ _ROWS: tuple[Atom, ...] = (
         piece=_constant_piece,
         state_surfaces=lambda a, b: 0,
         smoothness=-1,
-        tf="tf.cast(tf.argmin({0}, axis=-1), tf.float32)",
-        tf_at_kink="no gradient",
+        tf_method="_print_ArgMin",
         summary="an index: piecewise constant, jumping where the smallest entries tie",
         surrogates=(Surrogate("softargmin", "sum(softmax(-{0} / {t}) * range_like({0}))", 0.1),),
     ),
@@ -1791,7 +1994,9 @@ _ROWS: tuple[Atom, ...] = (
         params=(Param("v"), Param("axis", default=-1, keywords=("dim",), kind="axis")),
         build=lambda v, axis: fn.ArgSort(v),
         node=fn.ArgSort,
+        shape=ALONG,
         numeric=_argsort,
+        entries=_argsort_entries,
         switch=_permutation_code,
         jumps=("ties among the entries of {0}",),
         zero_gradient=frozenset({0}),
@@ -1801,7 +2006,6 @@ _ROWS: tuple[Atom, ...] = (
         state_surfaces=lambda a, b: 0,
         smoothness=-1,
         tf="tf.cast(tf.argsort({0}, axis=-1), {0}.dtype)",
-        tf_at_kink="no gradient",
         summary="the sorting permutation: piecewise constant, jumping where entries tie",
         surrogates=(
             Surrogate(
@@ -1820,17 +2024,22 @@ _ROWS: tuple[Atom, ...] = (
         ),
         build=lambda x, start, stop, step, drop: fn.Subscript(x, start, stop, step, drop),
         node=fn.Subscript,
+        shape=GATHER,
         numeric=_subscript,
+        entries=_subscript_entries,
         jvp=_jvp_subscript,
-        tf="{0}[..., {1}:{2}:{3}]",
-        summary="NumPy indexing x[..., k] or x[..., a:b:c] along the last axis (written with brackets): linear in x",
+        tf_method="_print_Subscript",
+        summary="NumPy indexing x[..., k] or x[..., a:b:c] along the last axis (written with brackets): "
+        "linear in x",
     ),
     Atom(
         name="one_hot",
         params=(Param("i"), Param("n", keywords=("depth", "num_classes"), kind="int")),
         build=lambda i, n: fn.OneHot(i, n),
         node=fn.OneHot,
+        shape=GATHER,
         numeric=_one_hot,
+        entries=_one_hot_entries,
         switch=lambda i, n: np.nan_to_num(np.asarray(i, dtype=float)).astype(np.int64),
         crossings=_one_hot_crossings,
         piece=lambda state, i, n: fn.OneHot(sp.Integer(int(state)), n),
@@ -1838,8 +2047,7 @@ _ROWS: tuple[Atom, ...] = (
         zero_gradient=frozenset({0}),
         state_surfaces=lambda a, b: 0,
         smoothness=-1,
-        tf="tf.one_hot(tf.cast({0}, tf.int32), {1})",
-        tf_at_kink="no gradient",
+        tf_method="_print_OneHot",
         summary="a one-hot vector: piecewise constant in its index",
         surrogates=(
             Surrogate("softmax", "softmax(z / {t}) with z the scores that {0} is the argmax of", 0.1),
@@ -1854,15 +2062,16 @@ _ROWS: tuple[Atom, ...] = (
         ),
         build=lambda v, i, k: _as_number(fn.InTopK(v, i, k)),
         node=fn.InTopK,
+        shape=GATHER,
         numeric=_in_top_k,
+        entries=_in_top_k_entries,
         switch=lambda v, i, k: _in_top_k(v, i, k).astype(np.int64),
         jumps=("the top {2} entries of {0} change",),
         crossings=_top_k_crossings,
         zero_gradient=frozenset({0, 1}),
         state_surfaces=lambda a, b: 0,
         smoothness=-1,
-        tf="tf.cast(tf.math.in_top_k({1}, {0}, {2}), tf.float32)",
-        tf_at_kink="no gradient",
+        tf_method="_print_InTopK",
         summary="true when entry i is among the k largest: piecewise constant",
         surrogates=(Surrogate("softmax", "take(softmax({0} / {t}), {1})", 0.1),),
     ),
@@ -1876,7 +2085,9 @@ _ROWS: tuple[Atom, ...] = (
         ),
         build=lambda v, i, axis: fn.Take(v, i),
         node=fn.Take,
+        shape=GATHER,
         numeric=_take,
+        entries=_take_entries,
         switch=lambda v, i: np.nan_to_num(np.asarray(i, dtype=float)).astype(np.int64),
         crossings=_take_crossings,
         piece=lambda state, v, i: fn.Take(v, sp.Integer(int(state))),
@@ -1885,8 +2096,7 @@ _ROWS: tuple[Atom, ...] = (
         zero_gradient=frozenset({1}),
         state_surfaces=lambda a, b: 0,
         smoothness=-1,
-        tf="tf.gather({0}, tf.cast({1}, tf.int32), batch_dims=-1)",
-        tf_at_kink="no gradient in the index",
+        tf_method="_print_Take",
         summary="picks entries of v: linear in v, piecewise constant in the index",
         surrogates=(
             Surrogate(
@@ -1910,7 +2120,7 @@ _ROWS: tuple[Atom, ...] = (
         node=sp.And,
         zero_gradient=frozenset({0, 1}),
         smoothness=-1,
-        tf="tf.logical_and({0}, {1})",
+        tf_method="_print_And",
         summary="a boolean: as a number, piecewise constant",
     ),
     Atom(
@@ -1920,7 +2130,7 @@ _ROWS: tuple[Atom, ...] = (
         node=sp.Or,
         zero_gradient=frozenset({0, 1}),
         smoothness=-1,
-        tf="tf.logical_or({0}, {1})",
+        tf_method="_print_Or",
         summary="a boolean: as a number, piecewise constant",
     ),
     Atom(
@@ -1930,7 +2140,7 @@ _ROWS: tuple[Atom, ...] = (
         node=sp.Not,
         zero_gradient=frozenset({0}),
         smoothness=-1,
-        tf="tf.logical_not({0})",
+        tf_method="_print_Not",
         summary="a boolean: as a number, piecewise constant",
     ),
     Atom(
@@ -1939,9 +2149,12 @@ _ROWS: tuple[Atom, ...] = (
         params=CONDITION_REDUCTION_PARAMS,
         build=lambda x, axis, keepdims: fn.ReduceAll(x),
         node=fn.ReduceAll,
+        shape=REDUCTION,
+        numeric=lambda x: np.all(np.asarray(x, dtype=bool), axis=-1, keepdims=True),
+        entries=_entries_reduced(lambda v: sp.And(*v)),
         zero_gradient=frozenset({0}),
         smoothness=-1,
-        tf="tf.reduce_all({0}, axis=-1)",
+        tf_method="_print_ReduceAll",
         summary="a boolean: as a number, piecewise constant",
     ),
     Atom(
@@ -1950,9 +2163,12 @@ _ROWS: tuple[Atom, ...] = (
         params=CONDITION_REDUCTION_PARAMS,
         build=lambda x, axis, keepdims: fn.ReduceAny(x),
         node=fn.ReduceAny,
+        shape=REDUCTION,
+        numeric=lambda x: np.any(np.asarray(x, dtype=bool), axis=-1, keepdims=True),
+        entries=_entries_reduced(lambda v: sp.Or(*v)),
         zero_gradient=frozenset({0}),
         smoothness=-1,
-        tf="tf.reduce_any({0}, axis=-1)",
+        tf_method="_print_ReduceAny",
         summary="a boolean: as a number, piecewise constant",
     ),
     Atom(
@@ -1961,9 +2177,11 @@ _ROWS: tuple[Atom, ...] = (
         params=_p("x"),
         build=lambda x: fn.IsNan(x),
         node=fn.IsNan,
+        numeric=np.isnan,
+        entries=_never,
         zero_gradient=frozenset({0}),
         smoothness=-1,
-        tf="tf.math.is_nan({0})",
+        tf_method="_print_IsNan",
         summary="false for every real input: constant",
     ),
     Atom(
@@ -1972,9 +2190,11 @@ _ROWS: tuple[Atom, ...] = (
         params=_p("x"),
         build=lambda x: fn.IsInf(x),
         node=fn.IsInf,
+        numeric=np.isinf,
+        entries=_never,
         zero_gradient=frozenset({0}),
         smoothness=-1,
-        tf="tf.math.is_inf({0})",
+        tf_method="_print_IsInf",
         summary="false for every finite input: constant",
     ),
     Atom(
@@ -1986,13 +2206,13 @@ _ROWS: tuple[Atom, ...] = (
         jumps=("{boundary}",),
         flat=("{condition}",),
         smoothness=-1,
-        tf="tf.where({0}, {1}, {2})",
-        tf_at_kink="the slope of the branch that is taken",
+        tf_method="_print_Piecewise",
         summary="a choice between branches: whatever they do, plus what happens on the boundary",
         surrogates=(
             Surrogate(
                 "sigmoid blend",
-                "s * {1} + (1 - s) * {2} with s = sigmoid(margin / {t}), margin > 0 where the condition holds",
+                "s * {1} + (1 - s) * {2} with s = sigmoid(margin / {t}), "
+                "margin > 0 where the condition holds",
                 0.1,
             ),
         ),
@@ -2009,36 +2229,35 @@ _ROWS: tuple[Atom, ...] = (
         tf="tf.stop_gradient({0})",
         summary="treated as data: constant for the gradient, and nothing inside it is a finding",
     ),
-    Atom(name="multiply", params=_p("x", "y"), build=lambda a, b: a * b, tf="{0} * {1}", summary="x * y"),
-    Atom(name="add", params=_p("x", "y"), build=lambda a, b: a + b, tf="{0} + {1}", summary="x + y"),
-    Atom(name="subtract", params=_p("x", "y"), build=lambda a, b: a - b, tf="{0} - {1}", summary="x - y"),
-    Atom(name="negative", params=_p("x"), build=lambda a: -a, tf="-{0}", summary="-x"),
-    Atom(name="identity", params=_p("x"), build=lambda x: x, tf="tf.identity({0})", summary="x"),
+    Atom(name="multiply", params=_p("x", "y"), build=lambda a, b: a * b, summary="x * y"),
+    Atom(name="add", params=_p("x", "y"), build=lambda a, b: a + b, summary="x + y"),
+    Atom(name="subtract", params=_p("x", "y"), build=lambda a, b: a - b, summary="x - y"),
+    Atom(name="negative", params=_p("x"), build=lambda a: -a, summary="-x"),
+    Atom(name="identity", params=_p("x"), build=lambda x: x, summary="x"),
     Atom(
         name="cast",
         params=(Param("x"), Param("dtype", kind="dtype")),
         build=lambda x, dtype: x,
-        tf="tf.cast({0}, {1})",
         summary="x for a float dtype, x != 0 for bool",
     ),
-    Atom(name="epsilon", params=(), build=lambda: _KERAS_EPSILON, tf="1e-7", summary="Keras's epsilon, 1e-7"),
+    Atom(name="epsilon", params=(), build=lambda: _KERAS_EPSILON, summary="Keras's epsilon, 1e-7"),
     # composite losses, as their formulas in TensorFlow / Keras
     Atom(
         name="sigmoid_cross_entropy_with_logits",
         params=(Param("labels"), Param("logits")),
         build=_sigmoid_ce,
-        tf="tf.nn.sigmoid_cross_entropy_with_logits(labels={0}, logits={1})",
         summary="TensorFlow's stable form max(x, 0) - x * z + log(1 + exp(-abs(x)))",
     ),
     Atom(
         name="softmax_cross_entropy_with_logits",
+        shape=REDUCTION,
         params=(Param("labels"), Param("logits")),
         build=_softmax_ce,
-        tf="tf.nn.softmax_cross_entropy_with_logits(labels={0}, logits={1})",
         summary="-sum(labels * log_softmax(logits))",
     ),
     Atom(
         name="binary_crossentropy",
+        shape=REDUCTION,
         aliases=("binary_cross_entropy",),
         params=(
             Param("y", keywords=("y_true", "target")),
@@ -2046,11 +2265,11 @@ _ROWS: tuple[Atom, ...] = (
             Param("from_logits", default=False, kind="flag"),
         ),
         build=_binary_ce,
-        tf="tf.keras.losses.binary_crossentropy({0}, {1}, from_logits={2})",
         summary="Keras's binary cross-entropy: probabilities clipped to [1e-7, 1 - 1e-7]",
     ),
     Atom(
         name="categorical_crossentropy",
+        shape=REDUCTION,
         aliases=("categorical_cross_entropy",),
         params=(
             Param("y", keywords=("y_true", "target")),
@@ -2058,11 +2277,11 @@ _ROWS: tuple[Atom, ...] = (
             Param("from_logits", default=False, kind="flag"),
         ),
         build=_categorical_ce,
-        tf="tf.keras.losses.categorical_crossentropy({0}, {1}, from_logits={2})",
         summary="Keras's categorical cross-entropy: probabilities normalised and clipped",
     ),
     Atom(
         name="sparse_categorical_crossentropy",
+        shape=REDUCTION,
         aliases=("sparse_categorical_cross_entropy",),
         params=(
             Param("y", keywords=("y_true", "target")),
@@ -2071,14 +2290,14 @@ _ROWS: tuple[Atom, ...] = (
             Param("axis", default=-1, kind="axis"),
         ),
         build=_sparse_categorical_ce,
-        tf="tf.keras.losses.sparse_categorical_crossentropy({0}, {1}, from_logits={2})",
-        summary="Keras's sparse categorical cross-entropy: the labels are class indices (zero-gradient in them)",
+        summary="Keras's sparse categorical cross-entropy: the labels are class indices "
+        "(zero-gradient in them)",
     ),
     Atom(
         name="sparse_softmax_cross_entropy_with_logits",
+        shape=REDUCTION,
         params=(Param("labels"), Param("logits")),
         build=lambda labels, logits: fn.LogSumExp(logits) - fn.Take(logits, labels),
-        tf="tf.nn.sparse_softmax_cross_entropy_with_logits(labels={0}, logits={1})",
         summary="logsumexp(logits) - logits[labels]",
     ),
 )
@@ -2126,90 +2345,92 @@ _INPUT_TARGET = (Param("input"), Param("target"))
 TORCH_ROWS: tuple[Atom, ...] = (
     Atom(
         name="mse_loss",
+        shape=REDUCTION,
         params=_INPUT_TARGET,
         build=lambda p, y: _torch_mean((p - y) ** 2),
-        tf="tf.reduce_mean(tf.square({0} - {1}))",
         summary="PyTorch: mean((input - target)^2)",
     ),
     Atom(
         name="l1_loss",
+        shape=REDUCTION,
         params=_INPUT_TARGET,
         build=lambda p, y: _torch_mean(sp.Abs(p - y)),
-        tf="tf.reduce_mean(tf.abs({0} - {1}))",
         summary="PyTorch: mean(abs(input - target))",
     ),
     Atom(
         name="smooth_l1_loss",
+        shape=REDUCTION,
         params=(*_INPUT_TARGET, Param("beta", default=1)),
         build=lambda p, y, beta: _torch_mean(fn.Huber(p - y, beta) / beta if beta != 0 else sp.Abs(p - y)),
-        tf="tf.reduce_mean(tf.keras.losses.Huber(delta={2})({0}, {1})) / {2}",
         summary="PyTorch: huber(input - target, beta) / beta, averaged",
     ),
     Atom(
         name="huber_loss",
+        shape=REDUCTION,
         params=(*_INPUT_TARGET, Param("delta", default=1)),
         build=lambda p, y, delta: _torch_mean(fn.Huber(p - y, delta)),
-        tf="tf.reduce_mean(tf.keras.losses.Huber(delta={2})({0}, {1}))",
         summary="PyTorch: huber(input - target, delta), averaged",
     ),
     Atom(
         name="binary_cross_entropy",
+        shape=REDUCTION,
         params=_INPUT_TARGET,
         build=_torch_bce,
-        tf="tf.reduce_mean(-({1} * tf.maximum(tf.math.log({0}), -100.0) + (1 - {1}) * tf.maximum(tf.math.log(1 - {0}), -100.0)))",
-        summary="PyTorch: -mean(target * log(input) + (1 - target) * log(1 - input)), each log clamped to >= -100",
+        summary="PyTorch: -mean(target * log(input) + (1 - target) * log(1 - input)), "
+        "each log clamped to >= -100",
     ),
     Atom(
         name="binary_cross_entropy_with_logits",
+        shape=REDUCTION,
         params=_INPUT_TARGET,
         build=lambda z, y: _torch_mean(_sigmoid_ce(y, z)),
-        tf="tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels={1}, logits={0}))",
         summary="PyTorch: the stable sigmoid cross-entropy of logits input against target, averaged",
     ),
     Atom(
         name="cross_entropy",
+        shape=REDUCTION,
         params=(*_INPUT_TARGET, Param("label_smoothing", default=0)),
         build=_torch_cross_entropy,
-        tf="tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels={1}, logits={0}))",
         summary="PyTorch: logsumexp(input) - input[target] (target: class indices), averaged",
     ),
     Atom(
         name="nll_loss",
+        shape=REDUCTION,
         params=_INPUT_TARGET,
         build=lambda x, y: _torch_mean(-fn.Take(x, y)),
-        tf="-tf.reduce_mean(tf.gather({0}, tf.cast({1}, tf.int32), batch_dims=-1))",
         summary="PyTorch: -input[target] (log-probabilities at class indices), averaged",
     ),
     Atom(
         name="kl_div",
+        shape=REDUCTION,
         params=(*_INPUT_TARGET, Param("log_target", default=False, kind="flag")),
         build=_torch_kl_div,
-        tf="tf.reduce_mean(tf.math.xlogy({1}, {1}) - {1} * {0})",
         summary="PyTorch: target * (log(target) - input) (input: log-probabilities), averaged",
     ),
     Atom(
         name="soft_margin_loss",
+        shape=REDUCTION,
         params=_INPUT_TARGET,
         build=lambda x, y: _torch_mean(fn.Softplus(-y * x)),
-        tf="tf.reduce_mean(tf.nn.softplus(-{1} * {0}))",
         summary="PyTorch: mean(log(1 + exp(-target * input)))",
     ),
     Atom(
         name="hinge_embedding_loss",
+        shape=REDUCTION,
         params=(*_INPUT_TARGET, Param("margin", default=1)),
         build=lambda x, y, margin: _torch_mean(sp.Piecewise((x, sp.Eq(y, 1)), (sp.Max(0, margin - x), True))),
-        tf="tf.reduce_mean(tf.where({1} == 1, {0}, tf.maximum(0.0, {2} - {0})))",
         summary="PyTorch: input where target == 1, max(0, margin - input) elsewhere, averaged",
     ),
     Atom(
         name="margin_ranking_loss",
+        shape=REDUCTION,
         params=(Param("input1"), Param("input2"), Param("target"), Param("margin", default=0)),
         build=lambda a, b, y, margin: _torch_mean(sp.Max(0, -y * (a - b) + margin)),
-        tf="tf.reduce_mean(tf.maximum(0.0, -{2} * ({0} - {1}) + {3}))",
         summary="PyTorch: mean(max(0, -target * (input1 - input2) + margin))",
     ),
     Atom(
         name="triplet_margin_loss",
+        shape=REDUCTION,
         params=(
             Param("anchor"),
             Param("positive"),
@@ -2221,18 +2442,19 @@ TORCH_ROWS: tuple[Atom, ...] = (
         build=lambda a, pos, neg, margin, order, eps: _torch_mean(
             sp.Max(_torch_distance(a, pos, order, eps) - _torch_distance(a, neg, order, eps) + margin, 0)
         ),
-        tf="tf.reduce_mean(tf.maximum(tf.norm({0} - {1} + {5}, axis=-1) - tf.norm({0} - {2} + {5}, axis=-1) + {3}, 0.0))",
-        summary="PyTorch: max(d(anchor, positive) - d(anchor, negative) + margin, 0), d the p-norm of a - b + eps",
+        summary="PyTorch: max(d(anchor, positive) - d(anchor, negative) + margin, 0), "
+        "d the p-norm of a - b + eps",
     ),
     Atom(
         name="pairwise_distance",
+        shape=REDUCTION,
         params=(Param("x1"), Param("x2"), Param("p", default=2), Param("eps", default=sp.Rational(1, 10**6))),
         build=_torch_distance,
-        tf="tf.norm({0} - {1} + {3}, axis=-1)",
         summary="PyTorch: norm(x1 - x2 + eps, p)",
     ),
     Atom(
         name="cosine_similarity",
+        shape=REDUCTION,
         params=(
             Param("x1"),
             Param("x2"),
@@ -2240,11 +2462,11 @@ TORCH_ROWS: tuple[Atom, ...] = (
             Param("eps", default=sp.Rational(1, 10**8)),
         ),
         build=_torch_cosine,
-        tf="tf.reduce_sum({0} * {1}, axis=-1) / tf.maximum(tf.norm({0}, axis=-1) * tf.norm({1}, axis=-1), {3})",
         summary="PyTorch: dot(x1, x2) / max(norm(x1) * norm(x2), eps)",
     ),
     Atom(
         name="normalize",
+        shape=ALONG,
         params=(
             Param("input"),
             Param("p", default=2),
@@ -2252,7 +2474,6 @@ TORCH_ROWS: tuple[Atom, ...] = (
             Param("eps", default=sp.Rational(1, 10**12)),
         ),
         build=lambda x, order, dim, eps: x / sp.Max(fn.Norm(x, order), eps),
-        tf="{0} / tf.maximum(tf.norm({0}, ord={1}, axis=-1, keepdims=True), {3})",
         summary="PyTorch: input / max(norm(input, p), eps)",
     ),
     Atom(
@@ -2264,21 +2485,18 @@ TORCH_ROWS: tuple[Atom, ...] = (
             Param("max", default=None, kind="optional"),
         ),
         build=_clamp,
-        tf="tf.clip_by_value({0}, {1}, {2})",
         summary="PyTorch: clamp to [min, max]; one-sided (max(x, min) or min(x, max)) when only one is given",
     ),
     Atom(
         name="clamp_min",
         params=(Param("input"), Param("min")),
         build=lambda x, lo: sp.Max(x, lo),
-        tf="tf.maximum({0}, {1})",
         summary="PyTorch: max(input, min)",
     ),
     Atom(
         name="clamp_max",
         params=(Param("input"), Param("max")),
         build=lambda x, hi: sp.Min(x, hi),
-        tf="tf.minimum({0}, {1})",
         summary="PyTorch: min(input, max)",
     ),
     Atom(
@@ -2286,7 +2504,6 @@ TORCH_ROWS: tuple[Atom, ...] = (
         aliases=("double", "half"),
         params=_p("input"),
         build=lambda x: x,
-        tf="tf.cast({0}, tf.float32)",
         summary="PyTorch: a cast to a float type, x",
     ),
 )
@@ -2306,97 +2523,97 @@ _YP = (Param("y_true", keywords=("y",)), Param("y_pred", keywords=("p",)))
 KERAS_ROWS: tuple[Atom, ...] = (
     Atom(
         name="mean_squared_error",
+        shape=REDUCTION,
         aliases=("mse", "MSE"),
         params=_YP,
         build=lambda y, p: _keras_mean((p - y) ** 2),
-        tf="tf.keras.losses.mean_squared_error({0}, {1})",
         summary="Keras: mean(square(y_pred - y_true))",
     ),
     Atom(
         name="mean_absolute_error",
+        shape=REDUCTION,
         aliases=("mae", "MAE"),
         params=_YP,
         build=lambda y, p: _keras_mean(sp.Abs(p - y)),
-        tf="tf.keras.losses.mean_absolute_error({0}, {1})",
         summary="Keras: mean(abs(y_pred - y_true))",
     ),
     Atom(
         name="mean_absolute_percentage_error",
+        shape=REDUCTION,
         aliases=("mape", "MAPE"),
         params=_YP,
         build=lambda y, p: 100 * _keras_mean(sp.Abs((y - p) / sp.Max(sp.Abs(y), _KERAS_EPSILON))),
-        tf="tf.keras.losses.mean_absolute_percentage_error({0}, {1})",
         summary="Keras: 100 * mean(abs((y_true - y_pred) / max(abs(y_true), 1e-7)))",
     ),
     Atom(
         name="mean_squared_logarithmic_error",
+        shape=REDUCTION,
         aliases=("msle", "MSLE"),
         params=_YP,
         build=lambda y, p: _keras_mean(
             (sp.log(sp.Max(p, _KERAS_EPSILON) + 1) - sp.log(sp.Max(y, _KERAS_EPSILON) + 1)) ** 2
         ),
-        tf="tf.keras.losses.mean_squared_logarithmic_error({0}, {1})",
         summary="Keras: mean((log(max(y_pred, 1e-7) + 1) - log(max(y_true, 1e-7) + 1))^2)",
     ),
     Atom(
         name="huber",
+        shape=REDUCTION,
         params=(*_YP, Param("delta", default=1)),
         build=lambda y, p, delta: _keras_mean(fn.Huber(p - y, delta)),
-        tf="tf.keras.losses.huber({0}, {1}, delta={2})",
         summary="Keras: mean(huber(y_pred - y_true, delta))",
     ),
     Atom(
         name="log_cosh",
+        shape=REDUCTION,
         aliases=("logcosh",),
         params=_YP,
         build=lambda y, p: _keras_mean((p - y) + fn.Softplus(-2 * (p - y)) - sp.log(2)),
-        tf="tf.keras.losses.log_cosh({0}, {1})",
         summary="Keras: mean(x + softplus(-2x) - log(2)), x = y_pred - y_true",
     ),
     Atom(
         name="hinge",
+        shape=REDUCTION,
         params=_YP,
         build=lambda y, p: _keras_mean(sp.Max(1 - y * p, 0)),
-        tf="tf.keras.losses.hinge({0}, {1})",
         summary="Keras: mean(max(1 - y_true * y_pred, 0))",
     ),
     Atom(
         name="squared_hinge",
+        shape=REDUCTION,
         params=_YP,
         build=lambda y, p: _keras_mean(sp.Max(1 - y * p, 0) ** 2),
-        tf="tf.keras.losses.squared_hinge({0}, {1})",
         summary="Keras: mean(max(1 - y_true * y_pred, 0)^2)",
     ),
     Atom(
         name="categorical_hinge",
+        shape=REDUCTION,
         params=_YP,
         build=lambda y, p: sp.Max(fn.ReduceMax((1 - y) * p) - fn.ReduceSum(y * p) + 1, 0),
-        tf="tf.keras.losses.categorical_hinge({0}, {1})",
         summary="Keras: max(max((1 - y_true) * y_pred) - sum(y_true * y_pred) + 1, 0)",
     ),
     Atom(
         name="kl_divergence",
+        shape=REDUCTION,
         aliases=("kld", "KLD", "kullback_leibler_divergence"),
         params=_YP,
         build=lambda y, p: fn.ReduceSum(
             fn.Clip(y, _KERAS_EPSILON, 1)
             * sp.log(fn.Clip(y, _KERAS_EPSILON, 1) / fn.Clip(p, _KERAS_EPSILON, 1))
         ),
-        tf="tf.keras.losses.kl_divergence({0}, {1})",
         summary="Keras: sum(y * log(y / p)), both clipped to [1e-7, 1]",
     ),
     Atom(
         name="poisson",
+        shape=REDUCTION,
         params=_YP,
         build=lambda y, p: _keras_mean(p - y * sp.log(p + _KERAS_EPSILON)),
-        tf="tf.keras.losses.poisson({0}, {1})",
         summary="Keras: mean(y_pred - y_true * log(y_pred + 1e-7))",
     ),
     Atom(
         name="cosine_similarity",
+        shape=REDUCTION,
         params=(*_YP, Param("axis", default=-1, kind="axis")),
         build=_keras_cosine,
-        tf="tf.keras.losses.cosine_similarity({0}, {1})",
         summary="Keras: -sum(l2_normalize(y_true) * l2_normalize(y_pred))",
     ),
 )
@@ -2421,6 +2638,26 @@ ATOMS: tuple[Atom, ...] = _ROWS
 ATOM_BY_NAME, ATOM_BY_NODE = _index(_ROWS)
 TORCH_BY_NAME, _ = _index(TORCH_ROWS)
 KERAS_BY_NAME, _ = _index(KERAS_ROWS)
+
+
+def nodes(test: Callable[[Atom], bool]) -> tuple[type, ...]:
+    """The SymPy classes of the rows that pass `test`, in table order: how a module derives the
+    classes it treats alike from the rows' facts (once, at import) instead of listing them."""
+    return tuple(row.node for row in ATOM_BY_NODE.values() if test(row))
+
+
+# The lists of classes the package needs, from each row's `shape` (an immutable tuple each).
+VECTOR_NODES = nodes(lambda row: row.shape != ELEMENTWISE)  # a function of the whole vector axis
+# The classes that take `axis=` (the code generator keeps it), values and conditions apart.
+AXIS_NODES = nodes(
+    lambda row: row.shape in (REDUCTION, ALONG, INDEX) and row.takes_axis and not row.is_condition
+)
+CONDITION_AXIS_NODES = nodes(lambda row: row.shape == REDUCTION and row.takes_axis and row.is_condition)
+REDUCTION_NODES = nodes(lambda row: row.shape == REDUCTION and not row.is_condition)  # one entry left
+# The float64 function of each elementwise class, for SymPy's evalf of a function of numbers.
+fn.use_numerics(
+    {row.node: row.numeric for row in ATOM_BY_NODE.values() if row.shape == ELEMENTWISE and row.numeric}
+)
 
 # Library spellings (LANGUAGE.md §2), longest prefix first: a name with one of these prefixes is
 # looked up in the library's own rows before the language's. Methods (`x.clamp(min=0)`) use PyTorch's.

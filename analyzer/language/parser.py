@@ -338,8 +338,8 @@ _CONSTRUCTS: tuple[tuple[re.Pattern[str], str], ...] = (
     (
         re.compile(r"^\s*(for|while)\b"),
         (
-            "a loop is not part of the language: reduce over an axis instead (sum(x, axis=k), mean(x), max(x)), "
-            "since arithmetic broadcasts over whole tensors"
+            "a loop is not part of the language: reduce over an axis instead "
+            "(sum(x, axis=k), mean(x), max(x)), since arithmetic broadcasts over whole tensors"
         ),
     ),
     (
@@ -366,11 +366,17 @@ _CONSTRUCTS: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
     (
         re.compile(r"^\s*(if)\b.*:\s*$"),
-        "an `if` statement is not part of the language: write `a if condition else b` or where(condition, a, b)",
+        (
+            "an `if` statement is not part of the language: "
+            "write `a if condition else b` or where(condition, a, b)"
+        ),
     ),
     (
         re.compile(r"^\s*(import|from)\s+[\w.]+"),
-        "an import is not part of the language: library prefixes (tf., np., F., K., ...) are accepted without one",
+        (
+            "an import is not part of the language: "
+            "library prefixes (tf., np., F., K., ...) are accepted without one"
+        ),
     ),
     (
         re.compile(r"^\s*[^\W\d][\w.]*(?:\s*,\s*[^\W\d][\w.]*)+\s*(=)(?!=)"),

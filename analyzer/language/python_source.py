@@ -301,7 +301,8 @@ def _directives(
                     wrt,
                     given,
                     Untranslatable(
-                        f"unknown `# kinks:` directive `{stripped}` (expected analyse, wrt=NAMES or given CONDITION)",
+                        f"unknown `# kinks:` directive `{stripped}` "
+                        "(expected analyse, wrt=NAMES or given CONDITION)",
                         span,
                     ),
                 )
@@ -516,7 +517,8 @@ class _Translator:
         span = self.positions.header_span(node) if isinstance(node, py.stmt) else self.positions.span(node)
         where = f"line {span.line}, column {span.column}"
         if self.override is not None:
-            where += f" (in `{self.stack[-1]}`, called at line {self.override.line}, column {self.override.column})"
+            called = self.override
+            where += f" (in `{self.stack[-1]}`, called at line {called.line}, column {called.column})"
         return _Skip(Untranslatable(f"{message} at {where}", self.override or span))
 
     # -- a function
@@ -1337,8 +1339,8 @@ def _class_attributes(translator: _Translator, owner: _Class) -> None:
             span = translator.positions.span(arg)
             env[arg.arg] = _Deferred(
                 Untranslatable(
-                    f"`{arg.arg}`, an argument of `{owner.node.name}.__init__` without a default, at line {span.line}, "
-                    f"column {span.column}",
+                    f"`{arg.arg}`, an argument of `{owner.node.name}.__init__` without a default, "
+                    f"at line {span.line}, column {span.column}",
                     span,
                 )
             )
@@ -1353,7 +1355,8 @@ def _class_attributes(translator: _Translator, owner: _Class) -> None:
             if dotted[1] in owner.attributes:  # set twice: which one holds is not known
                 span = translator.positions.span(target)
                 owner.attributes[dotted[1]] = Untranslatable(
-                    f"`self.{dotted[1]}`, set more than once in `__init__`, at line {span.line}, column {span.column}",
+                    f"`self.{dotted[1]}`, set more than once in `__init__`, "
+                    f"at line {span.line}, column {span.column}",
                     span,
                 )
                 continue

@@ -2,13 +2,20 @@
 
 SymPy rewrites and shares its nodes, so source positions live here and never on SymPy objects.
 Every node is immutable; a `Span` is 1-based and its `end_column` is exclusive (LANGUAGE.md §5).
+
+Every expression node has `children()`, the expressions directly inside it in source order, and
+`transform(visit)`, the tree rebuilt bottom-up with `visit` free to replace any expression: the
+walks of the package (free names, dependence on a parameter, substitution) use them rather than
+knowing each node's fields.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Union
+from typing import Any, ClassVar, Union, get_args
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,21 +44,78 @@ class Span:
 # ---------------------------------------------------------------- expressions
 
 
+class Node:
+    """What the nodes of expressions share. `_CHILDREN` names the fields that hold expressions (or
+    tuples of them, keywords, slices)."""
+
+    __slots__ = ()
+    _CHILDREN: ClassVar[tuple[str, ...]] = ()
+
+    def children(self) -> tuple[Expr, ...]:
+        """The expressions directly inside, in source order: a call's arguments then its keywords'
+        values, an index's value then the expressions of its items (a slice's parts)."""
+        found: list[Any] = []
+        for name in self._CHILDREN:
+            _collect(getattr(self, name), found)
+        return tuple(found)
+
+    def transform(self, visit: Callable[[Any], Any]) -> Any:
+        """The tree rebuilt bottom-up: each expression's children first, then `visit` of the
+        rebuilt expression, which may return it or a replacement (a keyword or a slice is rebuilt
+        around its expressions, not visited itself). Unchanged parts are the same objects."""
+        changes = {}
+        for name in self._CHILDREN:
+            value = getattr(self, name)
+            rebuilt = _rebuilt(value, visit)
+            if rebuilt is not value:
+                changes[name] = rebuilt
+        node = dataclasses.replace(self, **changes) if changes else self  # type: ignore[type-var]
+        return visit(node) if isinstance(node, EXPRESSIONS) else node
+
+
+def walk(node: Expr) -> Iterator[Expr]:
+    """`node` and every expression inside it, parents first, in source order."""
+    pending = [node]
+    while pending:
+        current = pending.pop()
+        yield current
+        pending.extend(reversed(current.children()))
+
+
+def _collect(value: Any, found: list[Any]) -> None:
+    if isinstance(value, tuple):
+        for item in value:
+            _collect(item, found)
+    elif isinstance(value, (Keyword, Slice)):
+        found.extend(value.children())
+    elif isinstance(value, Node) and not isinstance(value, EllipsisIndex):
+        found.append(value)
+
+
+def _rebuilt(value: Any, visit: Callable[[Any], Any]) -> Any:
+    if isinstance(value, tuple):
+        items = tuple(_rebuilt(item, visit) for item in value)
+        return value if all(new is old for new, old in zip(items, value)) else items
+    if isinstance(value, Node):
+        return value.transform(visit)
+    return value
+
+
 @dataclass(frozen=True, slots=True)
-class Number:
+class Number(Node):
     value: Fraction
     text: str
     span: Span
 
 
 @dataclass(frozen=True, slots=True)
-class Boolean:
+class Boolean(Node):
     value: bool
     span: Span
 
 
 @dataclass(frozen=True, slots=True)
-class Name:
+class Name(Node):
     """A name as written; dotted names (`tf.float32`, `np.pi`) keep their dots."""
 
     id: str
@@ -59,7 +123,9 @@ class Name:
 
 
 @dataclass(frozen=True, slots=True)
-class Keyword:
+class Keyword(Node):
+    _CHILDREN = ("value",)
+
     name: str
     name_span: Span
     value: Expr
@@ -67,7 +133,7 @@ class Keyword:
 
 
 @dataclass(frozen=True, slots=True)
-class Call:
+class Call(Node):
     """`func(args, key=value)`; `func` is the callee as written, prefixes (`tf.math.`) included.
 
     A method call `r.m(a, k=v)` (`x.mean()`, `(a - b).norm()`, `x.sum(dim=1)`) is the call of `m`
@@ -75,6 +141,8 @@ class Call:
     (k=v,), span, method=True)`. Methods resolve through PyTorch's spellings first (LANGUAGE.md §2),
     so `x.clamp(min=0)` is the one-sided clamp.
     """
+
+    _CHILDREN = ("args", "keywords")
 
     func: str
     func_span: Span
@@ -85,14 +153,18 @@ class Call:
 
 
 @dataclass(frozen=True, slots=True)
-class Unary:
+class Unary(Node):
+    _CHILDREN = ("operand",)
+
     op: str  # "-" or "+"
     operand: Expr
     span: Span
 
 
 @dataclass(frozen=True, slots=True)
-class Binary:
+class Binary(Node):
+    _CHILDREN = ("left", "right")
+
     op: str  # "+", "-", "*", "/", "%", "^" (`**` is read as "^")
     left: Expr
     right: Expr
@@ -100,8 +172,10 @@ class Binary:
 
 
 @dataclass(frozen=True, slots=True)
-class Compare:
+class Compare(Node):
     """A comparison chain: `0 < x < 1` has operands (0, x, 1) and ops ("<", "<")."""
+
+    _CHILDREN = ("operands",)
 
     operands: tuple[Expr, ...]
     ops: tuple[str, ...]
@@ -109,8 +183,10 @@ class Compare:
 
 
 @dataclass(frozen=True, slots=True)
-class Membership:
+class Membership(Node):
     """`element in {members}`."""
+
+    _CHILDREN = ("element", "members")
 
     element: Expr
     members: tuple[Expr, ...]
@@ -118,21 +194,27 @@ class Membership:
 
 
 @dataclass(frozen=True, slots=True)
-class BoolOp:
+class BoolOp(Node):
+    _CHILDREN = ("operands",)
+
     op: str  # "and" or "or"
     operands: tuple[Expr, ...]
     span: Span
 
 
 @dataclass(frozen=True, slots=True)
-class Not:
+class Not(Node):
+    _CHILDREN = ("operand",)
+
     operand: Expr
     span: Span
 
 
 @dataclass(frozen=True, slots=True)
-class Conditional:
+class Conditional(Node):
     """`then if condition else otherwise`."""
+
+    _CHILDREN = ("then", "condition", "otherwise")
 
     then: Expr
     condition: Expr
@@ -141,16 +223,20 @@ class Conditional:
 
 
 @dataclass(frozen=True, slots=True)
-class TupleExpr:
+class TupleExpr(Node):
     """`(1, 2)`: only valid as an `axis`."""
+
+    _CHILDREN = ("items",)
 
     items: tuple[Expr, ...]
     span: Span
 
 
 @dataclass(frozen=True, slots=True)
-class Slice:
+class Slice(Node):
     """`start:stop:step` inside an index; a part left out is None (`1:` is Slice(1, None, None))."""
+
+    _CHILDREN = ("start", "stop", "step")
 
     start: Expr | None
     stop: Expr | None
@@ -159,16 +245,18 @@ class Slice:
 
 
 @dataclass(frozen=True, slots=True)
-class EllipsisIndex:
+class EllipsisIndex(Node):
     """`...` inside an index."""
 
     span: Span
 
 
 @dataclass(frozen=True, slots=True)
-class Index:
+class Index(Node):
     """NumPy indexing `value[items]`: `p[..., 0]` is Index(p, (EllipsisIndex, Number 0));
     each item is an expression, a `Slice` or an `EllipsisIndex`."""
+
+    _CHILDREN = ("value", "items")
 
     value: Expr
     items: tuple[Expr | Slice | EllipsisIndex, ...]
@@ -190,6 +278,7 @@ Expr = Union[  # noqa: UP007 - a runtime alias, also read by isinstance-free dis
     TupleExpr,
     Index,
 ]
+EXPRESSIONS: tuple[type, ...] = get_args(Expr)  # the classes of Expr, for isinstance
 
 
 # ---------------------------------------------------------------- statements

@@ -263,7 +263,8 @@ def _draw_marker(
             bbox=box,
         )
         return
-    # Below-right of points in the upper half of the axes, above-right of the others; left near the right edge.
+    # Below-right of points in the upper half of the axes, above-right of the others; left near the
+    # right edge.
     bottom, top = value_ax.get_ylim()
     left_edge, right_edge = value_ax.get_xlim()
     upper = anchor_y > 0.5 * (bottom + top)

@@ -534,7 +534,8 @@ class Walk:
             derivative = self.central_slopes(grid)
             method = DerivativeMethod(
                 "central",
-                f"d/d{'t' if self.path.describe() != self.path.axis else self.path.axis}, by central differences",
+                f"d/d{'t' if self.path.describe() != self.path.axis else self.path.axis}, "
+                "by central differences",
             )
         derivative = np.where(np.isfinite(value), derivative, np.nan)
         t, curve = _broken(grid, value, changes, ("jump", "singular"), "value")

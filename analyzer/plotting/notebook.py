@@ -22,7 +22,10 @@ def report_html(report: Report, plot: bool = True) -> str:
     smoothness = f" (smoothness {report.smoothness})" if report.smoothness is not None else ""
     place = f" — {escape(report.file)}:{report.line}" if report.file else ""
     parts = [
-        f'<div class="kinks-report"><p><strong>{name}</strong>: <code>{verdict}</code>{escape(smoothness)}{place}</p>'
+        (
+            f'<div class="kinks-report"><p><strong>{name}</strong>: '
+            f"<code>{verdict}</code>{escape(smoothness)}{place}</p>"
+        )
     ]
     if report.reason:
         parts.append(f"<p>{escape(report.reason)}</p>")

@@ -25,7 +25,7 @@ import sympy as sp
 from ..analysis.evaluate import Program
 from ..analysis.probe import ENTRIES, Bound, Region, region_from
 from ..analysis.report import Report
-from ..atoms import functions as fn
+from ..atoms.table import VECTOR_NODES
 from .errors import PlotError
 
 Values = float | Sequence[float]
@@ -122,7 +122,7 @@ def inputs_for(
     lengths.discard(1)
     if len(lengths) > 1:
         raise PlotError(f"every vector must have the same number of entries, got lengths {sorted(lengths)}")
-    has_vectors = report.expression.has(*fn.VECTOR_FUNCTIONS)
+    has_vectors = report.expression.has(*VECTOR_NODES)
     entries = lengths.pop() if lengths else (ENTRIES if has_vectors else 1)
     program = Program(report.expression)
     condition = Program(sp.Piecewise((1, report.given), (0, True))) if report.given is not None else None
@@ -142,7 +142,8 @@ def line_path(
     check_names(report, [axis, *values, *directions])
     if axis in region.choices:
         raise PlotError(
-            f"`{axis}` only takes the values {_choices(region.choices[axis])} (given): there is no line to plot along"
+            f"`{axis}` only takes the values {_choices(region.choices[axis])} (given): "
+            "there is no line to plot along"
         )
     if not inputs.vector and axis in values:
         raise PlotError(

@@ -110,7 +110,8 @@ def map_data(
         heat, label = np.where(inside, gradient, np.nan), f"|gradient| in ({first}, {second})"
     if not np.any(np.isfinite(heat)):
         raise PlotError(
-            f"nothing to plot: {report.name or 'the expression'} is undefined or outside `given` everywhere in the range"
+            f"nothing to plot: {report.name or 'the expression'} is undefined or outside `given` "
+            "everywhere in the range"
         )
     singular_values = program.singular_values(env)
     anchors = anchors_for(report, program)

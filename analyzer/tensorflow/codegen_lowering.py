@@ -50,30 +50,16 @@ from ..analysis.lowering import (
     lower_constant,
 )
 from ..analysis.report import INVALID, Finding, Report
-from ..atoms import functions as fn
+from ..analysis.statements import StatementWalk
 from ..atoms import table as atoms
 from ..language import syntax as ast
 from ..language.parser import parse_expression, parse_source
 from .nodes import ALL_AXES, Along, AlongCondition, OnesLike, StraightThrough, ZerosLike
 
-# Nodes that take an axis: the marker goes on the outermost of these in what a row builds.
-AXIS_NODES: tuple[type, ...] = (
-    fn.ReduceSum,
-    fn.ReduceMean,
-    fn.ReduceProd,
-    fn.ReduceVar,
-    fn.ReduceMax,
-    fn.ReduceMin,
-    fn.LogSumExp,
-    fn.Softmax,
-    fn.LogSoftmax,
-    fn.CumSum,
-    fn.Sort,
-    fn.ArgMax,
-    fn.ArgMin,
-    fn.Norm,
-)
-CONDITION_AXIS_NODES: tuple[type, ...] = (fn.ReduceAll, fn.ReduceAny)
+# Nodes that take an axis (from the rows' shapes): the marker goes on the outermost of these in
+# what a row builds.
+AXIS_NODES = atoms.AXIS_NODES
+CONDITION_AXIS_NODES = atoms.CONDITION_AXIS_NODES
 DEFAULT_AXES = (-1,)
 
 
@@ -118,36 +104,51 @@ def lower_source(
     (module-level constants in the code); a definition that cannot be lowered so is lowered with
     their values.
     """
-    symbolic_constants = dict(symbolic_constants or {})
     if reports is None:
         reports = analyze_text(text, path)
-    by_line = {report.line: report for report in reports if report.name is not None}
-    source = parse_source(text, path)
-    context = FileContext()
-    # the same file seen with every constant a number: the fallback of a definition
-    numeric = FileContext(definitions=context.definitions, broken=context.broken, later=context.later)
-    named: dict[str, Any] = {}
-    for statement in source.statements:
-        if isinstance(statement, ast.Definition):
-            context.later.setdefault(statement.name, statement.span.line)
-    out = CodegenSource(path, reports=list(reports))
-    for statement in source.statements:
-        if isinstance(statement, ast.SyntaxProblem):
-            continue
-        if context.later.get(statement.name) == statement.span.line:
-            del context.later[statement.name]
-        if isinstance(statement, ast.Constant):
-            value = _bind_constant(statement, numeric, symbolic_constants)
-            if value is not None:
-                _bind_value(
-                    statement.name, value, context, symbolic_constants, named if named_constants else None
-                )
-            continue
-        report = by_line.get(statement.span.line)
+    walk = _CodegenWalk(text, path, dict(symbolic_constants or {}), reports, named_constants)
+    walk.run(parse_source(text, path).statements)
+    walk.out.named_constants = walk.named
+    return walk.out
+
+
+class _CodegenWalk(StatementWalk):
+    """The analysis' statement walk again, lowering each definition its report found valid."""
+
+    def __init__(
+        self,
+        text: str,
+        path: str,
+        symbolic_constants: dict[str, float],
+        reports: Sequence[Report],
+        named_constants: bool,
+    ) -> None:
+        super().__init__()
+        self.text = text
+        self.path = path
+        self.symbolic_constants = symbolic_constants
+        self.named_constants = named_constants
+        self.by_line = {report.line: report for report in reports if report.name is not None}
+        context = self.context
+        # the same file seen with every constant a number: the fallback of a definition
+        self.numeric = FileContext(
+            definitions=context.definitions, broken=context.broken, later=context.later
+        )
+        self.named: dict[str, Any] = {}
+        self.out = CodegenSource(path, reports=list(reports))
+
+    def constant(self, statement: ast.Constant) -> str | None:
+        value = _bind_constant(statement, self.numeric, self.symbolic_constants)
+        if value is not None:
+            named = self.named if self.named_constants else None
+            _bind_value(statement.name, value, self.context, self.symbolic_constants, named)
+        return None  # the analysis reports a constant that failed
+
+    def definition(self, statement: ast.Definition) -> str | None:
+        report = self.by_line.get(statement.span.line)
         if report is None or report.classification == INVALID or report.name != statement.name:
-            context.broken[statement.name] = "it is invalid"
-            continue
-        lowerer = CodegenLowerer(context, statement.name)
+            return "it is invalid"
+        lowerer = CodegenLowerer(self.context, statement.name)
         try:
             # SymPy can spend minutes building one body (folding a Piecewise into a condition):
             # the same hard limit as the analysis, and the definition gets no code.
@@ -155,42 +156,24 @@ def lower_source(
                 try:
                     lowered = lowerer.definition(statement)
                 except (LoweringError, ValueError, TypeError, AttributeError):
-                    if not named:
+                    if not self.named:
                         raise
-                    lowerer = CodegenLowerer(numeric, statement.name)  # a name where a number is needed
+                    lowerer = CodegenLowerer(self.numeric, statement.name)  # a name where a number is needed
                     lowered = lowerer.definition(statement)
         except (AnalysisTimeout, Exception) as error:  # noqa: BLE001 - one definition's failure must not cost the others their code
-            if isinstance(error, AnalysisTimeout):
-                finding = Finding(
-                    "error",
-                    "E005",
-                    f"building its expression for the code took longer than {error.seconds:g} s",
-                    statement.span,
-                )
-            elif isinstance(error, LoweringError):  # it calls a definition that got no code
-                finding = Finding("error", error.code, error.message, error.span or statement.span)
-            elif isinstance(error, RecursionError):
-                finding = Finding(
-                    "error",
-                    "E005",
-                    "the definition is nested too deeply to generate code for",
-                    statement.span,
-                )
-            else:
-                finding = internal_error_finding(error, statement.span)
-            out.reports[out.reports.index(report)] = invalid_report(
-                statement.name, statement.span.line, path, finding
+            finding = _failure(error, statement)
+            self.out.reports[self.out.reports.index(report)] = invalid_report(
+                statement.name, statement.span.line, self.path, finding
             )
-            context.broken[statement.name] = "it is invalid"
-            continue
+            return "it is invalid"
         used = (
             {symbol.name for symbol in lowered.body.free_symbols}
             if isinstance(lowered.body, sp.Basic)
             else set()
         )
-        keywords = tuple(name for name in symbolic_constants if name in used)
-        keywords += tuple(name for name in named if name in used and name not in symbolic_constants)
-        out.definitions.append(
+        keywords = tuple(name for name in self.symbolic_constants if name in used)
+        keywords += tuple(name for name in self.named if name in used and name not in self.symbolic_constants)
+        self.out.definitions.append(
             CodegenDefinition(
                 name=statement.name,
                 line=statement.span.line,
@@ -201,12 +184,25 @@ def lower_source(
                 report=report,
                 keyword_constants=keywords,
                 origins=lowered.origins,
-                marker=_marker(text, statement.span),
+                marker=_marker(self.text, statement.span),
             )
         )
-        context.definitions[statement.name] = statement
-    out.named_constants = named
-    return out
+        return None
+
+
+def _failure(error: BaseException, statement: ast.Definition) -> Finding:
+    """The finding of a definition the analysis found valid but that got no code."""
+    if isinstance(error, AnalysisTimeout):
+        return Finding.of(
+            "E005",
+            f"building its expression for the code took longer than {error.seconds:g} s",
+            statement.span,
+        )
+    if isinstance(error, LoweringError):  # it calls a definition that got no code
+        return Finding.of(error.code, error.message, error.span or statement.span)
+    if isinstance(error, RecursionError):
+        return Finding.of("E005", "the definition is nested too deeply to generate code for", statement.span)
+    return internal_error_finding(error, statement.span)
 
 
 _MARKER = re.compile(r"#.*\bkinks:\s*(higher|lower)-is-better\b")
@@ -265,15 +261,13 @@ class CodegenLowerer(Lowerer):
     def _body(self, definition: ast.Definition, scope: Scope) -> Any:
         self._depth += 1
         try:
-            inner = scope.child()
-            for local in definition.locals:
-                value = self.expr(local.value, inner)
-                inner.names[local.name] = Binding(value, local.value, inner.child(), "local")
-                if self._depth == 1 and isinstance(value, sp.Basic) and value.free_symbols:
-                    self.local_names.setdefault(value, local.name)
-            return self.expr(definition.body, inner)
+            return super()._body(definition, scope)
         finally:
             self._depth -= 1
+
+    def _bound_local(self, name: str, value: Any) -> None:
+        if self._depth == 1 and isinstance(value, sp.Basic) and value.free_symbols:
+            self.local_names.setdefault(value, name)
 
     def _Binary(self, node: ast.Binary, scope: Scope) -> Any:
         parts = straight_through_parts(node)
@@ -357,9 +351,7 @@ def _broadcast_built_reductions(result: Any, written: set[Any]) -> Any:
     def visit(expr: Any, beside_a_vector: bool) -> None:
         if expr in written or not isinstance(expr, sp.Basic):
             return
-        if isinstance(
-            expr, fn.ReduceSum | fn.ReduceMean | fn.ReduceMax | fn.ReduceMin | fn.Norm | fn.LogSumExp
-        ):
+        if isinstance(expr, atoms.REDUCTION_NODES):
             if beside_a_vector and expr.args and _vector_valued(expr.args[0]):
                 replacements[expr] = Along(expr, sp.Tuple(-1), sp.S.One)
             if expr.args:

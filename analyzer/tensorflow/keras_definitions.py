@@ -34,7 +34,7 @@ cosine_similarity(y, p) wrt p:
     y_unit = y * min(rsqrt(sum(y^2, keepdims=true)), 1 / eps)
     p_unit = p * min(rsqrt(sum(p^2, keepdims=true)), 1 / eps)
     return -sum(y_unit * p_unit)
-"""
+"""  # noqa: E501 - .loss text, one statement a line, as the file is read
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from sympy.core.relational import Relational
 from sympy.logic.boolalg import BooleanAtom, BooleanFunction
 
 from ..analysis.evaluate import Program
-from ..atoms import functions as fn
+from ..atoms.table import row_for
 
 ENTRIES = 3
 
@@ -86,151 +86,17 @@ class Scalarizer:
         if isinstance(node, sp.Mod):
             x, m = node.args
             return self(x - m * sp.floor(x / m))
-        if isinstance(
-            node,
-            (
-                fn.ReduceSum,
-                fn.CumSum,
-                fn.ReduceMean,
-                fn.ReduceProd,
-                fn.ReduceVar,
-                fn.ReduceMax,
-                fn.ReduceMin,
-                fn.LogSumExp,
-                fn.Softmax,
-                fn.LogSoftmax,
-                fn.Sort,
-                fn.ArgMax,
-                fn.ArgMin,
-                fn.ReduceAll,
-                fn.ReduceAny,
-                fn.ArgSort,
-                fn.Subscript,
-            ),
-        ):
-            return self._vector(node, self(node.args[0]))
-        if isinstance(node, fn.TopKValues):
-            ordered = list(reversed(self._sorted(self(node.args[0]))))
-            return ordered[: max(1, int(node.args[1]))]
-        if isinstance(node, fn.Norm):
-            v, order = self(node.args[0]), node.args[1]
-            if order == 1:
-                return [sp.Add(*[sp.Abs(x) for x in v])]
-            if order == 2:
-                return [sp.sqrt(sp.Add(*[x**2 for x in v]))]
-            return [sp.Max(*[sp.Abs(x) for x in v])]
-        if isinstance(node, fn.Dot):
-            _, (a, b) = _broadcast([self(node.args[0]), self(node.args[1])])
-            return [sp.Add(*[x * y for x, y in zip(a, b)])]
-        if isinstance(node, fn.Size):
-            return [sp.Integer(len(self(node.args[0])) if len(self(node.args[0])) > 1 else n)]
-        if isinstance(node, fn.RangeLike):
-            return [sp.Integer(i) for i in range(n)]
         if type(node).__name__ in ("OnesLike", "ZerosLike"):  # the code generator's, keeping the shape
             return [sp.S.One if type(node).__name__ == "OnesLike" else sp.S.Zero] * len(self(node.args[0]))
-        if isinstance(node, fn.OneHot):
-            index = self(node.args[0])
-            if len(index) != 1:
-                raise ScalarizeError("one_hot of a vector of indices")
-            return [sp.Piecewise((1, sp.Eq(index[0], k)), (0, True)) for k in range(n)]
-        if isinstance(node, fn.Take):
-            # One entry per index, as tf.gather gives (the analysis broadcasts a single index instead).
-            v = self(node.args[0])
-            values = v if len(v) > 1 else [v[0]] * n
-            return [self._pick(values, index) for index in self(node.args[1])]
-        if isinstance(node, fn.InTopK):
-            v = self(node.args[0])
-            k = int(node.args[2])
-            index = self(node.args[1])
-            out = []
-            for i in range(len(index)):
-                target = self._pick(v, index[i])
-                larger = sp.Add(*[sp.Piecewise((1, x > target), (0, True)) for x in v])
-                out.append(sp.StrictLessThan(larger, k))
-            return out
-        if isinstance(node, (fn.IsNan, fn.IsInf)):
-            return [sp.false]
+        row = row_for(node)
+        if row is not None and row.entries is not None:  # a vector function, by its row's formula
+            try:
+                return row.entries([self(arg) for arg in node.args], n)
+            except ValueError as error:
+                raise ScalarizeError(str(error)) from None
         if isinstance(node, (sp.Basic,)) and node.args:
             return self._elementwise(node)
         raise ScalarizeError(f"no entry-by-entry form for {type(node).__name__}")
-
-    @staticmethod
-    def _pick(values: Values, index: Any) -> Any:
-        pairs = [(values[k], index < k + 1) for k in range(len(values) - 1)]
-        return sp.Piecewise(*pairs, (values[-1], True))
-
-    @staticmethod
-    def _sorted(v: Values) -> Values:
-        if len(v) == 1:
-            return v
-        if len(v) == 2:
-            return [sp.Min(*v), sp.Max(*v)]
-        if len(v) == 3:
-            low, high = sp.Min(*v), sp.Max(*v)
-            return [low, sp.Add(*v) - low - high, high]
-        raise ScalarizeError("sort of more than 3 entries")
-
-    def _vector(self, node: Any, v: Values) -> Values:
-        size = len(v) if len(v) > 1 else self.entries
-        full = v if len(v) > 1 else v * size
-        if isinstance(node, fn.ReduceSum):
-            return [sp.Add(*full)]
-        if isinstance(node, fn.ReduceMean):
-            return [sp.Add(*full) / size]
-        if isinstance(node, fn.ReduceProd):
-            return [sp.Mul(*full)]
-        if isinstance(node, fn.ReduceVar):
-            mean = sp.Add(*full) / size
-            return [sp.Add(*[(x - mean) ** 2 for x in full]) / size]
-        if isinstance(node, fn.ReduceMax):
-            return [sp.Max(*full)]
-        if isinstance(node, fn.ReduceMin):
-            return [sp.Min(*full)]
-        if isinstance(node, fn.LogSumExp):
-            return [sp.log(sp.Add(*[sp.exp(x) for x in full]))]
-        if isinstance(node, fn.Softmax):
-            total = sp.Add(*[sp.exp(x) for x in full])
-            return [sp.exp(x) / total for x in full]
-        if isinstance(node, fn.LogSoftmax):
-            log_total = sp.log(sp.Add(*[sp.exp(x) for x in full]))
-            return [x - log_total for x in full]
-        if isinstance(node, fn.CumSum):
-            return [sp.Add(*full[: i + 1]) for i in range(size)]
-        if isinstance(node, fn.Sort):
-            return self._sorted(full)
-        if isinstance(node, fn.Subscript):
-            start, stop, step, drop = (int(arg) for arg in node.args[1:])
-            if drop:
-                return [full[start]]
-            return full[start:stop:step] or full[:1]
-        if isinstance(node, fn.ArgSort):
-            # the stable sorting permutation: entry k is the i whose rank (entries below it, ties by index) is k
-            ranks = [
-                sp.Add(
-                    *[
-                        sp.Piecewise((1, full[j] < full[i] if j > i else full[j] <= full[i]), (0, True))
-                        for j in range(size)
-                        if j != i
-                    ]
-                )
-                for i in range(size)
-            ]
-            return [
-                sp.Add(*[i * sp.Piecewise((1, sp.Eq(ranks[i], k)), (0, True)) for i in range(size)])
-                for k in range(size)
-            ]
-        if isinstance(node, (fn.ArgMax, fn.ArgMin)):
-            better = (lambda a, b: a >= b) if isinstance(node, fn.ArgMax) else (lambda a, b: a <= b)
-            pairs = []
-            for i in range(size - 1):
-                condition = sp.And(*[better(full[i], full[j]) for j in range(size) if j != i])
-                pairs.append((sp.Integer(i), condition))
-            return [sp.Piecewise(*pairs, (sp.Integer(size - 1), True))]
-        if isinstance(node, fn.ReduceAll):
-            return [sp.And(*full)]
-        if isinstance(node, fn.ReduceAny):
-            return [sp.Or(*full)]
-        raise ScalarizeError(type(node).__name__)
 
 
 def _zero_derivatives(expr: Any) -> Any:

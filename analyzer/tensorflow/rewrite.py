@@ -21,7 +21,16 @@ from sympy.core.relational import Relational
 from sympy.logic.boolalg import BooleanFunction
 
 from ..atoms import functions as fn
+from ..atoms import table as atoms
 from .nodes import Along, AlongCondition, Guarded, KinkSqrt, LogCosh, SoftmaxCrossEntropy, rewrap, unwrap
+
+# The rows' facts these rewrites read (atoms/table.py): the classes whose value is never
+# negative, those linear in their one argument, those that overflow, those with fewer axes than
+# their input (a reduction, an index).
+_NONNEGATIVE = atoms.nodes(lambda row: row.nonnegative)
+_LINEAR = atoms.nodes(lambda row: row.linear)
+_OVERFLOWING = atoms.nodes(lambda row: row.overflows)
+_REDUCING = atoms.nodes(lambda row: row.shape in (atoms.REDUCTION, atoms.INDEX) and not row.is_condition)
 
 # ------------------------------------------------------------------ stable forms
 
@@ -132,15 +141,15 @@ def normalized_labels(given: Any) -> frozenset[Any]:
 
 
 def _nonnegative(node: Any) -> bool:
-    if isinstance(node, (fn.ReduceVar, KinkSqrt)):
+    if isinstance(node, KinkSqrt):
         return True
-    if isinstance(node, (fn.ReduceSum, fn.ReduceMean)):
+    if isinstance(node, _LINEAR):
         return _nonnegative(node.args[0])
     if isinstance(node, Along):
         return _nonnegative(node.node)
     if isinstance(node, (sp.Add, sp.Mul)):
         return all(_nonnegative(term) for term in node.args)
-    if isinstance(node, (fn.Relu, fn.Relu6, sp.Abs, fn.Softplus, fn.Sigmoid)):
+    if isinstance(node, _NONNEGATIVE):
         return True  # 0 on a whole flat piece (relu): sqrt's infinite slope times 0 is NaN there
     if isinstance(node, sp.Max):
         return any(_nonnegative(arg) for arg in node.args)
@@ -171,7 +180,7 @@ def _sqrt_rule(node: Any) -> Any:
 def _linear_rule(node: Any) -> Any:
     """sum(-x) is -sum(x): keeps minus signs outside, where they cancel."""
     inner, marker = unwrap(node)
-    if isinstance(inner, (fn.ReduceSum, fn.ReduceMean)) and isinstance(inner.args[0], sp.Mul):
+    if isinstance(inner, _LINEAR) and isinstance(inner.args[0], sp.Mul):
         coefficient, rest = inner.args[0].as_coeff_Mul()
         if coefficient == -1:
             return -rewrap(inner.func(rest), marker)
@@ -271,7 +280,7 @@ def _partial_arguments(node: Any) -> list[tuple[int, Any]]:
         return [(0, sp.S.One)]
     if isinstance(node, sp.tan):
         return [(0, sp.S.Zero)]
-    if isinstance(node, (sp.exp, fn.Expm1, sp.cosh, sp.sinh)):
+    if isinstance(node, _OVERFLOWING):
         return [] if node.args[0].is_nonpositive else [(0, sp.S.Zero)]
     return []
 
@@ -280,23 +289,7 @@ def _reduced(node: Any) -> bool:
     """Does the value have fewer axes than its inputs (so it cannot be masked elementwise)?"""
     if isinstance(node, Along):
         return not node.keepdims
-    if isinstance(
-        node,
-        (
-            fn.ReduceSum,
-            fn.ReduceMean,
-            fn.ReduceProd,
-            fn.ReduceVar,
-            fn.ReduceMax,
-            fn.ReduceMin,
-            fn.LogSumExp,
-            fn.Norm,
-            fn.Dot,
-            fn.ArgMax,
-            fn.ArgMin,
-            SoftmaxCrossEntropy,
-        ),
-    ):
+    if isinstance(node, _REDUCING + (SoftmaxCrossEntropy,)):
         return True
     if isinstance(node, sp.Symbol):
         return False

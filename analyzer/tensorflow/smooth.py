@@ -292,27 +292,6 @@ def _number_text(value: float) -> str:
 # ------------------------------------------------------------------ trees
 
 
-def transform(node: Any, visit: Callable[[Any], Any]) -> Any:
-    """Rebuild a syntax tree bottom-up; `visit` may replace any expression node."""
-    if isinstance(node, tuple):
-        return tuple(transform(item, visit) for item in node)
-    if isinstance(node, ast.Keyword):
-        return dataclasses.replace(node, value=transform(node.value, visit))
-    if not dataclasses.is_dataclass(node) or isinstance(node, ast.Span):
-        return node
-    changes = {}
-    for item in dataclasses.fields(node):
-        value = getattr(node, item.name)
-        if isinstance(value, (tuple, ast.Keyword)) or (
-            dataclasses.is_dataclass(value) and not isinstance(value, ast.Span)
-        ):
-            new = transform(value, visit)
-            if new is not value:
-                changes[item.name] = new
-    rebuilt = dataclasses.replace(node, **changes) if changes else node
-    return visit(rebuilt)
-
-
 def _fill(template: str, args: list[ast.Expr], temperature: str | None) -> ast.Expr:
     """A surrogate template of the atom table as a tree, with the argument trees put in."""
     placeholders = {f"_kinks_arg{index}": arg for index, arg in enumerate(args)}
@@ -325,7 +304,7 @@ def _fill(template: str, args: list[ast.Expr], temperature: str | None) -> ast.E
             return placeholders[node.id]
         return node
 
-    return transform(tree, substitute)
+    return tree.transform(substitute)
 
 
 def _parse(text: str, **trees: ast.Expr) -> ast.Expr:
@@ -337,7 +316,7 @@ def _parse(text: str, **trees: ast.Expr) -> ast.Expr:
             return trees[node.id]
         return node
 
-    return transform(tree, substitute)
+    return tree.transform(substitute)
 
 
 def _surrogate(row: atoms.Atom) -> atoms.Surrogate | None:
@@ -415,17 +394,14 @@ class _DefinitionRewriter:
             elif isinstance(condition, ast.Not):
                 mark(condition.operand)
 
-        def visit(node: Any) -> Any:
-            if isinstance(node, ast.Conditional):
-                mark(node.condition)
-            if isinstance(node, ast.Call):
-                row = atoms.lookup(node.func)
-                if row is not None and row.name == "where" and node.args:
-                    mark(node.args[0])
-            return node
-
         for tree in trees:
-            transform(tree, visit)
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Conditional):
+                    mark(node.condition)
+                if isinstance(node, ast.Call):
+                    row = atoms.lookup(node.func)
+                    if row is not None and row.name == "where" and node.args:
+                        mark(node.args[0])
         return found
 
     def may(self, node: Any, *, inside: bool = False) -> bool:
@@ -458,17 +434,8 @@ class _DefinitionRewriter:
             return any(self.moves(arg) for arg in node.args) or any(
                 self.moves(k.value) for k in node.keywords
             )
-        if isinstance(node, ast.Keyword):
-            return self.moves(node.value)
-        if dataclasses.is_dataclass(node) and not isinstance(node, ast.Span):
-            for item in dataclasses.fields(node):
-                value = getattr(node, item.name)
-                values = value if isinstance(value, tuple) else (value,)
-                if any(
-                    dataclasses.is_dataclass(v) and not isinstance(v, ast.Span) and self.moves(v)
-                    for v in values
-                ):
-                    return True
+        if isinstance(node, ast.Node):
+            return any(self.moves(child) for child in node.children())
         return False
 
     # -------------------------------------------------------------- temperatures

@@ -1,9 +1,11 @@
 """Print SymPy bodies as TensorFlow code, in SymPy's printer style.
 
 `TensorFlowPrinter` dispatches on the class of each node (`_print_Add`, `_print_Piecewise`,
-`_print_Along`, ...); functions without a method of their own are printed from the atom table's
-`tf` column (`TEMPLATES`, keyed by the SymPy class of the row). Anything else is refused with
-`UnsupportedError`, never printed approximately. The printer records what the code needs: imports,
+`_print_Along`, ...). A function of the atom table is printed as its row says: from its `tf`
+template (`_print_Function` fills it; `TEMPLATES`, keyed by the row's SymPy class), or by the
+method its `tf_method` names, where the code depends on the arguments (tests/test_architecture.py
+checks that the two agree with SymPy's dispatch). Anything else is refused with `UnsupportedError`,
+never printed approximately. The printer records what the code needs: imports,
 helper functions, the `dtype` of the inputs.
 
 The convention at kinks (documented in the generated module and in `KINK_CONVENTION`): at a kink,
@@ -26,6 +28,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
+from types import MappingProxyType
 from typing import Any
 
 import sympy as sp
@@ -34,7 +37,7 @@ from sympy.logic.boolalg import BooleanFalse, BooleanTrue
 from sympy.printing.printer import Printer
 
 from ..atoms import functions as fn
-from ..atoms.table import _OPEN_END, ATOMS
+from ..atoms.table import _OPEN_END, ATOMS, AXIS_NODES, CONDITION_AXIS_NODES, REDUCTION_NODES
 from .nodes import (
     Along,
     AlongCondition,
@@ -64,8 +67,10 @@ MIDPOINT_NODES: ContextVar[frozenset[Any]] = ContextVar("MIDPOINT_NODES", defaul
 # Binding strength of printed Python, loosest first.
 COMPARE, SUM, PRODUCT, UNARY, POWER, ATOM = 30, 40, 50, 55, 60, 100
 
-# The atom table's TensorFlow column, by SymPy class (rows without a class are built from others).
-TEMPLATES: Mapping[type, str] = {row.node: row.tf for row in ATOMS if row.node is not None and row.tf}
+# The atom table's templates, by SymPy class (rows without a class are built from others).
+TEMPLATES: Mapping[type, str] = MappingProxyType(
+    {row.node: row.tf for row in ATOMS if row.node is not None and row.tf}
+)
 
 RESERVED = frozenset({"tf", "math", "keras", "dtype", "upstream", "tensor", "value", "values"}) | frozenset(
     dir(builtins)
@@ -285,6 +290,13 @@ def _as_float_tensors(*values):
 _FLOAT_FORM = re.compile(r"-?\d")
 
 
+def _tie_aware(method: Callable[..., Code]) -> Callable[..., Code]:
+    """Marks a printer method that writes the slope 1/2 at a tie for a node of `MIDPOINT_NODES`
+    (the code generator finds the ties of a body by it: `TIE_NODES`)."""
+    method.tie_aware = True  # type: ignore[attr-defined]
+    return method
+
+
 class TensorFlowPrinter(Printer):
     """Prints one function body. `emit` receives statements hoisted out of long expressions."""
 
@@ -436,10 +448,6 @@ class TensorFlowPrinter(Printer):
             raise UnsupportedError(
                 f"`{type(expr).__name__}` has no TensorFlow lowering in the atom table", expr
             )
-        if "tf.float32" in template or "tf.keras.losses" in template:
-            raise UnsupportedError(
-                f"the TensorFlow lowering of `{type(expr).__name__}` is not elementwise", expr
-            )
         return self._template(template, expr.args)
 
     # -------------------------------------------------------------- arithmetic
@@ -577,7 +585,8 @@ class TensorFlowPrinter(Printer):
         text = self._branch(pairs[-1][0], force_tensor=all(value.is_number for value, _ in pairs))
         for value, condition in reversed(pairs[:-1]):
             # a number as the first value of tf.where would fix the dtype to float32
-            text = f"tf.where({self._arg(condition)}, {self._branch(value, force_tensor=value.is_number)}, {text})"
+            branch = self._branch(value, force_tensor=value.is_number)
+            text = f"tf.where({self._arg(condition)}, {branch}, {text})"
         return Code(text)
 
     def _branch(self, value: Any, force_tensor: bool = False) -> str:
@@ -590,20 +599,24 @@ class TensorFlowPrinter(Printer):
     def _midpoint(self) -> bool:
         return self._current in MIDPOINT_NODES.get()
 
+    @_tie_aware
     def _print_Relu(self, expr: Any) -> Code:
         if self._midpoint() and self.moves(expr.args[0]):
             self.helpers |= {"_max_tie", "_sum_to_shape"}
             return Code(f"_max_tie({self._arg(expr.args[0])}, 0.0)")
         return Code(f"tf.nn.relu({self._arg(expr.args[0])})")
 
+    @_tie_aware
     def _print_Relu6(self, expr: Any) -> Code:
         if self._midpoint() and self.moves(expr.args[0]):
             return self._clip(expr.args[0], sp.S.Zero, sp.Integer(6))
         return Code(f"tf.nn.relu6({self._arg(expr.args[0])})")
 
+    @_tie_aware
     def _print_Max(self, expr: Any) -> Code:
         return self._extremum(expr.args, largest=True)
 
+    @_tie_aware
     def _print_Min(self, expr: Any) -> Code:
         return self._extremum(expr.args, largest=False)
 
@@ -640,10 +653,12 @@ class TensorFlowPrinter(Printer):
         self.helpers |= {helper, "_sum_to_shape"}
         return Code(f"{helper}({core}, {self._arg(bound)})")
 
+    @_tie_aware
     def _print_Clip(self, expr: Any) -> Code:
         x, lo, hi = expr.args
         return self._clip(x, lo, hi)
 
+    @_tie_aware
     def _print_HardTanh(self, expr: Any) -> Code:
         return self._clip(expr.args[0], sp.S.NegativeOne, sp.S.One)
 
@@ -670,16 +685,18 @@ class TensorFlowPrinter(Printer):
             return Code(f"tf.nn.elu({self._arg(x)})")
         shared = self._shared(x)
         op = ">=" if alpha.is_number and abs(alpha) > 1 else ">"
+        scale = self._operand(alpha, PRODUCT)
         return Code(
-            f"tf.where({shared} {op} 0.0, {shared}, {self._operand(alpha, PRODUCT)} * tf.math.expm1(tf.minimum({shared}, 0.0)))"
+            f"tf.where({shared} {op} 0.0, {shared}, {scale} * tf.math.expm1(tf.minimum({shared}, 0.0)))"
         )
 
     def _print_Celu(self, expr: Any) -> Code:
         x, alpha = expr.args
         shared = self._shared(x)
         a = self._operand(alpha, PRODUCT, strict=True)
+        scale = self._operand(alpha, PRODUCT)
         return Code(
-            f"tf.where({shared} > 0.0, {shared}, {self._operand(alpha, PRODUCT)} * tf.math.expm1(tf.minimum({shared}, 0.0) / {a}))"
+            f"tf.where({shared} > 0.0, {shared}, {scale} * tf.math.expm1(tf.minimum({shared}, 0.0) / {a}))"
         )
 
     def _print_Selu(self, expr: Any) -> Code:
@@ -688,7 +705,8 @@ class TensorFlowPrinter(Printer):
     def _print_SparsePlus(self, expr: Any) -> Code:
         shared = self._shared(expr.args[0])
         return Code(
-            f"tf.where({shared} >= 1.0, {shared}, 0.25 * tf.square(tf.clip_by_value({shared}, -1.0, 1.0) + 1.0))"
+            f"tf.where({shared} >= 1.0, {shared}, "
+            f"0.25 * tf.square(tf.clip_by_value({shared}, -1.0, 1.0) + 1.0))"
         )
 
     def _print_SoftShrink(self, expr: Any) -> Code:
@@ -723,7 +741,8 @@ class TensorFlowPrinter(Printer):
         if h0 == sp.Rational(1, 2):
             return Code(f"0.5 * (tf.sign({shared}) + 1.0)", PRODUCT)
         return Code(
-            f"tf.cast({shared} > 0.0, {dtype}) + {self._operand(h0, PRODUCT)} * tf.cast(tf.equal({shared}, 0.0), {dtype})",
+            f"tf.cast({shared} > 0.0, {dtype}) "
+            f"+ {self._operand(h0, PRODUCT)} * tf.cast(tf.equal({shared}, 0.0), {dtype})",
             SUM,
         )
 
@@ -749,8 +768,9 @@ class TensorFlowPrinter(Printer):
         return text + (", keepdims=True" if keepdims else "")
 
     def _along(self, node: Any, axes: tuple[int, ...] | None, keepdims: bool) -> Code:
-        if type(node).__name__ in _AXIS_AWARE:
-            return getattr(self, f"_print_{type(node).__name__}")(node, axes=axes, keepdims=keepdims)
+        method = _AXIS_AWARE.get(type(node))
+        if method is not None:
+            return getattr(self, method)(node, axes=axes, keepdims=keepdims)
         template = TEMPLATES.get(type(node))
         if template is None or "axis=-1" not in template:
             raise UnsupportedError(f"`{type(node).__name__}` along other axes", node)
@@ -828,7 +848,8 @@ class TensorFlowPrinter(Printer):
         if not k.is_Integer:
             raise UnsupportedError("in_top_k with a k that is not an integer", expr)
         return Code(
-            f"tf.math.in_top_k(tf.cast({self._arg(index)}, tf.int32), tf.cast({self._arg(v)}, tf.float32), {int(k)})"
+            f"tf.math.in_top_k(tf.cast({self._arg(index)}, tf.int32), "
+            f"tf.cast({self._arg(v)}, tf.float32), {int(k)})"
         )
 
     def _print_Take(self, expr: Any) -> Code:
@@ -930,13 +951,35 @@ def _parenthesize(code: Code, level: int, strict: bool = False) -> str:
 
 
 def _reduces(node: Any) -> bool:
-    return isinstance(
-        node,
-        (fn.ReduceSum, fn.ReduceMean, fn.ReduceProd, fn.ReduceVar, fn.ReduceMax, fn.ReduceMin, fn.LogSumExp),
+    return isinstance(node, REDUCTION_NODES)
+
+
+def printer_method(cls: type) -> Callable[..., Code] | None:
+    """The method SymPy's dispatch prints a node of `cls` with (`_print_` and a class name of its
+    method resolution order); `_print_Function` fills the row's template."""
+    return next(
+        (
+            getattr(TensorFlowPrinter, f"_print_{base.__name__}")
+            for base in cls.__mro__
+            if hasattr(TensorFlowPrinter, f"_print_{base.__name__}")
+        ),
+        None,
     )
 
 
-_AXIS_AWARE = frozenset({"ReduceAll", "ReduceAny", "Norm", "ArgMax", "ArgMin", "Sort"})
+# The printer methods of the classes taking an axis that print it themselves (the others' templates
+# have `axis=-1`, replaced).
+_AXIS_AWARE: Mapping[type, str] = MappingProxyType(
+    {
+        row.node: row.tf_method
+        for row in ATOMS
+        if row.node in AXIS_NODES + CONDITION_AXIS_NODES and row.tf_method
+    }
+)
+# The kinked classes whose printer method writes the slope 1/2 at a tie where the body is C1 there.
+TIE_NODES: tuple[type, ...] = tuple(
+    row.node for row in ATOMS if getattr(getattr(TensorFlowPrinter, row.tf_method, None), "tie_aware", False)
+)
 _LEVELS: dict[str, int] = {}
 
 

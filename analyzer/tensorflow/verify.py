@@ -242,7 +242,8 @@ def _one_sided(
     variables: list[str],
     wrt: list[str],
 ) -> list[dict[str, tuple[np.ndarray, np.ndarray]] | None]:
-    """Per point, the range (low, high) of the gradients next to it on every side; None where one is not finite.
+    """Per point, the range (low, high) of the gradients next to it on every side; None where one is
+    not finite.
 
     A point's sides are its witness's direction (both ways) and dense random directions of the
     differentiated parameters: the generated gradient there must lie between the one-sided ones
@@ -314,7 +315,8 @@ def _check_one_sided(
             # leaky_relu(x, 1.5) at 0 gives 1.2, the sides 1.7 and 2), so there only finiteness is
             # required; where the analysis finds the body C1, the gradient must be the common value.
             if not sided or kind != "switch" or np.any(high - low > slack):
-                continue  # steep there (a norm plus eps at 0): the sides differ at the step, no switch to judge
+                # steep there (a norm plus eps at 0): the sides differ at the step, no switch to judge
+                continue
             if np.any(actual < low - slack) or np.any(actual > high + slack):
                 check.wrong.append(
                     f"{label}: gradient of {name} at a {kind} point is {_brief(actual)}, "

@@ -233,7 +233,8 @@ def huge_exponents(size: int) -> str:
         report = _verdict(text)
         if report.classification != INVALID or "too large" not in report.findings[0].message:
             _fail(
-                f"{text}: expected a 'too large' error, got {report.classification} {[f.message for f in report.findings]}"
+                f"{text}: expected a 'too large' error, "
+                f"got {report.classification} {[f.message for f in report.findings]}"
             )
         out.append(f"{text}: {report.findings[0].message[:60]}")
     return "; ".join(out)
@@ -262,7 +263,8 @@ def undefined_constants(size: int) -> str:
             or "undefined" not in first.findings[0].message
         ):
             _fail(
-                f"{text!r}: expected an 'undefined' error, got {[(r.name, r.classification, _codes(r)) for r in reports]}"
+                f"{text!r}: expected an 'undefined' error, "
+                f"got {[(r.name, r.classification, _codes(r)) for r in reports]}"
             )
         out.append(first.findings[0].message[:50])
     report = _verdict("f(x) = x * inf")
@@ -317,7 +319,8 @@ def invalid_utf8(size: int) -> str:
         or "line 2" not in reports[0].findings[0].message
     ):
         _fail(
-            f"analyze_file: {[(r.classification, _codes(r), [f.message for f in r.findings]) for r in reports]}"
+            "analyze_file: "
+            f"{[(r.classification, _codes(r), [f.message for f in r.findings]) for r in reports]}"
         )
     return records[0]["findings"][0]["message"]
 
@@ -355,7 +358,8 @@ def other_scripts(size: int) -> str:
         report = _verdict(text)
         if report.classification != expected:
             _fail(
-                f"{label}: {text!r} is {report.classification} {[f.message for f in report.findings]}, expected {expected}"
+                f"{label}: {text!r} is {report.classification} {[f.message for f in report.findings]}, "
+                f"expected {expected}"
             )
     for label, text in SCRIPT_ERRORS.items():
         report = _verdict(text)

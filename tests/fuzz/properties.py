@@ -210,24 +210,13 @@ def check_command_line(data: bytes, directory: Path, budget: float = 1.0) -> lis
 # ---------------------------------------------------------------- the code generator
 
 
-def tensorflow_generator() -> Any | None:
-    """`analyzer.to_tensorflow` when `kinks tf` exists in this tree, else None."""
-    try:
-        from analyzer import to_tensorflow
-    except ImportError:
-        return None
-    return to_tensorflow
-
-
 def check_generated_code(text: str, modes: Sequence[str] = ("plain",)) -> int:
     """The generated module of every mode compiles (it is never run); returns how many compiled.
 
     A refusal by the generator's own error type (a clear message) is allowed; any other exception
     is a crash.
     """
-    generator = tensorflow_generator()
-    if generator is None:
-        return 0
+    from analyzer import to_tensorflow as generator
     from analyzer.tensorflow.codegen import CodegenError
 
     compiled = 0

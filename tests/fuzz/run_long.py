@@ -140,7 +140,6 @@ def part_valid(cases: int, seed: int) -> PartResult:
             result.record("crash", text, traceback.format_exc())
 
     _generate(strategies.sources(), cases, seed, body)
-    result.notes["tf_generator"] = properties.tensorflow_generator() is not None
     return result
 
 

@@ -13,7 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-import pytest
+from conftest import ROOT
 from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import strategies as st
 
@@ -31,7 +31,6 @@ SHORT = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
 )
 BUDGET = 1.0
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @SHORT
@@ -63,7 +62,6 @@ def test_kinks_check_on_any_bytes_exits_0_or_1_with_json(data: bytes) -> None:
         properties.check_command_line(data, Path(directory), BUDGET)
 
 
-@pytest.mark.skipif(properties.tensorflow_generator() is None, reason="kinks tf is not in this tree")
 @settings(SHORT, max_examples=25)
 @given(strategies.sources())
 def test_generated_tensorflow_code_compiles(text: str) -> None:
